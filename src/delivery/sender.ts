@@ -1,0 +1,256 @@
+/**
+ * The HTTP side of one delivery attempt: POST the fixed body, never follow redirects, capture a
+ * bounded response, and turn every failure into a result with a message a webhook owner can act on.
+ *
+ * SSRF guard: host names are resolved by `guardedLookup`, which undici hands to net/tls.connect, so
+ * the socket connects to exactly the addresses that were checked (no DNS-rebinding window). Literal
+ * IPs never reach `lookup`, so they are checked in `send` before anything is dialled.
+ */
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { isIP, type LookupFunction } from "node:net";
+import { rootCertificates } from "node:tls";
+import { Agent } from "undici";
+import { checkAddress, type UrlPolicy } from "../domain/url-policy.js";
+
+export interface AttemptRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** The exact body fixed at publish time; sent as UTF-8. */
+  body: string;
+}
+
+export interface CapturedResponse {
+  status: number;
+  /** Lowercase names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** At most `maxResponseBytes` bytes of the body, decoded as UTF-8. */
+  body: string;
+  truncated: boolean;
+}
+
+export interface AttemptResult {
+  success: boolean;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  response: CapturedResponse | null;
+}
+
+export interface SenderOptions {
+  /** Budget for the whole attempt: connect, TLS, response headers and the body read we do. */
+  timeoutMs: number;
+  urlPolicy: UrlPolicy;
+  /** Response body bytes kept; the rest is not read. Default 65536. */
+  maxResponseBytes?: number;
+  /** Sockets kept per origin (keep-alive pool size). Default 16. */
+  connectionsPerOrigin?: number;
+  /** CAs trusted in addition to Node's roots (tests; production uses NODE_EXTRA_CA_CERTS). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** DNS resolver, same shape as dns.lookup (tests). Default dns.lookup. */
+  lookup?: LookupFunction;
+}
+
+export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
+
+class BlockedAddressError extends Error {
+  readonly code = "ERR_HOOKLINE_BLOCKED_ADDRESS";
+}
+
+/** The policy's reason repeats the address ("10.0.0.5 is in …"); say it once. */
+function blockedMessage(ip: string, reason: string): string {
+  return `Blocked address ${ip}: ${reason.replace(/^\S+ is (?=in |a )/, "")}`;
+}
+
+/** Resolves every address, refuses the lot if any one is not allowed, then answers in the shape asked. */
+function guardedLookup(resolve: LookupFunction, policy: UrlPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (err, result) => {
+      if (err) return callback(err, "");
+      const all: LookupAddress[] =
+        typeof result === "string" ? [{ address: result, family: isIP(result) }] : result;
+      if (all.length === 0) {
+        return callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND", syscall: "getaddrinfo" }), "");
+      }
+      for (const { address } of all) {
+        const verdict = checkAddress(address, policy);
+        if (!verdict.allowed) return callback(new BlockedAddressError(blockedMessage(address, verdict.reason)), "");
+      }
+      if (options.all) callback(null, all);
+      else callback(null, all[0].address, all[0].family);
+    });
+  };
+}
+
+export class Sender {
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+  private readonly policy: UrlPolicy;
+  private readonly maxResponseBytes: number;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: SenderOptions) {
+    this.timeoutMs = opts.timeoutMs;
+    this.policy = opts.urlPolicy;
+    this.maxResponseBytes = opts.maxResponseBytes ?? 65536;
+    const extraCas = opts.ca === undefined ? [] : Array.isArray(opts.ca) ? opts.ca : [opts.ca];
+    this.agent = new Agent({
+      connections: opts.connectionsPerOrigin ?? 16,
+      maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
+      // Backstops only: the attempt-wide timer in send() normally fires first.
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      connect: {
+        timeout: opts.timeoutMs,
+        lookup: guardedLookup(opts.lookup ?? (dnsLookup as LookupFunction), opts.urlPolicy),
+        ...(extraCas.length > 0 ? { ca: [...rootCertificates, ...extraCas] } : {}),
+      },
+    });
+  }
+
+  /** Makes one attempt. Never throws: every failure is described in the result. */
+  async send(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptResult> {
+    const started = performance.now();
+    const finish = (r: Omit<AttemptResult, "durationMs">): AttemptResult => ({
+      ...r,
+      durationMs: Math.round(performance.now() - started),
+    });
+    const fail = (error: string, statusCode: number | null = null, response: CapturedResponse | null = null) =>
+      finish({ success: false, statusCode, error, response });
+
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return fail(`Invalid URL: ${req.url}`);
+    }
+    const refusal = this.refuseTarget(url);
+    if (refusal) return fail(refusal);
+    if (this.closing) return fail("Sender is shut down");
+    if (signal?.aborted) return fail("Attempt aborted (shutting down)");
+
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const onAbort = (): void => controller.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const why = (err: unknown): string => {
+      if (timedOut) return `Timed out after ${this.timeoutMs} ms`;
+      return signal?.aborted ? "Attempt aborted (shutting down)" : describeError(err, url, this.timeoutMs);
+    };
+
+    try {
+      let res;
+      try {
+        res = await this.agent.request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: "POST",
+          headers: req.headers,
+          body: Buffer.from(req.body, "utf8"),
+          signal: controller.signal,
+        });
+      } catch (err) {
+        return fail(why(err));
+      }
+      const { statusCode, body } = res;
+      body.on("error", () => {}); // destroying the body early emits an abort error we expect
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      const captured = (): CapturedResponse => ({
+        status: statusCode,
+        headers: flattenHeaders(res.headers),
+        body: Buffer.concat(chunks).toString("utf8"),
+        truncated,
+      });
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          const room = this.maxResponseBytes - size;
+          if (chunk.length > room) {
+            chunks.push(chunk.subarray(0, room));
+            size += room;
+            truncated = true;
+            break; // leaving the loop destroys the stream: nothing more is read or buffered
+          }
+          chunks.push(chunk);
+          size += chunk.length;
+        }
+      } catch (err) {
+        truncated = true;
+        return fail(`${why(err)} while reading the response body`, statusCode, captured());
+      } finally {
+        body.destroy();
+      }
+      const success = statusCode >= 200 && statusCode < 300;
+      return finish({ success, statusCode, error: null, response: captured() });
+    } catch (err) {
+      return fail(why(err)); // defensive: send() must never throw
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Waits for in-flight attempts (each bounded by the timeout), then closes every pooled socket. */
+  close(): Promise<void> {
+    this.closing ??= this.agent.close().catch(() => this.agent.destroy().catch(() => {}));
+    return this.closing;
+  }
+
+  private refuseTarget(url: URL): string | null {
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && this.policy.allowHttp)) {
+      return `Refused URL scheme ${url.protocol} (only https is allowed)`;
+    }
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+    if (isIP(host) === 0) return null; // checked after resolution by guardedLookup
+    const verdict = checkAddress(host, this.policy);
+    return verdict.allowed ? null : blockedMessage(host, verdict.reason);
+  }
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "ENODATA", "ESERVFAIL", "ENOTIMP"]);
+const TLS_CODE = /CERT|SSL|TLS|SIGNED|SIGNATURE|ISSUER|CRL|CHAIN|LEAF|HOSTNAME_MISMATCH/;
+
+/** Maps a connect/request error to the sentence shown in the delivery log. */
+export function describeError(err: unknown, url: URL, timeoutMs: number): string {
+  if (err instanceof BlockedAddressError) return err.message;
+  // Happy-eyeballs connects fail with an AggregateError of one error per address tried.
+  const first = err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err;
+  const e = (first ?? {}) as NodeJS.ErrnoException & { address?: string; port?: number; reason?: string };
+  const code = e.code ?? "";
+  const host = url.hostname;
+  const peer = e.address ? `${e.address.includes(":") ? `[${e.address}]` : e.address}:${e.port}` : url.host;
+  if (e.syscall === "getaddrinfo" || e.syscall === "queryA" || DNS_CODES.has(code)) {
+    return `DNS lookup failed for ${host} (${code || "unknown error"})`;
+  }
+  switch (code) {
+    case "ECONNREFUSED": return `Connection refused by ${peer}`;
+    case "ECONNRESET": return "Connection reset by peer";
+    case "EPIPE":
+    case "UND_ERR_SOCKET": return "Connection closed by peer before the response was complete";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH": return `Host unreachable: ${peer} (${code})`;
+    case "ETIMEDOUT": return `Connection to ${peer} timed out (ETIMEDOUT)`;
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT": return `Timed out after ${timeoutMs} ms`;
+    case "UND_ERR_HEADERS_OVERFLOW": return `Response headers exceed ${MAX_RESPONSE_HEADER_BYTES} bytes`;
+    case "UND_ERR_CLOSED":
+    case "UND_ERR_DESTROYED": return "Sender is shut down";
+  }
+  const message = e.message || String(err);
+  if (TLS_CODE.test(code)) return `TLS error: ${message} (${code})`;
+  if (code.startsWith("HPE_")) return `Invalid HTTP response: ${message} (${code})`;
+  return code ? `${message} (${code})` : message;
+}

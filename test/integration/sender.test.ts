@@ -1,0 +1,215 @@
+import type { LookupAddress } from "node:dns";
+import type { LookupFunction } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { Sender, type SenderOptions } from "../../src/delivery/sender.js";
+import type { UrlPolicy } from "../../src/domain/url-policy.js";
+import { startReceiver, type Receiver, type ReceiverOptions } from "../helpers/receiver.js";
+
+const loopbackAllowed: UrlPolicy = { allowHttp: false, allowPrivateNetworks: false, allowedCidrs: ["127.0.0.0/8"] };
+const strict: UrlPolicy = { allowHttp: false, allowPrivateNetworks: false, allowedCidrs: [] };
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((x) => x.close()));
+});
+
+async function receiver(opts?: ReceiverOptions): Promise<Receiver> {
+  const r = await startReceiver(opts);
+  open.push(r);
+  return r;
+}
+
+function sender(ca: string | undefined, opts: Partial<SenderOptions> = {}): Sender {
+  const s = new Sender({ timeoutMs: 5000, urlPolicy: loopbackAllowed, ca, ...opts });
+  open.push(s);
+  return s;
+}
+
+/** A resolver answering from a table, shaped like dns.lookup; records the names asked. */
+function fakeDns(table: Record<string, string[]>, asked: string[] = []): LookupFunction {
+  return (hostname, options, callback) => {
+    asked.push(hostname);
+    const addresses = table[hostname];
+    if (!addresses) {
+      const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND", syscall: "getaddrinfo" });
+      return process.nextTick(() => callback(err, ""));
+    }
+    const all: LookupAddress[] = addresses.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
+    process.nextTick(() => (options.all ? callback(null, all) : callback(null, all[0].address, all[0].family)));
+  };
+}
+
+const post = (url: string, body = "{}") => ({ url, headers: { "content-type": "application/json" }, body });
+
+describe("Sender", () => {
+  it("delivers the exact body and headers and captures a 2xx answer", async () => {
+    const r = await receiver({ respond: { status: 201, body: "thanks", headers: { "x-multi": ["a", "b"] } } });
+    const body = JSON.stringify({ id: "evt_1", subject: { title: "héllo ✓ 🚀" } });
+    const headers = { "Content-Type": "application/json", "Hookline-Event": "test-event", "Hookline-Attempt": "1" };
+    const result = await sender(r.ca).send({ url: `${r.url}/hooks?x=1`, headers, body });
+
+    expect(result).toMatchObject({ success: true, statusCode: 201, error: null });
+    expect(result.response).toMatchObject({ status: 201, body: "thanks", truncated: false });
+    expect(result.response?.headers["x-multi"]).toBe("a, b");
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    const [got] = r.requests;
+    expect(got).toMatchObject({ method: "POST", path: "/hooks?x=1", body });
+    expect(got.headers).toMatchObject({
+      "content-type": "application/json",
+      "hookline-event": "test-event",
+      "hookline-attempt": "1",
+      "content-length": String(Buffer.byteLength(body)),
+    });
+  });
+
+  it("fails a non-2xx answer with its status and no error", async () => {
+    const r = await receiver({ respond: { status: 503, body: "busy" } });
+    const result = await sender(r.ca).send(post(r.url));
+    expect(result).toMatchObject({ success: false, statusCode: 503, error: null });
+    expect(result.response?.body).toBe("busy");
+  });
+
+  it.each([301, 302])("does not follow a %i redirect", async (status) => {
+    const r = await receiver();
+    r.respondWith({ status, redirectTo: `${r.url}/elsewhere` });
+    const result = await sender(r.ca).send(post(`${r.url}/hook`));
+    expect(result).toMatchObject({ success: false, statusCode: status, error: null });
+    expect(result.response?.headers.location).toBe(`${r.url}/elsewhere`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(r.requests.map((q) => q.path)).toEqual(["/hook"]);
+  });
+
+  it("times out a hanging endpoint", async () => {
+    const r = await receiver({ respond: { hang: true } });
+    const result = await sender(r.ca, { timeoutMs: 300 }).send(post(r.url));
+    expect(result).toMatchObject({ success: false, statusCode: null, error: "Timed out after 300 ms", response: null });
+    expect(result.durationMs).toBeGreaterThanOrEqual(295);
+    expect(result.durationMs).toBeLessThan(1000);
+  });
+
+  it("keeps only 64 KiB of a multi-MB body and stops reading", async () => {
+    const r = await receiver({ respond: { bodyBytes: 512 * 1024 * 1024 } });
+    const result = await sender(r.ca, { timeoutMs: 10_000 }).send(post(r.url));
+    expect(result).toMatchObject({ success: true, statusCode: 200, error: null });
+    expect(result.response?.truncated).toBe(true);
+    expect(result.response?.body).toHaveLength(65536);
+    expect(result.durationMs).toBeLessThan(1000);
+  });
+
+  it("does not mark a body of exactly maxResponseBytes as truncated", async () => {
+    const r = await receiver({ respond: { bodyBytes: 1000 } });
+    const result = await sender(r.ca, { maxResponseBytes: 1000 }).send(post(r.url));
+    expect(result.response).toMatchObject({ truncated: false });
+    expect(result.response?.body).toHaveLength(1000);
+  });
+
+  it("ends a response that streams forever at the timeout", async () => {
+    const r = await receiver({ respond: { streamForever: true } });
+    const result = await sender(r.ca, { timeoutMs: 300 }).send(post(r.url));
+    expect(result).toMatchObject({ success: false, statusCode: 200 });
+    expect(result.error).toBe("Timed out after 300 ms while reading the response body");
+    expect(result.response?.truncated).toBe(true);
+    expect(result.durationMs).toBeLessThan(1000);
+  });
+
+  it("fails on an untrusted certificate", async () => {
+    const r = await receiver();
+    const result = await sender(undefined).send(post(r.url));
+    expect(result).toMatchObject({ success: false, statusCode: null, response: null });
+    expect(result.error).toMatch(/^TLS error: self[- ]signed certificate.* \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)$/);
+    expect(r.requests).toHaveLength(0);
+  });
+
+  it("reports a refused connection", async () => {
+    const r = await startReceiver();
+    await r.close();
+    const result = await sender(r.ca).send(post(r.url));
+    expect(result).toMatchObject({ success: false, statusCode: null, error: `Connection refused by 127.0.0.1:${r.port}` });
+  });
+
+  it("reports a DNS failure", async () => {
+    const result = await sender(undefined).send(post("https://nothing.invalid/hook"));
+    expect(result.error).toMatch(/^DNS lookup failed for nothing\.invalid \((ENOTFOUND|EAI_AGAIN)\)$/);
+  });
+
+  it("refuses literal loopback IPs unless the policy allows them", async () => {
+    const r = await receiver();
+    const s = sender(r.ca, { urlPolicy: strict });
+    const v4 = await s.send(post(r.url));
+    expect(v4).toMatchObject({ success: false, statusCode: null });
+    expect(v4.error).toMatch(/^Blocked address 127\.0\.0\.1: .*127\.0\.0\.0\/8 \(loopback\)/);
+    const mapped = await s.send(post(`https://[::ffff:127.0.0.1]:${r.port}/`));
+    expect(mapped.error).toMatch(/^Blocked address ::ffff:7f00:1: .*loopback/);
+    expect(r.connectionCount).toBe(0);
+  });
+
+  it.each(["127.0.0.1", "169.254.169.254"])("refuses a host name resolving to %s without connecting", async (ip) => {
+    const r = await receiver();
+    const asked: string[] = [];
+    const s = sender(r.ca, { urlPolicy: strict, lookup: fakeDns({ "hooks.example.test": [ip] }, asked) });
+    const result = await s.send(post(`https://hooks.example.test:${r.port}/`));
+    expect(result).toMatchObject({ success: false, statusCode: null, response: null });
+    expect(result.error).toMatch(new RegExp(`^Blocked address ${ip.replaceAll(".", "\\.")}: `));
+    expect(asked).toEqual(["hooks.example.test"]);
+    expect(r.connectionCount).toBe(0);
+  });
+
+  it("refuses a host name when any one of its addresses is private", async () => {
+    const lookup = fakeDns({ "mixed.example.test": ["93.184.216.34", "10.0.0.5"] });
+    const result = await sender(undefined, { urlPolicy: strict, lookup }).send(post("https://mixed.example.test/"));
+    expect(result.error).toMatch(/^Blocked address 10\.0\.0\.5: .*10\.0\.0\.0\/8 \(private network\)/);
+  });
+
+  it("connects to the address the guarded lookup returned", async () => {
+    // Nothing listens on 127.0.0.1 at this port, so success proves the checked address was used.
+    const r = await receiver({ host: "127.0.0.2" });
+    const lookup = fakeDns({ localhost: ["127.0.0.2"] });
+    const result = await sender(r.ca, { lookup }).send(post(`https://localhost:${r.port}/`));
+    expect(result).toMatchObject({ success: true, statusCode: 200 });
+    expect(r.requests[0].headers.host).toBe(`localhost:${r.port}`);
+  });
+
+  it("reuses one keep-alive connection for sequential sends", async () => {
+    const r = await receiver();
+    // Capped at 1: back-to-back sends may otherwise race undici's pool (the body ends a tick before
+    // the socket is marked free) and open a second socket, which would hide nothing about reuse.
+    const s = sender(r.ca, { connectionsPerOrigin: 1 });
+    for (let i = 0; i < 5; i++) expect((await s.send(post(r.url))).success).toBe(true);
+    expect(r.requests).toHaveLength(5);
+    expect(r.connectionCount).toBe(1);
+  });
+
+  it("does not let a hanging endpoint delay another one", async () => {
+    const [slow, fast] = await Promise.all([receiver({ respond: { hang: true } }), receiver()]);
+    const s = sender(undefined, { ca: [slow.ca, fast.ca], timeoutMs: 1500 });
+    const hanging = s.send(post(slow.url));
+    await slow.waitFor(1);
+    const started = performance.now();
+    const quick = await Promise.all([1, 2, 3].map(() => s.send(post(fast.url))));
+    expect(quick.every((q) => q.success)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect((await hanging).error).toBe("Timed out after 1500 ms");
+  });
+
+  it("aborts an attempt through the caller's signal", async () => {
+    const r = await receiver({ respond: { hang: true } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const result = await sender(r.ca).send(post(r.url), controller.signal);
+    expect(result).toMatchObject({ success: false, statusCode: null, error: "Attempt aborted (shutting down)" });
+    expect(result.durationMs).toBeLessThan(1000);
+  });
+
+  it("fails when response headers exceed 16 KiB", async () => {
+    const r = await receiver({ respond: { headers: { "x-big": "y".repeat(20_000) } } });
+    const result = await sender(r.ca).send(post(r.url));
+    expect(result).toMatchObject({ success: false, statusCode: null, error: "Response headers exceed 16384 bytes" });
+  });
+
+  it("refuses plain http unless allowed, and never throws after close", async () => {
+    const s = sender(undefined);
+    expect((await s.send(post("http://127.0.0.1:1/"))).error).toBe("Refused URL scheme http: (only https is allowed)");
+    await s.close();
+    expect((await s.send(post("https://127.0.0.1:1/"))).error).toBe("Sender is shut down");
+  });
+});
