@@ -1,0 +1,75 @@
+/** The Fastify application: JSON parsing, auth, every route, OpenAPI, and the UI's static files. */
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type preHandlerAsyncHookHandler } from "fastify";
+import { HOOKLINE_VERSION } from "../version.js";
+import type { Metrics } from "../delivery/metrics.js";
+import type { Context } from "../services/context.js";
+import type { Credentials } from "../services/tokens.js";
+import { authorize, type Access } from "./auth.js";
+import { installErrorHandling } from "./errors.js";
+import { eventTypeRoutes } from "./routes/event-types.js";
+import { eventRoutes } from "./routes/events.js";
+import { healthRoutes } from "./routes/health.js";
+import { logRoutes } from "./routes/logs.js";
+import { notificationRoutes } from "./routes/notifications.js";
+import { projectRoutes } from "./routes/projects.js";
+import { sessionRoutes } from "./routes/sessions.js";
+import { webhookRoutes } from "./routes/webhooks.js";
+import { installUi } from "./ui.js";
+
+export interface RouteDeps {
+  app: FastifyInstance;
+  ctx: Context;
+  creds: Credentials;
+  metrics: Metrics;
+  guard(access: Access): preHandlerAsyncHookHandler;
+}
+
+/** Largest request body: a 256 KiB subject plus room for JSON escaping. Larger subjects get our 413. */
+const BODY_LIMIT = 1024 * 1024;
+
+export async function buildApi(ctx: Context, creds: Credentials, metrics: Metrics, opts: { ui?: boolean } = {}): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: ctx.log as unknown as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
+  });
+  // Response schemas document the API; answers are plain JSON.stringify so a schema can never drop or break a field.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.removeAllContentTypeParsers();
+  // Every body is read as JSON whatever its Content-Type; an empty body is "no body".
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error("invalid JSON"), { statusCode: 400, code: "FST_ERR_CTP_INVALID_JSON_BODY" }), undefined);
+    }
+  });
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: { title: "Hookline API", version: HOOKLINE_VERSION, description: "Project webhooks: manage endpoints, publish events, inspect deliveries." },
+      servers: [{ url: ctx.config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  const deps: RouteDeps = { app, ctx, creds, metrics, guard: (access) => authorize(creds, ctx.now, access) };
+  healthRoutes(deps);
+  projectRoutes(deps);
+  eventTypeRoutes(deps);
+  eventRoutes(deps);
+  webhookRoutes(deps);
+  logRoutes(deps);
+  notificationRoutes(deps);
+  sessionRoutes(deps);
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  if (opts.ui !== false) await installUi(app);
+  return app;
+}

@@ -1,0 +1,30 @@
+import { Type as T } from "@sinclair/typebox";
+import type { RouteDeps } from "../app.js";
+import { ErrorSchema, ProjectParams, PublishBody, errorResponses } from "../schemas.js";
+import { publish, type PublishInput } from "../../services/publish.js";
+
+export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
+  app.post<{ Params: { project_id: string }; Body: PublishInput }>(
+    "/api/v1/projects/:project_id/events",
+    {
+      preHandler: guard("admin"),
+      schema: {
+        tags: ["events"],
+        description: "Publish an event. `source: \"import\"` is accepted and delivers nothing. An `Idempotency-Key` header makes retries of this call safe for 24 h.",
+        params: ProjectParams,
+        headers: T.Object({ "idempotency-key": T.Optional(T.String()) }),
+        body: PublishBody,
+        response: {
+          202: T.Object({ id: T.Union([T.String(), T.Null()]), deliveries: T.Integer(), skipped: T.Optional(T.Literal("import")) }),
+          413: ErrorSchema,
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const key = req.headers["idempotency-key"];
+      const result = await publish(ctx, req.params.project_id, req.body, typeof key === "string" ? key : undefined);
+      return reply.status(202).send(result);
+    },
+  );
+}

@@ -1,0 +1,51 @@
+import { Type as T } from "@sinclair/typebox";
+import type { RouteDeps } from "../app.js";
+import { PortalSessionBody, ProjectParams, errorResponses } from "../schemas.js";
+import { getProject } from "../../services/projects.js";
+import { mintPortalToken, type Role } from "../../services/tokens.js";
+
+export function sessionRoutes({ app, ctx, guard, creds }: RouteDeps): void {
+  app.post<{ Params: { project_id: string }; Body: { role?: Role; ttl_seconds?: number } | undefined }>(
+    "/api/v1/projects/:project_id/portal-sessions",
+    {
+      preHandler: guard("admin"),
+      schema: {
+        tags: ["portal"],
+        description: "Mints a token (and UI link) that sees only this project. `role` defaults to admin, `ttl_seconds` to 3600.",
+        params: ProjectParams,
+        body: T.Optional(PortalSessionBody),
+        response: { 200: T.Object({ token: T.String(), url: T.String(), expires_at: T.String() }), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const project = await getProject(ctx, req.params.project_id);
+      const role = req.body?.role ?? "admin";
+      const expiresAt = ctx.now() + (req.body?.ttl_seconds ?? 3600) * 1000;
+      const token = mintPortalToken(creds.secretKey, { projectId: project.id, role, expiresAt });
+      return reply.status(200).send({
+        token,
+        url: `${ctx.config.publicUrl}/portal#token=${encodeURIComponent(token)}`,
+        expires_at: new Date(Math.floor(expiresAt / 1000) * 1000).toISOString(),
+      });
+    },
+  );
+  app.get(
+    "/api/v1/me",
+    {
+      preHandler: guard("any"),
+      schema: {
+        tags: ["portal"],
+        description: "Who the bearer token is: the admin, or a portal token with its project, role and expiry.",
+        response: {
+          200: T.Object({ kind: T.String(), project_id: T.Optional(T.String()), role: T.Optional(T.String()), expires_at: T.Optional(T.String()) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const p = req.principal!;
+      if (p.kind === "admin") return { kind: "admin" };
+      return { kind: "portal", project_id: p.projectId, role: p.role, expires_at: new Date(p.expiresAt).toISOString() };
+    },
+  );
+}

@@ -1,0 +1,58 @@
+import { Type as T } from "@sinclair/typebox";
+import type { RouteDeps } from "../app.js";
+import { ErrorSchema, ProjectParams, WebhookCreateBody, WebhookParams, WebhookPatchBody, WebhookSchema, errorResponses } from "../schemas.js";
+import type { WebhookInput } from "../../domain/webhook-rules.js";
+import { testWebhook } from "../../services/publish.js";
+import * as webhooks from "../../services/webhooks.js";
+
+type P = { project_id: string };
+type W = { project_id: string; id: string };
+
+export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
+  const tags = ["webhooks"];
+  const base = "/api/v1/projects/:project_id/webhooks";
+  app.get<{ Params: P }>(
+    base,
+    {
+      preHandler: guard("project"),
+      schema: { tags, params: ProjectParams, response: { 200: T.Object({ data: T.Array(WebhookSchema), active_count: T.Integer(), active_limit: T.Integer() }), ...errorResponses } },
+    },
+    async (req) => webhooks.listWebhooks(ctx, req.params.project_id),
+  );
+  app.post<{ Params: P; Body: WebhookInput }>(
+    base,
+    { preHandler: guard("project-admin"), schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
+    async (req, reply) => reply.status(201).send(await webhooks.createWebhook(ctx, req.params.project_id, req.body)),
+  );
+  app.get<{ Params: W }>(
+    `${base}/:id`,
+    { preHandler: guard("project"), schema: { tags, params: WebhookParams, response: { 200: WebhookSchema, ...errorResponses } } },
+    async (req) => webhooks.getWebhook(ctx, req.params.project_id, req.params.id),
+  );
+  app.patch<{ Params: W; Body: WebhookInput }>(
+    `${base}/:id`,
+    { preHandler: guard("project-admin"), schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
+    async (req) => webhooks.updateWebhook(ctx, req.params.project_id, req.params.id, req.body ?? {}),
+  );
+  app.delete<{ Params: W }>(
+    `${base}/:id`,
+    { preHandler: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 204: T.Null(), ...errorResponses } } },
+    async (req, reply) => {
+      await webhooks.deleteWebhook(ctx, req.params.project_id, req.params.id);
+      return reply.status(204).send();
+    },
+  );
+  app.get<{ Params: W }>(
+    `${base}/:id/secret`,
+    { preHandler: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 200: T.Object({ secret: T.Union([T.String(), T.Null()]) }), ...errorResponses } } },
+    async (req, reply) => {
+      reply.header("cache-control", "no-store");
+      return webhooks.revealSecret(ctx, req.params.project_id, req.params.id);
+    },
+  );
+  app.post<{ Params: W }>(
+    `${base}/:id/test`,
+    { preHandler: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 202: T.Object({ delivery_id: T.String() }), ...errorResponses } } },
+    async (req, reply) => reply.status(202).send(await testWebhook(ctx, req.params.project_id, req.params.id)),
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * Request and response schemas: Fastify validates requests against them (types only; the domain
+ * rules give the per-field messages) and @fastify/swagger turns them into /api/openapi.json.
+ */
+import { Type as T, type TSchema } from "@sinclair/typebox";
+
+const Nullable = <S extends TSchema>(s: S) => T.Union([s, T.Null()]);
+const Timestamp = T.String({ format: "date-time" });
+
+export const ErrorSchema = T.Object(
+  {
+    error: T.Object({
+      code: T.String(),
+      message: T.String(),
+      details: T.Optional(T.Array(T.Object({ field: T.String(), message: T.String() }))),
+    }),
+  },
+  { $id: "Error" },
+);
+
+export const ProjectSchema = T.Object({
+  id: T.String(),
+  name: T.String(),
+  notification_emails: T.Array(T.String()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+export const EventTypeSchema = T.Object({ name: T.String(), description: T.String(), example: T.Unknown() });
+
+export const WebhookSchema = T.Object({
+  id: T.String(),
+  project_id: T.String(),
+  name: T.String(),
+  events: T.Array(T.String()),
+  url: T.String(),
+  enabled: T.Boolean(),
+  disabled_reason: Nullable(T.Union([T.Literal("manual"), T.Literal("failures")])),
+  disabled_at: Nullable(Timestamp),
+  has_secret: T.Boolean(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  last_delivery: T.Optional(Nullable(T.Object({ success: T.Boolean(), status_code: Nullable(T.Integer()), created_at: Timestamp }))),
+});
+
+const LogSummary = {
+  id: T.String(),
+  webhook_id: T.String(),
+  delivery_id: T.String(),
+  event: T.String(),
+  attempt: T.Integer(),
+  trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver")]),
+  success: T.Boolean(),
+  status_code: Nullable(T.Integer()),
+  error: Nullable(T.String()),
+  duration_ms: T.Integer(),
+  created_at: Timestamp,
+};
+
+export const LogEntrySummarySchema = T.Object(LogSummary);
+export const LogEntrySchema = T.Object({
+  ...LogSummary,
+  request: T.Object({ method: T.String(), url: T.String(), headers: T.Record(T.String(), T.String()), body: T.String() }),
+  response: Nullable(
+    T.Object({ status: T.Integer(), headers: T.Record(T.String(), T.String()), body: T.String(), truncated: T.Boolean() }),
+  ),
+});
+
+export const NotificationSchema = T.Object({
+  id: T.String(),
+  project_id: T.String(),
+  kind: T.Literal("webhook.disabled"),
+  webhook_id: Nullable(T.String()),
+  message: T.String(),
+  created_at: Timestamp,
+  read_at: Nullable(Timestamp),
+});
+
+export const StatsSchema = T.Object({
+  hours: T.Integer(),
+  buckets: T.Array(
+    T.Object({ start: Timestamp, succeeded: T.Integer(), failed: T.Integer(), p50_ms: Nullable(T.Number()), p95_ms: Nullable(T.Number()) }),
+  ),
+});
+
+// Request bodies: types only. Unknown fields are ignored.
+export const ProjectBody = T.Object({ name: T.String(), notification_emails: T.Optional(Nullable(T.Array(T.String()))) });
+export const EventTypeBody = T.Object({ description: T.String(), example: T.Optional(T.Unknown()) });
+export const PublishBody = T.Object({
+  event: T.String(),
+  subject: T.Record(T.String(), T.Unknown()),
+  source: T.Optional(T.Union([T.Literal("app"), T.Literal("import")])),
+});
+export const WebhookCreateBody = T.Object({
+  name: T.String(),
+  events: T.Array(T.String()),
+  url: T.String(),
+  secret: T.Optional(Nullable(T.String())),
+  enabled: T.Optional(T.Boolean()),
+});
+export const WebhookPatchBody = T.Partial(WebhookCreateBody);
+export const PortalSessionBody = T.Object({
+  role: T.Optional(T.Union([T.Literal("admin"), T.Literal("viewer")])),
+  ttl_seconds: T.Optional(T.Integer({ minimum: 60, maximum: 30 * 24 * 3600 })),
+});
+
+export const ProjectParams = T.Object({ project_id: T.String() });
+export const WebhookParams = T.Object({ project_id: T.String(), id: T.String() });
+export const LogParams = T.Object({ project_id: T.String(), id: T.String(), log_id: T.String() });
+
+export const errorResponses = {
+  400: ErrorSchema,
+  401: ErrorSchema,
+  403: ErrorSchema,
+  404: ErrorSchema,
+  422: ErrorSchema,
+};

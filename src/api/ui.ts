@@ -1,0 +1,45 @@
+/** Serves the built web UI: hashed assets cached for a year, index.html for every client route. */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
+import type { FastifyInstance } from "fastify";
+
+export function uiRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
+}
+
+export async function installUi(app: FastifyInstance): Promise<void> {
+  const root = uiRoot();
+  const index = path.join(root, "index.html");
+  const hasUi = fs.existsSync(index);
+  if (hasUi) {
+    await app.register(fastifyStatic, {
+      root,
+      wildcard: false,
+      index: false,
+      setHeaders(res, file) {
+        if (file.includes(`${path.sep}assets${path.sep}`)) res.setHeader("cache-control", "public, max-age=31536000, immutable");
+        else res.setHeader("cache-control", "no-cache");
+      },
+    });
+  }
+  const sendIndex = async (_req: unknown, reply: import("fastify").FastifyReply) => {
+    if (!hasUi) return reply.status(503).type("text/plain").send("The web UI is not built. Run `npm run build`.");
+    reply.header("cache-control", "no-cache");
+    reply.header("content-security-policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+    reply.header("x-content-type-options", "nosniff");
+    return reply.type("text/html").send(fs.createReadStream(index));
+  };
+  app.get("/", { schema: { hide: true } }, sendIndex);
+  app.get("/portal", { schema: { hide: true } }, sendIndex);
+  app.get("/*", { schema: { hide: true } }, async (req, reply) => {
+    const p = req.url.split("?")[0];
+    if (p.startsWith("/api/")) return reply.callNotFound();
+    if (hasUi && p !== "/" && fs.existsSync(path.join(root, path.normalize(p).replace(/^([/\\])+/, ""))) && !p.includes("..")) {
+      return reply.sendFile(p.replace(/^\/+/, ""));
+    }
+    if (/\.[a-z0-9]+$/i.test(p)) return reply.callNotFound();
+    return sendIndex(req, reply);
+  });
+}

@@ -1,0 +1,72 @@
+/** `hookline serve` (API + UI + worker) and `hookline worker` (delivery only). */
+import { parseArgs } from "node:util";
+import { Runtime } from "../runtime.js";
+import { runDemo } from "./demo.js";
+
+function onShutdown(runtime: Runtime): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        // A second signal: stop now (leases expire and other workers retry the attempts).
+        process.exit(130);
+      }
+      stopping = true;
+      runtime.ctx.log.info({ signal }, "shutting down: finishing in-flight attempts");
+      runtime.close().then(resolve, (err) => {
+        runtime.ctx.log.error({ err }, "shutdown failed");
+        resolve();
+      });
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string" },
+      "database-url": { type: "string" },
+      "no-worker": { type: "boolean" },
+      demo: { type: "boolean" },
+      concurrency: { type: "string" },
+    },
+    strict: true,
+  });
+  const runtime = await Runtime.start({
+    config: {
+      port: values.port,
+      databaseUrl: values["database-url"],
+      worker: values["no-worker"] ? false : undefined,
+      demo: values.demo ? true : undefined,
+      concurrency: values.concurrency,
+    },
+  });
+  const { config, creds } = runtime;
+  const address = await runtime.listen(config.port);
+  if (config.worker) runtime.startWorker();
+  runtime.ctx.log.info({ address, dialect: config.dialect, worker: config.worker }, "hookline is listening");
+  const banner = [`Hookline is running at ${config.publicUrl} (API: ${config.publicUrl}/api/v1, OpenAPI: ${config.publicUrl}/api/openapi.json)`];
+  if (creds.generatedAdminToken) {
+    banner.push(`Admin token (generated, stored in ${config.dataDir}/admin-token; shown once): ${creds.adminToken}`);
+  }
+  if (config.demo) banner.push(...(await runDemo(runtime)));
+  process.stderr.write("\n" + banner.join("\n") + "\n\n");
+  await onShutdown(runtime);
+  return 0;
+}
+
+export async function workerCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { "database-url": { type: "string" }, concurrency: { type: "string" } },
+    strict: true,
+  });
+  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"], concurrency: values.concurrency } });
+  runtime.startWorker();
+  runtime.ctx.log.info({ dialect: runtime.config.dialect, concurrency: runtime.config.concurrency }, "hookline worker started");
+  await onShutdown(runtime);
+  return 0;
+}

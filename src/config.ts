@@ -1,0 +1,255 @@
+/**
+ * One typed, validated configuration. Raw flags and environment variables go in, a ResolvedConfig
+ * with every default filled comes out; a bad value throws ConfigError naming the variable, and the
+ * CLI stops with that message. Each option is documented once, here (the README's configuration
+ * reference is generated from this table).
+ */
+import { parseAllowPrivateNetworks, type UrlPolicy } from "./domain/url-policy.js";
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface OptionDef<T> {
+  env: string;
+  flag?: string;
+  default: T;
+  /** How the default reads in docs, where it is computed. */
+  defaultText?: string;
+  doc: string;
+  parse: Parser<T>;
+}
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^\d+$/.test(raw.trim())) throw new Error(`must be a whole number from ${min} to ${max}, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(v)) return true;
+  if (["false", "0", "no", "off", ""].includes(v)) return false;
+  throw new Error(`must be true or false, got "${raw}"`);
+};
+
+const text: Parser<string> = (raw) => raw;
+const optionalText: Parser<string | undefined> = (raw) => (raw.trim() === "" ? undefined : raw.trim());
+
+const httpUrl: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === "") return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    throw new Error(`must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error(`must be an http(s) URL, got "${raw}"`);
+  return u.toString().replace(/\/$/, "");
+};
+
+const smtpUrl: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === "") return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    throw new Error("must be an smtp:// or smtps:// URL");
+  }
+  if (u.protocol !== "smtp:" && u.protocol !== "smtps:") throw new Error("must be an smtp:// or smtps:// URL");
+  return raw.trim();
+};
+
+const retryDelays: Parser<number[]> = (raw) => {
+  const parts = raw.split(",").map((p) => p.trim());
+  if (parts.length === 1 && parts[0] === "") return [];
+  if (parts.length > 20) throw new Error("at most 20 retries");
+  return parts.map((p) => {
+    if (!/^\d+(\.\d+)?$/.test(p)) throw new Error(`must be a comma list of seconds (decimals allowed), e.g. 1,10,100; got "${raw}"`);
+    const seconds = Number(p);
+    if (seconds > 7 * 24 * 3600) throw new Error("a retry delay may be at most 7 days");
+    return Math.round(seconds * 1000);
+  });
+};
+
+/** Every option, with its variable, flag, default and meaning. */
+export const OPTIONS = {
+  port: { env: "PORT", flag: "--port", default: 8080, doc: "HTTP port of the API and UI.", parse: int(0, 65535) },
+  databaseUrl: {
+    env: "DATABASE_URL",
+    flag: "--database-url",
+    default: "./data/hookline.db",
+    doc: "A `postgres://` URL, or the path of the SQLite file (its folder is the data directory).",
+    parse: (raw: string) => {
+      if (raw.trim() === "") throw new Error("must not be empty");
+      return raw.trim();
+    },
+  },
+  publicUrl: {
+    env: "HOOKLINE_PUBLIC_URL",
+    default: undefined as string | undefined,
+    defaultText: "http://localhost:<port>",
+    doc: "The address users reach Hookline at; used in portal links.",
+    parse: httpUrl,
+  },
+  adminToken: {
+    env: "HOOKLINE_ADMIN_TOKEN",
+    default: undefined as string | undefined,
+    defaultText: "generated into the data directory on first start and printed once",
+    doc: "The admin bearer token (at least 16 characters).",
+    parse: (raw: string) => {
+      if (raw.trim().length < 16) throw new Error("must be at least 16 characters");
+      return raw.trim();
+    },
+  },
+  secretKey: {
+    env: "HOOKLINE_SECRET_KEY",
+    default: undefined as string | undefined,
+    defaultText: "generated into the data directory",
+    doc: "Key that signs portal tokens (at least 32 characters). Share it between nodes.",
+    parse: (raw: string) => {
+      if (raw.trim().length < 32) throw new Error("must be at least 32 characters");
+      return raw.trim();
+    },
+  },
+  retryDelaysMs: {
+    env: "HOOKLINE_RETRY_DELAYS",
+    default: [1000, 10_000, 100_000],
+    defaultText: "1,10,100",
+    doc: "Seconds to wait before each retry of a failed attempt (decimals allowed).",
+    parse: retryDelays,
+  },
+  timeoutMs: { env: "HOOKLINE_TIMEOUT_MS", default: 10_000, doc: "Timeout of one delivery attempt, in ms.", parse: int(100, 600_000) },
+  maxActiveWebhooks: {
+    env: "HOOKLINE_MAX_ACTIVE_WEBHOOKS",
+    default: 5,
+    doc: "How many enabled webhooks one project may have.",
+    parse: int(1, 1000),
+  },
+  logRetentionDays: {
+    env: "HOOKLINE_LOG_RETENTION_DAYS",
+    default: 14,
+    doc: "Days a delivery log entry is kept.",
+    parse: int(1, 3650),
+  },
+  allowHttp: { env: "HOOKLINE_ALLOW_HTTP", default: false, doc: "Accept http:// webhook URLs (development only).", parse: bool },
+  allowPrivateNetworks: {
+    env: "HOOKLINE_ALLOW_PRIVATE_NETWORKS",
+    default: { allowPrivateNetworks: false, allowedCidrs: [] as string[] },
+    defaultText: "false",
+    doc: "`true` to allow private, loopback and link-local targets, or a comma list of CIDRs to allow.",
+    parse: parseAllowPrivateNetworks,
+  },
+  eventTypesFile: {
+    env: "HOOKLINE_EVENT_TYPES",
+    default: undefined as string | undefined,
+    defaultText: "the built-in test-management catalog",
+    doc: "Path of a JSON file with the event catalog (see README).",
+    parse: optionalText,
+  },
+  notifyUrl: {
+    env: "HOOKLINE_NOTIFY_URL",
+    default: undefined as string | undefined,
+    doc: "Operator callback: receives a signed `webhook.disabled` POST when a webhook is auto-disabled.",
+    parse: httpUrl,
+  },
+  notifySecret: {
+    env: "HOOKLINE_NOTIFY_SECRET",
+    default: undefined as string | undefined,
+    defaultText: "derived from the secret key",
+    doc: "Secret that signs the operator callback (same headers as deliveries). Set it to verify callbacks.",
+    parse: optionalText,
+  },
+  smtpUrl: { env: "SMTP_URL", default: undefined as string | undefined, doc: "SMTP server for notification e-mails.", parse: smtpUrl },
+  smtpFrom: { env: "SMTP_FROM", default: "Hookline <hookline@localhost>", doc: "Sender of notification e-mails.", parse: text },
+  worker: {
+    env: "HOOKLINE_WORKER",
+    flag: "--no-worker",
+    default: true,
+    doc: "Run the delivery worker inside `serve` (`--no-worker` for API-only nodes).",
+    parse: bool,
+  },
+  concurrency: {
+    env: "HOOKLINE_CONCURRENCY",
+    flag: "--concurrency",
+    default: 64,
+    doc: "Delivery attempts one worker makes at once.",
+    parse: int(1, 10_000),
+  },
+  perWebhookConcurrency: {
+    env: "HOOKLINE_WEBHOOK_CONCURRENCY",
+    default: 8,
+    doc: "Attempts in flight to one webhook at once, so a slow endpoint cannot take every slot.",
+    parse: int(1, 1000),
+  },
+  demo: { env: "HOOKLINE_DEMO", flag: "--demo", default: false, doc: "Create the `demo` project and allow loopback http targets.", parse: bool },
+  logLevel: { env: "LOG_LEVEL", default: "info", doc: "pino log level.", parse: (raw: string) => {
+    const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+    if (!levels.includes(raw.trim())) throw new Error(`must be one of ${levels.join(", ")}`);
+    return raw.trim();
+  } },
+} satisfies Record<string, OptionDef<unknown>>;
+
+type Options = typeof OPTIONS;
+export type RawConfig = { [K in keyof Options]: ReturnType<Options[K]["parse"]> | Options[K]["default"] };
+
+export interface ResolvedConfig extends Omit<RawConfig, "publicUrl"> {
+  publicUrl: string;
+  urlPolicy: UrlPolicy;
+  /** Folder for the generated admin token and secret key (beside the SQLite file, or ./data). */
+  dataDir: string;
+  dialect: "sqlite" | "postgres";
+}
+
+/** Values given explicitly (flags, library options) win over the environment. */
+export type ConfigOverrides = Partial<{ [K in keyof Options]: string | number | boolean | undefined }>;
+
+export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): ResolvedConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, def] of Object.entries(OPTIONS) as [keyof Options, OptionDef<unknown>][]) {
+    const given = overrides[key];
+    const raw = given !== undefined ? String(given) : env[def.env];
+    if (raw === undefined) {
+      out[key] = def.default;
+      continue;
+    }
+    try {
+      out[key] = def.parse(raw);
+    } catch (err) {
+      throw new ConfigError(given !== undefined && def.flag ? `${def.flag} (${def.env})` : def.env, (err as Error).message);
+    }
+  }
+  const raw = out as RawConfig;
+  const dialect = /^postgres(ql)?:\/\//i.test(raw.databaseUrl) ? "postgres" : "sqlite";
+  const demoAllowance = raw.demo && !raw.allowPrivateNetworks.allowPrivateNetworks;
+  return {
+    ...raw,
+    publicUrl: raw.publicUrl ?? `http://localhost:${raw.port}`,
+    dialect,
+    dataDir: dialect === "sqlite" ? dirnameOf(raw.databaseUrl) : "./data",
+    urlPolicy: {
+      allowHttp: raw.allowHttp || raw.demo,
+      allowPrivateNetworks: raw.allowPrivateNetworks.allowPrivateNetworks,
+      allowedCidrs: demoAllowance
+        ? [...raw.allowPrivateNetworks.allowedCidrs, "127.0.0.0/8", "::1/128"]
+        : raw.allowPrivateNetworks.allowedCidrs,
+    },
+  };
+}
+
+function dirnameOf(file: string): string {
+  if (file === ":memory:") return "./data";
+  const i = file.replace(/\\/g, "/").lastIndexOf("/");
+  return i <= 0 ? (i === 0 ? "/" : ".") : file.slice(0, i);
+}

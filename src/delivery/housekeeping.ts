@@ -1,0 +1,47 @@
+/** Periodic work beside the delivery loop: the notification outbox and the retention purge. */
+import type { Context } from "../services/context.js";
+import type { Outbox } from "../notify/outbox.js";
+import { purgeOld } from "./purge.js";
+
+export class Housekeeping {
+  private outboxTimer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private purging: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly outbox: Outbox,
+    private readonly opts: { outboxIntervalMs?: number; purgeIntervalMs?: number } = {},
+  ) {}
+
+  start(): void {
+    this.outboxTimer = setInterval(() => this.sendNotifications(), this.opts.outboxIntervalMs ?? 1000);
+    this.purgeTimer = setInterval(() => this.purge(), this.opts.purgeIntervalMs ?? 3600_000);
+    this.outboxTimer.unref();
+    this.purgeTimer.unref();
+    this.purge();
+  }
+
+  sendNotifications(): void {
+    this.outbox.run().catch((err) => this.ctx.log.warn({ err: { message: (err as Error).message } }, "notification outbox pass failed"));
+  }
+
+  purge(): Promise<unknown> {
+    if (!this.purging) {
+      this.purging = purgeOld(this.ctx)
+        .then((r) => {
+          if (r.logEntries || r.deliveries || r.events) this.ctx.log.info({ purged: r }, "retention purge");
+        })
+        .catch((err) => this.ctx.log.warn({ err: { message: (err as Error).message } }, "retention purge failed"))
+        .finally(() => (this.purging = null));
+    }
+    return this.purging;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.outboxTimer);
+    clearInterval(this.purgeTimer);
+    await this.purging;
+    await this.outbox.run().catch(() => {});
+  }
+}

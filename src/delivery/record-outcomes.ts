@@ -1,0 +1,134 @@
+/**
+ * Records finished attempts in one transaction per batch: the log entries, each delivery's next
+ * state (done, retry, failed), and for a delivery whose retries are spent, the auto-disable of its
+ * webhook with the cancellation of its queued deliveries and the owner notification.
+ */
+import { newId } from "../domain/ids.js";
+import { nextStep } from "../domain/retry-policy.js";
+import type { AttemptResult } from "./sender.js";
+import { cancelPendingDeliveries } from "../store/deliveries.js";
+import { insertLogEntries } from "../store/logs.js";
+import { insertNotification } from "../store/notifications.js";
+import type { Transaction } from "kysely";
+import type { Database, LogEntryRow } from "../store/schema.js";
+import type { Context } from "../services/context.js";
+import type { Metrics } from "./metrics.js";
+
+export interface Outcome {
+  deliveryId: string;
+  leaseToken: string;
+  attempt: number;
+  event: string;
+  request: { method: string; url: string; headers: Record<string, string>; body: string };
+  result: AttemptResult;
+  at: number;
+}
+
+export interface RecordSummary {
+  disabledWebhooks: string[];
+  notifications: number;
+}
+
+export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: Outcome[]): Promise<RecordSummary> {
+  const summary: RecordSummary = { disabledWebhooks: [], notifications: 0 };
+  if (outcomes.length === 0) return summary;
+  const now = ctx.now();
+  const finished: { outcome: string; trigger: string }[] = [];
+  await ctx.store.db.transaction().execute(async (trx) => {
+    const ids = outcomes.map((o) => o.deliveryId);
+    const rows = await trx
+      .selectFrom("deliveries")
+      .select(["id", "webhook_id", "project_id", "trigger", "status", "attempts", "max_attempts", "lease_token"])
+      .where("id", "in", ids)
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const logs: LogEntryRow[] = [];
+    for (const o of outcomes) {
+      const d = byId.get(o.deliveryId);
+      if (!d) continue; // the webhook (or project) was deleted meanwhile: nothing of it is kept
+      logs.push({
+        id: newId("log", o.at),
+        webhook_id: d.webhook_id,
+        delivery_id: d.id,
+        project_id: d.project_id,
+        event: o.event,
+        attempt: o.attempt,
+        trigger: d.trigger,
+        success: o.result.success ? 1 : 0,
+        status_code: o.result.statusCode,
+        error: o.result.error,
+        duration_ms: Math.round(o.result.durationMs),
+        created_at: o.at,
+        request: JSON.stringify(o.request),
+        response: o.result.response ? JSON.stringify(o.result.response) : null,
+      });
+    }
+    await insertLogEntries(trx, logs);
+
+    for (const o of outcomes) {
+      const d = byId.get(o.deliveryId);
+      // Cancelled meanwhile, or our lease expired and another worker owns it now: the log is all we add.
+      if (!d || d.status !== "pending" || d.lease_token !== o.leaseToken) continue;
+      const attemptsMade = d.attempts + 1;
+      const step = nextStep({ success: o.result.success, attemptsMade, maxAttempts: d.max_attempts, trigger: d.trigger, retryDelaysMs: ctx.config.retryDelaysMs });
+      if (step.kind === "retry") {
+        await trx
+          .updateTable("deliveries")
+          .set({ attempts: attemptsMade, run_at: now + step.delayMs, lease_token: null, updated_at: now })
+          .where("id", "=", d.id)
+          .execute();
+        continue;
+      }
+      await trx
+        .updateTable("deliveries")
+        .set({ attempts: attemptsMade, status: step.kind, lease_token: null, updated_at: now })
+        .where("id", "=", d.id)
+        .execute();
+      finished.push({ outcome: step.kind, trigger: d.trigger });
+      if (step.kind === "failed" && step.disableWebhook && (await autoDisable(ctx, trx, d.webhook_id, d.id, now))) {
+        summary.disabledWebhooks.push(d.webhook_id);
+        summary.notifications++;
+      }
+    }
+  });
+  for (const f of finished) metrics.deliveries.inc({ outcome: f.outcome, trigger: f.trigger });
+  return summary;
+}
+
+type Trx = Transaction<Database>;
+
+/** Disables the webhook once (a second failing delivery finds it disabled) and raises the notification. */
+async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId: string, now: number): Promise<boolean> {
+  const res = await trx
+    .updateTable("webhooks")
+    .set({ enabled: 0, disabled_reason: "failures", disabled_at: now, updated_at: now })
+    .where("id", "=", webhookId)
+    .where("enabled", "=", 1)
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) === 0) return false;
+  const cancelled = await cancelPendingDeliveries(trx, webhookId, now, deliveryId);
+  const hook = await trx.selectFrom("webhooks").select(["name", "url", "project_id"]).where("id", "=", webhookId).executeTakeFirstOrThrow();
+  const project = await trx.selectFrom("projects").select(["notification_emails"]).where("id", "=", hook.project_id).executeTakeFirstOrThrow();
+  const emails = JSON.parse(project.notification_emails) as string[];
+  const attempts = 1 + ctx.config.retryDelaysMs.length;
+  const email = ctx.config.smtpUrl && emails.length > 0 ? "pending" : "none";
+  const callback = ctx.config.notifyUrl ? "pending" : "none";
+  await insertNotification(trx, {
+    id: newId("ntf", now),
+    project_id: hook.project_id,
+    kind: "webhook.disabled",
+    webhook_id: webhookId,
+    message:
+      `Webhook "${hook.name}" (${hook.url}) was disabled after ${attempts} failed ${attempts === 1 ? "attempt" : "attempts"} of one delivery.` +
+      (cancelled > 0 ? ` ${cancelled} queued ${cancelled === 1 ? "delivery was" : "deliveries were"} cancelled.` : "") +
+      " Fix the endpoint, then enable the webhook again.",
+    created_at: now,
+    read_at: null,
+    email_state: email,
+    callback_state: callback,
+    outbox_run_at: email === "pending" || callback === "pending" ? now : null,
+    outbox_attempts: 0,
+  });
+  ctx.log.warn({ webhook_id: webhookId, project_id: hook.project_id }, "webhook disabled after repeated failures");
+  return true;
+}

@@ -1,0 +1,182 @@
+/**
+ * The delivery worker: claims due deliveries in batches under a lease, makes each attempt, and hands
+ * outcomes to the recorder. A per-webhook in-flight cap keeps a slow endpoint from taking every slot.
+ * Publishing in this process wakes it at once; polling finds work published by other processes.
+ */
+import crypto from "node:crypto";
+import { buildAttemptHeaders } from "../domain/payload.js";
+import { HOOKLINE_VERSION } from "../version.js";
+import type { Context } from "../services/context.js";
+import { claimDeliveries, loadTargets, releaseLeases, type AttemptTarget, type ClaimedDelivery } from "../store/deliveries.js";
+import type { Metrics } from "./metrics.js";
+import { OutcomeRecorder } from "./recorder.js";
+import type { Sender } from "./sender.js";
+
+export interface WorkerOptions {
+  concurrency: number;
+  perWebhookConcurrency: number;
+  /** How often an idle worker looks for due deliveries published elsewhere or due retries. */
+  pollIntervalMs?: number;
+}
+
+const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
+
+export class Worker {
+  private readonly token = crypto.randomUUID();
+  private readonly perWebhook = new Map<string, number>();
+  private readonly inFlight = new Map<string, AbortController>();
+  private readonly recorder: OutcomeRecorder;
+  private running = false;
+  private filling = false;
+  private refill = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onPublished = () => this.wake();
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly sender: Sender,
+    private readonly metrics: Metrics,
+    private readonly opts: WorkerOptions,
+    onDisabled: () => void = () => {},
+  ) {
+    // A lease outlives the attempt's own timeout, so only a crashed worker's claims expire.
+    this.leaseMs = ctx.config.timeoutMs + 5_000;
+    this.pollMs = opts.pollIntervalMs ?? 500;
+    this.recorder = new OutcomeRecorder(ctx, metrics, onDisabled);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.ctx.signals.on("published", this.onPublished);
+    this.wake();
+  }
+
+  /** Looks for work now (coalesced: concurrent calls make one more pass). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.filling) {
+      this.refill = true;
+      return;
+    }
+    void this.fill();
+  }
+
+  get activeAttempts(): number {
+    return this.inFlight.size;
+  }
+
+  private async fill(): Promise<void> {
+    this.filling = true;
+    clearTimeout(this.timer);
+    try {
+      do {
+        this.refill = false;
+        while (this.running && this.inFlight.size < this.opts.concurrency) {
+          const claimed = await this.claim(this.opts.concurrency - this.inFlight.size);
+          if (claimed === 0) break;
+        }
+      } while (this.refill && this.running);
+    } catch (err) {
+      this.ctx.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "claiming deliveries failed; retrying");
+    } finally {
+      this.filling = false;
+      if (this.running) this.timer = setTimeout(() => this.wake(), this.pollMs);
+    }
+  }
+
+  /** Claims up to `free` deliveries and starts them; returns how many were started. */
+  private async claim(free: number): Promise<number> {
+    const now = this.ctx.now();
+    const saturated = [...this.perWebhook].filter(([, n]) => n >= this.opts.perWebhookConcurrency).map(([id]) => id);
+    const claimed = await claimDeliveries(this.ctx.store.db, this.ctx.store.dialect, {
+      now,
+      limit: Math.min(free, 200),
+      leaseUntil: now + this.leaseMs,
+      token: this.token,
+      excludeWebhookIds: saturated,
+    });
+    if (claimed.length === 0) return 0;
+    const overflow: string[] = [];
+    const start: ClaimedDelivery[] = [];
+    for (const d of claimed) {
+      const n = this.perWebhook.get(d.webhook_id) ?? 0;
+      if (n >= this.opts.perWebhookConcurrency) overflow.push(d.id);
+      else {
+        this.perWebhook.set(d.webhook_id, n + 1);
+        start.push(d);
+      }
+    }
+    // More than one webhook's share in a batch: give the rest back for later (or for other workers).
+    if (overflow.length) await releaseLeases(this.ctx.store.db, overflow, this.token, now);
+    const targets = await loadTargets(this.ctx.store.db, start.map((d) => d.id));
+    for (const d of start) {
+      const controller = new AbortController();
+      this.inFlight.set(d.id, controller);
+      void this.attempt(d, targets.get(d.id), controller.signal).finally(() => {
+        this.inFlight.delete(d.id);
+        const left = (this.perWebhook.get(d.webhook_id) ?? 1) - 1;
+        if (left <= 0) this.perWebhook.delete(d.webhook_id);
+        else this.perWebhook.set(d.webhook_id, left);
+        this.wake();
+      });
+    }
+    return start.length;
+  }
+
+  private async attempt(d: ClaimedDelivery, target: AttemptTarget | undefined, signal: AbortSignal): Promise<void> {
+    if (!target) return; // deleted between claim and load
+    if (d.trigger === "event" && target.enabled !== 1) {
+      await this.recorder.cancel(d.id, this.token);
+      return;
+    }
+    const attempt = d.attempts + 1;
+    const at = this.ctx.now();
+    const headers = buildAttemptHeaders({
+      event: target.event,
+      deliveryId: d.id,
+      attempt,
+      secret: target.secret,
+      body: target.payload,
+      userAgent: USER_AGENT,
+      now: new Date(at),
+    });
+    const result = await this.sender.send({ url: target.url, headers, body: target.payload }, signal);
+    if (signal.aborted) return; // shutdown: the lease is released, the attempt is made again
+    const outcome = result.success ? "success" : "failure";
+    this.metrics.attempts.inc({ outcome, trigger: d.trigger });
+    this.metrics.attemptDuration.observe({ outcome }, result.durationMs / 1000);
+    await this.recorder.record({
+      deliveryId: d.id,
+      leaseToken: this.token,
+      attempt,
+      event: target.event,
+      request: { method: "POST", url: target.url, headers, body: target.payload },
+      result,
+      at,
+    });
+  }
+
+  /**
+   * Stops claiming, lets in-flight attempts finish for up to `graceMs`, aborts the rest and gives
+   * their leases back so another worker (or the next start) makes them at once.
+   */
+  async stop(graceMs = this.ctx.config.timeoutMs): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearTimeout(this.timer);
+    this.ctx.signals.off("published", this.onPublished);
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const aborted = [...this.inFlight.keys()];
+    for (const c of this.inFlight.values()) c.abort();
+    await this.recorder.flush();
+    try {
+      await releaseLeases(this.ctx.store.db, aborted, this.token, this.ctx.now());
+    } catch (err) {
+      this.ctx.log.warn({ err: { message: (err as Error).message } }, "could not release leases; they expire by themselves");
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Assembles the pieces from one resolved configuration: store (migrated), catalog, credentials,
+ * and on demand the HTTP API and the delivery worker. The CLI and the library both start here.
+ */
+import type { LookupFunction } from "node:net";
+import type { FastifyInstance } from "fastify";
+import pino, { type Logger } from "pino";
+import { buildApi } from "./api/app.js";
+import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from "./config.js";
+import { Housekeeping } from "./delivery/housekeeping.js";
+import { createMetrics, type Metrics } from "./delivery/metrics.js";
+import { Sender } from "./delivery/sender.js";
+import { Worker } from "./delivery/worker.js";
+import { Outbox, notifySecret } from "./notify/outbox.js";
+import { createContext, type Context } from "./services/context.js";
+import { seedCatalog } from "./services/event-types.js";
+import { loadCredentials, type Credentials } from "./services/tokens.js";
+import { openStore } from "./store/db.js";
+import { migrate } from "./store/migrations.js";
+
+export interface RuntimeOptions {
+  /** Explicit settings; they win over `env`. */
+  config?: ConfigOverrides;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  now?: () => number;
+  /** Extra CAs for delivery (tests); production uses NODE_EXTRA_CA_CERTS. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** DNS resolver hook for delivery (tests). */
+  lookup?: LookupFunction;
+  /** Worker tuning (tests). */
+  pollIntervalMs?: number;
+}
+
+export class Runtime {
+  api: FastifyInstance | null = null;
+  worker: Worker | null = null;
+  private housekeeping: Housekeeping | null = null;
+  private sender: Sender | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly ctx: Context,
+    readonly creds: Credentials,
+    readonly metrics: Metrics,
+    private readonly opts: RuntimeOptions,
+  ) {}
+
+  static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
+    const config: ResolvedConfig = resolveConfig(opts.env ?? process.env, opts.config ?? {});
+    const log = opts.logger ?? pino({ level: config.logLevel, base: { service: "hookline" } });
+    const store = await openStore({ databaseUrl: config.databaseUrl, poolSize: config.concurrency > 20 ? 20 : 10 });
+    try {
+      await migrate(store.db, store.dialect);
+      const ctx = createContext(config, store, log, opts.now);
+      await seedCatalog(ctx);
+      const creds = loadCredentials({ dataDir: config.dataDir, adminToken: config.adminToken, secretKey: config.secretKey });
+      return new Runtime(ctx, creds, createMetrics(ctx), opts);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  get config(): ResolvedConfig {
+    return this.ctx.config;
+  }
+
+  /** Starts the HTTP API (and UI) on `port`; answers the bound address. */
+  async listen(port = this.config.port, host = "0.0.0.0"): Promise<string> {
+    if (!this.api) this.api = await buildApi(this.ctx, this.creds, this.metrics);
+    return this.api.listen({ port, host });
+  }
+
+  /** Starts the delivery worker, the notification outbox and the retention purge. */
+  startWorker(overrides: { concurrency?: number } = {}): Worker {
+    if (this.worker) return this.worker;
+    this.sender = new Sender({
+      timeoutMs: this.config.timeoutMs,
+      urlPolicy: this.config.urlPolicy,
+      ca: this.opts.ca,
+      lookup: this.opts.lookup,
+    });
+    const outbox = new Outbox(this.ctx, notifySecret(this.config.notifySecret, this.creds.secretKey));
+    this.housekeeping = new Housekeeping(this.ctx, outbox);
+    this.worker = new Worker(
+      this.ctx,
+      this.sender,
+      this.metrics,
+      {
+        concurrency: overrides.concurrency ?? this.config.concurrency,
+        perWebhookConcurrency: this.config.perWebhookConcurrency,
+        pollIntervalMs: this.opts.pollIntervalMs,
+      },
+      () => this.housekeeping?.sendNotifications(),
+    );
+    this.worker.start();
+    this.housekeeping.start();
+    return this.worker;
+  }
+
+  /** Stops accepting requests, drains in-flight attempts, closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.api?.close();
+    await this.worker?.stop();
+    await this.housekeeping?.stop();
+    await this.sender?.close();
+    await this.ctx.store.close();
+  }
+}

@@ -1,0 +1,21 @@
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import type { ResolvedConfig } from "../config.js";
+import type { Store } from "../store/db.js";
+
+/** What every service needs: configuration, the database, a clock and a logger. */
+export interface Context {
+  config: ResolvedConfig;
+  store: Store;
+  /** Injected clock (epoch ms), so retry timing and expiry are testable. */
+  now(): number;
+  log: Logger;
+  /** In-process signals: "published" wakes this process's worker at once. */
+  signals: EventEmitter;
+}
+
+export function createContext(config: ResolvedConfig, store: Store, log: Logger, now: () => number = Date.now): Context {
+  const signals = new EventEmitter();
+  signals.setMaxListeners(100);
+  return { config, store, now, log, signals };
+}

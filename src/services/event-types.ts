@@ -1,0 +1,48 @@
+import fs from "node:fs";
+import { ConfigError } from "../config.js";
+import { DEFAULT_CATALOG, checkEventType, parseCatalogFile } from "../domain/catalog.js";
+import * as store from "../store/event-types.js";
+import type { Context } from "./context.js";
+import { eventTypeView } from "./views.js";
+
+/**
+ * Seeds the catalog at start. No file: default types are added where missing (admin API edits
+ * survive restarts). A file with a plain array replaces the catalog; `{extends: "default"}` adds.
+ */
+export async function seedCatalog(ctx: Context): Promise<void> {
+  const file = ctx.config.eventTypesFile;
+  const now = ctx.now();
+  if (!file) {
+    const existing = new Set((await store.listEventTypes(ctx.store.db)).map((t) => t.name));
+    await store.upsertEventTypes(ctx.store.db, DEFAULT_CATALOG.filter((t) => !existing.has(t.name)), now);
+    return;
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError("HOOKLINE_EVENT_TYPES", `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let types;
+  try {
+    types = parseCatalogFile(text);
+  } catch (err) {
+    throw new ConfigError("HOOKLINE_EVENT_TYPES", `${file} ${(err as Error).message}`);
+  }
+  if (text.trimStart().startsWith("[")) await store.replaceEventTypes(ctx.store.db, types, now);
+  else await store.upsertEventTypes(ctx.store.db, types, now);
+}
+
+export async function listEventTypes(ctx: Context) {
+  return (await store.listEventTypes(ctx.store.db)).map(eventTypeView);
+}
+
+export async function catalogNames(ctx: Context): Promise<Set<string>> {
+  return new Set((await store.listEventTypes(ctx.store.db)).map((t) => t.name));
+}
+
+export async function putEventType(ctx: Context, name: string, body: { description?: unknown; example?: unknown }) {
+  const t = checkEventType(name, body);
+  await store.upsertEventTypes(ctx.store.db, [t], ctx.now());
+  return { name: t.name, description: t.description, example: t.example };
+}

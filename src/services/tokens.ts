@@ -1,0 +1,85 @@
+/**
+ * Credentials: the admin token and portal tokens. Portal tokens are HMAC-SHA256-signed (with
+ * HOOKLINE_SECRET_KEY) claims {project, role, expiry}, so any node sharing the key verifies them
+ * without a database lookup. All comparisons are constant-time.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+export type Role = "admin" | "viewer";
+
+export type Principal =
+  | { kind: "admin" }
+  | { kind: "portal"; projectId: string; role: Role; expiresAt: number };
+
+const PORTAL_PREFIX = "hlp_";
+
+export interface Credentials {
+  adminToken: string;
+  secretKey: string;
+  /** Set when this start generated the admin token, so the CLI prints it once. */
+  generatedAdminToken: boolean;
+}
+
+function readOrCreate(file: string, make: () => string): { value: string; created: boolean } {
+  try {
+    const value = fs.readFileSync(file, "utf8").trim();
+    if (value) return { value, created: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const value = make();
+  try {
+    fs.writeFileSync(file, value + "\n", { mode: 0o600, flag: "wx" });
+    return { value, created: true };
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return { value: fs.readFileSync(file, "utf8").trim(), created: false };
+    throw err;
+  }
+}
+
+export function loadCredentials(opts: { dataDir: string; adminToken?: string; secretKey?: string }): Credentials {
+  const admin = opts.adminToken
+    ? { value: opts.adminToken, created: false }
+    : readOrCreate(path.join(opts.dataDir, "admin-token"), () => "hla_" + crypto.randomBytes(24).toString("base64url"));
+  const key = opts.secretKey
+    ? { value: opts.secretKey }
+    : readOrCreate(path.join(opts.dataDir, "secret-key"), () => crypto.randomBytes(32).toString("base64url"));
+  return { adminToken: admin.value, secretKey: key.value, generatedAdminToken: admin.created };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const ha = crypto.createHash("sha256").update(a).digest();
+  const hb = crypto.createHash("sha256").update(b).digest();
+  return crypto.timingSafeEqual(ha, hb);
+}
+
+function mac(secretKey: string, payload: string): string {
+  return crypto.createHmac("sha256", secretKey).update(payload).digest("base64url");
+}
+
+export function mintPortalToken(secretKey: string, c: { projectId: string; role: Role; expiresAt: number }): string {
+  const payload = Buffer.from(
+    JSON.stringify({ p: c.projectId, r: c.role, e: Math.floor(c.expiresAt / 1000), n: crypto.randomBytes(6).toString("base64url") }),
+  ).toString("base64url");
+  return `${PORTAL_PREFIX}${payload}.${mac(secretKey, payload)}`;
+}
+
+/** The principal a bearer token stands for, or null when it is missing, unknown, forged or expired. */
+export function authenticate(creds: Credentials, token: string | undefined, now: number): Principal | null {
+  if (!token || token.length > 4096) return null;
+  if (!token.startsWith(PORTAL_PREFIX)) return safeEqual(token, creds.adminToken) ? { kind: "admin" } : null;
+  const [payload, signature] = token.slice(PORTAL_PREFIX.length).split(".");
+  if (!payload || !signature || !safeEqual(signature, mac(creds.secretKey, payload))) return null;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { p: string; r: Role; e: number };
+    if (typeof claims.p !== "string" || (claims.r !== "admin" && claims.r !== "viewer") || typeof claims.e !== "number") return null;
+    if (claims.e * 1000 <= now) return null;
+    return { kind: "portal", projectId: claims.p, role: claims.r, expiresAt: claims.e * 1000 };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,73 @@
+/** Rows → the API's objects (SPEC §4 "Objects"). Secrets never pass through here. */
+import type { EventTypeRow, LogEntryRow, NotificationRow, ProjectRow, WebhookRow } from "../store/schema.js";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function projectView(p: ProjectRow) {
+  return {
+    id: p.id,
+    name: p.name,
+    notification_emails: JSON.parse(p.notification_emails) as string[],
+    created_at: iso(p.created_at),
+    updated_at: iso(p.updated_at),
+  };
+}
+
+export interface LastDelivery {
+  success: number;
+  created_at: number;
+  status_code: number | null;
+}
+
+export function webhookView(w: WebhookRow, last?: LastDelivery | null) {
+  return {
+    id: w.id,
+    project_id: w.project_id,
+    name: w.name,
+    events: JSON.parse(w.events) as string[],
+    url: w.url,
+    enabled: w.enabled === 1,
+    disabled_reason: w.disabled_reason,
+    disabled_at: iso(w.disabled_at),
+    has_secret: w.secret !== null,
+    created_at: iso(w.created_at),
+    updated_at: iso(w.updated_at),
+    ...(last !== undefined
+      ? { last_delivery: last ? { success: last.success === 1, status_code: last.status_code, created_at: iso(last.created_at) } : null }
+      : {}),
+  };
+}
+
+export function eventTypeView(t: EventTypeRow) {
+  return { name: t.name, description: t.description, example: JSON.parse(t.example) as unknown };
+}
+
+export function logEntryView(l: LogEntryRow, detail: boolean) {
+  const summary = {
+    id: l.id,
+    webhook_id: l.webhook_id,
+    delivery_id: l.delivery_id,
+    event: l.event,
+    attempt: l.attempt,
+    trigger: l.trigger,
+    success: l.success === 1,
+    status_code: l.status_code,
+    error: l.error,
+    duration_ms: l.duration_ms,
+    created_at: iso(l.created_at),
+  };
+  if (!detail) return summary;
+  return { ...summary, request: JSON.parse(l.request) as unknown, response: l.response ? (JSON.parse(l.response) as unknown) : null };
+}
+
+export function notificationView(n: NotificationRow) {
+  return {
+    id: n.id,
+    project_id: n.project_id,
+    kind: n.kind,
+    webhook_id: n.webhook_id,
+    message: n.message,
+    created_at: iso(n.created_at),
+    read_at: iso(n.read_at),
+  };
+}

@@ -1,0 +1,99 @@
+/** Webhook management: validation, the active limit (atomic per project), enable/disable. */
+import { LimitError, NotFoundError } from "../domain/errors.js";
+import { isId, newId } from "../domain/ids.js";
+import { validateWebhookInput, type WebhookInput } from "../domain/webhook-rules.js";
+import { cancelPendingDeliveries } from "../store/deliveries.js";
+import type { WebhookRow, WebhooksTable } from "../store/schema.js";
+import * as store from "../store/webhooks.js";
+import type { Context } from "./context.js";
+import { catalogNames } from "./event-types.js";
+import { getProject } from "./projects.js";
+import { webhookView } from "./views.js";
+
+export async function listWebhooks(ctx: Context, projectId: string) {
+  await getProject(ctx, projectId);
+  const rows = await store.listWebhooks(ctx.store.db, projectId);
+  const last = await store.lastAttempts(ctx.store.db, rows.map((r) => r.id));
+  return {
+    data: rows.map((r) => webhookView(r, last.get(r.id) ?? null)),
+    active_count: rows.filter((r) => r.enabled === 1).length,
+    active_limit: ctx.config.maxActiveWebhooks,
+  };
+}
+
+export async function findWebhookRow(ctx: Context, projectId: string, id: string): Promise<WebhookRow> {
+  await getProject(ctx, projectId);
+  const row = isId("wh", id) ? await store.findWebhook(ctx.store.db, projectId, id) : undefined;
+  if (!row) throw new NotFoundError("Webhook");
+  return row;
+}
+
+export async function getWebhook(ctx: Context, projectId: string, id: string) {
+  const row = await findWebhookRow(ctx, projectId, id);
+  const last = await store.lastAttempts(ctx.store.db, [row.id]);
+  return webhookView(row, last.get(row.id) ?? null);
+}
+
+export async function createWebhook(ctx: Context, projectId: string, input: WebhookInput) {
+  await getProject(ctx, projectId);
+  const fields = validateWebhookInput(input, { partial: false, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
+  const now = ctx.now();
+  const enabled = fields.enabled ?? true;
+  const row: WebhookRow = {
+    id: newId("wh", now),
+    project_id: projectId,
+    name: fields.name!,
+    events: JSON.stringify(fields.events!),
+    url: fields.url!,
+    secret: fields.secret ?? null,
+    enabled: enabled ? 1 : 0,
+    disabled_reason: enabled ? null : "manual",
+    disabled_at: enabled ? null : now,
+    created_at: now,
+    updated_at: now,
+  };
+  await ctx.store.db.transaction().execute(async (trx) => {
+    if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
+    if (enabled && (await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) {
+      throw new LimitError(ctx.config.maxActiveWebhooks);
+    }
+    await store.insertWebhook(trx, row);
+  });
+  return webhookView(row, null);
+}
+
+export async function updateWebhook(ctx: Context, projectId: string, id: string, input: WebhookInput) {
+  await findWebhookRow(ctx, projectId, id);
+  const fields = validateWebhookInput(input, { partial: true, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
+  const now = ctx.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
+    const current = await store.findWebhook(trx, projectId, id);
+    if (!current) throw new NotFoundError("Webhook");
+    const changes: Partial<WebhooksTable> = { updated_at: now };
+    if (fields.name !== undefined) changes.name = fields.name;
+    if (fields.events !== undefined) changes.events = JSON.stringify(fields.events);
+    if (fields.url !== undefined) changes.url = fields.url;
+    if (fields.secret !== undefined) changes.secret = fields.secret;
+    if (fields.enabled === true && current.enabled === 0) {
+      if ((await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) throw new LimitError(ctx.config.maxActiveWebhooks);
+      Object.assign(changes, { enabled: 1, disabled_reason: null, disabled_at: null });
+    } else if (fields.enabled === false && current.enabled === 1) {
+      Object.assign(changes, { enabled: 0, disabled_reason: "manual", disabled_at: now });
+      // A disabled webhook sends nothing: its queued event deliveries and retries stop here.
+      await cancelPendingDeliveries(trx, id, now);
+    }
+    await store.updateWebhook(trx, projectId, id, changes);
+  });
+  return getWebhook(ctx, projectId, id);
+}
+
+export async function deleteWebhook(ctx: Context, projectId: string, id: string) {
+  await findWebhookRow(ctx, projectId, id);
+  if (!(await store.deleteWebhook(ctx.store.db, projectId, id))) throw new NotFoundError("Webhook");
+}
+
+export async function revealSecret(ctx: Context, projectId: string, id: string) {
+  const row = await findWebhookRow(ctx, projectId, id);
+  return { secret: row.secret };
+}

@@ -1,0 +1,54 @@
+import type { Kysely } from "kysely";
+import type { Database, ProjectRow } from "./schema.js";
+
+type Db = Kysely<Database>;
+
+export async function findProject(db: Db, id: string): Promise<ProjectRow | undefined> {
+  return db.selectFrom("projects").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export async function listProjects(db: Db): Promise<ProjectRow[]> {
+  return db.selectFrom("projects").selectAll().orderBy("id").execute();
+}
+
+/** Inserts or updates; says which happened. */
+export async function upsertProject(
+  db: Db,
+  p: { id: string; name: string; notificationEmails?: string[]; now: number },
+): Promise<{ row: ProjectRow; created: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    const existing = await findProject(trx, p.id);
+    if (existing) {
+      await trx
+        .updateTable("projects")
+        .set({
+          name: p.name,
+          ...(p.notificationEmails ? { notification_emails: JSON.stringify(p.notificationEmails) } : {}),
+          updated_at: p.now,
+        })
+        .where("id", "=", p.id)
+        .execute();
+      return { row: (await findProject(trx, p.id))!, created: false };
+    }
+    const row: ProjectRow = {
+      id: p.id,
+      name: p.name,
+      notification_emails: JSON.stringify(p.notificationEmails ?? []),
+      created_at: p.now,
+      updated_at: p.now,
+    };
+    // A concurrent PUT of the same id may have inserted meanwhile: then this one is an update.
+    const inserted = await trx.insertInto("projects").values(row).onConflict((oc) => oc.column("id").doNothing()).executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+      await trx.updateTable("projects").set({ name: p.name, updated_at: p.now }).where("id", "=", p.id).execute();
+      return { row: (await findProject(trx, p.id))!, created: false };
+    }
+    return { row, created: true };
+  });
+}
+
+/** Deletes the project; its webhooks, deliveries, logs, events and notifications go with it (FK cascade). */
+export async function deleteProject(db: Db, id: string): Promise<boolean> {
+  const res = await db.deleteFrom("projects").where("id", "=", id).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}

@@ -1,0 +1,126 @@
+/**
+ * Table types shared by both dialects. Timestamps are epoch milliseconds (bigint on PostgreSQL,
+ * parsed to number), booleans are 0/1 integers and JSON is stored as text, so that the same
+ * queries run on SQLite and PostgreSQL and payload bytes stay exactly as published.
+ */
+import type { Generated, Selectable } from "kysely";
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  notification_emails: string; // JSON array of strings
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventTypesTable {
+  name: string;
+  description: string;
+  example: string; // JSON
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  project_id: string;
+  name: string;
+  events: string; // JSON array of event names
+  url: string;
+  secret: string | null;
+  enabled: number;
+  disabled_reason: "manual" | "failures" | null;
+  disabled_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  id: string;
+  project_id: string;
+  event: string;
+  /** The exact body bytes every attempt sends. */
+  payload: string;
+  created_at: number;
+}
+
+export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
+export type Trigger = "event" | "test" | "redeliver";
+
+export interface DeliveriesTable {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  project_id: string;
+  trigger: Trigger;
+  status: DeliveryStatus;
+  /** Attempts recorded so far. */
+  attempts: number;
+  max_attempts: number;
+  /** Pending: due at this time. Claimed: the lease expires at this time and the attempt is made again. */
+  run_at: number;
+  lease_token: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LogEntriesTable {
+  id: string;
+  webhook_id: string;
+  delivery_id: string;
+  project_id: string;
+  event: string;
+  attempt: number;
+  trigger: Trigger;
+  success: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  created_at: number;
+  request: string; // JSON {method, url, headers, body}
+  response: string | null; // JSON {status, headers, body, truncated}
+}
+
+export type OutboxState = "none" | "pending" | "sent" | "failed";
+
+export interface NotificationsTable {
+  id: string;
+  project_id: string;
+  kind: "webhook.disabled";
+  webhook_id: string | null;
+  message: string;
+  created_at: number;
+  read_at: number | null;
+  email_state: OutboxState;
+  callback_state: OutboxState;
+  /** Outbox: when the e-mail/callback is next tried. */
+  outbox_run_at: number | null;
+  outbox_attempts: number;
+}
+
+export interface IdempotencyKeysTable {
+  project_id: string;
+  key: string;
+  response: string; // JSON of the first answer
+  created_at: number;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  event_types: EventTypesTable;
+  webhooks: WebhooksTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  log_entries: LogEntriesTable;
+  notifications: NotificationsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type ProjectRow = Selectable<ProjectsTable>;
+export type WebhookRow = Selectable<WebhooksTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type LogEntryRow = Selectable<LogEntriesTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
+export type EventTypeRow = Selectable<EventTypesTable>;
+// Generated is re-exported for repositories that insert with defaults.
+export type { Generated };
