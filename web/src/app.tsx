@@ -1,0 +1,189 @@
+import { useCallback, useMemo, useState, type ReactNode } from "react";
+import { ApiError, createClient, enc, errorMessage } from "./api/client";
+import type { Me, Project } from "./api/types";
+import { PageError, Shell } from "./components/shell";
+import { Skeleton } from "./components/spinner";
+import { ToastProvider } from "./components/toast";
+import { ProjectFrameContext } from "./lib/project-frame";
+import { Link, matchPath, usePath } from "./lib/router";
+import { adminToken, portalToken, takePortalTokenFromHash } from "./lib/session";
+import { SessionContext, useSession, type Session } from "./lib/session-context";
+import { useResource } from "./lib/use-resource";
+import { ProjectSettings } from "./pages/project-settings";
+import { ProjectsPage } from "./pages/projects";
+import { SignIn } from "./pages/sign-in";
+import { WebhookDetail } from "./pages/webhook-detail";
+import { WebhooksOverview } from "./pages/webhooks-overview";
+
+// Before the first render, so the token never lingers in the address bar.
+if (window.location.pathname.replace(/\/+$/, "") === "/portal") takePortalTokenFromHash();
+
+export function App() {
+  const path = usePath();
+  const portal = path === "/portal" || path.startsWith("/portal/");
+  return <ToastProvider>{portal ? <PortalApp path={path} /> : <AdminApp path={path} />}</ToastProvider>;
+}
+
+/** `/`: the admin token, asked once and kept in session storage. */
+function AdminApp({ path }: { path: string }) {
+  const [token, setToken] = useState(() => adminToken.get());
+  const [notice, setNotice] = useState<string | undefined>();
+  const signOut = useCallback((message?: string) => {
+    adminToken.clear();
+    setNotice(message);
+    setToken(null);
+  }, []);
+  const session = useMemo<Session | null>(() => {
+    if (!token) return null;
+    return {
+      client: createClient(token, () => signOut("The admin token is no longer accepted. Sign in again.")),
+      mode: "admin",
+      canWrite: true,
+      signOut: () => signOut(),
+    };
+  }, [token, signOut]);
+
+  if (!session) {
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(t) => {
+          adminToken.set(t);
+          setNotice(undefined);
+          setToken(t);
+        }}
+      />
+    );
+  }
+  return (
+    <SessionContext.Provider value={session}>
+      <AdminRoutes path={path} />
+    </SessionContext.Provider>
+  );
+}
+
+function AdminRoutes({ path }: { path: string }) {
+  let m: Record<string, string> | null;
+  if (path === "/" || path === "") return <ProjectsPage />;
+  if ((m = matchPath("/projects/:pid", path))) return <ProjectSettings key={m.pid} projectId={m.pid} />;
+  if ((m = matchPath("/projects/:pid/webhooks", path)))
+    return (
+      <AdminProject projectId={m.pid}>
+        <WebhooksOverview />
+      </AdminProject>
+    );
+  if ((m = matchPath("/projects/:pid/webhooks/:wid", path)))
+    return (
+      <AdminProject projectId={m.pid}>
+        <WebhookDetail key={m.wid} webhookId={m.wid} />
+      </AdminProject>
+    );
+  return <NotFound home="/" />;
+}
+
+function AdminProject({ projectId, children }: { projectId: string; children: ReactNode }) {
+  const { client } = useSession();
+  const base = `/projects/${enc(projectId)}`;
+  const project = useResource(base, (signal) => client.get<Project>(base, signal));
+  const frame = useMemo(
+    () => ({
+      projectId,
+      base,
+      home: "/",
+      project: project.data,
+      crumbs: [
+        { label: "Projects", to: "/" },
+        { label: project.data?.name ?? projectId, to: base },
+      ],
+    }),
+    [projectId, base, project.data],
+  );
+  if (project.error instanceof ApiError && project.error.status === 404) {
+    return (
+      <Shell home="/" crumbs={[{ label: "Projects", to: "/" }, { label: projectId }]}>
+        <PageError title="Project not found" message={`There is no project “${projectId}”.`} />
+      </Shell>
+    );
+  }
+  return <ProjectFrameContext.Provider value={frame}>{children}</ProjectFrameContext.Provider>;
+}
+
+/** `/portal#token=…`: one project's webhooks, with a portal token (admin or viewer). */
+function PortalApp({ path }: { path: string }) {
+  const [token] = useState(() => portalToken.get());
+  const [expired, setExpired] = useState(false);
+  const client = useMemo(() => (token ? createClient(token, () => setExpired(true)) : null), [token]);
+  const me = useResource(`me:${token}`, (signal) => (client ? client.get<Me>("/me", signal) : Promise.reject(new Error("no token"))));
+
+  if (!token || expired || (me.error instanceof ApiError && me.error.status === 401)) {
+    return (
+      <PortalMessage title="This link has expired">
+        Portal links work for a limited time. Ask the person who sent it for a new one, or go back to the application you came from.
+      </PortalMessage>
+    );
+  }
+  if (me.error) {
+    return <PortalMessage title="Could not open the portal">{errorMessage(me.error)}</PortalMessage>;
+  }
+  if (!me.data || !client) {
+    return (
+      <main className="main">
+        <Skeleton lines={4} />
+      </main>
+    );
+  }
+  if (me.data.kind !== "portal") {
+    return (
+      <PortalMessage title="Not a portal link">
+        This token is not tied to a project. <Link to="/">Open the admin pages</Link> instead.
+      </PortalMessage>
+    );
+  }
+  const session: Session = { client, mode: "portal", canWrite: me.data.role === "admin" };
+  return (
+    <SessionContext.Provider value={session}>
+      <PortalRoutes path={path} projectId={me.data.project_id} />
+    </SessionContext.Provider>
+  );
+}
+
+function PortalRoutes({ path, projectId }: { path: string; projectId: string }) {
+  const { client } = useSession();
+  const projectPath = `/projects/${enc(projectId)}`;
+  const project = useResource(projectPath, (signal) => client.get<Project>(projectPath, signal));
+  const frame = useMemo(
+    () => ({ projectId, base: "/portal", home: "/portal", project: project.data, crumbs: [{ label: project.data?.name ?? projectId }] }),
+    [projectId, project.data],
+  );
+  let content: ReactNode;
+  let m: Record<string, string> | null;
+  if (matchPath("/portal", path) || matchPath("/portal/webhooks", path)) content = <WebhooksOverview />;
+  else if ((m = matchPath("/portal/webhooks/:wid", path))) content = <WebhookDetail key={m.wid} webhookId={m.wid} />;
+  else content = <NotFound home="/portal" />;
+  return <ProjectFrameContext.Provider value={frame}>{content}</ProjectFrameContext.Provider>;
+}
+
+function PortalMessage({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <main id="main" className="signin">
+      <div className="card signin-card">
+        <h1>{title}</h1>
+        <p className="muted">{children}</p>
+      </div>
+    </main>
+  );
+}
+
+function NotFound({ home }: { home: string }) {
+  return (
+    <Shell home={home}>
+      <div className="page-state">
+        <h1 className="page-state-title">Page not found</h1>
+        <p className="muted">There is nothing at this address.</p>
+        <Link to={home} className="button">
+          Go to the start page
+        </Link>
+      </div>
+    </Shell>
+  );
+}

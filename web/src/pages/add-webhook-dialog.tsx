@@ -1,0 +1,210 @@
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { ApiError, enc, errorMessage } from "../api/client";
+import type { EventType, Webhook, WebhookInput } from "../api/types";
+import { Dialog } from "../components/dialog";
+import { EventPicker, FieldError, Switch } from "../components/form-bits";
+import { Skeleton } from "../components/spinner";
+import { loadEventTypes } from "../lib/event-types";
+import { generateSecret } from "../lib/format";
+import { useSession } from "../lib/session-context";
+
+type Field = "name" | "events" | "url" | "secret" | "enabled";
+export type FieldErrors = Partial<Record<Field | "form", string>>;
+
+/** Maps a failed write to messages next to the fields the server named. */
+export function toFieldErrors(err: unknown, limit?: number): FieldErrors {
+  if (err instanceof ApiError) {
+    if (err.code === "active_webhook_limit") {
+      return {
+        enabled: `${err.message}${limit !== undefined && !err.message.includes(String(limit)) ? ` (limit: ${limit})` : ""}`,
+      };
+    }
+    if (err.details.length) {
+      const out: FieldErrors = {};
+      const other: string[] = [];
+      for (const d of err.details) {
+        // "events[2]" and "events.2" belong to the Events field too.
+        const field = d.field.split(/[.[]/)[0] as Field;
+        if (["name", "events", "url", "secret", "enabled"].includes(field)) out[field] = out[field] ? `${out[field]} ${d.message}` : d.message;
+        else other.push(d.message);
+      }
+      if (other.length) out.form = other.join(" ");
+      return out;
+    }
+    if (err.status === 403) return { form: "You can view this project’s webhooks but not change them." };
+  }
+  return { form: errorMessage(err) };
+}
+
+export function AddWebhookDialog({
+  projectId,
+  activeCount,
+  activeLimit,
+  onClose,
+  onAdded,
+}: {
+  projectId: string;
+  activeCount: number;
+  activeLimit: number;
+  onClose: () => void;
+  onAdded: (w: Webhook) => void;
+}) {
+  const { client } = useSession();
+  const formId = useId();
+  const [types, setTypes] = useState<EventType[] | null>(null);
+  const [typesError, setTypesError] = useState<string | null>(null);
+  const [name, setName] = useState("");
+  const [events, setEvents] = useState<string[]>([]);
+  const [url, setUrl] = useState("");
+  const [secret, setSecret] = useState("");
+  const [enabled, setEnabled] = useState(true);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+  const atLimit = activeCount >= activeLimit;
+
+  useEffect(() => {
+    loadEventTypes(client).then(setTypes, (err) => setTypesError(errorMessage(err)));
+  }, [client]);
+
+  // After a failed submit, move focus to the first field with a message.
+  useEffect(() => {
+    const first = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    if (first) (first.matches("fieldset") ? first.querySelector<HTMLElement>("input") : first)?.focus();
+  }, [errors]);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    const body: WebhookInput = { name, events, url: url.trim(), enabled };
+    if (secret !== "") body.secret = secret;
+    try {
+      const w = await client.post<Webhook>(`/projects/${enc(projectId)}/webhooks`, body);
+      onAdded(w);
+    } catch (err) {
+      setErrors(toFieldErrors(err, activeLimit));
+      setBusy(false);
+    }
+  }
+
+  const ids = { name: `${formId}-name`, url: `${formId}-url`, secret: `${formId}-secret` };
+  return (
+    <Dialog
+      title="Add Webhook"
+      size="large"
+      onClose={onClose}
+      busy={busy}
+      footer={
+        <>
+          <button type="button" className="button" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" form={formId} className="button button-primary" disabled={busy} aria-busy={busy || undefined}>
+            {busy && <span className="spinner spinner-inline" aria-hidden="true" />}
+            Add
+          </button>
+        </>
+      }
+    >
+      <form id={formId} ref={formRef} className="form" onSubmit={submit} noValidate>
+        <div className="field">
+          <label htmlFor={ids.name}>Name</label>
+          <input
+            id={ids.name}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="e.g. Release dashboard"
+            maxLength={200}
+            aria-invalid={errors.name ? true : undefined}
+            aria-describedby={errors.name ? `${ids.name}-error` : undefined}
+            data-autofocus
+          />
+          <FieldError id={`${ids.name}-error`} message={errors.name} />
+        </div>
+
+        <div className="field">
+          <label htmlFor={ids.url}>URL</label>
+          <input
+            id={ids.url}
+            type="url"
+            inputMode="url"
+            spellCheck={false}
+            autoComplete="off"
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+            placeholder="https://example.com/webhooks/hookline"
+            aria-invalid={errors.url ? true : undefined}
+            aria-describedby={`${ids.url}-hint${errors.url ? ` ${ids.url}-error` : ""}`}
+          />
+          <p className="hint" id={`${ids.url}-hint`}>
+            An HTTPS endpoint that answers 2xx within 10 seconds. Hookline POSTs each event there as JSON.
+          </p>
+          <FieldError id={`${ids.url}-error`} message={errors.url} />
+        </div>
+
+        {typesError ? (
+          <p className="form-error" role="alert">
+            Could not load the event types: {typesError}
+          </p>
+        ) : types ? (
+          <EventPicker types={types} selected={events} onChange={setEvents} error={errors.events} />
+        ) : (
+          <Skeleton lines={3} />
+        )}
+
+        <div className="field">
+          <label htmlFor={ids.secret}>Secret</label>
+          <div className="input-with-button">
+            <input
+              id={ids.secret}
+              className="mono"
+              spellCheck={false}
+              autoComplete="off"
+              value={secret}
+              onChange={(e) => setSecret(e.target.value)}
+              placeholder="Optional"
+              aria-invalid={errors.secret ? true : undefined}
+              aria-describedby={`${ids.secret}-hint${errors.secret ? ` ${ids.secret}-error` : ""}`}
+            />
+            <button type="button" className="button" onClick={() => setSecret(generateSecret())}>
+              Generate
+            </button>
+          </div>
+          <p className="hint" id={`${ids.secret}-hint`}>
+            Signs every delivery (<code>Signature</code> and <code>webhook-signature</code> headers) so your endpoint can verify it came from
+            Hookline.
+          </p>
+          <FieldError id={`${ids.secret}-error`} message={errors.secret} />
+        </div>
+
+        <div className="field">
+          <Switch
+            label="Enabled"
+            checked={enabled}
+            onChange={(e) => setEnabled(e.target.checked)}
+            error={errors.enabled}
+            hint={
+              atLimit && enabled ? (
+                <span className="warning-text">
+                  {activeCount} of {activeLimit} active webhooks are in use — the most a project can have. Turn this off to add it disabled, or
+                  disable another webhook first.
+                </span>
+              ) : enabled ? (
+                "Starts receiving events as soon as it is added."
+              ) : (
+                "Added disabled: nothing is sent until you enable it. Disabled webhooks don’t count towards the active limit."
+              )
+            }
+          />
+        </div>
+
+        {errors.form && (
+          <p className="form-error" role="alert">
+            {errors.form}
+          </p>
+        )}
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,243 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { errorMessage } from "../api/client";
+import type { EventType, LogEntry, LogPage } from "../api/types";
+import { RefreshIcon } from "../components/icons";
+import { Skeleton } from "../components/spinner";
+import { loadEventTypes } from "../lib/event-types";
+import { useSession } from "../lib/session-context";
+import { usePageVisible } from "../lib/use-resource";
+import { LogEntryRow } from "./log-entry";
+
+const PAGE = 25;
+const POLL_MS = 1000;
+
+function newestFirst(a: LogEntry, b: LogEntry) {
+  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+interface LogState {
+  entries: LogEntry[];
+  cursor: string | null;
+  loaded: boolean;
+  error: string | null;
+}
+
+/**
+ * The delivery log: newest first, polled every second while the tab is visible (new attempts slide
+ * in at the top), older pages on scroll or with Load more. Entries never change once written, so
+ * merging by id is enough.
+ */
+export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: string; events: string[]; onNewest: (id: string | null) => void }) {
+  const { client, canWrite } = useSession();
+  const [success, setSuccess] = useState<"" | "true" | "false">("");
+  const [event, setEvent] = useState("");
+  const [state, setState] = useState<LogState>({ entries: [], cursor: null, loaded: false, error: null });
+  const [fresh, setFresh] = useState<Set<string>>(new Set());
+  const [refreshing, setRefreshing] = useState(false);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [catalog, setCatalog] = useState<EventType[]>([]);
+  const visible = usePageVisible();
+  const logsPath = `${webhookPath}/logs`;
+  const query = `${success ? `&success=${success}` : ""}${event ? `&event=${encodeURIComponent(event)}` : ""}`;
+  const queryRef = useRef(query);
+  queryRef.current = query;
+  const stateRef = useRef(state);
+  stateRef.current = state;
+
+  useEffect(() => {
+    loadEventTypes(client).then(setCatalog, () => {});
+  }, [client]);
+
+  /** Fetches the newest page and merges it in; returns when done. */
+  const pollOnce = useCallback(
+    async (signal?: AbortSignal) => {
+      const forQuery = queryRef.current;
+      try {
+        const page = await client.get<LogPage>(`${logsPath}?limit=${PAGE}${forQuery}`, signal);
+        if (signal?.aborted || forQuery !== queryRef.current) return;
+        const s = stateRef.current;
+        let next: LogState = s;
+        let added: LogEntry[] = [];
+        if (!s.loaded) {
+          next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
+        } else {
+          const known = new Set(s.entries.map((e) => e.id));
+          added = page.data.filter((e) => !known.has(e.id));
+          if (added.length === 0) next = s.error ? { ...s, error: null } : s;
+          // A whole page of news means there may be a gap: start over from this page.
+          else if (added.length === page.data.length && page.next_cursor)
+            next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
+          else next = { ...s, entries: [...added, ...s.entries].sort(newestFirst), error: null };
+        }
+        if (next !== s) {
+          stateRef.current = next;
+          setState(next);
+        }
+        if (added.length) markFresh(added.map((e) => e.id));
+      } catch (err) {
+        if (signal?.aborted || forQuery !== queryRef.current) return;
+        const next = { ...stateRef.current, loaded: true, error: errorMessage(err) };
+        stateRef.current = next;
+        setState(next);
+      }
+    },
+    [client, logsPath],
+  );
+
+  function markFresh(ids: string[]) {
+    setFresh((f) => new Set([...f, ...ids]));
+    window.setTimeout(() => setFresh((f) => new Set([...f].filter((id) => !ids.includes(id)))), 2500);
+  }
+
+  // Reset and load when the webhook or the filters change.
+  useEffect(() => {
+    const controller = new AbortController();
+    const empty = { entries: [], cursor: null, loaded: false, error: null };
+    stateRef.current = empty;
+    setState(empty);
+    setFresh(new Set());
+    void pollOnce(controller.signal);
+    return () => controller.abort();
+  }, [pollOnce, query]);
+
+  // Live updates while the tab is visible.
+  useEffect(() => {
+    if (!visible) return;
+    let stopped = false;
+    let timer: number | undefined;
+    const controller = new AbortController();
+    const tick = async () => {
+      if (stopped) return;
+      if (stateRef.current.loaded) await pollOnce(controller.signal);
+      if (!stopped) timer = window.setTimeout(tick, POLL_MS);
+    };
+    timer = window.setTimeout(tick, POLL_MS);
+    return () => {
+      stopped = true;
+      controller.abort();
+      window.clearTimeout(timer);
+    };
+  }, [visible, pollOnce]);
+
+  const newest = state.entries[0]?.id ?? null;
+  useEffect(() => onNewest(newest), [newest, onNewest]);
+
+  async function refresh() {
+    setRefreshing(true);
+    await pollOnce();
+    setRefreshing(false);
+  }
+
+  const loadingMoreRef = useRef(false);
+  const loadMore = useCallback(async () => {
+    const s = stateRef.current;
+    if (!s.cursor || loadingMoreRef.current) return;
+    loadingMoreRef.current = true;
+    setLoadingMore(true);
+    const forQuery = queryRef.current;
+    try {
+      const page = await client.get<LogPage>(`${logsPath}?limit=${PAGE}&cursor=${encodeURIComponent(s.cursor)}${forQuery}`);
+      if (forQuery === queryRef.current) {
+        const cur = stateRef.current;
+        const known = new Set(cur.entries.map((e) => e.id));
+        const next = { ...cur, entries: [...cur.entries, ...page.data.filter((e) => !known.has(e.id))].sort(newestFirst), cursor: page.next_cursor };
+        stateRef.current = next;
+        setState(next);
+      }
+    } catch (err) {
+      setState((cur) => ({ ...cur, error: errorMessage(err) }));
+    }
+    loadingMoreRef.current = false;
+    setLoadingMore(false);
+  }, [client, logsPath]);
+
+  // Infinite scroll: loading the next page when the end of the list comes into view.
+  const sentinel = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || !state.cursor) return;
+    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void loadMore(), { rootMargin: "200px" });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [state.cursor, loadMore]);
+
+  const eventOptions = [...new Set([...events, "test-event", ...catalog.map((c) => c.name)])];
+  const filtered = success !== "" || event !== "";
+
+  return (
+    <section className="section" aria-labelledby="log-heading">
+      <div className="section-head">
+        <h2 id="log-heading" className="section-title">
+          Log
+        </h2>
+        <span className={`live${visible ? "" : " live-paused"}`} title={visible ? "New attempts appear here as they happen" : "Paused while this tab is in the background"}>
+          <span className="live-dot" aria-hidden="true" />
+          {visible ? "Live" : "Paused"}
+        </span>
+        <div className="section-tools">
+          <label className="visually-hidden" htmlFor="log-filter-outcome">
+            Outcome
+          </label>
+          <select id="log-filter-outcome" className="select-small" value={success} onChange={(e) => setSuccess(e.target.value as "" | "true" | "false")}>
+            <option value="">All outcomes</option>
+            <option value="true">Succeeded only</option>
+            <option value="false">Failed only</option>
+          </select>
+          <label className="visually-hidden" htmlFor="log-filter-event">
+            Event type
+          </label>
+          <select id="log-filter-event" className="select-small" value={event} onChange={(e) => setEvent(e.target.value)}>
+            <option value="">All events</option>
+            {eventOptions.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+          <button type="button" className="button button-small" onClick={refresh} disabled={refreshing}>
+            <RefreshIcon size={14} className={refreshing ? "spin" : undefined} /> Refresh
+          </button>
+        </div>
+      </div>
+
+      {state.error && (
+        <p className="notice notice-warning small" role="status">
+          {state.loaded && state.entries.length ? "Live updates are failing: " : "Could not load the log: "}
+          {state.error}
+        </p>
+      )}
+
+      {!state.loaded ? (
+        <div className="card">
+          <Skeleton lines={4} />
+        </div>
+      ) : state.entries.length === 0 ? (
+        <div className="card empty empty-small">
+          <h3>{filtered ? "No matching attempts" : "No deliveries yet"}</h3>
+          <p className="muted">
+            {filtered
+              ? "No attempt in the last 14 days matches these filters."
+              : "Attempts show up here within a second of being made. Publish an event this webhook subscribes to, or send one with Test."}
+          </p>
+        </div>
+      ) : (
+        <ol className="log-list card" aria-labelledby="log-heading">
+          {state.entries.map((e) => (
+            <LogEntryRow key={e.id} entry={e} logsPath={logsPath} fresh={fresh.has(e.id)} canWrite={canWrite} onRedelivered={() => void pollOnce()} />
+          ))}
+        </ol>
+      )}
+
+      {state.cursor && (
+        <div className="load-more" ref={sentinel}>
+          <button type="button" className="button" onClick={loadMore} disabled={loadingMore}>
+            {loadingMore && <span className="spinner spinner-inline" aria-hidden="true" />}
+            Load more
+          </button>
+        </div>
+      )}
+      {state.loaded && !state.cursor && state.entries.length > PAGE && <p className="muted small center">That’s everything from the last 14 days.</p>}
+    </section>
+  );
+}

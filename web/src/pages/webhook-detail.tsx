@@ -1,0 +1,236 @@
+import { useCallback, useState } from "react";
+import { ApiError, enc, errorMessage } from "../api/client";
+import type { Webhook, WebhookList } from "../api/types";
+import { ConfirmDialog } from "../components/dialog";
+import { AlertIcon, DotsIcon, SendIcon } from "../components/icons";
+import { MenuButton } from "../components/menu";
+import { PageError, Shell } from "../components/shell";
+import { Skeleton } from "../components/spinner";
+import { StatusBadge } from "../components/status-badge";
+import { Time } from "../components/time";
+import { useToast } from "../components/toast";
+import { useProjectFrame } from "../lib/project-frame";
+import { navigate } from "../lib/router";
+import { useSession } from "../lib/session-context";
+import { useResource } from "../lib/use-resource";
+import { DeliveryChart } from "./delivery-chart";
+import { DeliveryLog } from "./delivery-log";
+import { WebhookFields } from "./webhook-fields";
+
+type Confirm = null | "test" | "disable" | "enable" | "delete";
+
+export function WebhookDetail({ webhookId }: { webhookId: string }) {
+  const { client, canWrite } = useSession();
+  const frame = useProjectFrame();
+  const toast = useToast();
+  const listPath = `/projects/${enc(frame.projectId)}/webhooks`;
+  const path = `${listPath}/${enc(webhookId)}`;
+  const res = useResource(path, (signal) => client.get<Webhook>(path, signal), 5000);
+  const [confirm, setConfirm] = useState<Confirm>(null);
+  const [limit, setLimit] = useState<{ count: number; limit: number } | null>(null);
+  const [newest, setNewest] = useState<string | null>(null);
+  const onNewest = useCallback((id: string | null) => setNewest(id), []);
+  const w = res.data;
+  const overview = `${frame.base}/webhooks`;
+  const crumbs = [...frame.crumbs, { label: "Webhooks", to: overview }];
+
+  const setWebhook = useCallback((u: Webhook) => res.mutate(() => u), [res]);
+
+  if (res.error && !w) {
+    const gone = res.error instanceof ApiError && res.error.status === 404;
+    return (
+      <Shell home={frame.home} crumbs={[...crumbs, { label: gone ? "Not found" : "Error" }]} scope={frame}>
+        <PageError
+          title={gone ? "Webhook not found" : undefined}
+          message={gone ? "This webhook does not exist any more — it may have been deleted." : errorMessage(res.error)}
+          onRetry={gone ? undefined : res.reload}
+        />
+      </Shell>
+    );
+  }
+
+  async function setEnabled(enabled: boolean) {
+    const updated = await client.patch<Webhook>(path, { enabled });
+    setWebhook(updated);
+    void res.reload();
+    return updated;
+  }
+
+  async function openEnable() {
+    setLimit(null);
+    setConfirm("enable");
+    try {
+      const list = await client.get<WebhookList>(listPath);
+      setLimit({ count: list.active_count, limit: list.active_limit });
+    } catch {
+      // The dialog works without the numbers; the server still enforces the limit.
+    }
+  }
+
+  return (
+    <Shell home={frame.home} crumbs={[...crumbs, { label: w?.name ?? "…" }]} scope={frame}>
+      {!w ? (
+        <div className="card">
+          <Skeleton lines={5} />
+        </div>
+      ) : (
+        <>
+          <div className="page-header detail-header">
+            <div className="detail-title">
+              <h1>{w.name}</h1>
+              <StatusBadge webhook={w} />
+            </div>
+            {canWrite && (
+              <div className="header-actions">
+                <button type="button" className="button" onClick={() => setConfirm("test")}>
+                  <SendIcon size={15} /> Test
+                </button>
+                <MenuButton
+                  label="More actions"
+                  icon={<DotsIcon size={18} />}
+                  className="icon-button icon-button-bordered"
+                  items={[
+                    w.enabled ? { label: "Disable", onSelect: () => setConfirm("disable") } : { label: "Enable", onSelect: () => void openEnable() },
+                    { label: "Delete", tone: "danger", onSelect: () => setConfirm("delete") },
+                  ]}
+                />
+              </div>
+            )}
+          </div>
+
+          {!w.enabled && (
+            <div className={`notice ${w.disabled_reason === "failures" ? "notice-danger" : "notice-neutral"}`}>
+              <AlertIcon size={16} />
+              <span>
+                {w.disabled_reason === "failures" ? (
+                  <>
+                    Hookline disabled this webhook {w.disabled_at && <Time iso={w.disabled_at} relative />} because every retry of a delivery
+                    failed. Fix the endpoint, check it with Test, then enable it again from More actions.
+                  </>
+                ) : (
+                  <>
+                    Disabled {w.disabled_at && <Time iso={w.disabled_at} relative />}: nothing is sent until it is enabled again. Events
+                    published meanwhile are not delivered later.
+                  </>
+                )}
+              </span>
+            </div>
+          )}
+
+          <div className="detail-grid">
+            <section className="card" aria-labelledby="settings-heading">
+              <div className="card-head">
+                <h2 id="settings-heading" className="card-title">
+                  Settings
+                </h2>
+                <span className="muted small">
+                  Created <Time iso={w.created_at} />
+                </span>
+              </div>
+              <WebhookFields webhook={w} path={path} onSaved={setWebhook} />
+            </section>
+            <DeliveryChart webhookPath={path} refreshKey={newest} />
+          </div>
+
+          <DeliveryLog webhookPath={path} events={w.events} onNewest={onNewest} />
+
+          {confirm === "test" && (
+            <ConfirmDialog
+              title="Send a test event"
+              confirmLabel="Test"
+              description={
+                <p>
+                  Hookline sends one <code>test-event</code> delivery to <span className="mono break">{w.url}</span>
+                  {w.enabled ? "" : " even though the webhook is disabled"}. It is attempted once, without retries, and never disables the
+                  webhook. The result appears in the log below.
+                </p>
+              }
+              onClose={() => setConfirm(null)}
+              onConfirm={async () => {
+                await client.post(`${path}/test`);
+                setConfirm(null);
+                toast({ message: "Test event queued — watch the log" });
+              }}
+            />
+          )}
+          {confirm === "disable" && (
+            <ConfirmDialog
+              title="Disable webhook"
+              confirmLabel="Disable"
+              description={
+                <p>
+                  Stop sending events to <strong>{w.name}</strong>? Pending retries are cancelled, and events published while it is disabled are
+                  never sent. You can enable it again at any time.
+                </p>
+              }
+              onClose={() => setConfirm(null)}
+              onConfirm={async () => {
+                await setEnabled(false);
+                setConfirm(null);
+                toast({
+                  message: `“${w.name}” disabled`,
+                  action: {
+                    label: "Undo",
+                    run: async () => {
+                      try {
+                        await setEnabled(true);
+                        toast({ message: `“${w.name}” enabled again`, tone: "info" });
+                      } catch (err) {
+                        toast({ message: `Could not enable it again: ${errorMessage(err)}`, tone: "error" });
+                      }
+                    },
+                  },
+                });
+              }}
+            />
+          )}
+          {confirm === "enable" && (
+            <ConfirmDialog
+              title="Enable webhook"
+              confirmLabel="Enable"
+              description={
+                <p>
+                  Start sending events to <strong>{w.name}</strong> again? Only events published from now on are delivered.
+                </p>
+              }
+              onClose={() => setConfirm(null)}
+              onConfirm={async () => {
+                await setEnabled(true);
+                setConfirm(null);
+                toast({ message: `“${w.name}” enabled` });
+              }}
+            >
+              {limit && (
+                <p className={limit.count >= limit.limit ? "notice notice-warning small" : "muted small"}>
+                  {`${limit.count} of ${limit.limit} active`}
+                  {limit.count >= limit.limit
+                    ? " — this project is at its limit of active webhooks. Disable or delete another webhook first."
+                    : " webhooks in this project."}
+                </p>
+              )}
+            </ConfirmDialog>
+          )}
+          {confirm === "delete" && (
+            <ConfirmDialog
+              title="Delete webhook"
+              confirmLabel="Delete"
+              tone="danger"
+              description={
+                <p>
+                  Delete <strong>{w.name}</strong>? Its pending deliveries and all its log entries are deleted too, and nothing more is sent to{" "}
+                  <span className="mono break">{w.url}</span>. This cannot be undone.
+                </p>
+              }
+              onClose={() => setConfirm(null)}
+              onConfirm={async () => {
+                await client.del(path);
+                toast({ message: `Webhook “${w.name}” deleted` });
+                navigate(overview, { replace: true });
+              }}
+            />
+          )}
+        </>
+      )}
+    </Shell>
+  );
+}
