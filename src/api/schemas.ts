@@ -101,7 +101,7 @@ export const WebhookCreateBody = T.Object({
 export const WebhookPatchBody = T.Partial(WebhookCreateBody);
 export const PortalSessionBody = T.Object({
   role: T.Optional(T.Union([T.Literal("admin"), T.Literal("viewer")])),
-  ttl_seconds: T.Optional(T.Integer({ minimum: 60, maximum: 30 * 24 * 3600 })),
+  ttl_seconds: T.Optional(T.Integer({ minimum: 1, maximum: 30 * 24 * 3600 })),
 });
 
 export const ProjectParams = T.Object({ project_id: T.String() });
