@@ -238,8 +238,9 @@ export function checkWebhookUrl(raw: unknown, policy: UrlPolicy): UrlCheck {
   } else if (isLocalhostName(host) && !loopbackAllowed(policy)) {
     return fail(`url must not point to ${host}, which is this machine; use a public host.`);
   }
-  // The normalized form is stored so that what was checked is exactly what the sender will parse.
-  return { ok: true, url: url.href };
+  // Stored as given (users see what they typed); the sender parses it the same way and checks the
+  // literal or resolved address again at every attempt.
+  return { ok: true, url: text };
 }
 
 function isLocalhostName(host: string): boolean {

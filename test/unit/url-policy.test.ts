@@ -169,11 +169,11 @@ describe("checkWebhookUrl", () => {
     return result.ok ? null : result.message;
   };
 
-  it("accepts https URLs and returns the normalized form that will be called", () => {
+  it("accepts https URLs and returns them as given, trimmed (the sender parses them again)", () => {
     expect(ok("https://example.com/hooks")).toEqual({ ok: true, url: "https://example.com/hooks" });
-    expect(ok("  HTTPS://Example.COM:8443/a?b=1 ")).toEqual({ ok: true, url: "https://example.com:8443/a?b=1" });
-    expect(ok("https://example.com")).toEqual({ ok: true, url: "https://example.com/" });
-    expect(ok("https://bücher.example/x")).toEqual({ ok: true, url: "https://xn--bcher-kva.example/x" });
+    expect(ok("  HTTPS://Example.COM:8443/a?b=1 ")).toEqual({ ok: true, url: "HTTPS://Example.COM:8443/a?b=1" });
+    expect(ok("https://example.com")).toEqual({ ok: true, url: "https://example.com" });
+    expect(ok("https://bücher.example/x")).toEqual({ ok: true, url: "https://bücher.example/x" });
     expect(ok("https://8.8.8.8/x")).toEqual({ ok: true, url: "https://8.8.8.8/x" });
     expect(ok("https://[2606:4700:4700::1111]/")).toEqual({ ok: true, url: "https://[2606:4700:4700::1111]/" });
     expect(ok("https://localhost.example.com/")).toMatchObject({ ok: true });
@@ -291,7 +291,7 @@ describe("checkWebhookUrl", () => {
   it("allows literals inside the allowed CIDRs, in any spelling, and localhost when loopback is allowed", () => {
     const p = policy({ allowedCidrs: ["10.0.0.0/8", "127.0.0.0/8"] });
     expect(ok("https://10.1.2.3/", p)).toEqual({ ok: true, url: "https://10.1.2.3/" });
-    expect(ok("https://0xa010203/", p)).toEqual({ ok: true, url: "https://10.1.2.3/" });
+    expect(ok("https://0xa010203/", p)).toEqual({ ok: true, url: "https://0xa010203/" });
     expect(ok("https://[::ffff:10.1.2.3]/", p)).toMatchObject({ ok: true });
     expect(ok("https://localhost:9000/", p)).toMatchObject({ ok: true });
     expect(messageOf("https://192.168.0.1/", p)).toMatch(/internal address/);

@@ -30,7 +30,7 @@ describe("validateWebhookInput: create", () => {
         { name: "  Nightly CI  ", events: ["issue.updated", "test-run.completed"], url: " https://Example.com/h ", secret: "s3cret", enabled: false },
         CREATE,
       ),
-    ).toEqual({ name: "Nightly CI", events: ["issue.updated", "test-run.completed"], url: "https://example.com/h", secret: "s3cret", enabled: false });
+    ).toEqual({ name: "Nightly CI", events: ["issue.updated", "test-run.completed"], url: "https://Example.com/h", secret: "s3cret", enabled: false });
   });
 
   it("leaves out what was not sent", () => {
