@@ -70,7 +70,10 @@ export function AddWebhookDialog({
   // After a failed submit, move focus to the first field with a message.
   useEffect(() => {
     const first = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
-    if (first) (first.matches("fieldset") ? first.querySelector<HTMLElement>("input") : first)?.focus();
+    if (!first) return;
+    (first.matches("fieldset") ? first.querySelector<HTMLElement>("input") : first)?.focus();
+    // Focus scrolls the control into view; make sure its message below it is visible too.
+    first.closest(".field, fieldset")?.scrollIntoView({ block: "nearest" });
   }, [errors]);
 
   async function submit(e: FormEvent) {

@@ -125,7 +125,7 @@ function Charts({ buckets }: { buckets: StatsBucket[] }) {
           onPointerMove={onMove}
           onPointerLeave={() => setHover(null)}
         >
-          <Grid max={maxCount} y={countY} width={width} format={(v) => String(v)} />
+          <Grid max={maxCount} y={countY} width={width} format={(v) => String(v)} integer />
           {buckets.map((b, i) => {
             const okTop = countY(b.succeeded);
             const failTop = countY(b.succeeded + b.failed);
@@ -190,8 +190,9 @@ function describeBusiest(buckets: StatsBucket[]): string {
   return `${formatHour(best.start)} with ${best.succeeded + best.failed}`;
 }
 
-function Grid({ max, y, width, format }: { max: number; y: (v: number) => number; width: number; format: (v: number) => string }) {
-  const ticks = [0, max / 2, max];
+function Grid({ max, y, width, format, integer }: { max: number; y: (v: number) => number; width: number; format: (v: number) => string; integer?: boolean }) {
+  // Counts have no half deliveries: the middle line only when it is a whole number.
+  const ticks = integer && max % 2 !== 0 ? [0, max] : [0, max / 2, max];
   return (
     <g className="grid">
       {ticks.map((t) => (
