@@ -1,0 +1,211 @@
+/**
+ * The library's public types. Objects are the HTTP API's JSON objects (SPEC §4, snake_case), so a
+ * host app, the API and the docs share one shape; options of the library's own calls are camelCase.
+ */
+import type { Logger } from "pino";
+import type { OPTIONS } from "../config.js";
+
+/** Maps event names to the type of their subject, e.g. `{ "test-run.completed": TestRun }`. */
+export type EventMap = { [event: string]: object };
+
+/** The event names of an event map. */
+export type EventName<E> = Extract<keyof E, string>;
+
+/** Every configuration option, by its key in the configuration table (docs/configuration.md). */
+export interface HooklineConfig {
+  /** A `postgres://` URL, or the path of the SQLite file. Default `./data/hookline.db`. */
+  databaseUrl?: string;
+  /** Default port of `listen()`. Default 8080. */
+  port?: number;
+  /** The address users reach Hookline at; used in portal links. Default `http://localhost:<port>`. */
+  publicUrl?: string;
+  /** The admin bearer token (at least 16 characters). Default: generated into the data directory. */
+  adminToken?: string;
+  /** Signs portal tokens (at least 32 characters). Default: generated into the data directory. */
+  secretKey?: string;
+  /** Milliseconds to wait before each retry. Default `[1000, 10000, 100000]`. */
+  retryDelaysMs?: number[];
+  /** Timeout of one delivery attempt, in ms. Default 10000. */
+  timeoutMs?: number;
+  /** Enabled webhooks one project may have. Default 5. */
+  maxActiveWebhooks?: number;
+  /** Days a delivery log entry is kept. Default 14. */
+  logRetentionDays?: number;
+  /** Accept http:// webhook URLs (development only). Default false. */
+  allowHttp?: boolean;
+  /** `true` allows private, loopback and link-local targets; a list of CIDRs allows those. Default false. */
+  allowPrivateNetworks?: boolean | string[];
+  /** Path of a JSON file with the event catalog. Default: the built-in test-management catalog. */
+  eventTypesFile?: string;
+  /** Operator callback for auto-disabled webhooks. */
+  notifyUrl?: string;
+  /** Secret that signs the operator callback. */
+  notifySecret?: string;
+  /** SMTP server for notification e-mails (`smtp://` or `smtps://`). */
+  smtpUrl?: string;
+  /** Sender of notification e-mails. */
+  smtpFrom?: string;
+  /** Whether `listen()` also starts the delivery worker. Default true. */
+  worker?: boolean;
+  /** Delivery attempts one worker makes at once. Default 64. */
+  concurrency?: number;
+  /** PostgreSQL connections this process may open. Default 10. */
+  poolSize?: number;
+  /** Attempts in flight to one webhook at once. Default 8. */
+  perWebhookConcurrency?: number;
+  /** Demo mode: allows loopback http targets. Default false. */
+  demo?: boolean;
+  /** pino log level when no `logger` is given. Default "info". */
+  logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+// Compile-time guard: a new entry in the OPTIONS table must be added to HooklineConfig too.
+type MissingConfigKeys = Exclude<keyof typeof OPTIONS, keyof HooklineConfig>;
+const everyOptionIsTyped: [MissingConfigKeys] extends [never] ? true : MissingConfigKeys = true;
+void everyOptionIsTyped;
+
+export interface HooklineOptions extends HooklineConfig {
+  /**
+   * Environment variables to read options from (HOOKLINE_*, DATABASE_URL, …); explicit options win.
+   * Default: none — an embedded Hookline does not pick up the host app's own DATABASE_URL or PORT.
+   * Pass `process.env` to configure it like the `hookline` command.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** A pino logger to log to. Default: a new pino logger at `logLevel`, writing JSON to stdout. */
+  logger?: Logger;
+  /** Extra CAs trusted for deliveries, on top of Node's and NODE_EXTRA_CA_CERTS. */
+  ca?: string | Buffer | Array<string | Buffer>;
+}
+
+export interface PublishOptions {
+  /** The same key within 24 h answers the first result and sends nothing again. */
+  idempotencyKey?: string;
+  /** `"import"`: accepted, delivers nothing. Inside `withoutWebhooks` it is always `"import"`. */
+  source?: "app" | "import";
+}
+
+export interface PublishResult {
+  /** The event id, `null` when skipped. */
+  id: string | null;
+  /** How many deliveries were queued (one per enabled webhook subscribed to the event). */
+  deliveries: number;
+  skipped?: "import";
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  notification_emails: string[];
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+export interface ProjectInput {
+  name: string;
+  notification_emails?: string[];
+}
+
+export type DisabledReason = "manual" | "failures";
+
+export interface Webhook {
+  id: string;
+  project_id: string;
+  name: string;
+  events: string[];
+  url: string;
+  enabled: boolean;
+  disabled_reason: DisabledReason | null;
+  disabled_at: string | null;
+  has_secret: boolean;
+  created_at: string | null;
+  updated_at: string | null;
+  /** The latest attempt, or null before the first one. */
+  last_delivery?: { success: boolean; status_code: number | null; created_at: string | null } | null;
+}
+
+export interface WebhookInput<E = EventMap> {
+  name: string;
+  events: Array<EventName<E>>;
+  /** An absolute https:// URL (see the URL rules in SPEC §2). */
+  url: string;
+  /** 1–256 characters; null or absent for none. */
+  secret?: string | null;
+  enabled?: boolean;
+}
+
+export interface WebhookList {
+  data: Webhook[];
+  active_count: number;
+  active_limit: number;
+}
+
+export type Trigger = "event" | "test" | "redeliver";
+
+export interface LogEntrySummary {
+  id: string;
+  webhook_id: string;
+  delivery_id: string;
+  event: string;
+  attempt: number;
+  trigger: Trigger;
+  success: boolean;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  created_at: string | null;
+}
+
+export interface LogEntry extends LogEntrySummary {
+  request: { method: string; url: string; headers: Record<string, string>; body: string };
+  response: { status: number; headers: Record<string, string | string[]>; body: string; truncated: boolean } | null;
+}
+
+export interface LogQuery {
+  /** 1–100, default 20. */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+  success?: boolean;
+  event?: string;
+}
+
+export interface LogPage {
+  data: LogEntrySummary[];
+  next_cursor: string | null;
+}
+
+export interface Notification {
+  id: string;
+  project_id: string;
+  kind: "webhook.disabled";
+  webhook_id: string | null;
+  message: string;
+  created_at: string | null;
+  read_at: string | null;
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  example: unknown;
+}
+
+export interface PortalLinkOptions {
+  /** Default "admin"; a viewer may read but not change. */
+  role?: "admin" | "viewer";
+  /** 1 s to 30 days; default 3600. */
+  ttlSeconds?: number;
+}
+
+export interface PortalLink {
+  token: string;
+  url: string;
+  expires_at: string;
+}
+
+export interface ListenOptions {
+  /** Default: the `port` option (8080). 0 picks a free port. */
+  port?: number;
+  /** Default "0.0.0.0". */
+  host?: string;
+}
