@@ -1,12 +1,12 @@
 /** The Fastify application: JSON parsing, auth, every route, OpenAPI, and the UI's static files. */
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type preHandlerAsyncHookHandler } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from "fastify";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { Metrics } from "../delivery/metrics.js";
 import type { Context } from "../services/context.js";
 import type { Credentials } from "../services/tokens.js";
 import { authorize, type Access } from "./auth.js";
-import { installErrorHandling } from "./errors.js";
+import { frameworkErrors, installErrorHandling } from "./errors.js";
 import { eventTypeRoutes } from "./routes/event-types.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
@@ -22,7 +22,11 @@ export interface RouteDeps {
   ctx: Context;
   creds: Credentials;
   metrics: Metrics;
-  guard(access: Access): preHandlerAsyncHookHandler;
+  /**
+   * The route's `onRequest` hook: authentication runs before the body is parsed or validated, so a
+   * caller without a valid token learns nothing about the body rules (401 first, then 400/413/422).
+   */
+  guard(access: Access): onRequestAsyncHookHandler;
 }
 
 /** Largest request body: a 256 KiB subject plus room for JSON escaping. Larger subjects get our 413. */
@@ -33,6 +37,10 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
+    // Long ids get the route's own answer (422 on PUT, 404 elsewhere) instead of the router's 414.
+    routerOptions: { maxParamLength: 2048 },
+    // Errors raised before routing (bad percent-encoding) still answer in the spec's error shape.
+    frameworkErrors,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
   });
   // Response schemas document the API; answers are plain JSON.stringify so a schema can never drop or break a field.

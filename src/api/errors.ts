@@ -1,5 +1,5 @@
 /** The one place that turns failures into HTTP answers of the spec's shape. */
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HooklineError, ValidationError, type FieldError } from "../domain/errors.js";
 
 const STATUS: Record<string, number> = {
@@ -20,29 +20,74 @@ export function errorBody(code: string, message: string, details?: FieldError[])
 }
 
 interface AjvError {
+  keyword?: string;
   instancePath?: string;
   message?: string;
-  params?: { missingProperty?: string };
+  params?: { missingProperty?: string; type?: string; allowedValue?: unknown; allowedValues?: unknown[] };
 }
 
+/**
+ * Schema (type) errors → one detail per top-level field, like the domain rules give, so a form can
+ * show each next to its input. Alternatives of a union ("string or null") are merged into one message.
+ */
 function ajvDetails(err: FastifyError): FieldError[] {
   const list = ((err as { validation?: AjvError[] }).validation ?? []) as AjvError[];
   const ctx = (err as { validationContext?: string }).validationContext ?? "body";
-  return list.map((v) => {
-    const fromPath = (v.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".");
-    const field = v.params?.missingProperty ?? (fromPath || ctx);
-    return { field, message: v.params?.missingProperty ? "is required" : (v.message ?? "is invalid") };
+  const byPath = new Map<string, { field: string; where: string; types: string[]; allowed: unknown[]; messages: string[] }>();
+  for (const v of list) {
+    if (v.keyword === "anyOf" || v.keyword === "oneOf") continue; // the alternatives' own errors say what was expected
+    const segments = (v.instancePath ?? "").split("/").filter(Boolean).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    if (v.params?.missingProperty) segments.push(v.params.missingProperty);
+    const key = segments.join("/");
+    let entry = byPath.get(key);
+    if (!entry) {
+      const where = segments.slice(1).map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join("");
+      entry = { field: segments[0] ?? ctx, where: where && `${segments[0]}${where}`, types: [], allowed: [], messages: [] };
+      byPath.set(key, entry);
+    }
+    if (v.params?.missingProperty) entry.messages.push("is required");
+    else if (v.keyword === "type" && v.params?.type) entry.types.push(...v.params.type.split(","));
+    else if (v.keyword === "const") entry.allowed.push(v.params?.allowedValue);
+    else if (v.keyword === "enum") entry.allowed.push(...(v.params?.allowedValues ?? []));
+    else entry.messages.push(v.message ?? "is invalid");
+  }
+  return [...byPath.values()].map((e) => {
+    const parts = [...new Set(e.messages)];
+    if (e.types.length) parts.push(`must be ${[...new Set(e.types)].join(" or ")}`);
+    if (e.allowed.length) parts.push(`must be one of ${e.allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+    const message = parts.join("; ") || "is invalid";
+    return { field: e.field, message: e.where ? `${e.where} ${message}` : message };
   });
 }
 
-/** Errors that are the database's, not the caller's: answer 503 so the client retries. */
-function isDatabaseUnavailable(err: unknown): boolean {
+/**
+ * Errors that are the database's, not the caller's: answer 503 so the client retries. The statement's
+ * transaction was rolled back (or never began), so "nothing was stored" holds.
+ * PostgreSQL going away, as node-postgres reports it: refused or reset connections while it is down,
+ * "Connection terminated unexpectedly" for a query in flight when it stops, "Client has encountered a
+ * connection error and is not queryable" for the next statement on such a client (e.g. the ROLLBACK
+ * after the failure), 57P01-03 admin shutdown / crash / "the database system is starting up",
+ * class 08 connection exceptions, class 53 insufficient resources, and pool timeouts. 40001/40P01
+ * (serialization failure, deadlock) are transient too: the same request succeeds when retried.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = String(e?.code ?? "");
   return (
-    /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P0[1-3]|08\d{3}|53\d{3})/.test(code) ||
-    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e?.message ?? "")
+    /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53\d{3}|40001|40P01)/.test(code) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(e?.message ?? "")
   );
+}
+
+/** Fastify's `frameworkErrors` option: failures before a route is found (bad URL encoding, over-long params). */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split("?")[0];
+  if (err.code === "FST_ERR_BAD_URL" || err.code === "FST_ERR_MAX_PARAM_LENGTH") {
+    reply.status(404).send(errorBody("not_found", `No resource at ${path.length > 200 ? `${path.slice(0, 200)}…` : path}.`));
+    return;
+  }
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  reply.status(status).send(errorBody(status === 404 ? "not_found" : "bad_request", err.message));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

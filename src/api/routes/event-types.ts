@@ -7,12 +7,12 @@ export function eventTypeRoutes({ app, ctx, guard }: RouteDeps): void {
   const tags = ["event types"];
   app.get(
     "/api/v1/event-types",
-    { preHandler: guard("any"), schema: { tags, response: { 200: T.Object({ data: T.Array(EventTypeSchema) }), ...errorResponses } } },
+    { onRequest: guard("any"), schema: { tags, response: { 200: T.Object({ data: T.Array(EventTypeSchema) }), ...errorResponses } } },
     async () => ({ data: await eventTypes.listEventTypes(ctx) }),
   );
   app.put<{ Params: { name: string }; Body: { description?: unknown; example?: unknown } }>(
     "/api/v1/event-types/:name",
-    { preHandler: guard("admin"), schema: { tags, params: T.Object({ name: T.String() }), body: EventTypeBody, response: { 200: EventTypeSchema, ...errorResponses } } },
+    { onRequest: guard("admin"), schema: { tags, params: T.Object({ name: T.String() }), body: EventTypeBody, response: { 200: EventTypeSchema, ...errorResponses } } },
     async (req) => eventTypes.putEventType(ctx, req.params.name, req.body),
   );
 }

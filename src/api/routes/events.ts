@@ -7,7 +7,7 @@ export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
   app.post<{ Params: { project_id: string }; Body: PublishInput }>(
     "/api/v1/projects/:project_id/events",
     {
-      preHandler: guard("admin"),
+      onRequest: guard("admin"),
       schema: {
         tags: ["events"],
         description: "Publish an event. `source: \"import\"` is accepted and delivers nothing. An `Idempotency-Key` header makes retries of this call safe for 24 h.",

@@ -13,7 +13,7 @@ export function logRoutes({ app, ctx, guard }: RouteDeps): void {
   app.get<{ Params: W; Querystring: logs.LogListQuery }>(
     `${base}/logs`,
     {
-      preHandler: guard("project"),
+      onRequest: guard("project"),
       schema: {
         tags,
         params: WebhookParams,
@@ -30,18 +30,18 @@ export function logRoutes({ app, ctx, guard }: RouteDeps): void {
   );
   app.get<{ Params: L }>(
     `${base}/logs/:log_id`,
-    { preHandler: guard("project"), schema: { tags, params: LogParams, response: { 200: LogEntrySchema, ...errorResponses } } },
+    { onRequest: guard("project"), schema: { tags, params: LogParams, response: { 200: LogEntrySchema, ...errorResponses } } },
     async (req) => logs.getLog(ctx, req.params.project_id, req.params.id, req.params.log_id),
   );
   app.post<{ Params: L }>(
     `${base}/logs/:log_id/redeliver`,
-    { preHandler: guard("project-admin"), schema: { tags, params: LogParams, response: { 202: T.Object({ delivery_id: T.String() }), ...errorResponses } } },
+    { onRequest: guard("project-admin"), schema: { tags, params: LogParams, response: { 202: T.Object({ delivery_id: T.String() }), ...errorResponses } } },
     async (req, reply) => reply.status(202).send(await redeliver(ctx, req.params.project_id, req.params.id, req.params.log_id)),
   );
   app.get<{ Params: W; Querystring: { hours?: string } }>(
     `${base}/stats`,
     {
-      preHandler: guard("project"),
+      onRequest: guard("project"),
       schema: {
         tags,
         description: "Attempts per hour (succeeded/failed) and latency percentiles for the last `hours` hours (default 24), oldest first.",

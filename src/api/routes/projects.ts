@@ -7,7 +7,7 @@ export function projectRoutes({ app, ctx, guard }: RouteDeps): void {
   const tags = ["projects"];
   app.put<{ Params: { project_id: string }; Body: { name?: unknown; notification_emails?: unknown } }>(
     "/api/v1/projects/:project_id",
-    { preHandler: guard("admin"), schema: { tags, params: ProjectParams, body: ProjectBody, response: { 200: ProjectSchema, 201: ProjectSchema, ...errorResponses } } },
+    { onRequest: guard("admin"), schema: { tags, params: ProjectParams, body: ProjectBody, response: { 200: ProjectSchema, 201: ProjectSchema, ...errorResponses } } },
     async (req, reply) => {
       const { project, created } = await projects.putProject(ctx, req.params.project_id, req.body);
       return reply.status(created ? 201 : 200).send(project);
@@ -15,17 +15,17 @@ export function projectRoutes({ app, ctx, guard }: RouteDeps): void {
   );
   app.get(
     "/api/v1/projects",
-    { preHandler: guard("admin"), schema: { tags, response: { 200: T.Object({ data: T.Array(ProjectSchema) }), ...errorResponses } } },
+    { onRequest: guard("admin"), schema: { tags, response: { 200: T.Object({ data: T.Array(ProjectSchema) }), ...errorResponses } } },
     async () => ({ data: await projects.listProjects(ctx) }),
   );
   app.get<{ Params: { project_id: string } }>(
     "/api/v1/projects/:project_id",
-    { preHandler: guard("project"), schema: { tags, params: ProjectParams, response: { 200: ProjectSchema, ...errorResponses } } },
+    { onRequest: guard("project"), schema: { tags, params: ProjectParams, response: { 200: ProjectSchema, ...errorResponses } } },
     async (req) => projects.getProject(ctx, req.params.project_id),
   );
   app.delete<{ Params: { project_id: string } }>(
     "/api/v1/projects/:project_id",
-    { preHandler: guard("admin"), schema: { tags, params: ProjectParams, response: { 204: T.Null(), ...errorResponses } } },
+    { onRequest: guard("admin"), schema: { tags, params: ProjectParams, response: { 204: T.Null(), ...errorResponses } } },
     async (req, reply) => {
       await projects.deleteProject(ctx, req.params.project_id);
       return reply.status(204).send();

@@ -8,7 +8,7 @@ export function sessionRoutes({ app, ctx, guard, creds }: RouteDeps): void {
   app.post<{ Params: { project_id: string }; Body: { role?: Role; ttl_seconds?: number } | undefined }>(
     "/api/v1/projects/:project_id/portal-sessions",
     {
-      preHandler: guard("admin"),
+      onRequest: guard("admin"),
       schema: {
         tags: ["portal"],
         description: "Mints a token (and UI link) that sees only this project. `role` defaults to admin, `ttl_seconds` to 3600.",
@@ -32,7 +32,7 @@ export function sessionRoutes({ app, ctx, guard, creds }: RouteDeps): void {
   app.get(
     "/api/v1/me",
     {
-      preHandler: guard("any"),
+      onRequest: guard("any"),
       schema: {
         tags: ["portal"],
         description: "Who the bearer token is: the admin, or a portal token with its project, role and expiry.",

@@ -14,29 +14,29 @@ export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
   app.get<{ Params: P }>(
     base,
     {
-      preHandler: guard("project"),
+      onRequest: guard("project"),
       schema: { tags, params: ProjectParams, response: { 200: T.Object({ data: T.Array(WebhookSchema), active_count: T.Integer(), active_limit: T.Integer() }), ...errorResponses } },
     },
     async (req) => webhooks.listWebhooks(ctx, req.params.project_id),
   );
   app.post<{ Params: P; Body: WebhookInput }>(
     base,
-    { preHandler: guard("project-admin"), schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
+    { onRequest: guard("project-admin"), schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
     async (req, reply) => reply.status(201).send(await webhooks.createWebhook(ctx, req.params.project_id, req.body)),
   );
   app.get<{ Params: W }>(
     `${base}/:id`,
-    { preHandler: guard("project"), schema: { tags, params: WebhookParams, response: { 200: WebhookSchema, ...errorResponses } } },
+    { onRequest: guard("project"), schema: { tags, params: WebhookParams, response: { 200: WebhookSchema, ...errorResponses } } },
     async (req) => webhooks.getWebhook(ctx, req.params.project_id, req.params.id),
   );
   app.patch<{ Params: W; Body: WebhookInput }>(
     `${base}/:id`,
-    { preHandler: guard("project-admin"), schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
+    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
     async (req) => webhooks.updateWebhook(ctx, req.params.project_id, req.params.id, req.body ?? {}),
   );
   app.delete<{ Params: W }>(
     `${base}/:id`,
-    { preHandler: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 204: T.Null(), ...errorResponses } } },
+    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 204: T.Null(), ...errorResponses } } },
     async (req, reply) => {
       await webhooks.deleteWebhook(ctx, req.params.project_id, req.params.id);
       return reply.status(204).send();
@@ -44,7 +44,7 @@ export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
   );
   app.get<{ Params: W }>(
     `${base}/:id/secret`,
-    { preHandler: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 200: T.Object({ secret: T.Union([T.String(), T.Null()]) }), ...errorResponses } } },
+    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 200: T.Object({ secret: T.Union([T.String(), T.Null()]) }), ...errorResponses } } },
     async (req, reply) => {
       reply.header("cache-control", "no-store");
       return webhooks.revealSecret(ctx, req.params.project_id, req.params.id);
@@ -52,7 +52,7 @@ export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
   );
   app.post<{ Params: W }>(
     `${base}/:id/test`,
-    { preHandler: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 202: T.Object({ delivery_id: T.String() }), ...errorResponses } } },
+    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 202: T.Object({ delivery_id: T.String() }), ...errorResponses } } },
     async (req, reply) => reply.status(202).send(await testWebhook(ctx, req.params.project_id, req.params.id)),
   );
 }

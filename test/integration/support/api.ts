@@ -1,0 +1,99 @@
+/** Shared assertions for the management-API suites (SPEC §4). */
+import { expect } from "vitest";
+import type { ApiResponse } from "../../helpers/hookline.js";
+
+/** The fields of SPEC §4 `webhook`. `last_delivery` is an additive extra the UI's overview uses. */
+export const WEBHOOK_FIELDS = [
+  "created_at",
+  "disabled_at",
+  "disabled_reason",
+  "enabled",
+  "events",
+  "has_secret",
+  "id",
+  "name",
+  "project_id",
+  "updated_at",
+  "url",
+];
+export const WEBHOOK_EXTRA_FIELDS = ["last_delivery"];
+export const PROJECT_FIELDS = ["created_at", "id", "name", "notification_emails", "updated_at"];
+
+export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+export const WEBHOOK_ID = /^wh_[0-9a-z]{26}$/;
+
+/** Asserts the SPEC §4 error shape exactly: `{error: {code, message, details?}}`, nothing else. */
+export function expectError(res: ApiResponse, status: number, code: string): void {
+  expect({ status: res.status, body: res.body }).toMatchObject({ status, body: { error: { code } } });
+  expectErrorShape(res.body);
+  expect(res.headers.get("content-type") ?? "").toMatch(/^application\/json/);
+}
+
+export function expectErrorShape(body: unknown): void {
+  expect(body).toBeTypeOf("object");
+  expect(Object.keys(body as object)).toEqual(["error"]);
+  const error = (body as { error: Record<string, unknown> }).error;
+  expect(Object.keys(error).sort()).toEqual(expect.arrayContaining(["code", "message"]));
+  expect(Object.keys(error).every((k) => ["code", "message", "details"].includes(k))).toBe(true);
+  expect(error.code).toMatch(/^[a-z_]+$/);
+  expect(typeof error.message).toBe("string");
+  expect((error.message as string).length).toBeGreaterThan(0);
+  if (error.details !== undefined) {
+    expect(Array.isArray(error.details)).toBe(true);
+    for (const d of error.details as unknown[]) {
+      expect(Object.keys(d as object).sort()).toEqual(["field", "message"]);
+      expect(typeof (d as { field: unknown }).field).toBe("string");
+      expect(typeof (d as { message: unknown }).message).toBe("string");
+    }
+  }
+}
+
+/** A 422 whose `details` name exactly these fields (in any order, each at least once). */
+export function expectValidation(res: ApiResponse, ...fields: string[]): void {
+  expectError(res, 422, "validation_failed");
+  const named = new Set((res.body.error.details as Array<{ field: string }>).map((d) => d.field));
+  expect([...named].sort()).toEqual([...new Set(fields)].sort());
+}
+
+/** Every webhook field of SPEC §4 with the right type; no other field but the documented extra. */
+export function expectWebhookShape(w: Record<string, unknown>): void {
+  const keys = Object.keys(w);
+  expect(keys.filter((k) => !WEBHOOK_EXTRA_FIELDS.includes(k)).sort()).toEqual(WEBHOOK_FIELDS);
+  expect(w.id).toMatch(WEBHOOK_ID);
+  expect(typeof w.project_id).toBe("string");
+  expect(typeof w.name).toBe("string");
+  expect(Array.isArray(w.events)).toBe(true);
+  expect(typeof w.url).toBe("string");
+  expect(typeof w.enabled).toBe("boolean");
+  expect([null, "manual", "failures"]).toContain(w.disabled_reason);
+  expect(typeof w.has_secret).toBe("boolean");
+  expect(w.created_at).toMatch(ISO);
+  expect(w.updated_at).toMatch(ISO);
+  if (w.enabled) {
+    expect(w.disabled_reason).toBeNull();
+    expect(w.disabled_at).toBeNull();
+  } else {
+    expect(w.disabled_reason).not.toBeNull();
+    expect(w.disabled_at).toMatch(ISO);
+  }
+}
+
+/** True when a JSON value has a key named `name` at any depth. */
+export function hasKeyDeep(value: unknown, name: string): boolean {
+  if (Array.isArray(value)) return value.some((v) => hasKeyDeep(v, name));
+  if (value && typeof value === "object") {
+    return Object.entries(value).some(([k, v]) => k === name || hasKeyDeep(v, name));
+  }
+  return false;
+}
+
+/** Polls until `probe` answers something truthy. */
+export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 8000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
