@@ -71,8 +71,13 @@ export function mintPortalToken(secretKey: string, c: { projectId: string; role:
 /** The principal a bearer token stands for, or null when it is missing, unknown, forged or expired. */
 export function authenticate(creds: Credentials, token: string | undefined, now: number): Principal | null {
   if (!token || token.length > 4096) return null;
-  if (!token.startsWith(PORTAL_PREFIX)) return safeEqual(token, creds.adminToken) ? { kind: "admin" } : null;
-  const [payload, signature] = token.slice(PORTAL_PREFIX.length).split(".");
+  // The admin token is checked first: an operator's token may itself start with the portal prefix.
+  if (safeEqual(token, creds.adminToken)) return { kind: "admin" };
+  if (!token.startsWith(PORTAL_PREFIX)) return null;
+  // Exactly `payload.signature`: trailing segments would make one token spellable many ways.
+  const parts = token.slice(PORTAL_PREFIX.length).split(".");
+  if (parts.length !== 2) return null;
+  const [payload, signature] = parts;
   if (!payload || !signature || !safeEqual(signature, mac(creds.secretKey, payload))) return null;
   try {
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { p: string; r: Role; e: number };

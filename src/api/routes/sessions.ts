@@ -1,33 +1,27 @@
 import { Type as T } from "@sinclair/typebox";
 import type { RouteDeps } from "../app.js";
 import { PortalSessionBody, ProjectParams, errorResponses } from "../schemas.js";
-import { getProject } from "../../services/projects.js";
-import { mintPortalToken, type Role } from "../../services/tokens.js";
+import { createPortalSession } from "../../services/portal-sessions.js";
+import type { Role } from "../../services/tokens.js";
 
 export function sessionRoutes({ app, ctx, guard, creds }: RouteDeps): void {
-  app.post<{ Params: { project_id: string }; Body: { role?: Role; ttl_seconds?: number } | undefined }>(
+  app.post<{ Params: { project_id: string }; Body: { role?: Role; ttl_seconds?: number } }>(
     "/api/v1/projects/:project_id/portal-sessions",
     {
       onRequest: guard("admin"),
+      // No body at all means every default (a bare POST is the common call).
+      preValidation: async (req) => {
+        if (req.body === undefined) req.body = {};
+      },
       schema: {
         tags: ["portal"],
         description: "Mints a token (and UI link) that sees only this project. `role` defaults to admin, `ttl_seconds` to 3600.",
         params: ProjectParams,
-        body: T.Optional(PortalSessionBody),
+        body: PortalSessionBody,
         response: { 200: T.Object({ token: T.String(), url: T.String(), expires_at: T.String() }), ...errorResponses },
       },
     },
-    async (req, reply) => {
-      const project = await getProject(ctx, req.params.project_id);
-      const role = req.body?.role ?? "admin";
-      const expiresAt = ctx.now() + (req.body?.ttl_seconds ?? 3600) * 1000;
-      const token = mintPortalToken(creds.secretKey, { projectId: project.id, role, expiresAt });
-      return reply.status(200).send({
-        token,
-        url: `${ctx.config.publicUrl}/portal#token=${encodeURIComponent(token)}`,
-        expires_at: new Date(Math.floor(expiresAt / 1000) * 1000).toISOString(),
-      });
-    },
+    async (req) => createPortalSession(ctx, creds.secretKey, req.params.project_id, { role: req.body.role, ttlSeconds: req.body.ttl_seconds }),
   );
   app.get(
     "/api/v1/me",
