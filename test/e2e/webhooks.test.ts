@@ -65,6 +65,8 @@ describe("admin UI against a real server", () => {
     await page.getByRole("heading", { name: "Acme Test Manager", level: 1 }).waitFor();
     const integrations = page.getByRole("region", { name: "Integrations" });
     await integrations.getByRole("heading", { name: "Webhooks" }).waitFor();
+    await integrations.getByText("0 of 5 active").waitFor();
+    await screenshot(page, "project-settings");
     await integrations.getByRole("button", { name: "Configure" }).click();
     await page.getByRole("heading", { name: "Webhooks", level: 1 }).waitFor();
     expect(new URL(page.url()).pathname).toBe(`/projects/${PROJECT}/webhooks`);
@@ -195,6 +197,7 @@ describe("admin UI against a real server", () => {
 
     await page.getByRole("button", { name: "Test", exact: true }).click();
     dialog = page.getByRole("dialog", { name: "Send a test event" });
+    await screenshot(page, "test-dialog");
     await dialog.getByRole("button", { name: "Test", exact: true }).click();
     await dialog.waitFor({ state: "detached" });
     const [req] = await receiver.waitFor(1);
@@ -269,6 +272,7 @@ describe("admin UI against a real server", () => {
     expect(await menu.getByRole("menuitem", { name: "Delete" }).evaluate((el) => el === document.activeElement)).toBe(true);
     await page.keyboard.press("ArrowDown");
     expect(await menu.getByRole("menuitem", { name: "Disable" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    await screenshot(page, "more-actions-menu");
     await page.keyboard.press("Escape");
     await menu.waitFor({ state: "detached" });
     expect(await more.evaluate((el) => el === document.activeElement)).toBe(true);
@@ -341,6 +345,8 @@ describe("admin UI against a real server", () => {
     await bell.click();
     const panel = page.getByRole("dialog", { name: "Notifications" });
     const link = panel.getByRole("link").first();
+    await link.waitFor();
+    await screenshot(page, "notifications");
     await link.click();
     expect(new URL(page.url()).pathname).toBe(`/projects/${PROJECT}/webhooks/${id}`);
     await page.getByRole("heading", { name: "Endpoint 5", level: 1 }).waitFor();
@@ -357,6 +363,7 @@ describe("admin UI against a real server", () => {
     expect(text).toMatch(/cannot be undone/);
     // Destructive: focus starts on Cancel.
     expect(await dialog.getByRole("button", { name: "Cancel" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    await screenshot(page, "delete-dialog");
     await dialog.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("heading", { name: "Webhooks", level: 1 }).waitFor();
     await page.getByRole("row").filter({ hasText: "Endpoint 5" }).waitFor({ state: "detached" });

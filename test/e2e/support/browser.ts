@@ -43,6 +43,8 @@ export async function newPage(browser: Browser, opts: { width?: number; height?:
 export async function screenshot(page: Page, name: string, fullPage = false): Promise<string> {
   mkdirSync(SHOTS, { recursive: true });
   const path = resolve(SHOTS, `${name}.png`);
+  // A full-page shot of a scrolled page draws the sticky top bar mid-page.
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   // Toasts are fixed to the viewport and would float over the middle of a full-page shot.
   await page.screenshot({ path, fullPage, animations: "disabled", style: ".toasts { display: none !important; }" });
   return path;

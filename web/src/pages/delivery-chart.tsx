@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { errorMessage } from "../api/client";
 import type { Stats, StatsBucket } from "../api/types";
 import { Skeleton } from "../components/spinner";
@@ -75,14 +75,20 @@ function Totals({ buckets }: { buckets: StatsBucket[] }) {
       <span>
         <span className="legend-swatch swatch-fail" aria-hidden="true" /> {failed} failed
       </span>
-      {total > 0 && <span className="muted">{((ok / total) * 100).toFixed(total === ok ? 0 : 1)}% success</span>}
+      {total > 0 && <span className="muted">{formatRate(ok, total)} success</span>}
     </p>
   );
+}
+
+function formatRate(ok: number, total: number): string {
+  const pct = (ok / total) * 100;
+  return `${Number.isInteger(pct) ? pct : pct.toFixed(1)}%`;
 }
 
 function Charts({ buckets }: { buckets: StatsBucket[] }) {
   const [wrapRef, width] = useWidth<HTMLDivElement>();
   const [hover, setHover] = useState<number | null>(null);
+  const ids = useId();
   const n = Math.max(1, buckets.length);
   const plotW = width - PAD.left - PAD.right;
   const step = plotW / n;
@@ -99,8 +105,8 @@ function Charts({ buckets }: { buckets: StatsBucket[] }) {
   const ok = buckets.reduce((s, b) => s + b.succeeded, 0);
   const failed = buckets.reduce((s, b) => s + b.failed, 0);
   const summary = empty
-    ? "Deliveries per hour over the last 24 hours: none."
-    : `Deliveries per hour over the last 24 hours: ${ok} succeeded, ${failed} failed. Busiest hour ${describeBusiest(buckets)}.`;
+    ? "None in the last 24 hours."
+    : `Last 24 hours: ${ok} delivered, ${failed} not delivered. Busiest hour ${describeBusiest(buckets)}.`;
 
   function onMove(e: React.PointerEvent<SVGSVGElement>) {
     const rect = e.currentTarget.getBoundingClientRect();
@@ -112,8 +118,16 @@ function Charts({ buckets }: { buckets: StatsBucket[] }) {
   const hb = hover !== null ? buckets[hover] : null;
   const tipLeft = hover !== null ? Math.min(Math.max(x(hover) + step / 2, 90), width - 90) : 0;
 
+  // The numbers go in descriptions, not names: "succeeded"/"failed" name the log's icons.
+  const latencySummary = latencies.length ? `Highest p95 ${formatDuration(Math.max(...buckets.map((b) => b.p95_ms ?? 0)))}.` : "No data.";
   return (
     <div className="charts" ref={wrapRef}>
+      <p id={`${ids}-bars`} className="visually-hidden">
+        {summary}
+      </p>
+      <p id={`${ids}-latency`} className="visually-hidden">
+        {latencySummary}
+      </p>
       <div className="chart-block">
         <div className="chart-label small muted">Deliveries per hour</div>
         <svg
@@ -121,7 +135,8 @@ function Charts({ buckets }: { buckets: StatsBucket[] }) {
           height={BARS_H}
           viewBox={`0 0 ${width} ${BARS_H}`}
           role="img"
-          aria-label={summary}
+          aria-label="Deliveries per hour"
+          aria-describedby={`${ids}-bars`}
           onPointerMove={onMove}
           onPointerLeave={() => setHover(null)}
         >
@@ -153,7 +168,8 @@ function Charts({ buckets }: { buckets: StatsBucket[] }) {
           height={LAT_H}
           viewBox={`0 0 ${width} ${LAT_H}`}
           role="img"
-          aria-label={latencies.length ? `Response time per hour: highest p95 ${formatDuration(Math.max(...buckets.map((b) => b.p95_ms ?? 0)))}.` : "Response time per hour: no data."}
+          aria-label="Response time per hour"
+          aria-describedby={`${ids}-latency`}
           onPointerMove={onMove}
           onPointerLeave={() => setHover(null)}
         >

@@ -41,12 +41,14 @@ export function LogEntryRow({ entry, logsPath, fresh, canWrite, onRedelivered }:
           <span className="mono">{entry.event}</span>
           {entry.trigger === "redeliver" && <span className="chip chip-small">Redelivery</span>}
         </span>
-        <span className="log-attempt muted">Attempt {entry.attempt}</span>
-        <span className={`log-status mono ${entry.success ? "text-success" : "text-danger"}`} title={entry.error ?? undefined}>
-          {status}
+        <span className="log-facts">
+          <span className="log-attempt muted">Attempt {entry.attempt}</span>
+          <span className={`log-status mono ${entry.success ? "text-success" : "text-danger"}`} title={entry.error ?? undefined}>
+            {status}
+          </span>
+          <span className="log-duration muted">{formatDuration(entry.duration_ms)}</span>
+          <Time iso={entry.created_at} className="log-time muted" />
         </span>
-        <span className="log-duration muted">{formatDuration(entry.duration_ms)}</span>
-        <Time iso={entry.created_at} className="log-time muted" />
         <button
           type="button"
           className="icon-button log-toggle"

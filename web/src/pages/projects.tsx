@@ -45,19 +45,19 @@ export function ProjectsPage() {
       ) : (
         <ul className="project-list card">
           {projects.map((p) => (
-            <li key={p.id}>
-              <Link to={`/projects/${enc(p.id)}`} className="project-row">
-                <span className="project-avatar" aria-hidden="true">
-                  {p.name.trim().charAt(0).toUpperCase() || "?"}
+            <li key={p.id} className="project-row">
+              <span className="project-avatar" aria-hidden="true">
+                {p.name.trim().charAt(0).toUpperCase() || "?"}
+              </span>
+              <span className="project-text">
+                <Link to={`/projects/${enc(p.id)}`} className="project-link">
+                  {p.name}
+                </Link>
+                <span className="muted small">
+                  <code>{p.id}</code> · created <Time iso={p.created_at} relative />
                 </span>
-                <span className="project-text">
-                  <span className="project-name">{p.name}</span>
-                  <span className="muted small">
-                    <code>{p.id}</code> · created <Time iso={p.created_at} relative />
-                  </span>
-                </span>
-                <ArrowRightIcon className="row-arrow" />
-              </Link>
+              </span>
+              <ArrowRightIcon className="row-arrow" />
             </li>
           ))}
         </ul>

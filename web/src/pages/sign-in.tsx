@@ -52,8 +52,9 @@ export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (t
           <label htmlFor="admin-token">Admin token</label>
           <input
             id="admin-token"
-            type="password"
-            autoComplete="current-password"
+            type="text"
+            className="masked"
+            autoComplete="off"
             spellCheck={false}
             value={token}
             onChange={(e) => setToken(e.target.value)}
