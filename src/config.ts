@@ -4,6 +4,7 @@
  * CLI stops with that message. Each option is documented once, here (the README's configuration
  * reference is generated from this table).
  */
+import { parseKeyRing, type KeyRing } from "./domain/secret-box.js";
 import { parseAllowPrivateNetworks, type UrlPolicy } from "./domain/url-policy.js";
 
 export class ConfigError extends Error {
@@ -123,6 +124,13 @@ export const OPTIONS = {
       return raw.trim();
     },
   },
+  encryptionKey: {
+    env: "HOOKLINE_ENCRYPTION_KEY",
+    default: null as KeyRing | null,
+    defaultText: "unset: secrets stored in plaintext (a warning at start)",
+    doc: "Encrypts webhook secrets at rest (AES-256-GCM): a base64 32-byte key, or `id:key,id:key` with the current key first; `hookline rotate-key` re-seals old secrets.",
+    parse: parseKeyRing,
+  },
   retryDelaysMs: {
     env: "HOOKLINE_RETRY_DELAYS",
     default: [1000, 10_000, 100_000],
@@ -186,6 +194,12 @@ export const OPTIONS = {
     default: 64,
     doc: "Delivery attempts one worker makes at once.",
     parse: int(1, 10_000),
+  },
+  poolSize: {
+    env: "HOOKLINE_DB_POOL_SIZE",
+    default: 10,
+    doc: "PostgreSQL connections one process may open (attempts in flight hold none; see docs/scaling.md).",
+    parse: int(1, 1000),
   },
   perWebhookConcurrency: {
     env: "HOOKLINE_WEBHOOK_CONCURRENCY",

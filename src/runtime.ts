@@ -17,6 +17,7 @@ import { seedCatalog } from "./services/event-types.js";
 import { loadCredentials, type Credentials } from "./services/tokens.js";
 import { openStore } from "./store/db.js";
 import { migrate } from "./store/migrations.js";
+import { DeliveryListener, DeliveryNotifier } from "./store/postgres/notifier.js";
 
 export interface RuntimeOptions {
   /** Explicit settings; they win over `env`. */
@@ -35,6 +36,8 @@ export interface RuntimeOptions {
 export class Runtime {
   api: FastifyInstance | null = null;
   worker: Worker | null = null;
+  /** PostgreSQL: the worker's LISTEN connection (null on SQLite or without a worker). */
+  listener: DeliveryListener | null = null;
   private housekeeping: Housekeeping | null = null;
   private sender: Sender | null = null;
   private closed = false;
@@ -44,18 +47,33 @@ export class Runtime {
     readonly creds: Credentials,
     readonly metrics: Metrics,
     private readonly opts: RuntimeOptions,
+    /** PostgreSQL: wakes the workers of every node after a publish here. */
+    private readonly notifier: DeliveryNotifier | null,
   ) {}
 
   static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
     const config: ResolvedConfig = resolveConfig(opts.env ?? process.env, opts.config ?? {});
     const log = opts.logger ?? pino({ level: config.logLevel, base: { service: "hookline" } });
-    const store = await openStore({ databaseUrl: config.databaseUrl, poolSize: config.concurrency > 20 ? 20 : 10 });
+    const store = await openStore({ databaseUrl: config.databaseUrl, poolSize: config.poolSize });
     try {
       await migrate(store.db, store.dialect);
       const ctx = createContext(config, store, log, opts.now);
       await seedCatalog(ctx);
+      if (!config.encryptionKey) log.warn("HOOKLINE_ENCRYPTION_KEY is not set: webhook secrets are stored in plaintext in the database");
       const creds = loadCredentials({ dataDir: config.dataDir, adminToken: config.adminToken, secretKey: config.secretKey });
-      return new Runtime(ctx, creds, createMetrics(ctx), opts);
+      if (store.dialect === "postgres" && (!config.adminToken || !config.secretKey)) {
+        log.warn(
+          { data_dir: config.dataDir },
+          "HOOKLINE_ADMIN_TOKEN or HOOKLINE_SECRET_KEY is not set: this node uses ones generated into its own data directory, which other nodes do not share (see docs/scaling.md)",
+        );
+      }
+      let notifier: DeliveryNotifier | null = null;
+      if (store.dialect === "postgres") {
+        const n = new DeliveryNotifier(store.db, log);
+        ctx.signals.on("published", () => n.notify());
+        notifier = n;
+      }
+      return new Runtime(ctx, creds, createMetrics(ctx), opts, notifier);
     } catch (err) {
       await store.close();
       throw err;
@@ -96,6 +114,11 @@ export class Runtime {
     );
     this.worker.start();
     this.housekeeping.start();
+    if (this.ctx.store.dialect === "postgres") {
+      const worker = this.worker;
+      this.listener = new DeliveryListener({ connectionString: this.config.databaseUrl, onWake: () => worker.wake(), log: this.ctx.log });
+      this.listener.start();
+    }
     return this.worker;
   }
 
@@ -104,9 +127,11 @@ export class Runtime {
     if (this.closed) return;
     this.closed = true;
     await this.api?.close();
+    await this.listener?.stop();
     await this.worker?.stop();
     await this.housekeeping?.stop();
     await this.sender?.close();
+    await this.notifier?.close();
     await this.ctx.store.close();
   }
 }

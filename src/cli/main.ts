@@ -13,6 +13,7 @@ Usage:
   hookline migrate [--database-url URL]
   hookline listen [--port 9000] [--secret S] [--status 200] [--https] [--forward-to URL]
   hookline token --project ID [--role admin|viewer] [--ttl 3600]
+  hookline rotate-key [--database-url URL]
   hookline publish --project ID --event NAME [--subject JSON] [--url http://localhost:8080]
 
 Every flag also reads its environment variable (PORT, DATABASE_URL, …); see README.md.`;
@@ -38,6 +39,8 @@ export async function main(argv: string[]): Promise<number | void> {
         return await tokenCommand(args);
       case "listen":
         return await (await lazy("./listen.js", "listenCommand"))(args);
+      case "rotate-key":
+        return await (await lazy("./rotate-key.js", "rotateKeyCommand"))(args);
       case "publish":
         return await (await lazy("./publish.js", "publishCommand"))(args);
       case "--version":

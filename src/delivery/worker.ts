@@ -1,12 +1,14 @@
 /**
  * The delivery worker: claims due deliveries in batches under a lease, makes each attempt, and hands
  * outcomes to the recorder. A per-webhook in-flight cap keeps a slow endpoint from taking every slot.
- * Publishing in this process wakes it at once; polling finds work published by other processes.
+ * Publishing in this process wakes it at once; on PostgreSQL a LISTEN connection (Runtime) wakes it
+ * for publishes on other nodes, and polling finds everything else (due retries, missed notifications).
  */
 import crypto from "node:crypto";
 import { buildAttemptHeaders } from "../domain/payload.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { Context } from "../services/context.js";
+import { openSecret } from "../services/secrets.js";
 import { claimDeliveries, loadTargets, releaseLeases, type AttemptTarget, type ClaimedDelivery } from "../store/deliveries.js";
 import type { Metrics } from "./metrics.js";
 import { OutcomeRecorder } from "./recorder.js";
@@ -101,27 +103,34 @@ export class Worker {
     if (claimed.length === 0) return 0;
     const overflow: string[] = [];
     const start: ClaimedDelivery[] = [];
+    const counts = new Map(this.perWebhook);
     for (const d of claimed) {
-      const n = this.perWebhook.get(d.webhook_id) ?? 0;
+      const n = counts.get(d.webhook_id) ?? 0;
       if (n >= this.opts.perWebhookConcurrency) overflow.push(d.id);
       else {
-        this.perWebhook.set(d.webhook_id, n + 1);
+        counts.set(d.webhook_id, n + 1);
         start.push(d);
       }
     }
+    // If either statement fails (database gone), the claimed rows stay leased and come back when the
+    // lease expires; the in-flight counts are only taken once the attempts really start.
     // More than one webhook's share in a batch: give the rest back for later (or for other workers).
     if (overflow.length) await releaseLeases(this.ctx.store.db, overflow, this.token, now);
     const targets = await loadTargets(this.ctx.store.db, start.map((d) => d.id));
+    for (const d of start) this.perWebhook.set(d.webhook_id, (this.perWebhook.get(d.webhook_id) ?? 0) + 1);
     for (const d of start) {
       const controller = new AbortController();
       this.inFlight.set(d.id, controller);
-      void this.attempt(d, targets.get(d.id), controller.signal).finally(() => {
-        this.inFlight.delete(d.id);
-        const left = (this.perWebhook.get(d.webhook_id) ?? 1) - 1;
-        if (left <= 0) this.perWebhook.delete(d.webhook_id);
-        else this.perWebhook.set(d.webhook_id, left);
-        this.wake();
-      });
+      void this.attempt(d, targets.get(d.id), controller.signal)
+        // Only the cancel statement can fail here (database gone): the lease expires and the delivery comes back.
+        .catch((err) => this.ctx.log.warn({ delivery_id: d.id, err: { message: (err as Error).message } }, "attempt bookkeeping failed"))
+        .finally(() => {
+          this.inFlight.delete(d.id);
+          const left = (this.perWebhook.get(d.webhook_id) ?? 1) - 1;
+          if (left <= 0) this.perWebhook.delete(d.webhook_id);
+          else this.perWebhook.set(d.webhook_id, left);
+          this.wake();
+        });
     }
     return start.length;
   }
@@ -138,7 +147,7 @@ export class Worker {
       event: target.event,
       deliveryId: d.id,
       attempt,
-      secret: target.secret,
+      secret: target.secret === null ? null : openSecret(this.ctx, target.secret),
       body: target.payload,
       userAgent: USER_AGENT,
       now: new Date(at),

@@ -7,6 +7,7 @@ import type { WebhookRow, WebhooksTable } from "../store/schema.js";
 import * as store from "../store/webhooks.js";
 import type { Context } from "./context.js";
 import { catalogNames } from "./event-types.js";
+import { openSecret, sealSecret } from "./secrets.js";
 import { getProject } from "./projects.js";
 import { webhookView } from "./views.js";
 
@@ -45,7 +46,7 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     name: fields.name!,
     events: JSON.stringify(fields.events!),
     url: fields.url!,
-    secret: fields.secret ?? null,
+    secret: fields.secret ? sealSecret(ctx, fields.secret) : null,
     enabled: enabled ? 1 : 0,
     disabled_reason: enabled ? null : "manual",
     disabled_at: enabled ? null : now,
@@ -74,7 +75,7 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     if (fields.name !== undefined) changes.name = fields.name;
     if (fields.events !== undefined) changes.events = JSON.stringify(fields.events);
     if (fields.url !== undefined) changes.url = fields.url;
-    if (fields.secret !== undefined) changes.secret = fields.secret;
+    if (fields.secret !== undefined) changes.secret = fields.secret === null ? null : sealSecret(ctx, fields.secret);
     if (fields.enabled === true && current.enabled === 0) {
       if ((await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) throw new LimitError(ctx.config.maxActiveWebhooks);
       Object.assign(changes, { enabled: 1, disabled_reason: null, disabled_at: null });
@@ -95,5 +96,5 @@ export async function deleteWebhook(ctx: Context, projectId: string, id: string)
 
 export async function revealSecret(ctx: Context, projectId: string, id: string) {
   const row = await findWebhookRow(ctx, projectId, id);
-  return { secret: row.secret };
+  return { secret: row.secret === null ? null : openSecret(ctx, row.secret) };
 }

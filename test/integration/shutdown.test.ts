@@ -43,7 +43,7 @@ describe.each(DIALECTS)("graceful shutdown (%s)", (dialect) => {
     const base = `http://127.0.0.1:${port}/api/v1`;
     const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
     await fetch(`${base}/projects/acme`, { method: "PUT", headers, body: JSON.stringify({ name: "Acme" }) });
-    const hook = await (
+    const hook: any = await (
       await fetch(`${base}/projects/acme/webhooks`, { method: "POST", headers, body: JSON.stringify({ name: "slow", events: ["issue.created"], url: rx.url }) })
     ).json();
     rx.respondWith({ status: 200, delayMs: 1500 });
@@ -55,7 +55,7 @@ describe.each(DIALECTS)("graceful shutdown (%s)", (dialect) => {
     // Restart read-only on the same database: the attempt was recorded as a success, nothing pending.
     const again = runCli(["serve", "--port", String(port), "--no-worker"], env);
     await again.waitForOutput(/hookline is listening/);
-    const logs = await (await fetch(`${base}/projects/acme/webhooks/${hook.id}/logs`, { headers })).json();
+    const logs: any = await (await fetch(`${base}/projects/acme/webhooks/${hook.id}/logs`, { headers })).json();
     expect(logs.data).toHaveLength(1);
     expect(logs.data[0]).toMatchObject({ success: true, status_code: 200 });
     again.child.kill("SIGTERM");
