@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { launchBrowser, newPage, screenshot, signIn } from "./support/browser.js";
+import { horizontalOverflow } from "./support/dom.js";
 import { ADMIN_TOKEN, startServer, type HooklineServer } from "./support/server.js";
 
 const PROJECT = "globex";
@@ -29,33 +30,8 @@ async function portalLink(role: "admin" | "viewer"): Promise<string> {
   return res.body.url;
 }
 
-/**
- * Nothing sticks out of the viewport sideways: no page scrollbar, and no element whose box passes
- * the right edge (clipped by an `overflow: hidden` card, it would still be cut off), except inside
- * containers meant to scroll sideways (code blocks).
- */
 async function noHorizontalOverflow(page: Page): Promise<void> {
-  const offenders = await page.evaluate(() => {
-    const vw = document.documentElement.clientWidth;
-    const out: string[] = [];
-    if (document.documentElement.scrollWidth > vw) out.push(`page scrollWidth ${document.documentElement.scrollWidth} > ${vw}`);
-    const scrollsSideways = (el: Element | null): boolean => {
-      for (let e = el; e && e !== document.body; e = e.parentElement) {
-        const o = getComputedStyle(e).overflowX;
-        if (o === "auto" || o === "scroll") return true;
-      }
-      return false;
-    };
-    for (const el of document.querySelectorAll("body *")) {
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 || r.height === 0) continue;
-      if (r.right > vw + 1 && !scrollsSideways(el.parentElement)) {
-        out.push(`${el.tagName.toLowerCase()}.${(el as HTMLElement).className} right=${Math.round(r.right)}`);
-      }
-    }
-    return out.slice(0, 10);
-  });
-  expect(offenders).toEqual([]);
+  expect(await horizontalOverflow(page)).toEqual([]);
 }
 
 beforeAll(async () => {

@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { launchBrowser, newPage, screenshot, signIn } from "./support/browser.js";
+import { containsFocus, isFocused, isIndeterminate } from "./support/dom.js";
 import { ADMIN_TOKEN, startServer, type HooklineServer } from "./support/server.js";
 
 const PROJECT = "acme";
@@ -60,8 +61,12 @@ async function openMoreActions(item: "Disable" | "Enable" | "Delete") {
 
 describe("admin UI against a real server", () => {
   it("signs in with the admin token and reaches the webhooks through Integrations › Webhooks › Configure", async () => {
+    await page.goto(server.url + "/");
+    await page.getByLabel("Admin token").waitFor();
+    await screenshot(page, "sign-in");
     await signIn(page, server.url, ADMIN_TOKEN);
-    await page.getByRole("link", { name: /Acme Test Manager/ }).click();
+    await screenshot(page, "projects");
+    await page.getByRole("link", { name: "Acme Test Manager", exact: true }).click();
     await page.getByRole("heading", { name: "Acme Test Manager", level: 1 }).waitFor();
     const integrations = page.getByRole("region", { name: "Integrations" });
     await integrations.getByRole("heading", { name: "Webhooks" }).waitFor();
@@ -72,6 +77,8 @@ describe("admin UI against a real server", () => {
     expect(new URL(page.url()).pathname).toBe(`/projects/${PROJECT}/webhooks`);
     await page.getByText("0 of 5 active").waitFor();
     await page.getByText("No webhooks yet").waitFor();
+    await screenshot(page, "overview-empty");
+    expect(await page.title()).toBe("Webhooks · Acme Test Manager · Projects — Hookline");
     // The token is asked once per tab: a reload keeps the session.
     await page.reload();
     await page.getByRole("heading", { name: "Webhooks", level: 1 }).waitFor();
@@ -82,7 +89,7 @@ describe("admin UI against a real server", () => {
     const dialog = page.getByRole("dialog", { name: "Add Webhook" });
     await dialog.waitFor();
     // Focus starts in the dialog, on the first field.
-    expect(await dialog.getByLabel("Name").evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(dialog.getByLabel("Name"))).toBe(true);
 
     await dialog.getByRole("button", { name: "Add", exact: true }).click();
     for (const label of ["Name", "URL"]) {
@@ -117,7 +124,7 @@ describe("admin UI against a real server", () => {
     expect(await dialog.getByLabel("Secret", { exact: true }).inputValue()).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     expect(await dialog.getByRole("switch", { name: "Enabled" }).isChecked()).toBe(true);
     // Select all is tri-state.
-    expect(await dialog.getByLabel("Select all").evaluate((el) => (el as HTMLInputElement).indeterminate)).toBe(true);
+    expect(await isIndeterminate(dialog.getByLabel("Select all"))).toBe(true);
     await screenshot(page, "add-dialog");
     await dialog.getByRole("button", { name: "Add", exact: true }).click();
     await dialog.waitFor({ state: "detached" });
@@ -130,7 +137,7 @@ describe("admin UI against a real server", () => {
     expect(await row.textContent()).toContain("No deliveries yet");
     await page.getByText("1 of 5 active").waitFor();
     // Focus went back to the button that opened the dialog.
-    expect(await page.getByRole("button", { name: "Add Webhook" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(page.getByRole("button", { name: "Add Webhook" }))).toBe(true);
   });
 
   it("shows a published event's attempt in the log without a refresh, and expands it to the request and response", async () => {
@@ -228,7 +235,7 @@ describe("admin UI against a real server", () => {
   it("edits fields with the pencil buttons, showing the server's message next to the field", async () => {
     await page.getByRole("button", { name: "Edit URL" }).click();
     const input = page.getByLabel("URL", { exact: true });
-    expect(await input.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(input)).toBe(true);
     await input.fill("https://user:pass@example.com/hook");
     await page.getByRole("button", { name: "Save" }).click();
     await until(async () => (await input.getAttribute("aria-invalid")) === "true");
@@ -236,7 +243,7 @@ describe("admin UI against a real server", () => {
     // Escape cancels and gives focus back to the pencil.
     await input.press("Escape");
     await page.getByRole("button", { name: "Edit URL" }).waitFor();
-    expect(await page.getByRole("button", { name: "Edit URL" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(page.getByRole("button", { name: "Edit URL" }))).toBe(true);
 
     await page.getByRole("button", { name: "Edit Name" }).click();
     await page.getByLabel("Name", { exact: true }).fill(`${HOOK} (prod)`);
@@ -267,15 +274,15 @@ describe("admin UI against a real server", () => {
     await page.keyboard.press("Enter");
     const menu = page.getByRole("menu");
     await menu.waitFor();
-    expect(await menu.getByRole("menuitem", { name: "Disable" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(menu.getByRole("menuitem", { name: "Disable" }))).toBe(true);
     await page.keyboard.press("ArrowDown");
-    expect(await menu.getByRole("menuitem", { name: "Delete" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(menu.getByRole("menuitem", { name: "Delete" }))).toBe(true);
     await page.keyboard.press("ArrowDown");
-    expect(await menu.getByRole("menuitem", { name: "Disable" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(menu.getByRole("menuitem", { name: "Disable" }))).toBe(true);
     await screenshot(page, "more-actions-menu");
     await page.keyboard.press("Escape");
     await menu.waitFor({ state: "detached" });
-    expect(await more.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(more)).toBe(true);
 
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("Enter");
@@ -362,7 +369,7 @@ describe("admin UI against a real server", () => {
     expect(text).toMatch(/log entries are deleted too/);
     expect(text).toMatch(/cannot be undone/);
     // Destructive: focus starts on Cancel.
-    expect(await dialog.getByRole("button", { name: "Cancel" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(dialog.getByRole("button", { name: "Cancel" }))).toBe(true);
     await screenshot(page, "delete-dialog");
     await dialog.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("heading", { name: "Webhooks", level: 1 }).waitFor();
@@ -377,13 +384,13 @@ describe("admin UI against a real server", () => {
     await dialog.waitFor();
     for (let i = 0; i < 40; i++) {
       await page.keyboard.press("Tab");
-      expect(await dialog.evaluate((el) => el.contains(document.activeElement))).toBe(true);
+      expect(await containsFocus(dialog)).toBe(true);
     }
     await page.keyboard.press("Shift+Tab");
-    expect(await dialog.evaluate((el) => el.contains(document.activeElement))).toBe(true);
+    expect(await containsFocus(dialog)).toBe(true);
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
-    expect(await opener.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await isFocused(opener)).toBe(true);
   });
 
   it("loads older attempts on Load more", async () => {

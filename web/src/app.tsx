@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiError, createClient, enc, errorMessage } from "./api/client";
 import type { Me, Project } from "./api/types";
 import { PageError, Shell } from "./components/shell";
@@ -20,6 +20,13 @@ if (window.location.pathname.replace(/\/+$/, "") === "/portal") takePortalTokenF
 
 export function App() {
   const path = usePath();
+  // After an in-app navigation the clicked link is gone; start keyboard and screen-reader users at
+  // the top of the new page's content instead of the document body.
+  useEffect(() => {
+    if (document.activeElement === document.body || document.activeElement === null) {
+      document.getElementById("main")?.focus({ preventScroll: true });
+    }
+  }, [path]);
   const portal = path === "/portal" || path.startsWith("/portal/");
   return <ToastProvider>{portal ? <PortalApp path={path} /> : <AdminApp path={path} />}</ToastProvider>;
 }

@@ -2,6 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { scrollToTop } from "./dom.js";
 
 const SHOTS = resolve(import.meta.dirname, "../../../test-results/e2e");
 
@@ -44,7 +45,7 @@ export async function screenshot(page: Page, name: string, fullPage = false): Pr
   mkdirSync(SHOTS, { recursive: true });
   const path = resolve(SHOTS, `${name}.png`);
   // A full-page shot of a scrolled page draws the sticky top bar mid-page.
-  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  if (fullPage) await scrollToTop(page);
   // Toasts are fixed to the viewport and would float over the middle of a full-page shot.
   await page.screenshot({ path, fullPage, animations: "disabled", style: ".toasts { display: none !important; }" });
   return path;

@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { useEffect, type ReactNode } from "react";
 import { Link } from "../lib/router";
 import { useSession, type ProjectScope } from "../lib/session-context";
 import { LogoIcon } from "./icons";
@@ -12,6 +12,10 @@ export interface Crumb {
 /** Top bar (logo, breadcrumb, bell, sign out) around one page. */
 export function Shell({ crumbs = [], scope, children, home }: { crumbs?: Crumb[]; scope?: ProjectScope; children: ReactNode; home: string }) {
   const session = useSession();
+  const title = [...crumbs].reverse().map((c) => c.label).join(" · ");
+  useEffect(() => {
+    document.title = title ? `${title} — Hookline` : "Hookline";
+  }, [title]);
   return (
     <>
       <a href="#main" className="skip-link">

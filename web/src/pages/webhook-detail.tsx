@@ -36,8 +36,9 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
 
   const setWebhook = useCallback((u: Webhook) => res.mutate(() => u), [res]);
 
-  if (res.error && !w) {
-    const gone = res.error instanceof ApiError && res.error.status === 404;
+  const gone = res.error instanceof ApiError && res.error.status === 404;
+  // A 404 on a later poll means it was deleted meanwhile (another tab, another admin).
+  if (res.error && (!w || gone)) {
     return (
       <Shell home={frame.home} crumbs={[...crumbs, { label: gone ? "Not found" : "Error" }]} scope={frame}>
         <PageError
