@@ -35,7 +35,7 @@ export async function installUi(app: FastifyInstance): Promise<void> {
   app.get("/portal", { schema: { hide: true } }, sendIndex);
   app.get("/*", { schema: { hide: true } }, async (req, reply) => {
     const p = req.url.split("?")[0];
-    if (p.startsWith("/api/")) return reply.callNotFound();
+    if (p === "/api" || p.startsWith("/api/")) return reply.callNotFound();
     if (hasUi && p !== "/" && fs.existsSync(path.join(root, path.normalize(p).replace(/^([/\\])+/, ""))) && !p.includes("..")) {
       return reply.sendFile(p.replace(/^\/+/, ""));
     }

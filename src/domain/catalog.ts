@@ -13,7 +13,11 @@ export interface EventType {
 /** Sent only by the Test action; never subscribed to or published. */
 export const TEST_EVENT = "test-event";
 
-export const EVENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$/;
+/** Lowercase words joined by dots, e.g. `test-run.completed` (a single word such as `deploy` is fine too). */
+export const EVENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/;
+
+/** Names Hookline itself sends: the Test action's event and the operator callback's. */
+export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set([TEST_EVENT, "webhook.disabled"]);
 
 const user = { id: "usr_42", name: "Ada Lovelace" };
 
@@ -60,39 +64,53 @@ export const DEFAULT_CATALOG: EventType[] = [
 /** Validates one event type definition from a file or the admin API. */
 export function checkEventType(name: unknown, body: { description?: unknown; example?: unknown }, prefix = ""): EventType {
   const errors: FieldError[] = [];
-  if (typeof name !== "string" || !EVENT_NAME_PATTERN.test(name) || name.length > 100) {
-    errors.push({ field: `${prefix}name`, message: "must be a dotted lowercase name such as test-run.completed (at most 100 characters)" });
-  } else if (name === TEST_EVENT || name === "webhook.disabled") {
-    errors.push({ field: `${prefix}name`, message: `"${name}" is reserved by Hookline` });
+  if (typeof name === "string" && RESERVED_EVENT_NAMES.has(name)) {
+    errors.push({ field: `${prefix}name`, message: `"${name}" is reserved by Hookline and cannot be defined` });
+  } else if (typeof name !== "string" || !EVENT_NAME_PATTERN.test(name) || name.length > 100) {
+    errors.push({ field: `${prefix}name`, message: "must be a lowercase name such as test-run.completed: letters, digits, '-' and '_', words joined by '.', at most 100 characters" });
   }
   if (typeof body.description !== "string" || body.description.trim() === "" || body.description.length > 1000) {
     errors.push({ field: `${prefix}description`, message: "must be a non-empty string of at most 1000 characters" });
+  } else if (body.description.includes("\u0000")) {
+    // PostgreSQL text cannot hold NUL.
+    errors.push({ field: `${prefix}description`, message: "must not contain NUL characters" });
   }
   if (errors.length) throw new ValidationError(errors);
   return { name: name as string, description: (body.description as string).trim(), example: body.example ?? {} };
 }
 
+/** An operator catalog file: its types, and whether they replace the catalog or extend the default one. */
+export interface CatalogFile {
+  types: EventType[];
+  /** `{ "extends": "default", … }`: the default catalog plus these (entries of the same name override it). */
+  extendsDefault: boolean;
+}
+
 /**
- * Parses the HOOKLINE_EVENT_TYPES file. A JSON array replaces the default catalog;
- * `{ "extends": "default", "event_types": [...] }` adds to (or overrides entries of) it.
+ * Parses the HOOKLINE_EVENT_TYPES file. A JSON array (or `{ "event_types": [...] }`) replaces the
+ * default catalog; `{ "extends": "default", "event_types": [...] }` adds to (or overrides entries of) it.
  */
-export function parseCatalogFile(json: string): EventType[] {
+export function readCatalogFile(json: string): CatalogFile {
   let doc: unknown;
   try {
     doc = JSON.parse(json);
   } catch (err) {
     throw new Error(`is not valid JSON (${(err as Error).message})`);
   }
+  const shape = 'must be a JSON array of {name, description, example} or {"extends": "default", "event_types": [...]}';
   let list: unknown;
-  let base: EventType[] = [];
+  let extendsDefault = false;
   if (Array.isArray(doc)) list = doc;
   else if (doc && typeof doc === "object" && Array.isArray((doc as { event_types?: unknown }).event_types)) {
     list = (doc as { event_types: unknown[] }).event_types;
-    if ((doc as { extends?: unknown }).extends === "default") base = DEFAULT_CATALOG;
-  } else throw new Error('must be a JSON array of {name, description, example} or {"extends": "default", "event_types": [...]}');
-  const byName = new Map(base.map((t) => [t.name, t]));
+    const ext = (doc as { extends?: unknown }).extends;
+    // A typo here must not silently replace the whole catalog.
+    if (ext !== undefined && ext !== "default") throw new Error(`"extends" must be "default" (got ${JSON.stringify(ext)})`);
+    extendsDefault = ext === "default";
+  } else throw new Error(shape);
+  const byName = new Map((extendsDefault ? DEFAULT_CATALOG : []).map((t) => [t.name, t]));
   (list as unknown[]).forEach((entry, i) => {
-    if (!entry || typeof entry !== "object") throw new Error(`entry ${i} must be an object`);
+    if (!entry || typeof entry !== "object" || Array.isArray(entry)) throw new Error(`entry ${i} must be an object`);
     const e = entry as { name?: unknown; description?: unknown; example?: unknown };
     try {
       const t = checkEventType(e.name, e);
@@ -103,5 +121,10 @@ export function parseCatalogFile(json: string): EventType[] {
     }
   });
   if (byName.size === 0) throw new Error("must define at least one event type");
-  return [...byName.values()];
+  return { types: [...byName.values()], extendsDefault };
+}
+
+/** The types of a HOOKLINE_EVENT_TYPES file (see readCatalogFile). */
+export function parseCatalogFile(json: string): EventType[] {
+  return readCatalogFile(json).types;
 }

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { ConfigError } from "../config.js";
-import { DEFAULT_CATALOG, checkEventType, parseCatalogFile } from "../domain/catalog.js";
+import { DEFAULT_CATALOG, checkEventType, readCatalogFile, type CatalogFile } from "../domain/catalog.js";
 import * as store from "../store/event-types.js";
 import type { Context } from "./context.js";
 import { eventTypeView } from "./views.js";
@@ -23,14 +23,15 @@ export async function seedCatalog(ctx: Context): Promise<void> {
   } catch (err) {
     throw new ConfigError("HOOKLINE_EVENT_TYPES", `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  let types;
+  let catalog: CatalogFile;
   try {
-    types = parseCatalogFile(text);
+    catalog = readCatalogFile(text);
   } catch (err) {
     throw new ConfigError("HOOKLINE_EVENT_TYPES", `${file} ${(err as Error).message}`);
   }
-  if (text.trimStart().startsWith("[")) await store.replaceEventTypes(ctx.store.db, types, now);
-  else await store.upsertEventTypes(ctx.store.db, types, now);
+  // `extends` keeps types added through the admin API; a plain list is the whole catalog.
+  if (catalog.extendsDefault) await store.upsertEventTypes(ctx.store.db, catalog.types, now);
+  else await store.replaceEventTypes(ctx.store.db, catalog.types, now);
 }
 
 export async function listEventTypes(ctx: Context) {
@@ -43,6 +44,11 @@ export async function catalogNames(ctx: Context): Promise<Set<string>> {
 
 export async function putEventType(ctx: Context, name: string, body: { description?: unknown; example?: unknown }) {
   const t = checkEventType(name, body);
+  if (body.example === undefined) {
+    // Changing only the description keeps the example (as PUT of a project keeps its e-mails).
+    const existing = (await store.listEventTypes(ctx.store.db)).find((row) => row.name === t.name);
+    if (existing) t.example = JSON.parse(existing.example) as unknown;
+  }
   await store.upsertEventTypes(ctx.store.db, [t], ctx.now());
   return { name: t.name, description: t.description, example: t.example };
 }

@@ -4,7 +4,8 @@ import * as projects from "../store/projects.js";
 import type { Context } from "./context.js";
 import { projectView } from "./views.js";
 
-const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+const EMAIL = /^[^\s@<>(),;:"\u0000-\u001f\u007f]+@[^\s@<>(),;:"\u0000-\u001f\u007f]+\.[^\s@<>(),;:"\u0000-\u001f\u007f]+$/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 export function checkProjectId(id: string): void {
   if (!PROJECT_ID_PATTERN.test(id)) throw new NotFoundError("Project");
@@ -16,6 +17,8 @@ export async function putProject(ctx: Context, id: string, body: { name?: unknow
   const name = typeof body.name === "string" ? body.name.trim() : "";
   if (typeof body.name !== "string") errors.push({ field: "name", message: "is required and must be a string" });
   else if (name.length < 1 || name.length > 200) errors.push({ field: "name", message: "must be 1–200 characters after trimming" });
+  // PostgreSQL text cannot hold NUL, and line breaks would break one-line views: refuse them here.
+  else if (CONTROL_CHARS.test(name)) errors.push({ field: "name", message: "must not contain line breaks, tabs or other control characters" });
   let emails: string[] | undefined;
   if (body.notification_emails !== undefined && body.notification_emails !== null) {
     const raw = body.notification_emails;

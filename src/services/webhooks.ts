@@ -1,7 +1,7 @@
 /** Webhook management: validation, the active limit (atomic per project), enable/disable. */
-import { LimitError, NotFoundError } from "../domain/errors.js";
+import { LimitError, NotFoundError, ValidationError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
-import { validateWebhookInput, type WebhookInput } from "../domain/webhook-rules.js";
+import { validateWebhookInput, type ValidWebhookFields, type WebhookInput, type WebhookRuleOptions } from "../domain/webhook-rules.js";
 import { cancelPendingDeliveries } from "../store/deliveries.js";
 import type { WebhookRow, WebhooksTable } from "../store/schema.js";
 import * as store from "../store/webhooks.js";
@@ -10,6 +10,18 @@ import { catalogNames } from "./event-types.js";
 import { openSecret, sealSecret } from "./secrets.js";
 import { getProject } from "./projects.js";
 import { webhookView } from "./views.js";
+
+/**
+ * The domain rules, plus what storage needs: PostgreSQL text cannot hold NUL, and an unsealed secret
+ * is stored as text (refused on both databases alike).
+ */
+function validate(input: WebhookInput, opts: WebhookRuleOptions): ValidWebhookFields {
+  const fields = validateWebhookInput(input, opts);
+  if (typeof fields.secret === "string" && fields.secret.includes("\u0000")) {
+    throw new ValidationError([{ field: "secret", message: "secret must not contain NUL characters." }]);
+  }
+  return fields;
+}
 
 export async function listWebhooks(ctx: Context, projectId: string) {
   await getProject(ctx, projectId);
@@ -37,7 +49,7 @@ export async function getWebhook(ctx: Context, projectId: string, id: string) {
 
 export async function createWebhook(ctx: Context, projectId: string, input: WebhookInput) {
   await getProject(ctx, projectId);
-  const fields = validateWebhookInput(input, { partial: false, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
+  const fields = validate(input, { partial: false, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
   const now = ctx.now();
   const enabled = fields.enabled ?? true;
   const row: WebhookRow = {
@@ -65,7 +77,7 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
 
 export async function updateWebhook(ctx: Context, projectId: string, id: string, input: WebhookInput) {
   await findWebhookRow(ctx, projectId, id);
-  const fields = validateWebhookInput(input, { partial: true, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
+  const fields = validate(input, { partial: true, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
   const now = ctx.now();
   await ctx.store.db.transaction().execute(async (trx) => {
     if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
