@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { enc, errorMessage } from "../api/client";
 import type { Webhook, WebhookList } from "../api/types";
+import { EventChips } from "../components/event-chips";
 import { AlertIcon, ArrowRightIcon, CheckIcon, CrossIcon, PlusIcon, WebhookIcon } from "../components/icons";
 import { PageError, Shell } from "../components/shell";
 import { Skeleton } from "../components/spinner";
@@ -169,21 +170,6 @@ function rowClick(e: React.MouseEvent, href: string) {
   const target = e.target as HTMLElement;
   if (target.closest("a, button, input") || window.getSelection()?.toString()) return;
   navigate(href);
-}
-
-export function EventChips({ events, max = 2 }: { events: string[]; max?: number }) {
-  const shown = events.slice(0, max);
-  const rest = events.length - shown.length;
-  return (
-    <span className="chips" title={events.join("\n")}>
-      {shown.map((e) => (
-        <span key={e} className="chip mono">
-          {e}
-        </span>
-      ))}
-      {rest > 0 && <span className="chip chip-more">+{rest} more</span>}
-    </span>
-  );
 }
 
 function LastDelivery({ w }: { w: Webhook }) {
