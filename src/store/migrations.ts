@@ -1,7 +1,9 @@
 /**
  * Versioned migrations, shared by both dialects (column types differ only where `ts` does:
- * 64-bit integers are `integer` on SQLite and `bigint` on PostgreSQL). Kysely's Migrator takes a
- * lock (a row lock on PostgreSQL), so several nodes starting at once never race.
+ * 64-bit integers are `integer` on SQLite and `bigint` on PostgreSQL). On PostgreSQL the whole run,
+ * Kysely's own bookkeeping tables included, happens under a session advisory lock, so several nodes
+ * starting (or `hookline migrate` running) at once never race: the first migrates, the others wait
+ * and then find nothing to do.
  */
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from "kysely";
 import type { Dialect } from "./db.js";
@@ -135,8 +137,25 @@ class InCodeProvider implements MigrationProvider {
   }
 }
 
+/** The advisory lock key: any constant that no other application on the database uses ("hookline" in hex). */
+const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
+
 /** Applies every pending migration; throws with the failing migration's error. */
 export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
+  if (dialect === "sqlite") return runMigrator(db, dialect);
+  // One connection holds the lock and runs the migrations: if the process dies, the server drops
+  // the connection and the lock with it, so a crashed node never blocks the others.
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+    try {
+      return await runMigrator(conn, dialect);
+    } finally {
+      await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
+    }
+  });
+}
+
+async function runMigrator(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new InCodeProvider(dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

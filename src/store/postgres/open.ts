@@ -6,10 +6,23 @@ import type { Database } from "../schema.js";
 // bigint columns hold epoch milliseconds and counters, all far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** How long taking a connection may wait for the server before the caller gets an error (and the API a 503). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export function openPostgres(url: string, poolSize: number): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: "hookline",
+  });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on("error", () => {});
+  // Nor may a checked-out one: pg-pool only listens for errors on idle clients, and a client that
+  // loses its server between two statements of a transaction emits "error" with nobody listening.
+  // Its next query fails instead, and the pool discards it on release.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

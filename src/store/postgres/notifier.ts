@@ -1,0 +1,158 @@
+/**
+ * LISTEN/NOTIFY between nodes. NOTIFY is a hint, polling is the truth: after a publish commits, its
+ * node sends `NOTIFY hookline_deliveries`, and every worker process holds one dedicated LISTEN
+ * connection that wakes it within milliseconds. Workers still poll, so a lost notification costs
+ * latency only; a lost LISTEN connection reconnects with backoff and forces a fetch once it is back
+ * (whatever was published while nobody listened is found then).
+ */
+import pg from "pg";
+import { sql, type Kysely } from "kysely";
+
+export const DELIVERIES_CHANNEL = "hookline_deliveries";
+
+interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+const errInfo = (err: unknown) => ({ err: { message: (err as Error).message, code: (err as { code?: string }).code } });
+
+/**
+ * Sends the NOTIFY after publishes, coalesced: one statement in flight per process and at most one
+ * queued behind it, so a burst of publishes costs two round trips rather than one per event. The
+ * queued one is what makes coalescing safe: it runs after every commit that asked for it.
+ */
+export class DeliveryNotifier {
+  private inFlight: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly log: Log,
+  ) {}
+
+  notify(): void {
+    if (this.closed) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`
+      .execute(this.db)
+      .then(
+        () => {},
+        // Workers find the deliveries by polling anyway; the database being away is reported elsewhere.
+        (err) => this.log.warn(errInfo(err), "NOTIFY after publish failed; workers will find the deliveries by polling"),
+      )
+      .finally(() => {
+        this.inFlight = null;
+        if (this.again) {
+          this.again = false;
+          this.notify();
+        }
+      });
+  }
+
+  /** Sends what is queued, then stops (call before the pool closes). */
+  async close(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+    this.closed = true;
+  }
+}
+
+export interface ListenerOptions {
+  connectionString: string;
+  /** Called on every notification and after each (re)connect; the worker makes one claim pass. */
+  onWake(reason: "notification" | "connected"): void;
+  log: Log;
+  /** First reconnect delay; doubles up to maxBackoffMs (with jitter). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A `select 1` on the idle connection this often, so a silently dead connection is noticed. */
+  pingIntervalMs?: number;
+}
+
+/** One dedicated LISTEN connection per worker process, kept alive across database restarts. */
+export class DeliveryListener {
+  private client: pg.Client | null = null;
+  private stopped = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private isConnected = false;
+
+  constructor(private readonly opts: ListenerOptions) {}
+
+  /** True while LISTEN is active on a live connection. */
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({
+      connectionString: this.opts.connectionString,
+      keepAlive: true,
+      application_name: "hookline-listener",
+      connectionTimeoutMillis: 5_000,
+    });
+    this.client = client;
+    client.on("error", (err) => this.lost(client, err));
+    client.on("end", () => this.lost(client, new Error("LISTEN connection ended")));
+    client.on("notification", (msg) => {
+      if (msg.channel === DELIVERIES_CHANNEL) this.opts.onWake("notification");
+    });
+    try {
+      await client.connect();
+      await client.query(`listen ${DELIVERIES_CHANNEL}`);
+    } catch (err) {
+      this.lost(client, err);
+      return;
+    }
+    if (this.client !== client || this.stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
+    if (this.failures > 0) this.opts.log.info({ after_failures: this.failures }, "LISTEN connection re-established");
+    this.failures = 0;
+    this.isConnected = true;
+    this.pingTimer = setInterval(() => {
+      client.query("select 1").catch((err) => this.lost(client, err));
+    }, this.opts.pingIntervalMs ?? 30_000);
+    this.pingTimer.unref();
+    // Publishes made while nobody listened sent notifications nobody got: look now.
+    this.opts.onWake("connected");
+  }
+
+  private lost(client: pg.Client, err: unknown): void {
+    if (this.client !== client) return; // this connection's loss is already being handled
+    this.client = null;
+    this.isConnected = false;
+    clearInterval(this.pingTimer);
+    client.end().catch(() => {});
+    if (this.stopped) return;
+    const min = this.opts.minBackoffMs ?? 100;
+    const max = this.opts.maxBackoffMs ?? 5_000;
+    const delay = Math.round(Math.min(max, min * 2 ** this.failures) * (0.5 + Math.random() / 2));
+    this.failures++;
+    this.opts.log.warn({ ...errInfo(err), retry_in_ms: delay, failures: this.failures }, "LISTEN connection lost; reconnecting");
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    const client = this.client;
+    this.client = null;
+    this.isConnected = false;
+    await client?.end().catch(() => {});
+  }
+}
