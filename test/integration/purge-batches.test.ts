@@ -1,0 +1,75 @@
+/**
+ * The retention purge over several batches (it deletes at most 1000 rows per statement): every old,
+ * finished, unreferenced row goes, and rows that must stay (a delivery with a recent log entry, a
+ * pending one, their events) neither survive wrongly nor stall the purge of the rows after them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { purgeOld } from "../../src/delivery/purge.js";
+import type { DeliveriesTable, EventsTable, IdempotencyKeysTable } from "../../src/store/schema.js";
+import { DIALECTS } from "../helpers/databases.js";
+import { startHookline, type TestHookline } from "../helpers/hookline.js";
+
+const DAY = 24 * 3600_000;
+const N = 2300; // three batches
+
+describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
+  let hl: TestHookline;
+  beforeAll(async () => {
+    hl = await startHookline({ dialect });
+  });
+  afterAll(async () => {
+    await hl?.close();
+  });
+
+  async function insertChunked<T>(table: "events" | "deliveries" | "idempotency_keys", rows: T[]) {
+    const db = hl.runtime.ctx.store.db;
+    for (let i = 0; i < rows.length; i += 500) await db.insertInto(table).values(rows.slice(i, i + 500) as any).execute();
+  }
+
+  it("deletes every old finished row across batches and keeps what is still referenced or pending", async () => {
+    const db = hl.runtime.ctx.store.db;
+    const now = Date.now();
+    const old = now - 30 * DAY;
+    await hl.project("p");
+    const wh = await hl.api("POST", "/api/v1/projects/p/webhooks", { name: "w", events: ["test-run.completed"], url: "https://127.0.0.1:1/x", enabled: false });
+    expect(wh.status).toBe(201);
+    const pad = (i: number) => String(i).padStart(6, "0");
+    const events: EventsTable[] = [];
+    const deliveries: DeliveriesTable[] = [];
+    for (let i = 0; i < N; i++) {
+      // Several rows share a timestamp, so the keyset pagination has to order by id too.
+      const at = old + Math.floor(i / 7);
+      events.push({ id: `evt_${pad(i)}`, project_id: "p", event: "test-run.completed", payload: "{}", created_at: at });
+      deliveries.push({
+        id: `dlv_${pad(i)}`, event_id: `evt_${pad(i)}`, webhook_id: wh.body.id, project_id: "p", trigger: "event",
+        status: i === 1 ? "pending" : i % 3 === 0 ? "failed" : "succeeded", attempts: 1, max_attempts: 4,
+        run_at: at, lease_token: null, created_at: at, updated_at: at,
+      });
+    }
+    await insertChunked("events", events);
+    await insertChunked("deliveries", deliveries);
+    // The first candidate in key order still has a log entry inside the retention window.
+    await db
+      .insertInto("log_entries")
+      .values({
+        id: "log_keep", webhook_id: wh.body.id, delivery_id: "dlv_000000", project_id: "p", event: "test-run.completed", attempt: 1,
+        trigger: "event", success: 0, status_code: 500, error: null, duration_ms: 1, created_at: now - 1000, request: "{}", response: null,
+      })
+      .execute();
+    const keys: IdempotencyKeysTable[] = Array.from({ length: 2100 }, (_, i) => ({ project_id: "p", key: `k${i}`, response: "{}", created_at: now - 2 * DAY - i }));
+    keys.push({ project_id: "p", key: "fresh", response: "{}", created_at: now - 1000 });
+    await insertChunked("idempotency_keys", keys);
+
+    const result = await purgeOld(hl.runtime.ctx);
+    expect(result).toEqual({ logEntries: 0, deliveries: N - 2, events: N - 2, idempotencyKeys: 2100 });
+    const left = await db.selectFrom("deliveries").select(["id", "status"]).orderBy("id").execute();
+    expect(left).toEqual([
+      { id: "dlv_000000", status: "failed" },
+      { id: "dlv_000001", status: "pending" },
+    ]);
+    expect((await db.selectFrom("events").select("id").orderBy("id").execute()).map((e) => e.id)).toEqual(["evt_000000", "evt_000001"]);
+    expect((await db.selectFrom("log_entries").select("id").execute()).map((l) => l.id)).toEqual(["log_keep"]);
+    expect((await db.selectFrom("idempotency_keys").select("key").execute()).map((k) => k.key)).toEqual(["fresh"]);
+    expect(await purgeOld(hl.runtime.ctx)).toEqual({ logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 });
+  });
+});
