@@ -42,6 +42,8 @@ export async function serveCommand(args: string[]): Promise<number> {
       worker: values["no-worker"] ? false : undefined,
       demo: values.demo ? true : undefined,
       concurrency: values.concurrency,
+      // The demo prints its listener's deliveries to the terminal; request logs would bury them.
+      logLevel: values.demo && !process.env.LOG_LEVEL ? "warn" : undefined,
     },
   });
   const { config, creds } = runtime;
@@ -52,9 +54,13 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (creds.generatedAdminToken) {
     banner.push(`Admin token (generated, stored in ${config.dataDir}/admin-token; shown once): ${creds.adminToken}`);
   }
-  if (config.demo) banner.push(...(await runDemo(runtime)));
+  const demo = config.demo ? await runDemo(runtime) : null;
+  if (demo) banner.push(...demo.lines);
   process.stderr.write("\n" + banner.join("\n") + "\n\n");
-  await onShutdown(runtime);
+  const stopped = onShutdown(runtime);
+  await demo?.publishSamples();
+  await stopped;
+  await demo?.close();
   return 0;
 }
 
