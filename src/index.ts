@@ -5,6 +5,7 @@
 export { createHookline, type Hookline } from "./library/create-hookline.js";
 export type {
   DisabledReason,
+  HooklineTypedConfig,
   EventMap,
   EventName,
   EventType,
