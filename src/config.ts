@@ -60,6 +60,17 @@ const httpUrl: Parser<string | undefined> = (raw) => {
   return u.toString().replace(/\/$/, "");
 };
 
+/** Where users reach Hookline: `<it>/portal#token=…` must still be a working link. */
+const publicUrl: Parser<string | undefined> = (raw) => {
+  const url = httpUrl(raw);
+  if (url === undefined) return undefined;
+  const u = new URL(url);
+  if (u.search || u.hash || u.username || u.password) {
+    throw new Error(`must be a plain base URL without query, fragment or credentials (e.g. https://hooks.example.com), got "${raw}"`);
+  }
+  return url;
+};
+
 const smtpUrl: Parser<string | undefined> = (raw) => {
   if (raw.trim() === "") return undefined;
   let u: URL;
@@ -77,7 +88,7 @@ const retryDelays: Parser<number[]> = (raw) => {
   if (parts.length === 1 && parts[0] === "") return [];
   if (parts.length > 20) throw new Error("at most 20 retries");
   return parts.map((p) => {
-    if (!/^\d+(\.\d+)?$/.test(p)) throw new Error(`must be a comma list of seconds (decimals allowed), e.g. 1,10,100; got "${raw}"`);
+    if (!/^(\d+(\.\d+)?|\.\d+)$/.test(p)) throw new Error(`must be a comma list of seconds (decimals allowed), e.g. 1,10,100; got "${raw}"`);
     const seconds = Number(p);
     if (seconds > 7 * 24 * 3600) throw new Error("a retry delay may be at most 7 days");
     return Math.round(seconds * 1000);
@@ -93,8 +104,14 @@ export const OPTIONS = {
     default: "./data/hookline.db",
     doc: "A `postgres://` URL, or the path of the SQLite file (its folder is the data directory).",
     parse: (raw: string) => {
-      if (raw.trim() === "") throw new Error("must not be empty");
-      return raw.trim();
+      const value = raw.trim();
+      if (value === "") throw new Error("must not be empty");
+      // Any other scheme (mysql://, https://…) would silently become an oddly named SQLite file.
+      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+      if (scheme && !["postgres", "postgresql", "sqlite"].includes(scheme)) {
+        throw new Error(`must be a postgres:// URL or a SQLite file path, got a ${scheme}:// URL`);
+      }
+      return value;
     },
   },
   publicUrl: {
@@ -102,7 +119,7 @@ export const OPTIONS = {
     default: undefined as string | undefined,
     defaultText: "http://localhost:<port>",
     doc: "The address users reach Hookline at; used in portal links.",
-    parse: httpUrl,
+    parse: publicUrl,
   },
   adminToken: {
     env: "HOOKLINE_ADMIN_TOKEN",
@@ -111,6 +128,8 @@ export const OPTIONS = {
     doc: "The admin bearer token (at least 16 characters).",
     parse: (raw: string) => {
       if (raw.trim().length < 16) throw new Error("must be at least 16 characters");
+      // It travels as `Authorization: Bearer <token>`, which cannot carry spaces or control characters.
+      if (!/^[\x21-\x7e]+$/.test(raw.trim())) throw new Error("must be printable ASCII without spaces");
       return raw.trim();
     },
   },
@@ -251,7 +270,8 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     ...raw,
     publicUrl: raw.publicUrl ?? `http://localhost:${raw.port}`,
     dialect,
-    dataDir: dialect === "sqlite" ? dirnameOf(raw.databaseUrl) : "./data",
+    // The store accepts `sqlite:` / `sqlite://` before the path; the data directory is the file's folder.
+    dataDir: dialect === "sqlite" ? dirnameOf(raw.databaseUrl.replace(/^sqlite:(\/\/)?/, "")) : "./data",
     urlPolicy: {
       allowHttp: raw.allowHttp || raw.demo,
       allowPrivateNetworks: raw.allowPrivateNetworks.allowPrivateNetworks,
