@@ -113,16 +113,11 @@ export function EventPicker({
                     id={id}
                     checked={selected.includes(t.name)}
                     onChange={(e) => toggle(t.name, e.target.checked)}
-                    aria-describedby={t.description ? `${id}-desc` : undefined}
+                    aria-description={t.description || undefined}
                   />
                   <label htmlFor={id} className="mono">
                     {t.name}
                   </label>
-                  {t.description && (
-                    <span id={`${id}-desc`} className="visually-hidden">
-                      {t.description}
-                    </span>
-                  )}
                 </div>
               );
             })}

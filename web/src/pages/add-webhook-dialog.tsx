@@ -163,13 +163,13 @@ export function AddWebhookDialog({
             hint={
               atLimit && enabled ? (
                 <span className="warning-text">
-                  {activeCount} of {activeLimit} active webhooks are in use — the most a project can have. Turn this off to add it disabled, or
-                  disable another webhook first.
+                  {activeCount} of {activeLimit} active webhooks are in use — the most a project can have. Switch this off to add it anyway, or
+                  turn another webhook off first.
                 </span>
               ) : enabled ? (
                 "Starts receiving events as soon as it is added."
               ) : (
-                "Added disabled: nothing is sent until you enable it. Disabled webhooks don’t count towards the active limit."
+                "Added switched off: nothing is sent until you turn it on. Webhooks that are off don’t count towards the active limit."
               )
             }
           />

@@ -105,8 +105,8 @@ function Charts({ buckets }: { buckets: StatsBucket[] }) {
   const ok = buckets.reduce((s, b) => s + b.succeeded, 0);
   const failed = buckets.reduce((s, b) => s + b.failed, 0);
   const summary = empty
-    ? "None in the last 24 hours."
-    : `Last 24 hours: ${ok} delivered, ${failed} not delivered. Busiest hour ${describeBusiest(buckets)}.`;
+    ? "None."
+    : `${ok} delivered, ${failed} not delivered. Busiest hour ${describeBusiest(buckets)}.`;
 
   function onMove(e: React.PointerEvent<SVGSVGElement>) {
     const rect = e.currentTarget.getBoundingClientRect();

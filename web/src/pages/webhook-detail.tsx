@@ -105,12 +105,12 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               <span>
                 {w.disabled_reason === "failures" ? (
                   <>
-                    Hookline disabled this webhook {w.disabled_at && <Time iso={w.disabled_at} relative />} because every retry of a delivery
-                    failed. Fix the endpoint, check it with Test, then enable it again from More actions.
+                    Hookline turned this webhook off {w.disabled_at && <Time iso={w.disabled_at} relative />} because every retry of a delivery
+                    failed. Fix the endpoint, check it with Test, then turn it back on from More actions.
                   </>
                 ) : (
                   <>
-                    Disabled {w.disabled_at && <Time iso={w.disabled_at} relative />}: nothing is sent until it is enabled again. Events
+                    Switched off {w.disabled_at && <Time iso={w.disabled_at} relative />}: nothing is sent until it is turned back on, and events
                     published meanwhile are not delivered later.
                   </>
                 )}
@@ -142,7 +142,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               description={
                 <p>
                   Hookline sends one <code>test-event</code> delivery to <span className="mono break">{w.url}</span>
-                  {w.enabled ? "" : " even though the webhook is disabled"}. It is attempted once, without retries, and never disables the
+                  {w.enabled ? "" : ", even though the webhook is switched off"}. It is attempted once, without retries, and never disables the
                   webhook. The result appears in the log below.
                 </p>
               }
@@ -160,7 +160,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               confirmLabel="Disable"
               description={
                 <p>
-                  Stop sending events to <strong>{w.name}</strong>? Pending retries are cancelled, and events published while it is disabled are
+                  Stop sending events to <strong>{w.name}</strong>? Pending retries are cancelled, and events published while it is off are
                   never sent. You can enable it again at any time.
                 </p>
               }
@@ -169,13 +169,13 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                 await setEnabled(false);
                 setConfirm(null);
                 toast({
-                  message: `“${w.name}” disabled`,
+                  message: "Sending stopped",
                   action: {
                     label: "Undo",
                     run: async () => {
                       try {
                         await setEnabled(true);
-                        toast({ message: `“${w.name}” enabled again`, tone: "info" });
+                        toast({ message: "Sending resumed", tone: "info" });
                       } catch (err) {
                         toast({ message: `Could not enable it again: ${errorMessage(err)}`, tone: "error" });
                       }
@@ -198,7 +198,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               onConfirm={async () => {
                 await setEnabled(true);
                 setConfirm(null);
-                toast({ message: `“${w.name}” enabled` });
+                toast({ message: "Sending resumed" });
               }}
             >
               {limit && (
@@ -225,7 +225,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               onClose={() => setConfirm(null)}
               onConfirm={async () => {
                 await client.del(path);
-                toast({ message: `Webhook “${w.name}” deleted` });
+                toast({ message: "Webhook and its log deleted" });
                 navigate(overview, { replace: true });
               }}
             />

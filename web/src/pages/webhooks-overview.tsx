@@ -81,7 +81,7 @@ export function WebhooksOverview() {
             );
             void res.reload();
             toast({
-              message: `Webhook “${w.name}” added${w.enabled ? "" : " (disabled)"}`,
+              message: w.enabled ? "Webhook added" : "Webhook added, switched off",
               action: { label: "Open", run: () => navigate(`${frame.base}/webhooks/${enc(w.id)}`) },
             });
           }}
@@ -104,7 +104,7 @@ function ActiveMeter({ count, limit, canWrite }: { count: number; limit: number;
       <span className="meter-text">{`${count} of ${limit} active`}</span>
       {full && canWrite && (
         <span className="meter-note">
-          <AlertIcon size={14} /> The limit is reached: new webhooks can only be added disabled. Disable or delete one to make room.
+          <AlertIcon size={14} /> The limit is reached. New webhooks can still be added switched off; to make room, turn one off or delete it.
         </span>
       )}
     </div>
