@@ -1,7 +1,9 @@
 /** SPEC §4 tokens: admin token, portal sessions (project scope, viewer/admin roles, expiry), public routes. */
 import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { DIALECTS, createTestDatabase } from "../helpers/databases.js";
 import { ADMIN_TOKEN, startHookline, type TestHookline } from "../helpers/hookline.js";
 import { ISO, expectError } from "./support/api.js";
 
@@ -272,6 +274,39 @@ describe.each(DIALECTS)("auth (%s)", (dialect) => {
       expectError(await other.api("GET", "/api/v1/projects"), 401, "unauthorized");
     } finally {
       await other.close();
+    }
+  });
+
+  // SQLite only: with PostgreSQL the data directory is ./data of the working directory (the repository here).
+  it.runIf(dialect === "sqlite")("without HOOKLINE_ADMIN_TOKEN/SECRET_KEY, both are generated once into the data directory and kept", async () => {
+    const db = await createTestDatabase(dialect);
+    const unset = { HOOKLINE_ADMIN_TOKEN: undefined, HOOKLINE_SECRET_KEY: undefined } as unknown as Record<string, string>;
+    try {
+      const first = await startHookline({ dialect, database: db, env: unset });
+      const token = first.runtime.creds.adminToken;
+      expect(first.runtime.creds.generatedAdminToken).toBe(true);
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      const file = path.join(db.dataDir, "admin-token");
+      expect(fs.readFileSync(file, "utf8").trim()).toBe(token);
+      expect(fs.statSync(file).mode & 0o077).toBe(0); // readable by the owner only
+      expect(fs.statSync(path.join(db.dataDir, "secret-key")).mode & 0o077).toBe(0);
+      expect((await first.api("GET", "/api/v1/projects", undefined, { token })).status).toBe(200);
+      expectError(await first.api("GET", "/api/v1/projects"), 401, "unauthorized");
+      await first.api("PUT", "/api/v1/projects/gen", { name: "gen" }, { token });
+      const portal = (await first.api("POST", "/api/v1/projects/gen/portal-sessions", {}, { token })).body.token;
+      await first.close();
+
+      const second = await startHookline({ dialect, database: db, env: unset });
+      try {
+        expect(second.runtime.creds.generatedAdminToken).toBe(false); // printed once, on the first start only
+        expect(second.runtime.creds.adminToken).toBe(token);
+        // The generated secret key is kept too, so portal links survive a restart.
+        expect((await second.api("GET", "/api/v1/projects/gen", undefined, { token: portal })).status).toBe(200);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await db.drop();
     }
   });
 

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type ApiResponse, type TestHookline } from "../helpers/hookline.js";
-import { ISO, expectError, expectValidation, expectWebhookShape, hasKeyDeep } from "./support/api.js";
+import { startReceiver } from "../helpers/receiver.js";
+import { ISO, expectError, expectValidation, expectWebhookShape, hasKeyDeep, until } from "./support/api.js";
 
 const URL_OK = "https://hooks.example.com/hookline";
 const SECRET = "whsec_sup3r-s3cret-value-for-tests";
@@ -193,6 +194,37 @@ describe.each(DIALECTS)("webhooks API (%s)", (dialect) => {
       await hl.api("PATCH", `/api/v1/projects/${p}/webhooks/${id}`, { enabled: true });
       res = await hl.api("PATCH", `/api/v1/projects/${p}/webhooks/${id}`, { enabled: true });
       expect(res.body).toMatchObject({ enabled: true, disabled_reason: null, disabled_at: null });
+    });
+
+    it("auto-disabled → failures (kept by edits); enabling clears it and counts toward the limit", async () => {
+      const rx = await startReceiver({ respond: { status: 500 } });
+      const worker = await startHookline({ dialect, worker: true, ca: rx.ca, env: { HOOKLINE_RETRY_DELAYS: "", HOOKLINE_MAX_ACTIVE_WEBHOOKS: "1" } });
+      try {
+        await worker.project("auto");
+        const base = "/api/v1/projects/auto/webhooks";
+        const hook = (await worker.api("POST", base, { name: "failing", events: ["issue.created"], url: rx.url })).body;
+        expect((await worker.api("POST", "/api/v1/projects/auto/events", { event: "issue.created", subject: { id: 1 } })).status).toBe(202);
+        const disabled = await until(async () => {
+          const w = (await worker.api("GET", `${base}/${hook.id}`)).body;
+          return w.disabled_reason === "failures" ? w : null;
+        }, 8000, "auto-disable");
+        expectWebhookShape(disabled);
+        expect(disabled).toMatchObject({ enabled: false, disabled_reason: "failures" });
+        expect(disabled.disabled_at).toMatch(ISO);
+        expect((await worker.api("GET", base)).body.active_count).toBe(0);
+
+        let res = await worker.api("PATCH", `${base}/${hook.id}`, { name: "still failing", enabled: false });
+        expect(res.body).toMatchObject({ enabled: false, disabled_reason: "failures", disabled_at: disabled.disabled_at });
+        // Another webhook takes the only active slot: re-enabling is refused.
+        const other = (await worker.api("POST", base, { name: "other", events: ["issue.created"], url: rx.url })).body;
+        expectError(await worker.api("PATCH", `${base}/${hook.id}`, { enabled: true }), 409, "active_webhook_limit");
+        await worker.api("DELETE", `${base}/${other.id}`);
+        res = await worker.api("PATCH", `${base}/${hook.id}`, { enabled: true });
+        expect(res.body).toMatchObject({ enabled: true, disabled_reason: null, disabled_at: null });
+      } finally {
+        await worker.close();
+        await rx.close();
+      }
     });
 
     it("enabled must be a boolean", async () => {
