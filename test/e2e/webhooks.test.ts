@@ -103,8 +103,12 @@ describe("admin UI against a real server", () => {
     expect(await events.getAttribute("aria-invalid")).toBe("true");
     expect(await events.locator(".field-error").textContent()).toBeTruthy();
 
-    // A plain-http URL is refused by the server, and the message sits under the URL field.
+    // Editing a field takes its message away; the server judges it again on Add.
     await dialog.getByLabel("Name", { exact: true }).fill(HOOK);
+    expect(await dialog.getByLabel("Name", { exact: true }).getAttribute("aria-invalid")).toBeNull();
+    expect(await dialog.getByLabel("URL", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+
+    // A plain-http URL is refused by the server, and the message sits under the URL field.
     await dialog.getByLabel("URL", { exact: true }).fill("http://example.com/hooks");
     await dialog.getByLabel("requirement.created", { exact: true }).check();
     await dialog.getByRole("button", { name: "Add", exact: true }).click();

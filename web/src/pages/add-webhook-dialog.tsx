@@ -35,6 +35,8 @@ export function AddWebhookDialog({
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
   const atLimit = activeCount >= activeLimit;
+  // A field's message goes away as soon as it is edited; the server judges it again on Add.
+  const clear = (field: keyof FieldErrors) => setErrors((e) => (e[field] ? { ...e, [field]: undefined } : e));
 
   useEffect(() => {
     loadEventTypes(client).then(setTypes, (err) => setTypesError(errorMessage(err)));
@@ -89,7 +91,7 @@ export function AddWebhookDialog({
           <input
             id={ids.name}
             value={name}
-            onChange={(e) => setName(e.target.value)}
+            onChange={(e) => (setName(e.target.value), clear("name"))}
             placeholder="e.g. Release dashboard"
             maxLength={200}
             aria-invalid={errors.name ? true : undefined}
@@ -108,7 +110,7 @@ export function AddWebhookDialog({
             spellCheck={false}
             autoComplete="off"
             value={url}
-            onChange={(e) => setUrl(e.target.value)}
+            onChange={(e) => (setUrl(e.target.value), clear("url"))}
             placeholder="https://example.com/webhooks/hookline"
             aria-invalid={errors.url ? true : undefined}
             aria-describedby={`${ids.url}-hint${errors.url ? ` ${ids.url}-error` : ""}`}
@@ -124,7 +126,7 @@ export function AddWebhookDialog({
             Could not load the event types: {typesError}
           </p>
         ) : types ? (
-          <EventPicker types={types} selected={events} onChange={setEvents} error={errors.events} />
+          <EventPicker types={types} selected={events} onChange={(v) => (setEvents(v), clear("events"))} error={errors.events} />
         ) : (
           <Skeleton lines={3} />
         )}
@@ -138,12 +140,12 @@ export function AddWebhookDialog({
               spellCheck={false}
               autoComplete="off"
               value={secret}
-              onChange={(e) => setSecret(e.target.value)}
+              onChange={(e) => (setSecret(e.target.value), clear("secret"))}
               placeholder="Optional"
               aria-invalid={errors.secret ? true : undefined}
               aria-describedby={`${ids.secret}-hint${errors.secret ? ` ${ids.secret}-error` : ""}`}
             />
-            <button type="button" className="button" onClick={() => setSecret(generateSecret())}>
+            <button type="button" className="button" onClick={() => (setSecret(generateSecret()), clear("secret"))}>
               Generate
             </button>
           </div>
@@ -158,7 +160,7 @@ export function AddWebhookDialog({
           <Switch
             label="Enabled"
             checked={enabled}
-            onChange={(e) => setEnabled(e.target.checked)}
+            onChange={(e) => (setEnabled(e.target.checked), clear("enabled"))}
             error={errors.enabled}
             hint={
               atLimit && enabled ? (

@@ -42,7 +42,7 @@ function useSave(field: EditableField) {
       setBusy(false);
     }
   }
-  return { busy, error, run };
+  return { busy, error, run, clear: () => setError(undefined) };
 }
 
 export function TextEditor({
@@ -69,7 +69,7 @@ export function TextEditor({
   const id = useId();
   const field = label.toLowerCase() as EditableField;
   const [value, setValue] = useState(initial);
-  const { busy, error, run } = useSave(field);
+  const { busy, error, run, clear } = useSave(field);
   const inputRef = useRef<HTMLInputElement>(null);
   useEffect(() => {
     inputRef.current?.focus();
@@ -102,12 +102,12 @@ export function TextEditor({
             placeholder={placeholder}
             spellCheck={false}
             autoComplete="off"
-            onChange={(e) => setValue(e.target.value)}
+            onChange={(e) => (setValue(e.target.value), clear())}
             aria-invalid={error ? true : undefined}
             aria-describedby={describedBy}
           />
           {generate && (
-            <button type="button" className="button" onClick={() => setValue(generateSecret())}>
+            <button type="button" className="button" onClick={() => (setValue(generateSecret()), clear())}>
               Generate
             </button>
           )}
@@ -129,7 +129,7 @@ export function EventsEditor({ initial, onSave, onCancel }: { initial: string[];
   const [types, setTypes] = useState<EventType[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [value, setValue] = useState(initial);
-  const { busy, error, run } = useSave("events");
+  const { busy, error, run, clear } = useSave("events");
   const formRef = useRef<HTMLFormElement>(null);
   useEffect(() => {
     loadEventTypes(client).then(setTypes, (err) => setLoadError(errorMessage(err)));
@@ -156,7 +156,7 @@ export function EventsEditor({ initial, onSave, onCancel }: { initial: string[];
         {loadError ? (
           <p className="form-error">{loadError}</p>
         ) : types ? (
-          <EventPicker types={types} selected={value} onChange={setValue} error={error} legendVisible={false} />
+          <EventPicker types={types} selected={value} onChange={(v) => (setValue(v), clear())} error={error} legendVisible={false} />
         ) : (
           <Skeleton lines={3} />
         )}
