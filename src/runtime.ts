@@ -99,7 +99,7 @@ export class Runtime {
       ca: this.opts.ca,
       lookup: this.opts.lookup,
     });
-    const outbox = new Outbox(this.ctx, notifySecret(this.config.notifySecret, this.creds.secretKey));
+    const outbox = new Outbox(this.ctx, notifySecret(this.config.notifySecret, this.creds.secretKey), { ca: this.opts.ca });
     this.housekeeping = new Housekeeping(this.ctx, outbox);
     this.worker = new Worker(
       this.ctx,

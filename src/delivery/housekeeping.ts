@@ -43,5 +43,6 @@ export class Housekeeping {
     clearInterval(this.purgeTimer);
     await this.purging;
     await this.outbox.run().catch(() => {});
+    this.outbox.close();
   }
 }

@@ -4,7 +4,8 @@
  * failures with backoff, so a crash between the two never loses the message.
  */
 import crypto from "node:crypto";
-import { request } from "undici";
+import { rootCertificates } from "node:tls";
+import { Agent, request, type Dispatcher } from "undici";
 import { buildAttemptHeaders } from "../domain/payload.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { Context } from "../services/context.js";
@@ -18,13 +19,18 @@ const LEASE_MS = 60_000;
 
 export class Outbox {
   private readonly mailer: Mailer | null;
+  private readonly dispatcher: Dispatcher | undefined;
   private running: Promise<void> | null = null;
 
   constructor(
     private readonly ctx: Context,
     /** Signs operator callbacks (see notifySecret). */
     private readonly signingSecret: string,
+    /** Extra CAs for the operator callback (tests); production uses NODE_EXTRA_CA_CERTS. */
+    opts: { ca?: string | Buffer | Array<string | Buffer> } = {},
   ) {
+    const extraCas = opts.ca === undefined ? [] : Array.isArray(opts.ca) ? opts.ca : [opts.ca];
+    this.dispatcher = extraCas.length > 0 ? new Agent({ connect: { ca: [...rootCertificates, ...extraCas] } }) : undefined;
     this.mailer = ctx.config.smtpUrl ? new Mailer(ctx.config.smtpUrl, ctx.config.smtpFrom) : null;
   }
 
@@ -110,7 +116,7 @@ export class Outbox {
         userAgent: `Hookline/${HOOKLINE_VERSION}`,
         now: new Date(this.ctx.now()),
       });
-      const res = await request(url, { method: "POST", headers, body, signal: AbortSignal.timeout(this.ctx.config.timeoutMs) });
+      const res = await request(url, { method: "POST", headers, body, signal: AbortSignal.timeout(this.ctx.config.timeoutMs), dispatcher: this.dispatcher });
       await res.body.dump();
       if (res.statusCode >= 200 && res.statusCode < 300) return "sent";
       this.ctx.log.warn({ notification_id: n.id, status: res.statusCode }, "notification callback answered non-2xx; will retry");
@@ -123,6 +129,7 @@ export class Outbox {
 
   close(): void {
     this.mailer?.close();
+    void this.dispatcher?.close();
   }
 }
 
