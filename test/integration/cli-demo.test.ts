@@ -28,8 +28,9 @@ describe("hookline serve --demo", () => {
   let env: NodeJS.ProcessEnv;
   let serve: CliProcess;
   let adminToken: string;
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...init.headers } });
+  // API answers, loosely typed: the assertions check them.
+  const api = async (path: string): Promise<any> =>
+    (await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${adminToken}` } })).json();
 
   beforeAll(async () => {
     db = await createTestDatabase("sqlite");
@@ -55,9 +56,9 @@ describe("hookline serve --demo", () => {
     const me = await fetch(`http://127.0.0.1:${port}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(await me.json()).toMatchObject({ kind: "portal", project_id: "demo", role: "admin" });
 
-    const project = await (await api("/api/v1/projects/demo")).json();
+    const project = await api("/api/v1/projects/demo");
     expect(project.notification_emails).toEqual(["owner@example.com"]);
-    const hooks = (await (await api("/api/v1/projects/demo/webhooks")).json()).data;
+    const hooks = (await api("/api/v1/projects/demo/webhooks")).data;
     expect(hooks.map((w: { name: string }) => w.name).sort()).toEqual(["CI trigger", "Slack bridge"]);
     const slack = hooks.find((w: { name: string }) => w.name === "Slack bridge");
     expect([...slack.events].sort()).toEqual(["test-run.completed", "test-run.created", "test-run.deleted", "test-run.updated"]);
@@ -105,13 +106,13 @@ describe("hookline serve --demo", () => {
   });
 
   it("restarting re-points the same webhooks at the new listener instead of adding more", async () => {
-    const before = (await (await api("/api/v1/projects/demo/webhooks")).json()).data as Array<{ id: string; url: string }>;
+    const before = (await api("/api/v1/projects/demo/webhooks")).data as Array<{ id: string; url: string }>;
     expect(await stop(serve)).toBe(0); // Ctrl-C stops the server and the demo listener
     serve = runCli(["serve", "--demo", "--port", String(port)], env);
     const [, listenerUrl] = await serve.waitForOutput(/Demo listener \(hookline listen, in this process\): (\S+),/, 30_000);
     await serve.waitForOutput(/Admin token: (\S+)/); // not generated this time: shown by the demo
     await serve.waitForOutput(/test-run\.completed {2}dlv_\w+ {2}attempt 1 {2}signature ✓ {2}→ 200/);
-    const after = (await (await api("/api/v1/projects/demo/webhooks")).json()).data as Array<{ id: string; url: string }>;
+    const after = (await api("/api/v1/projects/demo/webhooks")).data as Array<{ id: string; url: string }>;
     expect(after.map((w) => w.id).sort()).toEqual(before.map((w) => w.id).sort());
     for (const w of after) expect(w.url.startsWith(`${listenerUrl}/`)).toBe(true);
   });

@@ -14,7 +14,8 @@ import {
   type Hookline,
   type HooklineOptions,
 } from "../../src/index.js";
-import { verifyWebhook } from "../../src/verify.js";
+import { Webhook } from "standardwebhooks";
+import { verifySignature, verifyWebhook } from "../../src/verify.js";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../helpers/databases.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 
@@ -75,6 +76,9 @@ describe.each(DIALECTS)("library (%s)", (dialect) => {
     expect(req.path).toBe("/publish");
     const body = verifyWebhook(SECRET, req.body, req.headers) as Record<string, unknown>;
     expect(body).toMatchObject({ id: result.id, event: "test-run.completed", project_id: "acme", subject: { id: "TR-1", status: "passed" } });
+    // The same delivery passes the plain Signature check and the standardwebhooks package's verifier.
+    expect(verifySignature(SECRET, req.body, req.headers.signature)).toBe(true);
+    expect(new Webhook(SECRET, { format: "raw" }).verify(req.body, req.headers as Record<string, string>)).toEqual(body);
     await hookline.webhooks.delete("acme", wh.id);
   });
 
