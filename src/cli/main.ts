@@ -11,10 +11,11 @@ Usage:
   hookline serve  [--port 8080] [--database-url URL] [--no-worker] [--demo]
   hookline worker [--database-url URL] [--concurrency N]
   hookline migrate [--database-url URL]
-  hookline listen [--port 9000] [--secret S] [--status 200] [--https] [--forward-to URL]
+  hookline listen [--port 9000] [--secret S]… [--status N] [--https] [--forward-to URL]
   hookline token --project ID [--role admin|viewer] [--ttl 3600]
   hookline rotate-key [--database-url URL]
-  hookline publish --project ID --event NAME [--subject JSON] [--url http://localhost:8080]
+  hookline publish --project ID --event NAME [--subject JSON] [--url http://localhost:8080] [--token T]
+                   [--idempotency-key K] [--source import]
 
 Every flag also reads its environment variable (PORT, DATABASE_URL, …); see README.md.`;
 
