@@ -8,7 +8,7 @@ import { ProjectFrameContext } from "./lib/project-frame";
 import { Link, matchPath, usePath } from "./lib/router";
 import { adminToken, portalToken, takePortalTokenFromHash } from "./lib/session";
 import { SessionContext, useSession, type Session } from "./lib/session-context";
-import { useResource } from "./lib/use-resource";
+import { clearResourceCache, useResource } from "./lib/use-resource";
 import { ProjectSettings } from "./pages/project-settings";
 import { ProjectsPage } from "./pages/projects";
 import { SignIn } from "./pages/sign-in";
@@ -37,6 +37,7 @@ function AdminApp({ path }: { path: string }) {
   const [notice, setNotice] = useState<string | undefined>();
   const signOut = useCallback((message?: string) => {
     adminToken.clear();
+    clearResourceCache();
     setNotice(message);
     setToken(null);
   }, []);

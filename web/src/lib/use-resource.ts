@@ -9,6 +9,21 @@ export function usePageVisible(): boolean {
   return useSyncExternalStore(subscribeVisibility, () => document.visibilityState === "visible");
 }
 
+/**
+ * Last good answer per key, so going back to a page shows it at once while it is fetched again
+ * (stale-while-revalidate). Cleared on sign-out.
+ */
+const cache = new Map<string, unknown>();
+
+export function clearResourceCache(): void {
+  cache.clear();
+}
+
+/** Adjusts another page's cached answer after a write here (e.g. the list after a delete). */
+export function updateCached<T>(key: string, update: (current: T) => T): void {
+  if (cache.has(key)) cache.set(key, update(cache.get(key) as T));
+}
+
 export interface Resource<T> {
   data: T | undefined;
   error: unknown;
@@ -25,10 +40,11 @@ export interface Resource<T> {
  * A failed poll keeps the last good data and exposes the error.
  */
 export function useResource<T>(key: string, load: (signal: AbortSignal) => Promise<T>, pollMs?: number): Resource<T> {
-  const [state, setState] = useState<{ key: string; data?: T; error?: unknown; loading: boolean }>({
+  const [state, setState] = useState<{ key: string; data?: T; error?: unknown; loading: boolean }>(() => ({
     key,
+    data: cache.get(key) as T | undefined,
     loading: true,
-  });
+  }));
   const loadRef = useRef(load);
   loadRef.current = load;
   const visible = usePageVisible();
@@ -44,6 +60,7 @@ export function useResource<T>(key: string, load: (signal: AbortSignal) => Promi
     try {
       const data = await loadRef.current(controller.signal);
       if (controller.signal.aborted || forKey !== keyRef.current) return;
+      cache.set(forKey, data);
       setState({ key: forKey, data, loading: false });
     } catch (error) {
       if (controller.signal.aborted || forKey !== keyRef.current) return;
@@ -55,7 +72,7 @@ export function useResource<T>(key: string, load: (signal: AbortSignal) => Promi
 
   // First load and reload on key change.
   useEffect(() => {
-    setState((s) => (s.key === key ? s : { key, loading: true }));
+    setState((s) => (s.key === key ? s : { key, data: cache.get(key) as T | undefined, loading: true }));
     void run();
     return () => inflight.current?.abort();
   }, [key, run]);
@@ -83,10 +100,14 @@ export function useResource<T>(key: string, load: (signal: AbortSignal) => Promi
   }, [visible, pollMs, run]);
 
   const mutate = useCallback((update: (current: T | undefined) => T | undefined) => {
-    setState((s) => ({ ...s, data: update(s.data) }));
+    setState((s) => {
+      const data = update(s.data);
+      cache.set(s.key, data);
+      return { ...s, data };
+    });
   }, []);
 
-  const current = state.key === key ? state : { key, loading: true, data: undefined, error: undefined };
+  const current = state.key === key ? state : { key, loading: true, data: cache.get(key) as T | undefined, error: undefined };
   return { data: current.data, error: current.error, loading: current.loading, reload: run, mutate };
 }
 

@@ -12,7 +12,7 @@ import { useToast } from "../components/toast";
 import { useProjectFrame } from "../lib/project-frame";
 import { navigate } from "../lib/router";
 import { useSession } from "../lib/session-context";
-import { useResource } from "../lib/use-resource";
+import { updateCached, useResource } from "../lib/use-resource";
 import { DeliveryChart } from "./delivery-chart";
 import { DeliveryLog } from "./delivery-log";
 import { WebhookFields } from "./webhook-fields";
@@ -34,7 +34,22 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
   const overview = `${frame.base}/webhooks`;
   const crumbs = [...frame.crumbs, { label: "Webhooks", to: overview }];
 
-  const setWebhook = useCallback((u: Webhook) => res.mutate(() => u), [res]);
+  const setWebhook = useCallback(
+    (u: Webhook) => {
+      res.mutate(() => u);
+      // Keep the overview's cached list in step, so going back shows the change at once.
+      updateCached<WebhookList>(listPath, (l) => {
+        const before = l.data.find((x) => x.id === u.id);
+        if (!before) return l;
+        return {
+          ...l,
+          data: l.data.map((x) => (x.id === u.id ? { ...u, last_delivery: x.last_delivery } : x)),
+          active_count: l.active_count + (u.enabled === before.enabled ? 0 : u.enabled ? 1 : -1),
+        };
+      });
+    },
+    [res, listPath],
+  );
 
   const gone = res.error instanceof ApiError && res.error.status === 404;
   // A 404 on a later poll means it was deleted meanwhile (another tab, another admin).
@@ -225,6 +240,11 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               onClose={() => setConfirm(null)}
               onConfirm={async () => {
                 await client.del(path);
+                updateCached<WebhookList>(listPath, (l) => ({
+                  ...l,
+                  data: l.data.filter((x) => x.id !== w.id),
+                  active_count: l.active_count - (w.enabled ? 1 : 0),
+                }));
                 toast({ message: "Webhook and its log deleted" });
                 navigate(overview, { replace: true });
               }}
