@@ -132,6 +132,32 @@ describe("portal entry", () => {
   });
 });
 
+describe("projects", () => {
+  it("creates a project, edits its settings and mints a portal link from the admin pages", async () => {
+    const page = await open();
+    await signIn(page, server.url, ADMIN_TOKEN);
+    await page.getByRole("button", { name: "New project" }).click();
+    const dialog = page.getByRole("dialog", { name: "New project" });
+    await dialog.getByLabel("Project ID").fill("initech");
+    await dialog.getByLabel("Project name").fill("Initech");
+    await dialog.getByRole("button", { name: "Create project" }).click();
+    await page.getByRole("heading", { name: "Initech", level: 1 }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/projects/initech");
+
+    await page.getByLabel("Notification e-mails").fill("ops@initech.example, lumbergh@initech.example");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await expect.poll(async () => (await server.api("GET", "/api/v1/projects/initech")).body.notification_emails).toEqual([
+      "ops@initech.example",
+      "lumbergh@initech.example",
+    ]);
+
+    await page.getByLabel("Access").selectOption("viewer");
+    await page.getByRole("button", { name: "Create link" }).click();
+    const link = (await page.getByText("/portal#token=").textContent())!;
+    expect(link.startsWith(`${server.url}/portal#token=`)).toBe(true);
+  });
+});
+
 describe("360 px wide", () => {
   it("lays out the overview, the detail page with an expanded entry, and the add dialog without sideways scrolling", async () => {
     const page = await open({ width: 360, height: 780 });
