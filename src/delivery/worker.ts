@@ -22,6 +22,8 @@ export interface WorkerOptions {
 }
 
 const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
+/** Most deliveries one claim statement takes. */
+const MAX_CLAIM = 200;
 
 export class Worker {
   private readonly token = crypto.randomUUID();
@@ -31,8 +33,16 @@ export class Worker {
   private running = false;
   private filling = false;
   private refill = false;
+  private scheduled = false;
+  private lastFullPass = 0;
+  /** The last claim took every due row it could: a finished attempt alone then frees nothing new. */
+  private exhausted = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly onPublished = () => this.wake();
+  /** A publish here names its webhooks: when each is at its cap, no claim could take the new rows yet. */
+  private readonly onPublished = (webhookIds?: string[]) => {
+    if (webhookIds?.every((id) => (this.perWebhook.get(id) ?? 0) >= this.opts.perWebhookConcurrency)) return;
+    this.wake();
+  };
   private readonly leaseMs: number;
   private readonly pollMs: number;
 
@@ -58,12 +68,24 @@ export class Worker {
 
   /** Looks for work now (coalesced: concurrent calls make one more pass). */
   wake(): void {
+    this.exhausted = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.running) return;
     if (this.filling) {
       this.refill = true;
       return;
     }
-    void this.fill();
+    // Attempts finishing in the same turn of the event loop share one claim.
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.running && !this.filling) void this.fill();
+      else if (this.filling) this.refill = true;
+    });
   }
 
   get activeAttempts(): number {
@@ -76,9 +98,16 @@ export class Worker {
     try {
       do {
         this.refill = false;
+        // A short claim means no more due rows for the webhooks with free slots, except rows a
+        // webhook that just filled up hid from the claim's window: a full pass (at most every poll
+        // interval) claims on until nothing is left. Quick passes (after an attempt or a publish)
+        // stop there, so a worker whose webhooks are all busy does not rescan the queue each time.
+        const full = Date.now() - this.lastFullPass >= this.pollMs;
+        if (full) this.lastFullPass = Date.now();
         while (this.running && this.inFlight.size < this.opts.concurrency) {
-          const claimed = await this.claim(this.opts.concurrency - this.inFlight.size);
-          if (claimed === 0) break;
+          const want = Math.min(this.opts.concurrency - this.inFlight.size, MAX_CLAIM);
+          const started = await this.claim(want);
+          if (started === 0 || (!full && started < want)) break;
         }
       } while (this.refill && this.running);
     } catch (err) {
@@ -89,17 +118,20 @@ export class Worker {
     }
   }
 
-  /** Claims up to `free` deliveries and starts them; returns how many were started. */
-  private async claim(free: number): Promise<number> {
+  /** Claims up to `limit` deliveries and starts them; returns how many were started. */
+  private async claim(limit: number): Promise<number> {
     const now = this.ctx.now();
-    const saturated = [...this.perWebhook].filter(([, n]) => n >= this.opts.perWebhookConcurrency).map(([id]) => id);
+    const cap = this.opts.perWebhookConcurrency;
+    const webhookSlots = new Map([...this.perWebhook].map(([id, n]) => [id, cap - n]));
     const claimed = await claimDeliveries(this.ctx.store.db, this.ctx.store.dialect, {
       now,
-      limit: Math.min(free, 200),
+      limit,
       leaseUntil: now + this.leaseMs,
       token: this.token,
-      excludeWebhookIds: saturated,
+      perWebhookLimit: cap,
+      webhookSlots,
     });
+    this.exhausted = claimed.length < limit;
     if (claimed.length === 0) return 0;
     const overflow: string[] = [];
     const start: ClaimedDelivery[] = [];
@@ -114,7 +146,7 @@ export class Worker {
     }
     // If either statement fails (database gone), the claimed rows stay leased and come back when the
     // lease expires; the in-flight counts are only taken once the attempts really start.
-    // More than one webhook's share in a batch: give the rest back for later (or for other workers).
+    // The claim keeps to the slots; should a batch still exceed them, the rest goes back.
     if (overflow.length) await releaseLeases(this.ctx.store.db, overflow, this.token, now);
     const targets = await loadTargets(this.ctx.store.db, start.map((d) => d.id));
     for (const d of start) this.perWebhook.set(d.webhook_id, (this.perWebhook.get(d.webhook_id) ?? 0) + 1);
@@ -125,11 +157,14 @@ export class Worker {
         // Only the cancel statement can fail here (database gone): the lease expires and the delivery comes back.
         .catch((err) => this.ctx.log.warn({ delivery_id: d.id, err: { message: (err as Error).message } }, "attempt bookkeeping failed"))
         .finally(() => {
+          // A slot the last claim could not use (webhook or worker at its cap) is worth a claim;
+          // any other one only if that claim left due rows behind.
+          const wasFull = this.inFlight.size >= this.opts.concurrency || (this.perWebhook.get(d.webhook_id) ?? 0) >= this.opts.perWebhookConcurrency;
           this.inFlight.delete(d.id);
           const left = (this.perWebhook.get(d.webhook_id) ?? 1) - 1;
           if (left <= 0) this.perWebhook.delete(d.webhook_id);
           else this.perWebhook.set(d.webhook_id, left);
-          this.wake();
+          if (wasFull || !this.exhausted) this.schedule();
         });
     }
     return start.length;

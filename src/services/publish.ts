@@ -59,6 +59,7 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
   const notBefore = now - IDEMPOTENCY_WINDOW_MS;
   const db = ctx.store.db;
   for (let attempt = 0; ; attempt++) {
+    let queuedFor: string[] = [];
     try {
       const result = await db.transaction().execute(async (trx) => {
         if (key) {
@@ -75,12 +76,14 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
           webhookIds.map((webhookId) => ({ id: newId("dlv", now), webhookId, trigger: "event", maxAttempts })),
         );
         const res: PublishResult = { id, deliveries: webhookIds.length };
+        queuedFor = webhookIds;
         if (key && !(await events.saveIdempotentResponse(trx, { projectId, key, response: res, now, notBefore }))) {
           throw new IdempotencyRace();
         }
         return res;
       });
-      if (result.deliveries > 0) ctx.signals.emit("published");
+      // The worker in this process skips the claim when every one of these webhooks is at its cap.
+      if (queuedFor.length > 0) ctx.signals.emit("published", queuedFor);
       return result;
     } catch (err) {
       // Another request with the same key committed first: answer what it answered.

@@ -11,8 +11,10 @@ export interface ClaimRequest {
   limit: number;
   leaseUntil: number;
   token: string;
-  /** Webhooks already at their in-flight cap in this worker. */
-  excludeWebhookIds: string[];
+  /** Attempts one webhook may have in flight in this worker. */
+  perWebhookLimit: number;
+  /** Webhooks with attempts in flight in this worker, and how many more each may start (0: none). */
+  webhookSlots: ReadonlyMap<string, number>;
 }
 
 export interface ClaimedDelivery {
@@ -25,7 +27,7 @@ export interface ClaimedDelivery {
   max_attempts: number;
 }
 
-/** Leases up to `limit` due deliveries in one statement (the dialect's own). */
+/** Leases up to `limit` due deliveries, within the per-webhook slots, in one statement (the dialect's own). */
 export function claimDeliveries(db: Db, dialect: Dialect, req: ClaimRequest): Promise<ClaimedDelivery[]> {
   return dialect === "postgres" ? claimPostgres(db, req) : claimSqlite(db, req);
 }

@@ -1,22 +1,28 @@
 import { sql, type Kysely } from "kysely";
+import { claimFilter } from "../claim-slots.js";
 import type { ClaimRequest, ClaimedDelivery } from "../deliveries.js";
 import type { Database } from "../schema.js";
 
 /**
- * One statement: lock due rows, skipping rows another worker is claiming right now, and lease them.
- * The lease (run_at in the future) keeps them from every other worker until it expires.
+ * One statement: lock due rows, skipping rows another worker is claiming right now, keep those the
+ * per-webhook slots allow, and lease them. The lease (run_at in the future) keeps them from every
+ * other worker until it expires; scanned rows not taken are unlocked when the statement ends.
  */
 export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimedDelivery[]> {
-  const exclude = req.excludeWebhookIds.length
-    ? sql`and webhook_id not in (${sql.join(req.excludeWebhookIds)})`
-    : sql``;
+  const { exclude, slots, scan } = claimFilter(req);
   const res = await sql<ClaimedDelivery>`
-    with due as (
-      select id from deliveries
+    with scan as (
+      select id, webhook_id, run_at from deliveries
        where status = 'pending' and run_at <= ${req.now} ${exclude}
        order by run_at
-       limit ${req.limit}
-       for update skip locked)
+       limit ${scan}
+       for update skip locked),
+    due as (
+      select id from (
+        select id, run_at, webhook_id, row_number() over (partition by webhook_id order by run_at) as n from scan) ranked
+       where n <= ${slots}
+       order by run_at
+       limit ${req.limit})
     update deliveries d
        set run_at = ${req.leaseUntil}, lease_token = ${req.token}, updated_at = ${req.now}
       from due
