@@ -1,0 +1,128 @@
+/**
+ * The benchmark's webhook receiver, run in its own process (child_process.fork) so that its CPU is
+ * not the harness's. Two HTTPS servers on loopback with one self-signed certificate:
+ *   - `port`: keep-alive, answers 200 as soon as the body is read; counts deliveries (unique
+ *     Hookline-Delivery ids) and, when the body carries `"sent_ns":"…"` (process.hrtime of the
+ *     publish call's start, CLOCK_MONOTONIC, so comparable across processes), records the latency.
+ *   - `hangPort`: reads the request and never answers (a hanging endpoint; the client times out).
+ * The parent talks to it over IPC: reset, waitFor(n), stats.
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import { createServer } from "node:https";
+import os from "node:os";
+import path from "node:path";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hookline-bench-tls-"));
+const keyFile = path.join(dir, "key.pem");
+const certFile = path.join(dir, "cert.pem");
+execFileSync("openssl", [
+  "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+  "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=localhost",
+  "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+], { stdio: "ignore" });
+const tls = { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
+
+let seen = new Set();
+let requests = 0;
+let latencies = [];
+let firstAt = 0n;
+let lastAt = 0n;
+let waiters = [];
+let hung = 0;
+const SENT = /"sent_ns":"(\d+)"/;
+
+function onDelivery(body, deliveryId) {
+  const now = process.hrtime.bigint();
+  requests++;
+  if (deliveryId) {
+    if (seen.has(deliveryId)) return; // a repeated attempt (at-least-once): counted once
+    seen.add(deliveryId);
+  }
+  if (firstAt === 0n) firstAt = now;
+  lastAt = now;
+  const m = SENT.exec(body);
+  if (m) latencies.push(Number(now - BigInt(m[1])) / 1e6);
+  const n = deliveryId ? seen.size : requests;
+  if (waiters.length) {
+    waiters = waiters.filter((w) => {
+      if (n < w.n) return true;
+      process.send({ type: "reached", id: w.id, at_ns: String(now) });
+      return false;
+    });
+  }
+}
+
+const server = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    res.writeHead(200, { "content-length": "0" });
+    res.end();
+    onDelivery(Buffer.concat(chunks).toString("utf8"), req.headers["hookline-delivery"]);
+  });
+});
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 130_000;
+server.requestTimeout = 0;
+server.on("tlsClientError", () => {});
+
+const hangSockets = new Set();
+const hangServer = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req) => {
+  hung++;
+  req.resume(); // read the body, never answer
+});
+hangServer.requestTimeout = 0;
+hangServer.on("connection", (s) => {
+  hangSockets.add(s);
+  s.on("close", () => hangSockets.delete(s));
+});
+hangServer.on("tlsClientError", () => {});
+
+const listen = (s) => new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s.address().port)));
+const port = await listen(server);
+const hangPort = await listen(hangServer);
+
+process.on("message", (msg) => {
+  switch (msg.cmd) {
+    case "reset":
+      seen = new Set();
+      requests = 0;
+      latencies = [];
+      firstAt = lastAt = 0n;
+      hung = 0;
+      waiters = [];
+      process.send({ type: "ok", id: msg.id });
+      break;
+    case "waitFor": {
+      const n = seen.size || requests;
+      if (n >= msg.n) process.send({ type: "reached", id: msg.id, at_ns: String(lastAt) });
+      else waiters.push({ n: msg.n, id: msg.id });
+      break;
+    }
+    case "stats":
+      process.send({
+        type: "stats",
+        id: msg.id,
+        requests,
+        unique: seen.size,
+        hung,
+        first_ns: String(firstAt),
+        last_ns: String(lastAt),
+        latencies: msg.latencies ? latencies : undefined,
+      });
+      break;
+    case "exit":
+      for (const s of hangSockets) s.destroy();
+      server.close();
+      hangServer.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+  }
+});
+process.on("disconnect", () => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+});
+
+process.send({ type: "ready", port, hangPort, certFile });

@@ -1,0 +1,126 @@
+/**
+ * `npm run bench`: Hookline's delivery pipeline against its limit, on SQLite and PostgreSQL.
+ * Prints ONE JSON object on stdout (every figure from this run) and a readable table on stderr.
+ * Method and targets: docs/performance.md.
+ *
+ *   node bench/run.js [--store sqlite|postgres] [--only raw,throughput,latency,backlog,workers] [--scale 1]
+ *
+ * Hookline runs as real child processes (`node bin/hookline.js serve|worker`, built dist/), the
+ * receiver in its own process (bench/receiver.js).
+ */
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { CONCURRENCY, latencyAndIsolation, publishAndBacklog, rawRps, throughput } from "./scenarios.js";
+import { log, postgresReachable, round, startReceiver } from "./support.js";
+
+const { values } = parseArgs({ options: { store: { type: "string" }, only: { type: "string" }, scale: { type: "string" } } });
+// --scale 0.1 shrinks every count (quick checks, slow baselines); the figures of record use 1.
+const scale = Number(values.scale ?? 1);
+const stores = values.store ? values.store.split(",") : ["sqlite", "postgres"];
+const only = values.only ? new Set(values.only.split(",")) : null;
+const want = (name) => !only || only.has(name);
+
+const TARGETS = {
+  sqlite: { ratio: 0.5, p50: 5, p99: 25 },
+  postgres: { ratio: 0.35, p50: 10, p99: 50 },
+  isolation_p99_ratio: 1.5,
+  peak_rss_mb: 300,
+};
+
+const started = Date.now();
+const receiver = await startReceiver();
+const result = { raw_rps: null };
+let failed = false;
+try {
+  log(`bench: receiver on ${receiver.url}, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
+  result.raw_rps = round(await rawRps(receiver), 0);
+  log(`raw_rps ${result.raw_rps}`);
+  const pgUp = stores.includes("postgres") && (await postgresReachable());
+  for (const store of stores) {
+    if (store === "postgres" && !pgUp) {
+      result.postgres = { error: "PostgreSQL unreachable (set BENCH_DATABASE_URL)" };
+      failed = true;
+      continue;
+    }
+    const r = (result[store] = {});
+    const step = async (name, fn) => {
+      if (!want(name)) return;
+      const t = Date.now();
+      try {
+        await fn();
+      } catch (err) {
+        failed = true;
+        r[`${name}_error`] = err.message;
+        log(`${store} ${name} FAILED: ${err.stack}`);
+      }
+      log(`${store} ${name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    };
+    await step("throughput", async () => {
+      const t = await throughput(store, receiver, { events: Math.round(4000 * scale) });
+      r.throughput_dps = round(t.dps, 0);
+      r.ratio = round(t.dps / result.raw_rps, 3);
+      r.cpu_ms_per_delivery = round(t.cpuMsPerDelivery, 3);
+    });
+    await step("latency", async () => {
+      const { latency, isolation } = await latencyAndIsolation(store, receiver);
+      r.latency_ms = { p50: round(latency.p50), p99: round(latency.p99), max: round(latency.max), samples: latency.samples };
+      r.isolation_p99_ratio = round(isolation.p99_ratio);
+      r.isolation = {
+        p99_without_ms: round(isolation.base.p99),
+        p99_with_hanging_ms: round(isolation.hang.p99),
+        p50_without_ms: round(isolation.base.p50),
+        p50_with_hanging_ms: round(isolation.hang.p50),
+        hung_requests: isolation.hung_requests,
+      };
+    });
+    await step("backlog", async () => {
+      const b = await publishAndBacklog(store, receiver, { events: Math.round(20_000 * scale) });
+      r.publish_eps = round(b.publish_eps, 0);
+      r.backlog = { peak_rss_mb: round(b.peak_rss_mb, 0), drain_dps: round(b.drain_dps, 0) };
+    });
+    if (store === "postgres") {
+      await step("workers", async () => {
+        const one = await throughput(store, receiver, { workers: 1, events: Math.round(4000 * scale) });
+        const two = await throughput(store, receiver, { workers: 2, events: Math.round(4000 * scale) });
+        r.workers_2_vs_1 = round(two.dps / one.dps, 2);
+        r.workers = { one_dps: round(one.dps, 0), two_dps: round(two.dps, 0) };
+      });
+    }
+  }
+} finally {
+  receiver.close();
+}
+result.meta = {
+  cpus: os.cpus().length,
+  node: process.version,
+  concurrency: CONCURRENCY,
+  scale,
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+
+printTable(result);
+process.stdout.write(JSON.stringify(result) + "\n");
+if (failed) process.exitCode = 1;
+
+function printTable(r) {
+  const rows = [["figure", "sqlite", "postgres", "target (sqlite / postgres)"]];
+  const get = (store, f) => {
+    const v = r[store] ? f(r[store]) : undefined;
+    return v === undefined || v === null ? "—" : String(v);
+  };
+  const line = (name, f, target = "") => rows.push([name, get("sqlite", f), get("postgres", f), target]);
+  rows.push(["raw_rps (limit)", String(r.raw_rps), "", ""]);
+  line("throughput_dps", (s) => s.throughput_dps);
+  line("ratio", (s) => s.ratio, `≥ ${TARGETS.sqlite.ratio} / ≥ ${TARGETS.postgres.ratio}`);
+  line("publish_eps", (s) => s.publish_eps);
+  line("latency p50 ms", (s) => s.latency_ms?.p50, `≤ ${TARGETS.sqlite.p50} / ≤ ${TARGETS.postgres.p50}`);
+  line("latency p99 ms", (s) => s.latency_ms?.p99, `≤ ${TARGETS.sqlite.p99} / ≤ ${TARGETS.postgres.p99}`);
+  line("isolation_p99_ratio", (s) => s.isolation_p99_ratio, `≤ ${TARGETS.isolation_p99_ratio}`);
+  line("backlog peak_rss_mb", (s) => s.backlog?.peak_rss_mb, `≤ ${TARGETS.peak_rss_mb}`);
+  line("backlog drain_dps", (s) => s.backlog?.drain_dps);
+  line("workers_2_vs_1", (s) => s.workers_2_vs_1);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  log("");
+  for (const row of rows) log(row.map((c, i) => c.padEnd(widths[i])).join("  "));
+  log(`(${r.meta.seconds} s)`);
+}
