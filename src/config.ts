@@ -226,6 +226,14 @@ export const OPTIONS = {
     doc: "Attempts in flight to one webhook at once, so a slow endpoint cannot take every slot.",
     parse: int(1, 1000),
   },
+  rateLimit: {
+    env: "HOOKLINE_RATE_LIMIT",
+    default: 600,
+    doc:
+      "API requests per minute per portal token, and per client address for requests without a valid token; beyond it the API answers `429 rate_limited` with `Retry-After`. " +
+      "A full minute's budget may be spent in a burst. The admin token is never limited, so a host app can publish thousands of events per second. Counted per process. 0 turns limiting off.",
+    parse: int(0, 1_000_000),
+  },
   demo: { env: "HOOKLINE_DEMO", flag: "--demo", default: false, doc: "Create the `demo` project and allow loopback http targets.", parse: bool },
   logLevel: { env: "LOG_LEVEL", default: "info", doc: "pino log level.", parse: (raw: string) => {
     const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];

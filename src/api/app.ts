@@ -7,6 +7,7 @@ import type { Context } from "../services/context.js";
 import type { Credentials } from "../services/tokens.js";
 import { authorize, type Access } from "./auth.js";
 import { frameworkErrors, installErrorHandling } from "./errors.js";
+import { RateLimiter } from "./rate-limit.js";
 import { eventTypeRoutes } from "./routes/event-types.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
@@ -15,7 +16,7 @@ import { notificationRoutes } from "./routes/notifications.js";
 import { projectRoutes } from "./routes/projects.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { webhookRoutes } from "./routes/webhooks.js";
-import { installUi } from "./ui.js";
+import { installSecurityHeaders, installUi } from "./ui.js";
 
 export interface RouteDeps {
   app: FastifyInstance;
@@ -57,6 +58,7 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
     }
   });
   installErrorHandling(app);
+  installSecurityHeaders(app);
 
   await app.register(swagger, {
     openapi: {
@@ -68,7 +70,8 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
     },
   });
 
-  const deps: RouteDeps = { app, ctx, creds, metrics, guard: (access) => authorize(creds, ctx.now, access) };
+  const limiter = new RateLimiter(ctx.config.rateLimit);
+  const deps: RouteDeps = { app, ctx, creds, metrics, guard: (access) => authorize(creds, ctx.now, access, limiter) };
   healthRoutes(deps);
   projectRoutes(deps);
   eventTypeRoutes(deps);

@@ -1,7 +1,8 @@
 /** Bearer-token checks per route: who may call it and which project it may touch. */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { ForbiddenError, NotFoundError, UnauthorizedError } from "../domain/errors.js";
+import { ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError } from "../domain/errors.js";
 import { authenticate, type Credentials, type Principal } from "../services/tokens.js";
+import type { RateLimiter } from "./rate-limit.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -18,9 +19,19 @@ function bearer(request: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
-export function authorize(creds: Credentials, now: () => number, access: Access) {
+/**
+ * Runs as the route's onRequest hook. Requests are counted before the body is read: portal tokens
+ * per token, requests without a valid token per client address; the admin token is not limited.
+ */
+export function authorize(creds: Credentials, now: () => number, access: Access, limiter?: RateLimiter) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
-    const principal = authenticate(creds, bearer(request), now());
+    const token = bearer(request);
+    const at = now();
+    const principal = authenticate(creds, token, at);
+    if (limiter && principal?.kind !== "admin") {
+      const verdict = limiter.take(principal ? `token:${token}` : `address:${request.ip}`, at);
+      if (!verdict.ok) throw new RateLimitedError(verdict.retryAfterSeconds);
+    }
     if (!principal) throw new UnauthorizedError("A valid bearer token is required (Authorization: Bearer <token>); it may have expired.");
     request.principal = principal;
     if (principal.kind === "admin" || access === "any") return;

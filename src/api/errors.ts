@@ -1,6 +1,6 @@
 /** The one place that turns failures into HTTP answers of the spec's shape. */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { HooklineError, ValidationError, type FieldError } from "../domain/errors.js";
+import { HooklineError, RateLimitedError, ValidationError, type FieldError } from "../domain/errors.js";
 
 const STATUS: Record<string, number> = {
   invalid_json: 400,
@@ -93,6 +93,7 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof HooklineError) {
+      if (err instanceof RateLimitedError) reply.header("retry-after", String(err.retryAfterSeconds));
       const details = err instanceof ValidationError ? err.details : undefined;
       return reply.status(STATUS[err.code] ?? 400).send(errorBody(err.code, err.message, details));
     }

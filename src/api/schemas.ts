@@ -114,4 +114,5 @@ export const errorResponses = {
   403: ErrorSchema,
   404: ErrorSchema,
   422: ErrorSchema,
+  429: ErrorSchema,
 };

@@ -66,6 +66,13 @@ export class PayloadTooLargeError extends HooklineError {
   }
 }
 
+/** 429 rate_limited: this token (or address) made too many requests; the answer says when to retry. */
+export class RateLimitedError extends HooklineError {
+  constructor(readonly retryAfterSeconds: number) {
+    super("rate_limited", `Too many requests; try again in ${retryAfterSeconds} s.`);
+  }
+}
+
 /** 503 unavailable: the database cannot be reached or written right now; nothing was accepted. */
 export class UnavailableError extends HooklineError {
   constructor(message = "The service is temporarily unavailable; nothing was stored. Try again.") {

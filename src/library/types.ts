@@ -53,6 +53,8 @@ export interface HooklineTypedConfig {
   poolSize?: number;
   /** Attempts in flight to one webhook at once. Default 8. */
   perWebhookConcurrency?: number;
+  /** API requests per minute per portal token (and per address without a valid token); the admin token is not limited. 0 turns it off. Default 600. */
+  rateLimit?: number;
   /** Encrypts webhook secrets at rest: a base64 32-byte key, or `id:key,id:key` (current first). Default: unset. */
   encryptionKey?: string;
   /** Demo mode: allows loopback http targets. Default false. */

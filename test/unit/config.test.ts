@@ -72,6 +72,7 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
   concurrency: { good: [["64", 64], ["1", 1]], bad: ["0", "10001", "many"] },
   poolSize: { good: [["10", 10], ["1", 1]], bad: ["0", "1001", "x"] },
   perWebhookConcurrency: { good: [["8", 8]], bad: ["0", "1001", "x"] },
+  rateLimit: { good: [["600", 600], ["0", 0], ["1000000", 1_000_000]], bad: ["-1", "1000001", "10/s", ""] },
   demo: { good: [["true", true], ["false", false]], bad: ["sure"] },
   logLevel: { good: [["debug", "debug"], ["silent", "silent"], [" warn ", "warn"]], bad: ["verbose", "", "INFO"] },
 };
@@ -103,6 +104,7 @@ describe("config", () => {
       notifyUrl: undefined,
       smtpUrl: undefined,
       worker: true,
+      rateLimit: 600,
       demo: false,
       logLevel: "info",
     });
