@@ -16,8 +16,9 @@ export interface Certificate {
 let cached: Promise<Certificate> | undefined;
 
 /**
- * A self-signed certificate valid for `localhost`, `127.0.0.1` and `::1`, made once per process with
- * the `openssl` CLI (no key material is checked into the repository).
+ * A self-signed certificate valid for `localhost`, `*.hookline.test` (names tests resolve through a
+ * `lookup` hook), `127.0.0.1` and `::1`, made once per process with the `openssl` CLI (no key
+ * material is checked into the repository).
  */
 export function makeCertificate(): Promise<Certificate> {
   cached ??= generate().catch((err: unknown) => {
@@ -35,7 +36,7 @@ async function generate(): Promise<Certificate> {
     await run("openssl", [
       "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
       "-keyout", keyPath, "-out", certPath, "-days", "2", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+      "-addext", "subjectAltName=DNS:localhost,DNS:*.hookline.test,IP:127.0.0.1,IP:::1",
     ]);
     const [key, cert] = await Promise.all([readFile(keyPath, "utf8"), readFile(certPath, "utf8")]);
     return { key, cert };
