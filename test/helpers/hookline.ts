@@ -3,7 +3,7 @@
  * database, and gives tests a small typed HTTP client for it. Nothing is mocked.
  */
 import type { LookupFunction } from "node:net";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { Runtime } from "../../src/runtime.js";
 import { createTestDatabase, type TestDatabase, type TestDialect } from "./databases.js";
 
@@ -35,6 +35,8 @@ export interface StartOptions {
   now?: () => number;
   /** Reuse an existing database (restart tests). */
   database?: TestDatabase;
+  /** Where Hookline logs (default: pino at TEST_LOG_LEVEL, silent). */
+  logger?: Logger;
 }
 
 export async function startHookline(opts: StartOptions): Promise<TestHookline> {
@@ -50,7 +52,7 @@ export async function startHookline(opts: StartOptions): Promise<TestHookline> {
   };
   const runtime = await Runtime.start({
     env,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     ca: opts.ca,
     lookup: opts.lookup,
     now: opts.now,
