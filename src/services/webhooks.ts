@@ -23,12 +23,16 @@ function validate(input: WebhookInput, opts: WebhookRuleOptions): ValidWebhookFi
   return fields;
 }
 
-export async function listWebhooks(ctx: Context, projectId: string) {
+/**
+ * `includeLast` adds `last_delivery` (the newest attempt) to each webhook: the UI's overview asks for
+ * it with `?include=last_delivery`; by default the objects are exactly the spec's.
+ */
+export async function listWebhooks(ctx: Context, projectId: string, includeLast = false) {
   await getProject(ctx, projectId);
   const rows = await store.listWebhooks(ctx.store.db, projectId);
-  const last = await store.lastAttempts(ctx.store.db, rows.map((r) => r.id));
+  const last = includeLast ? await store.lastAttempts(ctx.store.db, rows.map((r) => r.id)) : null;
   return {
-    data: rows.map((r) => webhookView(r, last.get(r.id) ?? null)),
+    data: rows.map((r) => webhookView(r, last ? (last.get(r.id) ?? null) : undefined)),
     active_count: rows.filter((r) => r.enabled === 1).length,
     active_limit: ctx.config.maxActiveWebhooks,
   };
@@ -41,8 +45,9 @@ export async function findWebhookRow(ctx: Context, projectId: string, id: string
   return row;
 }
 
-export async function getWebhook(ctx: Context, projectId: string, id: string) {
+export async function getWebhook(ctx: Context, projectId: string, id: string, includeLast = false) {
   const row = await findWebhookRow(ctx, projectId, id);
+  if (!includeLast) return webhookView(row);
   const last = await store.lastAttempts(ctx.store.db, [row.id]);
   return webhookView(row, last.get(row.id) ?? null);
 }
@@ -72,7 +77,7 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     }
     await store.insertWebhook(trx, row);
   });
-  return webhookView(row, null);
+  return webhookView(row);
 }
 
 export async function updateWebhook(ctx: Context, projectId: string, id: string, input: WebhookInput) {

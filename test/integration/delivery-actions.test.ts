@@ -227,3 +227,31 @@ describe.each(DIALECTS)("delivery actions (%s)", (dialect) => {
     expect(text).toMatch(/hookline_oldest_pending_age_seconds [\d.]+/);
   });
 });
+
+describe.each(DIALECTS)("last_delivery on request (%s)", (dialect) => {
+  it("adds each webhook's newest attempt only with ?include=last_delivery", async () => {
+    const rx = await startReceiver();
+    const hl = await startHookline({ dialect, worker: true, ca: rx.ca });
+    try {
+      await hl.project("acme");
+      const hook = (await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: "h", events: ["issue.created"], url: rx.url })).body;
+      expect(hook.last_delivery).toBeUndefined();
+      const before = await hl.api("GET", "/api/v1/projects/acme/webhooks?include=last_delivery");
+      expect(before.body.data[0].last_delivery).toBeNull();
+      rx.respondWith({ status: 202 });
+      await hl.api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: {} });
+      await rx.waitFor(1);
+      const list = await eventually(async () => {
+        const r = await hl.api("GET", "/api/v1/projects/acme/webhooks?include=last_delivery");
+        return r.body.data[0].last_delivery && r.body;
+      });
+      expect(list.data[0].last_delivery).toMatchObject({ success: true, status_code: 202 });
+      expect((await hl.api("GET", "/api/v1/projects/acme/webhooks")).body.data[0].last_delivery).toBeUndefined();
+      expect((await hl.api("GET", `/api/v1/projects/acme/webhooks/${hook.id}`)).body.last_delivery).toBeUndefined();
+      expect((await hl.api("GET", `/api/v1/projects/acme/webhooks/${hook.id}?include=last_delivery`)).body.last_delivery.success).toBe(true);
+    } finally {
+      await hl.close();
+      await rx.close();
+    }
+  });
+});

@@ -11,23 +11,27 @@ type W = { project_id: string; id: string };
 export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
   const tags = ["webhooks"];
   const base = "/api/v1/projects/:project_id/webhooks";
-  app.get<{ Params: P }>(
+  const IncludeQuery = T.Object({
+    include: T.Optional(T.String({ description: "`last_delivery` adds each webhook's newest attempt (success, status_code, created_at)." })),
+  });
+  const wantsLast = (q: { include?: string } | undefined) => (q?.include ?? "").split(",").includes("last_delivery");
+  app.get<{ Params: P; Querystring: { include?: string } }>(
     base,
     {
       onRequest: guard("project"),
-      schema: { tags, params: ProjectParams, response: { 200: T.Object({ data: T.Array(WebhookSchema), active_count: T.Integer(), active_limit: T.Integer() }), ...errorResponses } },
+      schema: { tags, params: ProjectParams, querystring: IncludeQuery, response: { 200: T.Object({ data: T.Array(WebhookSchema), active_count: T.Integer(), active_limit: T.Integer() }), ...errorResponses } },
     },
-    async (req) => webhooks.listWebhooks(ctx, req.params.project_id),
+    async (req) => webhooks.listWebhooks(ctx, req.params.project_id, wantsLast(req.query)),
   );
   app.post<{ Params: P; Body: WebhookInput }>(
     base,
     { onRequest: guard("project-admin"), schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
     async (req, reply) => reply.status(201).send(await webhooks.createWebhook(ctx, req.params.project_id, req.body)),
   );
-  app.get<{ Params: W }>(
+  app.get<{ Params: W; Querystring: { include?: string } }>(
     `${base}/:id`,
-    { onRequest: guard("project"), schema: { tags, params: WebhookParams, response: { 200: WebhookSchema, ...errorResponses } } },
-    async (req) => webhooks.getWebhook(ctx, req.params.project_id, req.params.id),
+    { onRequest: guard("project"), schema: { tags, params: WebhookParams, querystring: IncludeQuery, response: { 200: WebhookSchema, ...errorResponses } } },
+    async (req) => webhooks.getWebhook(ctx, req.params.project_id, req.params.id, wantsLast(req.query)),
   );
   app.patch<{ Params: W; Body: WebhookInput }>(
     `${base}/:id`,

@@ -19,7 +19,7 @@ export function WebhooksOverview() {
   const frame = useProjectFrame();
   const toast = useToast();
   const path = `/projects/${enc(frame.projectId)}/webhooks`;
-  const res = useResource(path, (signal) => client.get<WebhookList>(path, signal), 5000);
+  const res = useResource(path, (signal) => client.get<WebhookList>(`${path}?include=last_delivery`, signal), 5000);
   const [adding, setAdding] = useState(false);
   const [fresh, setFresh] = useState<string | null>(null);
   const list = res.data;
