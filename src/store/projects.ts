@@ -40,7 +40,11 @@ export async function upsertProject(
     // A concurrent PUT of the same id may have inserted meanwhile: then this one is an update.
     const inserted = await trx.insertInto("projects").values(row).onConflict((oc) => oc.column("id").doNothing()).executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
-      await trx.updateTable("projects").set({ name: p.name, updated_at: p.now }).where("id", "=", p.id).execute();
+      await trx
+        .updateTable("projects")
+        .set({ name: p.name, ...(p.notificationEmails ? { notification_emails: JSON.stringify(p.notificationEmails) } : {}), updated_at: p.now })
+        .where("id", "=", p.id)
+        .execute();
       return { row: (await findProject(trx, p.id))!, created: false };
     }
     return { row, created: true };
