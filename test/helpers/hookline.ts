@@ -50,14 +50,21 @@ export async function startHookline(opts: StartOptions): Promise<TestHookline> {
     HOOKLINE_TIMEOUT_MS: "2000",
     ...opts.env,
   };
-  const runtime = await Runtime.start({
-    env,
-    logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-    ca: opts.ca,
-    lookup: opts.lookup,
-    now: opts.now,
-    pollIntervalMs: 100,
-  });
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.start({
+      env,
+      logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+      ca: opts.ca,
+      lookup: opts.lookup,
+      now: opts.now,
+      pollIntervalMs: 100,
+    });
+  } catch (err) {
+    // A start that fails (e.g. a bad setting under test) must not leak the database it was given.
+    if (!opts.database) await db.drop();
+    throw err;
+  }
   const address = await runtime.listen(0, "127.0.0.1");
   if (opts.worker) runtime.startWorker();
   const api: TestHookline["api"] = async (method, path, body, o = {}) => {
