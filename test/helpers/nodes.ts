@@ -96,3 +96,14 @@ export async function stopNodes(nodes: HooklineNode[], graceMs = 10_000): Promis
     }),
   );
 }
+
+/** The last lines each node logged at warn or above (for a failed test's report). */
+export function nodeWarnings(nodes: HooklineNode[], lines = 20): string {
+  return nodes
+    .map((n) => {
+      const out = n.proc.output().split("\n").filter((l) => !l.startsWith("{") || /"level":(40|50|60)/.test(l));
+      return `--- ${n.kind} pid ${n.pid} (${n.alive ? "running" : "exited"}):\n${out.slice(-lines).join("\n")}`;
+    })
+    .join("\n");
+}
+
