@@ -76,7 +76,8 @@ try {
     await step("backlog", async () => {
       const b = await publishAndBacklog(store, receiver, { events: Math.round(20_000 * scale) });
       r.publish_eps = round(b.publish_eps, 0);
-      r.backlog = { peak_rss_mb: round(b.peak_rss_mb, 0), drain_dps: round(b.drain_dps, 0) };
+      r.publish_cpu_ms_per_event = round(b.publish_cpu_ms_per_event, 3);
+      r.backlog = { peak_rss_mb: round(b.peak_rss_mb, 0), drain_dps: round(b.drain_dps, 0), cpu_ms_per_delivery: round(b.drain_cpu_ms_per_delivery, 3) };
     });
     if (store === "postgres") {
       await step("workers", async () => {

@@ -212,17 +212,20 @@ export async function latencyAndIsolation(dialect, receiver, { warmupS = 2, dura
 export async function publishAndBacklog(dialect, receiver, { events = 20_000 } = {}) {
   const total = events * WEBHOOKS;
   const api = await startHookline(dialect, receiver, { label: "backlog", serveWorker: false });
-  let publishS;
+  let publishS, publishCpu;
   try {
     await setupProject(api.api, "bench", hookUrls(receiver.url, WEBHOOKS));
     await receiver.reset();
+    const cpu0 = cpuSeconds(api.serve.pid);
     publishS = await publishMany(api.api, "bench", events);
+    publishCpu = cpuSeconds(api.serve.pid) - cpu0;
   } finally {
     await api.stop();
   }
   const queued = await api.db.count("deliveries");
   if (queued !== total) throw new Error(`expected ${total} queued deliveries, found ${queued}`);
   const h = await startHookline(dialect, receiver, { label: "drain", db: api.db, workDir: api.workDir });
+  const drainCpu0 = cpuSeconds(h.serve.pid);
   let peakSampled = 0;
   const sampler = setInterval(() => (peakSampled = Math.max(peakSampled, rssMb(h.serve.pid).now)), 100);
   try {
@@ -231,6 +234,8 @@ export async function publishAndBacklog(dialect, receiver, { events = 20_000 } =
     const rss = rssMb(h.serve.pid);
     return {
       publish_eps: events / publishS,
+      publish_cpu_ms_per_event: (publishCpu * 1000) / events,
+      drain_cpu_ms_per_delivery: ((cpuSeconds(h.serve.pid) - drainCpu0) * 1000) / total,
       drain_dps: (stats.unique - 1) / seconds(stats.first_ns, stats.last_ns),
       peak_rss_mb: Math.max(rss.peak, peakSampled),
       requests: stats.requests,

@@ -42,6 +42,23 @@ export async function catalogNames(ctx: Context): Promise<Set<string>> {
   return new Set((await store.listEventTypes(ctx.store.db)).map((t) => t.name));
 }
 
+/** How long cached catalog names are trusted (a type removed by another node's catalog file). */
+const CATALOG_TTL_MS = 10_000;
+const cachedNames = new WeakMap<Context, { names: Set<string>; at: number }>();
+
+/**
+ * Whether `name` is in the catalog, for the publish path (which asked the database on every call).
+ * A name missing from the cache reloads it, so a type added by PUT on any node is known at its first
+ * use; a PUT here drops the cache; and it expires, so a removed type goes too.
+ */
+export async function inCatalog(ctx: Context, name: string): Promise<boolean> {
+  const hit = cachedNames.get(ctx);
+  if (hit && Date.now() - hit.at < CATALOG_TTL_MS && hit.names.has(name)) return true;
+  const names = await catalogNames(ctx);
+  cachedNames.set(ctx, { names, at: Date.now() });
+  return names.has(name);
+}
+
 export async function putEventType(ctx: Context, name: string, body: { description?: unknown; example?: unknown }) {
   const t = checkEventType(name, body);
   if (body.example === undefined) {
@@ -50,5 +67,6 @@ export async function putEventType(ctx: Context, name: string, body: { descripti
     if (existing) t.example = JSON.parse(existing.example) as unknown;
   }
   await store.upsertEventTypes(ctx.store.db, [t], ctx.now());
+  cachedNames.delete(ctx);
   return { name: t.name, description: t.description, example: t.example };
 }

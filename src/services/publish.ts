@@ -3,10 +3,11 @@ import { TEST_EVENT } from "../domain/catalog.js";
 import { NotFoundError, PayloadTooLargeError, ValidationError, type FieldError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
 import { buildEventBody, testSubject } from "../domain/payload.js";
+import { transact } from "../store/db.js";
 import * as events from "../store/events.js";
 import { findLogEntry } from "../store/logs.js";
 import type { Context } from "./context.js";
-import { catalogNames } from "./event-types.js";
+import { inCatalog } from "./event-types.js";
 import { getProject } from "./projects.js";
 import { findWebhookRow } from "./webhooks.js";
 
@@ -30,10 +31,9 @@ class IdempotencyRace extends Error {}
 export async function publish(ctx: Context, projectId: string, input: PublishInput, idempotencyKey?: string): Promise<PublishResult> {
   await getProject(ctx, projectId);
   const errors: FieldError[] = [];
-  const catalog = await catalogNames(ctx);
   if (typeof input.event !== "string" || input.event === "") errors.push({ field: "event", message: "is required and must be an event type name" });
   else if (input.event === TEST_EVENT) errors.push({ field: "event", message: '"test-event" is reserved for the Test action and cannot be published' });
-  else if (!catalog.has(input.event)) errors.push({ field: "event", message: `"${input.event.slice(0, 100)}" is not in the event catalog (GET /api/v1/event-types)` });
+  else if (!(await inCatalog(ctx, input.event))) errors.push({ field: "event", message: `"${input.event.slice(0, 100)}" is not in the event catalog (GET /api/v1/event-types)` });
   if (input.subject === undefined || input.subject === null || typeof input.subject !== "object" || Array.isArray(input.subject)) {
     errors.push({ field: "subject", message: "is required and must be a JSON object" });
   }
@@ -57,11 +57,12 @@ export async function publish(ctx: Context, projectId: string, input: PublishInp
 async function publishEvent(ctx: Context, projectId: string, event: string, subject: unknown, key?: string): Promise<PublishResult> {
   const now = ctx.now();
   const notBefore = now - IDEMPOTENCY_WINDOW_MS;
-  const db = ctx.store.db;
   for (let attempt = 0; ; attempt++) {
     let queuedFor: string[] = [];
     try {
-      const result = await db.transaction().execute(async (trx) => {
+      // SQLite: publishes arriving together share one commit (store/sqlite/group-commit.ts). The
+      // work below must use only `trx`: the shared transaction holds the only connection.
+      const result = await transact(ctx.store, async (trx) => {
         if (key) {
           const earlier = await events.findIdempotentResponse(trx, projectId, key, notBefore);
           if (earlier) return earlier as PublishResult;

@@ -10,8 +10,12 @@ import type { ClaimRequest } from "./deliveries.js";
 export interface ClaimFilter {
   /** `and webhook_id not in (…)` for webhooks with no slot left, or nothing. */
   exclude: RawBuilder<unknown>;
-  /** How many rows of the row's webhook may be taken: a CASE over the partly busy webhooks. */
-  slots: RawBuilder<unknown>;
+  /**
+   * How many rows of the row's webhook may be taken (a CASE over the partly busy webhooks), or null
+   * when no webhook could exceed its slots within `limit` rows: then the plain oldest-first claim
+   * does, without the window (which costs a sort of `scan` rows).
+   */
+  slots: RawBuilder<unknown> | null;
   /** How many of the oldest due rows the window looks at. */
   scan: number;
 }
@@ -19,13 +23,19 @@ export interface ClaimFilter {
 export function claimFilter(req: ClaimRequest): ClaimFilter {
   const full: string[] = [];
   const partial: [string, number][] = [];
+  let fewest = req.perWebhookLimit;
   for (const [id, free] of req.webhookSlots) {
     if (free <= 0) full.push(id);
-    else if (free < req.perWebhookLimit) partial.push([id, free]);
+    else if (free < req.perWebhookLimit) {
+      partial.push([id, free]);
+      fewest = Math.min(fewest, free);
+    }
   }
   const cap = sql`cast(${req.perWebhookLimit} as integer)`;
+  const exclude = full.length ? sql`and webhook_id not in (${sql.join(full)})` : sql``;
+  if (req.limit <= fewest) return { exclude, slots: null, scan: req.limit };
   return {
-    exclude: full.length ? sql`and webhook_id not in (${sql.join(full)})` : sql``,
+    exclude,
     slots: partial.length
       ? sql`case webhook_id ${sql.join(partial.map(([id, free]) => sql`when ${id} then cast(${free} as integer)`), sql` `)} else ${cap} end`
       : cap,

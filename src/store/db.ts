@@ -4,8 +4,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema.js";
+import type { GroupCommit } from "./sqlite/group-commit.js";
 import { openSqlite } from "./sqlite/open.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -15,12 +16,19 @@ export interface Store {
   dialect: Dialect;
   /** Closes every connection. */
   close(): Promise<void>;
+  /** SQLite: write transactions issued together share one commit (see sqlite/group-commit.ts). */
+  groupCommit?: GroupCommit;
 }
 
 export interface OpenOptions {
   databaseUrl: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+}
+
+/** Runs `work` in a transaction; on SQLite it may share its commit with others issued together. */
+export function transact<T>(store: Store, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return store.groupCommit ? store.groupCommit.run(work) : store.db.transaction().execute(work);
 }
 
 export async function openStore(opts: OpenOptions): Promise<Store> {

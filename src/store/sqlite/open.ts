@@ -2,6 +2,7 @@ import SqliteDatabase from "better-sqlite3";
 import { Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase } from "kysely";
 import type { Store } from "../db.js";
 import type { Database } from "../schema.js";
+import { GroupCommit } from "./group-commit.js";
 
 /** Distinct SQL texts kept prepared; IN lists of varying length make a few hundred at most. */
 const STATEMENT_CACHE_SIZE = 500;
@@ -13,10 +14,15 @@ export function openSqlite(file: string): Store {
   sqlite.pragma("foreign_keys = ON");
   // Another process (a separate `hookline worker`) may hold the write lock briefly.
   sqlite.pragma("busy_timeout = 5000");
+  // Statement journals (multi-row inserts inside a transaction) and sorts stay in memory instead of
+  // a temp file created and unlinked each time; 16 MiB of page cache keeps the hot indexes in memory.
+  sqlite.pragma("temp_store = MEMORY");
+  sqlite.pragma("cache_size = -16000");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: "sqlite",
+    groupCommit: new GroupCommit(db),
     async close() {
       await db.destroy();
     },

@@ -1,0 +1,76 @@
+/**
+ * SQLite group commit: write transactions that arrive together share one SQLite transaction, so
+ * they share one WAL commit. A commit appends every page the transaction touched, and one publish
+ * touches about twenty (the event and delivery rows and each index on them); sixteen publishes in
+ * one commit write a small fraction of the pages sixteen commits write. Each caller's work runs in
+ * its own savepoint: a failure rolls back and rejects only that work, and every caller's promise
+ * settles only after the shared commit, so a resolved call is durable like its own transaction.
+ */
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "../schema.js";
+
+type Work = (trx: Transaction<Database>) => Promise<unknown>;
+
+interface Job {
+  work: Work;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** Works per shared transaction; the rest wait for the next one. */
+const MAX_BATCH = 64;
+
+export class GroupCommit {
+  private queue: Job[] = [];
+  private running = false;
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Runs `work` in a transaction shared with the works queued in the same turn of the event loop. */
+  run<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.commit(this.queue.splice(0, MAX_BATCH));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async commit(batch: Job[]): Promise<void> {
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      const trx = await this.db.startTransaction().execute();
+      try {
+        for (const job of batch) {
+          const sp = await trx.savepoint("work").execute();
+          try {
+            outcomes.push({ ok: true, value: await job.work(sp) });
+            await sp.releaseSavepoint("work").execute();
+          } catch (err) {
+            await sp.rollbackToSavepoint("work").execute();
+            await sp.releaseSavepoint("work").execute();
+            outcomes.push({ ok: false, value: err });
+          }
+        }
+        await trx.commit().execute();
+      } catch (err) {
+        await trx.rollback().execute().catch(() => {});
+        throw err;
+      }
+    } catch (err) {
+      // The shared transaction itself failed (e.g. the database is locked or gone): nothing was stored.
+      for (const job of batch) job.reject(err);
+      return;
+    }
+    batch.forEach((job, i) => (outcomes[i].ok ? job.resolve(outcomes[i].value) : job.reject(outcomes[i].value)));
+  }
+}
