@@ -8,7 +8,7 @@
  */
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates } from "node:tls";
 import { Agent } from "undici";
 import { checkAddress, type UrlPolicy } from "../domain/url-policy.js";
 
@@ -102,7 +102,9 @@ export class Sender {
       connect: {
         timeout: opts.timeoutMs,
         lookup: guardedLookup(opts.lookup ?? (dnsLookup as LookupFunction), opts.urlPolicy),
-        ...(extraCas.length > 0 ? { ca: [...rootCertificates, ...extraCas] } : {}),
+        // One context for every connection: given as `ca`, Node would parse the ~150 root
+        // certificates again for each new socket (about 50 ms of blocked event loop apiece).
+        ...(extraCas.length > 0 ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...extraCas] }) } : {}),
       },
     });
   }
@@ -144,7 +146,7 @@ export class Sender {
     try {
       let res;
       try {
-        res = await this.agent.request({
+        const request = this.agent.request({
           origin: url.origin,
           path: url.pathname + url.search,
           method: "POST",
@@ -152,6 +154,12 @@ export class Sender {
           body: Buffer.from(req.body, "utf8"),
           signal: controller.signal,
         });
+        // undici acts on an abort only once the connection is up, so a receiver that never finishes
+        // the TLS handshake would hold the attempt (and its worker slot) until undici's own connect
+        // timer, up to half a second later. Give up at the abort; undici still closes that socket at
+        // its connect timeout, and a response arriving after the abort is thrown away.
+        request.then((late) => controller.signal.aborted && late.body.destroy(), () => {});
+        res = await Promise.race([request, rejectOnAbort(controller.signal)]);
       } catch (err) {
         return fail(why(err));
       }
@@ -211,6 +219,13 @@ export class Sender {
   }
 }
 
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -251,6 +266,7 @@ export function describeError(err: unknown, url: URL, timeoutMs: number): string
   }
   const message = e.message || String(err);
   if (TLS_CODE.test(code)) return `TLS error: ${message} (${code})`;
-  if (code.startsWith("HPE_")) return `Invalid HTTP response: ${message} (${code})`;
+  // llhttp's errors carry an HPE_ code, except some (e.g. a status line that is not HTTP) that only have the name.
+  if (code.startsWith("HPE_") || e.name === "HTTPParserError") return `Invalid HTTP response: ${message}${code ? ` (${code})` : ""}`;
   return code ? `${message} (${code})` : message;
 }
