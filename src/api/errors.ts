@@ -69,12 +69,14 @@ function ajvDetails(err: FastifyError): FieldError[] {
  * after the failure), 57P01-03 admin shutdown / crash / "the database system is starting up",
  * class 08 connection exceptions, class 53 insufficient resources, and pool timeouts. 40001/40P01
  * (serialization failure, deadlock) are transient too: the same request succeeds when retried.
+ * 25006 (read-only transaction): the database takes no writes right now, e.g. a failed-over old
+ * primary or a server set read-only for maintenance.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = String(e?.code ?? "");
   return (
-    /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53\d{3}|40001|40P01)/.test(code) ||
+    /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53\d{3}|40001|40P01|25006)/.test(code) ||
     /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(e?.message ?? "")
   );
 }

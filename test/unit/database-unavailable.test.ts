@@ -22,6 +22,9 @@ describe("isDatabaseUnavailable", () => {
     ["deadlock", err("deadlock detected", "40P01")],
     ["serialization failure", err("could not serialize access due to concurrent update", "40001")],
     ["SQLite busy", err("database is locked", "SQLITE_BUSY")],
+    ["SQLite full", err("database or disk is full", "SQLITE_FULL")],
+    ["SQLite read-only", err("attempt to write a readonly database", "SQLITE_READONLY")],
+    ["PostgreSQL read-only (failed-over old primary)", err("cannot execute INSERT in a read-only transaction", "25006")],
   ])("%s → 503", (_, e) => {
     expect(isDatabaseUnavailable(e)).toBe(true);
   });

@@ -56,8 +56,14 @@ export class GroupCommit {
             outcomes.push({ ok: true, value: await job.work(sp) });
             await sp.releaseSavepoint("work").execute();
           } catch (err) {
-            await sp.rollbackToSavepoint("work").execute();
-            await sp.releaseSavepoint("work").execute();
+            try {
+              await sp.rollbackToSavepoint("work").execute();
+              await sp.releaseSavepoint("work").execute();
+            } catch {
+              // SQLITE_FULL, IOERR and the like may roll the whole transaction back, savepoint and
+              // all: every work of the batch then fails with that cause, not "no such savepoint".
+              throw err;
+            }
             outcomes.push({ ok: false, value: err });
           }
         }
