@@ -6,7 +6,7 @@ import type { Metrics } from "../delivery/metrics.js";
 import type { Context } from "../services/context.js";
 import type { Credentials } from "../services/tokens.js";
 import { authorize, type Access } from "./auth.js";
-import { frameworkErrors, installErrorHandling } from "./errors.js";
+import { clientError, frameworkErrors, installErrorHandling } from "./errors.js";
 import { RateLimiter } from "./rate-limit.js";
 import { eventTypeRoutes } from "./routes/event-types.js";
 import { eventRoutes } from "./routes/events.js";
@@ -42,6 +42,8 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
     routerOptions: { maxParamLength: 2048 },
     // Errors raised before routing (bad percent-encoding) still answer in the spec's error shape.
     frameworkErrors,
+    // Requests the HTTP parser refused, too (and without logging their raw bytes).
+    clientErrorHandler: clientError,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
   });
   // Response schemas document the API; answers are plain JSON.stringify so a schema can never drop or break a field.

@@ -1,4 +1,6 @@
 /** The one place that turns failures into HTTP answers of the spec's shape. */
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HooklineError, RateLimitedError, ValidationError, type FieldError } from "../domain/errors.js";
 
@@ -79,6 +81,30 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53\d{3}|40001|40P01|25006)/.test(code) ||
     /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(e?.message ?? "")
   );
+}
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser refused (not HTTP, bad header lines,
+ * headers over the size limit, too slow to arrive). Answered in the spec's shape, and logged without
+ * the parser's `rawPacket`: those bytes hold the request's Authorization header.
+ */
+export function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "request_timeout", "The request did not arrive in time."]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "headers_too_large", "The request headers are too large."]
+        : [400, "bad_request", "The request is not valid HTTP."];
+  this.log.debug({ err: { code: err.code, message: err.message } }, "malformed HTTP request");
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /** Fastify's `frameworkErrors` option: failures before a route is found (bad URL encoding, over-long params). */

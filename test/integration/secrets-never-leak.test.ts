@@ -8,6 +8,7 @@
  * passwords, and the token-bearing path of a webhook URL.
  */
 import crypto from "node:crypto";
+import net from "node:net";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +16,18 @@ import { createTestDatabase, DIALECTS, type TestDatabase } from "../helpers/data
 import { ADMIN_TOKEN, startHookline, type ApiResponse, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually } from "../helpers/wait.js";
+
+/** Sends bytes as they are and answers what the server wrote back before closing. */
+function rawRequest(baseUrl: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: hostname, port: Number(port) }, () => socket.end(text));
+    let got = "";
+    socket.on("data", (d) => (got += d.toString("latin1")));
+    socket.on("close", () => resolve(got));
+    socket.on("error", reject);
+  });
+}
 
 const rand = (prefix: string) => `${prefix}${crypto.randomBytes(12).toString("hex")}`;
 
@@ -48,11 +61,17 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
     ["adminToken", ADMIN_TOKEN],
     ...portalTokens.map((t, i): [string, string] => [`portalToken${i}`, t]),
   ];
-  /** Every secret (and, for tokens, the part after the prefix) that appears in `text`. */
-  const leaks = (text: string) =>
-    secrets()
-      .filter(([, value]) => text.includes(value) || (value.length > 24 && text.includes(value.slice(-24))))
+  /**
+   * Every secret (or the last 24 characters of a long one) that appears in `text`, also inside
+   * serialized buffers (`{"type":"Buffer","data":[…]}`, how pino writes raw bytes).
+   */
+  const leaks = (text: string) => {
+    const buffers = [...text.matchAll(/"data":\[([\d,]*)\]/g)].map((m) => Buffer.from(m[1].split(",").filter(Boolean).map(Number)).toString("latin1"));
+    const all = [text, ...buffers].join("\n");
+    return secrets()
+      .filter(([, value]) => all.includes(value) || (value.length > 24 && all.includes(value.slice(-24))))
       .map(([name]) => name);
+  };
 
   /** The API, recording every error body. */
   const api = async (method: string, path: string, body?: unknown, opts?: Parameters<TestHookline["api"]>[3]): Promise<ApiResponse> => {
@@ -121,6 +140,11 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
     for (const authorization of [`Bearer ${S.wrongToken}`, `Basic ${S.basicCredentials}`, `Bearer ${S.wrongToken} extra`, S.wrongToken, `Bearer ${ADMIN_TOKEN}x`]) {
       expect((await api("GET", "/api/v1/projects", undefined, { token: null, headers: { authorization } })).status).toBe(401);
     }
+
+    // A malformed request carrying a valid token: the HTTP parser's error holds the raw bytes.
+    const raw = await rawRequest(hl.baseUrl, `GET /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nThis is no header\r\n\r\n`);
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    errorBodies.push(raw);
 
     // Portal sessions of both roles, used inside and outside their scope.
     for (const role of ["admin", "viewer"]) {
