@@ -32,11 +32,30 @@ export interface RouteDeps {
 
 /** Largest request body: a 256 KiB subject plus room for JSON escaping. Larger subjects get our 413. */
 const BODY_LIMIT = 1024 * 1024;
+/**
+ * A whole request, headers and body, must arrive within this (Fastify's default is no limit): a
+ * client dripping a body byte by byte gets 408 and its socket back instead of holding it forever.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
-export async function buildApi(ctx: Context, creds: Credentials, metrics: Metrics, opts: { ui?: boolean } = {}): Promise<FastifyInstance> {
+export interface ApiOptions {
+  ui?: boolean;
+  /** Tests: a shorter request timeout, and how often Node looks for requests past it (default 30 s). */
+  requestTimeoutMs?: number;
+  timeoutCheckIntervalMs?: number;
+}
+
+export async function buildApi(ctx: Context, creds: Credentials, metrics: Metrics, opts: ApiOptions = {}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // Node 20 enforces the request timeout on bodies only when the server is created with it;
+    // Fastify's own option merely sets it afterwards (enough for headers, not for a dripping body).
+    requestTimeout: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    http: {
+      requestTimeout: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      ...(opts.timeoutCheckIntervalMs ? { connectionsCheckingInterval: opts.timeoutCheckIntervalMs } : {}),
+    },
     return503OnClosing: true,
     // Long ids get the route's own answer (422 on PUT, 404 elsewhere) instead of the router's 414.
     routerOptions: { maxParamLength: 2048 },
