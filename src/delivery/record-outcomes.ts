@@ -6,6 +6,7 @@
 import { newId } from "../domain/ids.js";
 import { nextStep, type Next } from "../domain/retry-policy.js";
 import type { AttemptResult } from "./sender.js";
+import { transact } from "../store/db.js";
 import { cancelPendingDeliveries } from "../store/deliveries.js";
 import { insertLogEntries } from "../store/logs.js";
 import { insertNotification } from "../store/notifications.js";
@@ -34,7 +35,8 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
   if (outcomes.length === 0) return summary;
   const now = ctx.now();
   const finished: { outcome: string; trigger: string }[] = [];
-  await ctx.store.db.transaction().execute(async (trx) => {
+  // SQLite: shares its commit with claims and publishes of the same turn (store/sqlite/group-commit.ts).
+  await transact(ctx.store, async (trx) => {
     const ids = outcomes.map((o) => o.deliveryId);
     const rows = await trx
       .selectFrom("deliveries")

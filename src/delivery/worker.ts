@@ -9,7 +9,7 @@ import { buildAttemptHeaders } from "../domain/payload.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { Context } from "../services/context.js";
 import { openSecret } from "../services/secrets.js";
-import { claimDeliveries, loadTargets, releaseLeases, type AttemptTarget, type ClaimedDelivery } from "../store/deliveries.js";
+import { claimAndLoad, releaseLeases, type AttemptTarget, type ClaimedDelivery } from "../store/deliveries.js";
 import type { Metrics } from "./metrics.js";
 import { OutcomeRecorder } from "./recorder.js";
 import type { Sender } from "./sender.js";
@@ -123,7 +123,7 @@ export class Worker {
     const now = this.ctx.now();
     const cap = this.opts.perWebhookConcurrency;
     const webhookSlots = new Map([...this.perWebhook].map(([id, n]) => [id, cap - n]));
-    const claimed = await claimDeliveries(this.ctx.store.db, this.ctx.store.dialect, {
+    const { claimed, targets } = await claimAndLoad(this.ctx.store, {
       now,
       limit,
       leaseUntil: now + this.leaseMs,
@@ -148,7 +148,6 @@ export class Worker {
     // lease expires; the in-flight counts are only taken once the attempts really start.
     // The claim keeps to the slots; should a batch still exceed them, the rest goes back.
     if (overflow.length) await releaseLeases(this.ctx.store.db, overflow, this.token, now);
-    const targets = await loadTargets(this.ctx.store.db, start.map((d) => d.id));
     for (const d of start) this.perWebhook.set(d.webhook_id, (this.perWebhook.get(d.webhook_id) ?? 0) + 1);
     for (const d of start) {
       const controller = new AbortController();

@@ -5,6 +5,7 @@ import { isId, newId } from "../domain/ids.js";
 import { buildEventBody, testSubject } from "../domain/payload.js";
 import { transact } from "../store/db.js";
 import * as events from "../store/events.js";
+import { publishEventPostgres } from "../store/postgres/publish-event.js";
 import { findLogEntry } from "../store/logs.js";
 import type { Context } from "./context.js";
 import { inCatalog } from "./event-types.js";
@@ -13,6 +14,8 @@ import { findWebhookRow } from "./webhooks.js";
 
 export const MAX_SUBJECT_BYTES = 256 * 1024;
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/** Delivery ids made ahead for the one-statement publish; more subscribers take the transaction. */
+const MAX_PRESET_IDS = 20;
 
 export interface PublishInput {
   event?: unknown;
@@ -57,6 +60,17 @@ export async function publish(ctx: Context, projectId: string, input: PublishInp
 async function publishEvent(ctx: Context, projectId: string, event: string, subject: unknown, key?: string): Promise<PublishResult> {
   const now = ctx.now();
   const notBefore = now - IDEMPOTENCY_WINDOW_MS;
+  if (!key && ctx.store.dialect === "postgres") {
+    // One statement instead of a five-round-trip transaction (store/postgres/publish-event.ts).
+    const id = newId("evt", now);
+    const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject });
+    const deliveryIds = Array.from({ length: Math.min(ctx.config.maxActiveWebhooks, MAX_PRESET_IDS) }, () => newId("dlv", now));
+    const webhookIds = await publishEventPostgres(ctx.store.db, { id, projectId, event, payload, now, maxAttempts: 1 + ctx.config.retryDelaysMs.length, deliveryIds });
+    if (webhookIds) {
+      if (webhookIds.length > 0) ctx.signals.emit("published", webhookIds);
+      return { id, deliveries: webhookIds.length };
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     let queuedFor: string[] = [];
     try {

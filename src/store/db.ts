@@ -31,6 +31,14 @@ export function transact<T>(store: Store, work: (trx: Transaction<Database>) => 
   return store.groupCommit ? store.groupCommit.run(work) : store.db.transaction().execute(work);
 }
 
+/**
+ * Runs `work`, whose statements need no transaction of their own. On SQLite it joins the group
+ * commit, so its writes share one WAL commit with the others issued in the same turn.
+ */
+export function sharedCommit<T>(store: Store, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  return store.groupCommit ? store.groupCommit.run(work) : work(store.db);
+}
+
 export async function openStore(opts: OpenOptions): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(opts.databaseUrl)) {
     const { openPostgres } = await import("./postgres/open.js");

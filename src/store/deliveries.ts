@@ -1,8 +1,8 @@
 import { sql, type Kysely } from "kysely";
 import type { Database, DeliveryRow } from "./schema.js";
-import type { Dialect } from "./db.js";
+import { sharedCommit, type Dialect, type Store } from "./db.js";
 import { claimSqlite } from "./sqlite/claim-deliveries.js";
-import { claimPostgres } from "./postgres/claim-deliveries.js";
+import { claimAndLoadPostgres, claimPostgres } from "./postgres/claim-deliveries.js";
 
 type Db = Kysely<Database>;
 
@@ -30,6 +30,19 @@ export interface ClaimedDelivery {
 /** Leases up to `limit` due deliveries, within the per-webhook slots, in one statement (the dialect's own). */
 export function claimDeliveries(db: Db, dialect: Dialect, req: ClaimRequest): Promise<ClaimedDelivery[]> {
   return dialect === "postgres" ? claimPostgres(db, req) : claimSqlite(db, req);
+}
+
+/**
+ * Claims (see claimDeliveries) and loads what the attempts need. On SQLite both join the group
+ * commit (a claim is a write, and alone it would cost a WAL commit of its own); on PostgreSQL they
+ * are one statement.
+ */
+export async function claimAndLoad(store: Store, req: ClaimRequest): Promise<{ claimed: ClaimedDelivery[]; targets: Map<string, AttemptTarget> }> {
+  if (store.dialect === "postgres") return claimAndLoadPostgres(store.db, req);
+  return sharedCommit(store, async (db) => {
+    const claimed = await claimDeliveries(db, store.dialect, req);
+    return { claimed, targets: await loadTargets(db, claimed.map((d) => d.id)) };
+  });
 }
 
 /** What an attempt needs, read fresh at attempt time so URL/secret edits apply to retries. */

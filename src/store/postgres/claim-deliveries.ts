@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import { claimFilter } from "../claim-slots.js";
-import type { ClaimRequest, ClaimedDelivery } from "../deliveries.js";
+import type { AttemptTarget, ClaimRequest, ClaimedDelivery } from "../deliveries.js";
 import type { Database } from "../schema.js";
 
 /**
@@ -10,8 +10,46 @@ import type { Database } from "../schema.js";
  * claim leaves updated_at alone (the purge reads it of finished rows only).
  */
 export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimedDelivery[]> {
+  const res = await sql<ClaimedDelivery>`
+    with ${dueRows(req)}
+    update deliveries d
+       set run_at = ${req.leaseUntil}, lease_token = ${req.token}
+      from due
+     where d.id = due.id
+    returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts`.execute(db);
+  return res.rows;
+}
+
+/** The claim and what the attempts need (loadTargets) in one round trip instead of two. */
+export async function claimAndLoadPostgres(
+  db: Kysely<Database>,
+  req: ClaimRequest,
+): Promise<{ claimed: ClaimedDelivery[]; targets: Map<string, AttemptTarget> }> {
+  const res = await sql<ClaimedDelivery & Omit<AttemptTarget, "delivery_id"> & { found: boolean }>`
+    with ${dueRows(req)},
+    claimed as (
+      update deliveries d
+         set run_at = ${req.leaseUntil}, lease_token = ${req.token}
+        from due
+       where d.id = due.id
+      returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts)
+    select c.*, e.event, e.payload, w.url, w.secret, w.enabled, (e.id is not null and w.id is not null) as found
+      from claimed c
+      left join events e on e.id = c.event_id
+      left join webhooks w on w.id = c.webhook_id`.execute(db);
+  const claimed: ClaimedDelivery[] = [];
+  const targets = new Map<string, AttemptTarget>();
+  for (const r of res.rows) {
+    claimed.push({ id: r.id, event_id: r.event_id, webhook_id: r.webhook_id, project_id: r.project_id, trigger: r.trigger, attempts: r.attempts, max_attempts: r.max_attempts });
+    if (r.found) targets.set(r.id, { delivery_id: r.id, event: r.event, payload: r.payload, url: r.url, secret: r.secret, enabled: r.enabled });
+  }
+  return { claimed, targets };
+}
+
+/** The `due` CTE (and, when slots bind, the `scan` it windows): due rows locked for this claim. */
+function dueRows(req: ClaimRequest) {
   const { exclude, slots, scan } = claimFilter(req);
-  const due = slots
+  return slots
     ? sql`scan as (
             select id, webhook_id, run_at from deliveries
              where status = 'pending' and run_at <= ${req.now} ${exclude}
@@ -30,12 +68,4 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
              order by run_at
              limit ${req.limit}
              for update skip locked)`;
-  const res = await sql<ClaimedDelivery>`
-    with ${due}
-    update deliveries d
-       set run_at = ${req.leaseUntil}, lease_token = ${req.token}
-      from due
-     where d.id = due.id
-    returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts`.execute(db);
-  return res.rows;
 }
