@@ -1,7 +1,9 @@
 /**
  * The benchmark's webhook receiver, run in its own process (child_process.fork) so that its CPU is
- * not the harness's. Two HTTPS servers on loopback with one self-signed certificate:
- *   - `port`: keep-alive, answers 200 as soon as the body is read; counts deliveries (unique
+ * not the harness's. HTTPS servers on loopback with one self-signed certificate:
+ *   - `ports` (one per webhook, so each webhook is its own origin as separate endpoints would be,
+ *     and gets its own socket pool in the sender): keep-alive, answers 200 as soon as the body is
+ *     read; counts deliveries (unique
  *     Hookline-Delivery ids) and, when the body carries `"sent_ns":"…"` (process.hrtime of the
  *     publish call's start, CLOCK_MONOTONIC, so comparable across processes), records the latency.
  *   - `hangPort`: reads the request and never answers (a hanging endpoint; the client times out).
@@ -53,19 +55,24 @@ function onDelivery(body, deliveryId) {
   }
 }
 
-const server = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req, res) => {
-  const chunks = [];
-  req.on("data", (c) => chunks.push(c));
-  req.on("end", () => {
-    res.writeHead(200, { "content-length": "0" });
-    res.end();
-    onDelivery(Buffer.concat(chunks).toString("utf8"), req.headers["hookline-delivery"]);
+function okServer() {
+  const server = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      res.writeHead(200, { "content-length": "0" });
+      res.end();
+      onDelivery(Buffer.concat(chunks).toString("utf8"), req.headers["hookline-delivery"]);
+    });
   });
-});
-server.keepAliveTimeout = 120_000;
-server.headersTimeout = 130_000;
-server.requestTimeout = 0;
-server.on("tlsClientError", () => {});
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 130_000;
+  server.requestTimeout = 0;
+  server.on("tlsClientError", () => {});
+  return server;
+}
+const ORIGINS = Number(process.env.BENCH_ORIGINS ?? 5);
+const servers = Array.from({ length: ORIGINS }, okServer);
 
 const hangSockets = new Set();
 const hangServer = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req) => {
@@ -80,7 +87,8 @@ hangServer.on("connection", (s) => {
 hangServer.on("tlsClientError", () => {});
 
 const listen = (s) => new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s.address().port)));
-const port = await listen(server);
+const ports = [];
+for (const s of servers) ports.push(await listen(s));
 const hangPort = await listen(hangServer);
 
 process.on("message", (msg) => {
@@ -114,7 +122,7 @@ process.on("message", (msg) => {
       break;
     case "exit":
       for (const s of hangSockets) s.destroy();
-      server.close();
+      for (const s of servers) s.close();
       hangServer.close();
       fs.rmSync(dir, { recursive: true, force: true });
       process.exit(0);
@@ -125,4 +133,4 @@ process.on("disconnect", () => {
   process.exit(0);
 });
 
-process.send({ type: "ready", port, hangPort, certFile });
+process.send({ type: "ready", ports, hangPort, certFile });

@@ -32,7 +32,7 @@ const receiver = await startReceiver();
 const result = { raw_rps: null };
 let failed = false;
 try {
-  log(`bench: receiver on ${receiver.url}, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
+  log(`bench: receiver on ${receiver.origins.join(" ")}, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
   result.raw_rps = round(await rawRps(receiver), 0);
   log(`raw_rps ${result.raw_rps}`);
   const pgUp = stores.includes("postgres") && (await postgresReachable());

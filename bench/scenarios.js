@@ -12,6 +12,8 @@ export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64); // HOOKL
 export const PUBLISHERS = 32; // concurrent publishing clients
 export const WEBHOOKS = 5;
 export const EVENT = "test-run.completed";
+/** Events per second of the latency and isolation runs: 100 x 5 webhooks = 500 deliveries/s. */
+const LATENCY_EPS = Number(process.env.BENCH_LATENCY_EPS ?? 100);
 
 /** A realistic subject (~500 bytes); `sentNs` carries the publish call's start for latency. */
 export function subject(i, sentNs) {
@@ -49,7 +51,7 @@ export async function rawRps(receiver, { requests = 30_000, warmup = 3_000 } = {
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < n) {
           next++;
-          const res = await agent.request({ origin: receiver.url, path: "/raw", method: "POST", headers, body });
+          const res = await agent.request({ origin: receiver.origins[next % receiver.origins.length], path: "/raw", method: "POST", headers, body });
           await res.body.dump();
           if (res.statusCode !== 200) throw new Error(`raw: status ${res.statusCode}`);
         }
@@ -103,7 +105,8 @@ async function setupProject(api, projectId, urls) {
   }
 }
 
-const hookUrls = (base, n) => Array.from({ length: n }, (_, i) => `${base}/hook/${i + 1}`);
+/** Webhook i posts to the receiver's origin i (each webhook its own endpoint, as in real projects). */
+const hookUrls = (receiver, n) => Array.from({ length: n }, (_, i) => `${receiver.origins[i % receiver.origins.length]}/hook/${i + 1}`);
 
 async function publishOne(api, projectId, i, withTimestamp) {
   const res = await api.call("POST", `/api/v1/projects/${projectId}/events`, { event: EVENT, subject: subject(i, withTimestamp ? nowNs() : undefined) });
@@ -153,7 +156,7 @@ export async function throughput(dialect, receiver, { workers = 0, events = 4000
 
 async function runThroughput(h, receiver, events) {
   const total = events * WEBHOOKS;
-  await setupProject(h.api, "bench", hookUrls(receiver.url, WEBHOOKS));
+  await setupProject(h.api, "bench", hookUrls(receiver, WEBHOOKS));
   await receiver.reset();
   const procs = [h.serve, ...h.workers];
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
@@ -180,15 +183,15 @@ async function runThroughput(h, receiver, events) {
 export async function latencyAndIsolation(dialect, receiver, { warmupS = 2, durationS = 10, hangS = 15 } = {}) {
   const h = await startHookline(dialect, receiver, { label: "latency" });
   try {
-    await setupProject(h.api, "lat", hookUrls(receiver.url, WEBHOOKS));
-    await setupProject(h.api, "iso-base", hookUrls(receiver.url, 4));
-    await setupProject(h.api, "iso-hang", [...hookUrls(receiver.url, 4), `${receiver.hangUrl}/hang`]);
+    await setupProject(h.api, "lat", hookUrls(receiver, WEBHOOKS));
+    await setupProject(h.api, "iso-base", hookUrls(receiver, 4));
+    await setupProject(h.api, "iso-hang", [...hookUrls(receiver, 4), `${receiver.hangUrl}/hang`]);
 
     const measure = async (projectId, fanout, s) => {
-      await publishPaced(h.api, projectId, 100, warmupS, false);
-      await receiver.waitFor(Math.round(100 * warmupS) * fanout, 60_000);
+      await publishPaced(h.api, projectId, LATENCY_EPS, warmupS, false);
+      await receiver.waitFor(Math.round(LATENCY_EPS * warmupS) * fanout, 60_000);
       await receiver.reset();
-      const n = await publishPaced(h.api, projectId, 100, s, true);
+      const n = await publishPaced(h.api, projectId, LATENCY_EPS, s, true);
       await receiver.waitFor(n * fanout, 60_000);
       const { latencies } = await receiver.stats(true);
       latencies.sort((a, b) => a - b);
@@ -214,7 +217,7 @@ export async function publishAndBacklog(dialect, receiver, { events = 20_000 } =
   const api = await startHookline(dialect, receiver, { label: "backlog", serveWorker: false });
   let publishS, publishCpu;
   try {
-    await setupProject(api.api, "bench", hookUrls(receiver.url, WEBHOOKS));
+    await setupProject(api.api, "bench", hookUrls(receiver, WEBHOOKS));
     await receiver.reset();
     const cpu0 = cpuSeconds(api.serve.pid);
     publishS = await publishMany(api.api, "bench", events);

@@ -54,7 +54,8 @@ export async function startReceiver() {
     });
   return {
     ...info,
-    url: `https://127.0.0.1:${info.port}`,
+    /** One origin per webhook (index i uses origins[i % origins.length]). */
+    origins: info.ports.map((p) => `https://127.0.0.1:${p}`),
     hangUrl: `https://127.0.0.1:${info.hangPort}`,
     ca: fs.readFileSync(info.certFile, "utf8"),
     reset: () => call({ cmd: "reset" }),

@@ -8,10 +8,18 @@ import type { Metrics } from "./metrics.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
 
 const MAX_BATCH = 200;
+/**
+ * Batches written at once. On PostgreSQL a batch is several round trips and a commit; outcomes that
+ * arrive meanwhile no longer wait for it to finish (their slots stay taken until they are stored).
+ * On SQLite concurrent batches share the group commit.
+ */
+const LANES = 3;
 
 export class OutcomeRecorder {
   private queue: { outcome: Outcome; done: () => void }[] = [];
-  private flushing: Promise<void> | null = null;
+  private lanes = 0;
+  private drained: Promise<void> | null = null;
+  private onDrained: (() => void) | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -23,7 +31,7 @@ export class OutcomeRecorder {
   record(outcome: Outcome): Promise<void> {
     return new Promise((resolve) => {
       this.queue.push({ outcome, done: resolve });
-      if (!this.flushing) this.flushing = this.drain();
+      if (this.lanes < LANES) void this.drain();
     });
   }
 
@@ -39,31 +47,38 @@ export class OutcomeRecorder {
     this.metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" });
   }
 
+  /** Resolves once every outcome handed over so far is stored. */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.drained) await this.drained;
   }
 
   private async drain(): Promise<void> {
+    if (this.lanes++ === 0) this.drained = new Promise((resolve) => (this.onDrained = resolve));
     let backoff = 100;
     try {
       while (this.queue.length > 0) {
         // Let attempts finishing in the same tick join this batch.
         await new Promise((r) => setImmediate(r));
-        const batch = this.queue.slice(0, MAX_BATCH);
+        // Taken off the queue at once, so that another lane writes what arrives meanwhile.
+        const batch = this.queue.splice(0, MAX_BATCH);
+        if (batch.length === 0) break;
         try {
           const summary = await recordOutcomes(this.ctx, this.metrics, batch.map((b) => b.outcome));
-          this.queue.splice(0, batch.length);
           for (const b of batch) b.done();
           backoff = 100;
           if (summary.notifications > 0) this.onDisabled();
         } catch (err) {
+          this.queue.unshift(...batch);
           this.ctx.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "recording attempts failed; retrying");
           await new Promise((r) => setTimeout(r, backoff));
           backoff = Math.min(backoff * 2, 5_000);
         }
       }
     } finally {
-      this.flushing = null;
+      if (--this.lanes === 0) {
+        this.drained = null;
+        this.onDrained?.();
+      }
     }
   }
 }
