@@ -222,7 +222,9 @@ export const OPTIONS = {
   },
   perWebhookConcurrency: {
     env: "HOOKLINE_WEBHOOK_CONCURRENCY",
-    default: 8,
+    // 16: a project's five webhooks can fill a worker's 64 slots (5 x 8 = 40 could not), while one
+    // hanging endpoint still holds at most a quarter of them (docs/performance.md).
+    default: 16,
     doc: "Attempts in flight to one webhook at once, so a slow endpoint cannot take every slot.",
     parse: int(1, 1000),
   },

@@ -169,7 +169,7 @@ describe.each(DIALECTS)("the worker against hostile receivers (%s)", (dialect) =
       const h = hostile.get(behaviour)!;
       expect(h.stats.maxBytesWritten, behaviour).toBeLessThan(MAX_BYTES_PER_CONNECTION);
       // Sockets to one receiver stay within the sender's pool (16 per origin). Attempts are capped at
-      // HOOKLINE_WEBHOOK_CONCURRENCY (8), but a tarpit's socket may outlive its attempt by undici's
+      // HOOKLINE_WEBHOOK_CONCURRENCY (16), but a tarpit's socket may outlive its attempt by undici's
       // connect timer, so a few more sockets than attempts can be open for a moment.
       expect(h.stats.maxOpen, behaviour).toBeLessThanOrEqual(16);
     }
@@ -191,9 +191,9 @@ describe.each(DIALECTS)("the worker against hostile receivers (%s)", (dialect) =
       await solo.project("solo");
       expect((await solo.api("POST", "/api/v1/projects/solo/webhooks", { name: "hang", events: ["issue.created"], url: `${hanging.url}/hang` })).status).toBe(201);
       for (let i = 0; i < 20; i++) expect((await solo.api("POST", "/api/v1/projects/solo/events", { event: "issue.created", subject: { i } })).status).toBe(202);
-      await hanging.waitFor(8, WORKER_TIMEOUT);
+      await hanging.waitFor(16, WORKER_TIMEOUT);
       await new Promise((r) => setTimeout(r, WORKER_TIMEOUT / 3));
-      expect(hanging.requests).toHaveLength(8);
+      expect(hanging.requests).toHaveLength(16);
     } finally {
       await solo.close();
       await hanging.close();

@@ -19,7 +19,7 @@ import { startReceiver, type ReceivedRequest, type Receiver } from "../helpers/r
 import { eventually, sleep } from "../helpers/wait.js";
 
 const pgEnabled = postgresAvailable && DIALECTS.includes("postgres");
-const WEBHOOK_CONCURRENCY = 8; // HOOKLINE_WEBHOOK_CONCURRENCY default: attempts in flight per webhook per worker
+const WEBHOOK_CONCURRENCY = 16; // HOOKLINE_WEBHOOK_CONCURRENCY default: attempts in flight per webhook per worker
 
 /** Publishes `count` events through the API nodes in turn, `parallel` requests in flight. */
 async function publishAll(apis: HooklineNode[], project: string, count: number, parallel: number): Promise<string[]> {
@@ -156,7 +156,7 @@ describe.skipIf(!pgEnabled)("scale-out: 2 API and 4 worker processes on one Post
     const seen = deliveredTo("/crash/");
     expect(seen.size).toBe(total);
     // An attempt sent twice (same delivery, same attempt number) is one the killed worker had in
-    // flight: its first copy arrived before the kill, and there can be at most 8 per webhook (5 webhooks).
+    // flight: its first copy arrived before the kill, and there can be at most 16 per webhook (5 webhooks).
     const repeated = [...seen.values()].filter((l) => new Set(l.map(attemptOf)).size !== l.length);
     console.log(`crash run: ${repeated.length} attempt(s) of ${total} deliveries repeated after SIGKILL of one worker`);
     expect(repeated.length).toBeLessThanOrEqual(5 * WEBHOOK_CONCURRENCY);
