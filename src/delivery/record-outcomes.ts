@@ -93,6 +93,7 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
           attempts: eb("attempts", "+", 1),
           ...(step.kind === "retry" ? { run_at: now + step.delayMs } : { status: step.kind }),
           lease_token: null,
+          lease_until: null,
           updated_at: now,
         }))
         .where("id", "in", ids)

@@ -39,7 +39,7 @@ export class OutcomeRecorder {
   async cancel(deliveryId: string, leaseToken: string): Promise<void> {
     await this.ctx.store.db
       .updateTable("deliveries")
-      .set({ status: "cancelled", lease_token: null, updated_at: this.ctx.now() })
+      .set({ status: "cancelled", lease_token: null, lease_until: null, updated_at: this.ctx.now() })
       .where("id", "=", deliveryId)
       .where("lease_token", "=", leaseToken)
       .where("status", "=", "pending")

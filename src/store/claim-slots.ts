@@ -18,6 +18,8 @@ export interface ClaimFilter {
   slots: RawBuilder<unknown> | null;
   /** How many of the oldest due rows the window looks at. */
   scan: number;
+  /** Leaves out rows another (or this) worker is attempting. */
+  notLeased: RawBuilder<unknown>;
 }
 
 export function claimFilter(req: ClaimRequest): ClaimFilter {
@@ -33,9 +35,11 @@ export function claimFilter(req: ClaimRequest): ClaimFilter {
   }
   const cap = sql`cast(${req.perWebhookLimit} as integer)`;
   const exclude = full.length ? sql`and webhook_id not in (${sql.join(full)})` : sql``;
-  if (req.limit <= fewest) return { exclude, slots: null, scan: req.limit };
+  const notLeased = sql`and (lease_until is null or lease_until <= ${req.now})`;
+  if (req.limit <= fewest) return { exclude, notLeased, slots: null, scan: req.limit };
   return {
     exclude,
+    notLeased,
     slots: partial.length
       ? sql`case webhook_id ${sql.join(partial.map(([id, free]) => sql`when ${id} then cast(${free} as integer)`), sql` `)} else ${cap} end`
       : cap,

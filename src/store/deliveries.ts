@@ -71,7 +71,7 @@ export async function loadTargets(db: Db, deliveryIds: string[]): Promise<Map<st
 export async function cancelPendingDeliveries(db: Db, webhookId: string, now: number, exceptId?: string): Promise<number> {
   let q = db
     .updateTable("deliveries")
-    .set({ status: "cancelled", lease_token: null, updated_at: now })
+    .set({ status: "cancelled", lease_token: null, lease_until: null, updated_at: now })
     .where("webhook_id", "=", webhookId)
     .where("status", "=", "pending")
     .where("trigger", "=", "event");
@@ -85,7 +85,7 @@ export async function releaseLeases(db: Db, ids: string[], token: string, now: n
   if (ids.length === 0) return;
   await db
     .updateTable("deliveries")
-    .set({ run_at: now, lease_token: null, updated_at: now })
+    .set({ lease_token: null, lease_until: null, updated_at: now })
     .where("id", "in", ids)
     .where("lease_token", "=", token)
     .where("status", "=", "pending")

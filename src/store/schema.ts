@@ -57,9 +57,15 @@ export interface DeliveriesTable {
   /** Attempts recorded so far. */
   attempts: number;
   max_attempts: number;
-  /** Pending: due at this time. Claimed: the lease expires at this time and the attempt is made again. */
+  /** Pending: due at this time (a claim leaves it alone). */
   run_at: number;
+  /** The claiming worker's token while leased. */
   lease_token: string | null;
+  /**
+   * While leased: when the lease expires and any worker may make the attempt again. Kept apart from
+   * run_at so that a claim changes no indexed column (migration 0003).
+   */
+  lease_until?: number | null;
   created_at: number;
   updated_at: number;
 }

@@ -9,28 +9,28 @@ import type { Database } from "../schema.js";
  *
  * `indexed by deliveries_due`: a database without planner statistics (migration 0002 seeds them)
  * would use deliveries_finished (status, updated_at) and sort every pending row for each claim.
- * The claim leaves updated_at alone (the purge reads it of finished rows only), so leasing does not
- * move rows in deliveries_finished.
+ * The lease is lease_token and lease_until, columns no index holds (and updated_at is left alone:
+ * the purge reads it of finished rows only), so leasing moves no index entry.
  */
 export async function claimSqlite(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimedDelivery[]> {
-  const { exclude, slots, scan } = claimFilter(req);
+  const { exclude, slots, scan, notLeased } = claimFilter(req);
   const due = slots
     ? sql`select id from (
             select id, run_at, webhook_id, row_number() over (partition by webhook_id order by run_at) as n
               from (select id, webhook_id, run_at from deliveries indexed by deliveries_due
-                     where status = 'pending' and run_at <= ${req.now} ${exclude}
+                     where status = 'pending' and run_at <= ${req.now} ${notLeased} ${exclude}
                      order by run_at
                      limit ${scan}))
            where n <= ${slots}
            order by run_at
            limit ${req.limit}`
     : sql`select id from deliveries indexed by deliveries_due
-           where status = 'pending' and run_at <= ${req.now} ${exclude}
+           where status = 'pending' and run_at <= ${req.now} ${notLeased} ${exclude}
            order by run_at
            limit ${req.limit}`;
   const res = await sql<ClaimedDelivery>`
     update deliveries
-       set run_at = ${req.leaseUntil}, lease_token = ${req.token}
+       set lease_token = ${req.token}, lease_until = ${req.leaseUntil}
      where id in (${due})
     returning id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts`.execute(db);
   return res.rows;
