@@ -7,23 +7,32 @@
  *     Hookline-Delivery ids) and, when the body carries `"sent_ns":"…"` (process.hrtime of the
  *     publish call's start, CLOCK_MONOTONIC, so comparable across processes), records the latency.
  *   - `hangPort`: reads the request and never answers (a hanging endpoint; the client times out).
+ *     It runs in a process of its own (this file again, with BENCH_HANG_TLS_DIR): a hanging endpoint
+ *     is another server, and the TLS handshakes of the attempts that replace timed-out ones must not
+ *     delay the healthy receivers' answers (the latency measured is Hookline's, not this process's).
  * The parent talks to it over IPC: reset, waitFor(n), stats.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, fork } from "node:child_process";
 import fs from "node:fs";
 import { createServer } from "node:https";
 import os from "node:os";
 import path from "node:path";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hookline-bench-tls-"));
+const HANG_ROLE = Boolean(process.env.BENCH_HANG_TLS_DIR);
+const dir = process.env.BENCH_HANG_TLS_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "hookline-bench-tls-"));
 const keyFile = path.join(dir, "key.pem");
 const certFile = path.join(dir, "cert.pem");
-execFileSync("openssl", [
-  "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-  "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=localhost",
-  "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-], { stdio: "ignore" });
+if (!HANG_ROLE) {
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+  ], { stdio: "ignore" });
+}
 const tls = { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
+const listen = (s) => new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s.address().port)));
+
+if (HANG_ROLE) await runHangServer();
 
 let seen = new Set();
 let requests = 0;
@@ -31,7 +40,6 @@ let latencies = [];
 let firstAt = 0n;
 let lastAt = 0n;
 let waiters = [];
-let hung = 0;
 const SENT = /"sent_ns":"(\d+)"/;
 
 function onDelivery(body, deliveryId) {
@@ -74,22 +82,9 @@ function okServer() {
 const ORIGINS = Number(process.env.BENCH_ORIGINS ?? 5);
 const servers = Array.from({ length: ORIGINS }, okServer);
 
-const hangSockets = new Set();
-const hangServer = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req) => {
-  hung++;
-  req.resume(); // read the body, never answer
-});
-hangServer.requestTimeout = 0;
-hangServer.on("connection", (s) => {
-  hangSockets.add(s);
-  s.on("close", () => hangSockets.delete(s));
-});
-hangServer.on("tlsClientError", () => {});
-
-const listen = (s) => new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s.address().port)));
 const ports = [];
 for (const s of servers) ports.push(await listen(s));
-const hangPort = await listen(hangServer);
+const hang = await startHangProcess();
 
 process.on("message", (msg) => {
   switch (msg.cmd) {
@@ -98,9 +93,8 @@ process.on("message", (msg) => {
       requests = 0;
       latencies = [];
       firstAt = lastAt = 0n;
-      hung = 0;
       waiters = [];
-      process.send({ type: "ok", id: msg.id });
+      hang.call("reset").then(() => process.send({ type: "ok", id: msg.id }));
       break;
     case "waitFor": {
       const n = seen.size || requests;
@@ -109,7 +103,7 @@ process.on("message", (msg) => {
       break;
     }
     case "stats":
-      process.send({
+      hang.call("stats").then(({ hung }) => process.send({
         type: "stats",
         id: msg.id,
         requests,
@@ -118,12 +112,11 @@ process.on("message", (msg) => {
         first_ns: String(firstAt),
         last_ns: String(lastAt),
         latencies: msg.latencies ? latencies : undefined,
-      });
+      }));
       break;
     case "exit":
-      for (const s of hangSockets) s.destroy();
+      hang.child.kill();
       for (const s of servers) s.close();
-      hangServer.close();
       fs.rmSync(dir, { recursive: true, force: true });
       process.exit(0);
   }
@@ -133,4 +126,41 @@ process.on("disconnect", () => {
   process.exit(0);
 });
 
-process.send({ type: "ready", ports, hangPort, certFile });
+process.send({ type: "ready", ports, hangPort: hang.port, certFile });
+
+/** Forks this file in the hang role; answers its port and a request/answer call over IPC. */
+async function startHangProcess() {
+  const child = fork(new URL(import.meta.url).pathname, [], { env: { ...process.env, BENCH_HANG_TLS_DIR: dir }, stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const port = await new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`hang receiver exited (${code})`)));
+    child.once("message", (m) => resolve(m.port));
+  });
+  let seq = 0;
+  const pending = new Map();
+  child.on("message", (m) => pending.get(m.id)?.(m));
+  const call = (cmd) => new Promise((resolve) => {
+    const id = ++seq;
+    pending.set(id, (m) => { pending.delete(id); resolve(m); });
+    child.send({ cmd, id });
+  });
+  return { child, port, call };
+}
+
+/** The hang role: one HTTPS server that reads each request and never answers. */
+async function runHangServer() {
+  let hung = 0;
+  const hangServer = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req) => {
+    hung++;
+    req.resume(); // read the body, never answer
+  });
+  hangServer.requestTimeout = 0;
+  hangServer.on("tlsClientError", () => {});
+  const port = await listen(hangServer);
+  process.on("message", (msg) => {
+    if (msg.cmd === "reset") hung = 0;
+    process.send({ id: msg.id, hung });
+  });
+  process.on("disconnect", () => process.exit(0));
+  process.send({ port });
+  await new Promise(() => {}); // serves until the parent goes
+}

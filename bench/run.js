@@ -7,6 +7,11 @@
  *
  * Hookline runs as real child processes (`node bin/hookline.js serve|worker`, built dist/), the
  * receiver in its own process (bench/receiver.js).
+ *
+ * Environment: BENCH_DATABASE_URL (PostgreSQL admin URL; a database is created per scenario),
+ * BENCH_CONCURRENCY (64), BENCH_LATENCY_EPS (100), BENCH_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" for Hookline's processes), BENCH_DUMP_LAT (path prefix: every latency
+ * sample of each latency phase as JSON, in arrival order), BENCH_KEEP (keep work folders).
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
@@ -60,6 +65,7 @@ try {
       r.throughput_dps = round(t.dps, 0);
       r.ratio = round(t.dps / result.raw_rps, 3);
       r.cpu_ms_per_delivery = round(t.cpuMsPerDelivery, 3);
+      if (t.serverCpuMsPerDelivery !== undefined) r.server_cpu_ms_per_delivery = round(t.serverCpuMsPerDelivery, 3);
     });
     await step("latency", async () => {
       const { latency, isolation } = await latencyAndIsolation(store, receiver);
@@ -78,6 +84,7 @@ try {
       r.publish_eps = round(b.publish_eps, 0);
       r.publish_cpu_ms_per_event = round(b.publish_cpu_ms_per_event, 3);
       r.backlog = { peak_rss_mb: round(b.peak_rss_mb, 0), drain_dps: round(b.drain_dps, 0), cpu_ms_per_delivery: round(b.drain_cpu_ms_per_delivery, 3) };
+      if (b.drain_server_cpu_ms_per_delivery !== undefined) r.backlog.server_cpu_ms_per_delivery = round(b.drain_server_cpu_ms_per_delivery, 3);
     });
     if (store === "postgres") {
       await step("workers", async () => {

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import { Agent } from "undici";
 import {
-  apiClient, cpuSeconds, createDatabase, freePort, log, makeWorkDir, nowNs, percentile, rssMb, seconds, sleep, spawnHookline, waitReady,
+  apiClient, cpuSeconds, postgresCpuSeconds, createDatabase, freePort, log, makeWorkDir, nowNs, percentile, rssMb, seconds, sleep, spawnHookline, waitReady,
 } from "./support.js";
 
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64); // HOOKLINE_CONCURRENCY and the raw client's
@@ -147,19 +147,27 @@ async function publishPaced(api, projectId, eps, durationS, withTimestamp) {
 export async function throughput(dialect, receiver, { workers = 0, events = 4000 } = {}) {
   const h = await startHookline(dialect, receiver, { label: `tput-w${workers}`, workers });
   try {
-    return await runThroughput(h, receiver, events);
+    return await runThroughput(h, receiver, events, dialect);
   } finally {
     await h.stop();
     await h.drop();
   }
 }
 
-async function runThroughput(h, receiver, events) {
+/** PostgreSQL's server CPU per delivery (ms) over a stretch of work, or undefined on SQLite. */
+function serverCpu(dialect) {
+  if (dialect !== "postgres") return () => undefined;
+  const t0 = postgresCpuSeconds();
+  return (deliveries) => ((postgresCpuSeconds() - t0) * 1000) / deliveries;
+}
+
+async function runThroughput(h, receiver, events, dialect) {
   const total = events * WEBHOOKS;
   await setupProject(h.api, "bench", hookUrls(receiver, WEBHOOKS));
   await receiver.reset();
   const procs = [h.serve, ...h.workers];
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+  const pgCpu = serverCpu(dialect);
   const t0 = nowNs();
   const publishing = publishMany(h.api, "bench", events);
   const tEnd = await receiver.waitFor(total, 240_000);
@@ -167,20 +175,21 @@ async function runThroughput(h, receiver, events) {
   const dps = total / seconds(t0, tEnd);
   // CPU the Hookline processes spent per delivery: steadier than wall time on a shared machine.
   const cpuMs = (procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - cpu0[i], 0) * 1000) / total;
+  const serverCpuMs = pgCpu(total);
   // Every attempt is logged: wait for the recorder's last batch.
   const deadline = Date.now() + 30_000;
   let logged = 0;
   while ((logged = await h.db.count("log_entries")) < total && Date.now() < deadline) await sleep(100);
   if (logged < total) throw new Error(`only ${logged} of ${total} attempts were logged`);
   const stats = await receiver.stats();
-  return { dps, cpuMsPerDelivery: cpuMs, requests: stats.requests, unique: stats.unique, logged };
+  return { dps, cpuMsPerDelivery: cpuMs, serverCpuMsPerDelivery: serverCpuMs, requests: stats.requests, unique: stats.unique, logged };
 }
 
 /**
  * `latency_ms` at a steady 500 deliveries/s (100 events/s × 5 webhooks), then `isolation_p99_ratio`:
  * 4 healthy webhooks at 100 events/s, without and then with a fifth webhook that hangs until timeout.
  */
-export async function latencyAndIsolation(dialect, receiver, { warmupS = 2, durationS = 10, hangS = 15 } = {}) {
+export async function latencyAndIsolation(dialect, receiver, { warmupS = 2, durationS = 10, isolationS = 20 } = {}) {
   const h = await startHookline(dialect, receiver, { label: "latency" });
   try {
     await setupProject(h.api, "lat", hookUrls(receiver, WEBHOOKS));
@@ -194,12 +203,15 @@ export async function latencyAndIsolation(dialect, receiver, { warmupS = 2, dura
       const n = await publishPaced(h.api, projectId, LATENCY_EPS, s, true);
       await receiver.waitFor(n * fanout, 60_000);
       const { latencies } = await receiver.stats(true);
+      if (process.env.BENCH_DUMP_LAT) fs.writeFileSync(`${process.env.BENCH_DUMP_LAT}-${dialect}-${projectId}.json`, JSON.stringify(latencies));
       latencies.sort((a, b) => a - b);
       return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1), samples: latencies.length };
     };
     const latency = await measure("lat", WEBHOOKS, durationS);
-    const base = await measure("iso-base", 4, durationS);
-    const hang = await measure("iso-hang", 4, hangS);
+    // 20 s each: a p99 of 8,000 samples, so that a few scheduler hiccups of this shared machine do not
+    // decide it, and two waves of the hanging webhook's attempts timing out (every 10 s) fall inside.
+    const base = await measure("iso-base", 4, isolationS);
+    const hang = await measure("iso-hang", 4, isolationS);
     const hung = (await receiver.stats()).hung;
     return { latency, isolation: { base, hang, hung_requests: hung, p99_ratio: hang.p99 / base.p99 } };
   } finally {
@@ -229,16 +241,19 @@ export async function publishAndBacklog(dialect, receiver, { events = 20_000 } =
   if (queued !== total) throw new Error(`expected ${total} queued deliveries, found ${queued}`);
   const h = await startHookline(dialect, receiver, { label: "drain", db: api.db, workDir: api.workDir });
   const drainCpu0 = cpuSeconds(h.serve.pid);
+  const pgCpu = serverCpu(dialect);
   let peakSampled = 0;
   const sampler = setInterval(() => (peakSampled = Math.max(peakSampled, rssMb(h.serve.pid).now)), 100);
   try {
     await receiver.waitFor(total, 300_000);
     const stats = await receiver.stats();
     const rss = rssMb(h.serve.pid);
+    const serverCpuMs = pgCpu(total);
     return {
       publish_eps: events / publishS,
       publish_cpu_ms_per_event: (publishCpu * 1000) / events,
       drain_cpu_ms_per_delivery: ((cpuSeconds(h.serve.pid) - drainCpu0) * 1000) / total,
+      drain_server_cpu_ms_per_delivery: serverCpuMs,
       drain_dps: (stats.unique - 1) / seconds(stats.first_ns, stats.last_ns),
       peak_rss_mb: Math.max(rss.peak, peakSampled),
       requests: stats.requests,

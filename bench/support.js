@@ -159,6 +159,25 @@ export function cpuSeconds(pid) {
 }
 
 /**
+ * CPU seconds used so far by the PostgreSQL server's processes on this machine (every process named
+ * postgres; a backend or autovacuum worker that exits meanwhile takes its share with it, so this is
+ * a lower bound). Where the time of a PostgreSQL delivery goes that Hookline's own CPU does not show.
+ */
+export function postgresCpuSeconds() {
+  let sum = 0;
+  for (const pid of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (stat.includes(" (postgres) ")) sum += cpuSeconds(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+/**
  * Starts `node bin/hookline.js <args>` as a child process. Its output goes to a log file in
  * `workDir` (stdout of the harness is reserved for the JSON result).
  */
