@@ -24,6 +24,11 @@ export interface WorkerOptions {
 const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
 /** Most deliveries one claim statement takes. */
 const MAX_CLAIM = 200;
+/**
+ * How far before the oldest row the last claim could take the next quick claim starts walking: rows
+ * committed a little out of order (concurrent publishes, another node's clock) are still seen.
+ */
+const CURSOR_MARGIN_MS = 2_000;
 
 export class Worker {
   private readonly token = crypto.randomUUID();
@@ -37,6 +42,17 @@ export class Worker {
   private lastFullPass = 0;
   /** The last claim took every due row it could: a finished attempt alone then frees nothing new. */
   private exhausted = false;
+  /**
+   * The claim cursor: due rows older than this are all leased or belong to webhooks at their cap, so
+   * a quick claim starts its walk of the queue here instead of stepping over them each time (a
+   * hanging webhook's backlog grows by its event rate). 0: walk from the oldest row. It goes back to 0
+   * whenever a webhook at its cap frees a slot (its old rows are claimable again); a full pass, every
+   * poll interval, always walks from the oldest row (expired leases of a crashed worker, leases given
+   * back by another node).
+   */
+  private cursor = 0;
+  /** Counts cursor resets, so a claim that was running meanwhile does not set the cursor again. */
+  private cursorResets = 0;
   private timer: NodeJS.Timeout | undefined;
   /** A publish here names its webhooks: when each is at its cap, no claim could take the new rows yet. */
   private readonly onPublished = (webhookIds?: string[]) => {
@@ -106,7 +122,7 @@ export class Worker {
         if (full) this.lastFullPass = Date.now();
         while (this.running && this.inFlight.size < this.opts.concurrency) {
           const want = Math.min(this.opts.concurrency - this.inFlight.size, MAX_CLAIM);
-          const started = await this.claim(want);
+          const started = await this.claim(want, full);
           if (started === 0 || (!full && started < want)) break;
         }
       } while (this.refill && this.running);
@@ -119,10 +135,11 @@ export class Worker {
   }
 
   /** Claims up to `limit` deliveries and starts them; returns how many were started. */
-  private async claim(limit: number): Promise<number> {
+  private async claim(limit: number, full: boolean): Promise<number> {
     const now = this.ctx.now();
     const cap = this.opts.perWebhookConcurrency;
     const webhookSlots = new Map([...this.perWebhook].map(([id, n]) => [id, cap - n]));
+    const resets = this.cursorResets;
     const { claimed, targets } = await claimAndLoad(this.ctx.store, {
       now,
       limit,
@@ -130,8 +147,16 @@ export class Worker {
       token: this.token,
       perWebhookLimit: cap,
       webhookSlots,
+      since: full || this.cursor === 0 ? undefined : this.cursor,
     });
     this.exhausted = claimed.length < limit;
+    // Every due row before the oldest one taken was leased or of a webhook with no slot (the claim
+    // takes a webhook's rows oldest first), and with nothing taken, every due row was. Unless a slot
+    // came free meanwhile (cursor reset while the claim ran).
+    if (this.cursorResets === resets) {
+      const oldest = claimed.reduce((min, d) => Math.min(min, d.run_at), now);
+      this.cursor = Math.max(this.cursor, oldest - CURSOR_MARGIN_MS);
+    }
     if (claimed.length === 0) return 0;
     const overflow: string[] = [];
     const start: ClaimedDelivery[] = [];
@@ -147,7 +172,10 @@ export class Worker {
     // If either statement fails (database gone), the claimed rows stay leased and come back when the
     // lease expires; the in-flight counts are only taken once the attempts really start.
     // The claim keeps to the slots; should a batch still exceed them, the rest goes back.
-    if (overflow.length) await releaseLeases(this.ctx.store.db, overflow, this.token, now);
+    if (overflow.length) {
+      this.resetCursor();
+      await releaseLeases(this.ctx.store.db, overflow, this.token, now);
+    }
     for (const d of start) this.perWebhook.set(d.webhook_id, (this.perWebhook.get(d.webhook_id) ?? 0) + 1);
     for (const d of start) {
       const controller = new AbortController();
@@ -158,7 +186,9 @@ export class Worker {
         .finally(() => {
           // A slot the last claim could not use (webhook or worker at its cap) is worth a claim;
           // any other one only if that claim left due rows behind.
-          const wasFull = this.inFlight.size >= this.opts.concurrency || (this.perWebhook.get(d.webhook_id) ?? 0) >= this.opts.perWebhookConcurrency;
+          const webhookWasFull = (this.perWebhook.get(d.webhook_id) ?? 0) >= this.opts.perWebhookConcurrency;
+          const wasFull = this.inFlight.size >= this.opts.concurrency || webhookWasFull;
+          if (webhookWasFull) this.resetCursor(); // its rows the cursor passed over are claimable again
           this.inFlight.delete(d.id);
           const left = (this.perWebhook.get(d.webhook_id) ?? 1) - 1;
           if (left <= 0) this.perWebhook.delete(d.webhook_id);
@@ -167,6 +197,11 @@ export class Worker {
         });
     }
     return start.length;
+  }
+
+  private resetCursor(): void {
+    this.cursor = 0;
+    this.cursorResets++;
   }
 
   private async attempt(d: ClaimedDelivery, target: AttemptTarget | undefined, signal: AbortSignal): Promise<void> {

@@ -18,7 +18,7 @@ export interface ClaimFilter {
   slots: RawBuilder<unknown> | null;
   /** How many of the oldest due rows the window looks at. */
   scan: number;
-  /** Leaves out rows another (or this) worker is attempting. */
+  /** Leaves out rows another (or this) worker is attempting, and rows older than `since`. */
   notLeased: RawBuilder<unknown>;
 }
 
@@ -35,7 +35,8 @@ export function claimFilter(req: ClaimRequest): ClaimFilter {
   }
   const cap = sql`cast(${req.perWebhookLimit} as integer)`;
   const exclude = full.length ? sql`and webhook_id not in (${sql.join(full)})` : sql``;
-  const notLeased = sql`and (lease_until is null or lease_until <= ${req.now})`;
+  const since = req.since === undefined ? sql`` : sql` and run_at >= ${req.since}`;
+  const notLeased = sql`and (lease_until is null or lease_until <= ${req.now})${since}`;
   if (req.limit <= fewest) return { exclude, notLeased, slots: null, scan: req.limit };
   return {
     exclude,

@@ -15,6 +15,11 @@ export interface ClaimRequest {
   perWebhookLimit: number;
   /** Webhooks with attempts in flight in this worker, and how many more each may start (0: none). */
   webhookSlots: ReadonlyMap<string, number>;
+  /**
+   * Leave out due rows older than this (ms): the caller knows every one of them is leased or belongs
+   * to a webhook with no slot left (see the worker's claim cursor). Omitted: from the oldest row.
+   */
+  since?: number;
 }
 
 export interface ClaimedDelivery {
@@ -25,6 +30,8 @@ export interface ClaimedDelivery {
   trigger: DeliveryRow["trigger"];
   attempts: number;
   max_attempts: number;
+  /** Its due time: the oldest claimed row tells the worker where claimable rows start. */
+  run_at: number;
 }
 
 /** Leases up to `limit` due deliveries, within the per-webhook slots, in one statement (the dialect's own). */

@@ -35,6 +35,8 @@ export interface StartOptions {
   now?: () => number;
   /** Reuse an existing database (restart tests). */
   database?: TestDatabase;
+  /** How often the worker makes a full pass over the queue (default 100 ms). */
+  pollIntervalMs?: number;
   /** Where Hookline logs (default: pino at TEST_LOG_LEVEL, silent). */
   logger?: Logger;
 }
@@ -58,7 +60,7 @@ export async function startHookline(opts: StartOptions): Promise<TestHookline> {
       ca: opts.ca,
       lookup: opts.lookup,
       now: opts.now,
-      pollIntervalMs: 100,
+      pollIntervalMs: opts.pollIntervalMs ?? 100,
     });
   } catch (err) {
     // A start that fails (e.g. a bad setting under test) must not leak the database it was given.

@@ -65,6 +65,20 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     expect(again.map((d) => d.id).sort()).toEqual(["dlv_s_00000_0", "dlv_s_00001_0", "dlv_s_00001_1"]);
   });
 
+  it("leaves out due rows older than `since` (the worker's cursor) and answers each row's due time", async () => {
+    const t0 = 3_000_000;
+    await queue("k", 10, t0);
+    const store = hl.runtime.ctx.store;
+    const claimed = await claimDeliveries(store.db, dialect, { ...request(t0 + 100, 50, [], "k1"), since: t0 + 7, perWebhookLimit: 100 });
+    expect(claimed.map((d) => d.id).sort()).toEqual(
+      [7, 8, 9].flatMap((i) => [0, 1, 2].map((h) => `dlv_k_0000${i}_${h}`)).sort(),
+    );
+    for (const d of claimed) expect(d.run_at).toBe(t0 + Number(d.id.split("_")[2]));
+    // Without it, the walk starts at the oldest row again (in slots: rows of older queues are leased or taken).
+    const rest = await claimDeliveries(store.db, dialect, { ...request(t0 + 100, 100, [], "k2"), perWebhookLimit: 100 });
+    expect(rest.filter((d) => d.id.startsWith("dlv_k_")).length).toBe(21);
+  });
+
   it("never gives one row to two claimers working at once", async () => {
     const t0 = 2_000_000;
     await queue("c", 150, t0);

@@ -148,9 +148,11 @@ describe.each(DIALECTS)("the worker against hostile receivers (%s)", (dialect) =
       }
     }
     await good.waitFor(EVENTS, 10_000);
-    // Each event reached the good webhook long before the hostile attempts beside it could time out.
+    // Each event reached the good webhook well before the hostile attempts beside it could time out
+    // (a quarter of the timeout to spare; the hostile servers, the good receiver and Hookline share
+    // this process's event loop, and a loaded CI machine was seen to delay a delivery by 1.8 s).
     const latencies = good.requests.map((r) => r.receivedAt.getTime() - publishedAt.get(JSON.parse(r.body).subject.i)!);
-    expect(Math.max(...latencies), `latencies ${latencies.join(", ")} ms`).toBeLessThan(timeout / 2);
+    expect(Math.max(...latencies), `latencies ${latencies.join(", ")} ms`).toBeLessThan(timeout * 0.75);
 
     for (const behaviour of AT_WORKER) {
       const { project, id } = hooks.get(behaviour)!;

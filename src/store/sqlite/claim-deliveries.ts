@@ -32,6 +32,6 @@ export async function claimSqlite(db: Kysely<Database>, req: ClaimRequest): Prom
     update deliveries
        set lease_token = ${req.token}, lease_until = ${req.leaseUntil}
      where id in (${due})
-    returning id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts`.execute(db);
+    returning id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at`.execute(db);
   return res.rows;
 }
