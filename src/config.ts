@@ -222,10 +222,10 @@ export const OPTIONS = {
   },
   perWebhookConcurrency: {
     env: "HOOKLINE_WEBHOOK_CONCURRENCY",
-    // 16: a project's five webhooks can fill a worker's 64 slots (5 x 8 = 40 could not), while one
-    // hanging endpoint still holds at most a quarter of them (docs/performance.md).
+    // 16: a project's five webhooks can fill a worker's 64 slots (5 x 8 = 40 could not); a hanging
+    // endpoint holds 16 only until its first attempts time out (delivery/webhook-limits.ts).
     default: 16,
-    doc: "Attempts in flight to one webhook at once, so a slow endpoint cannot take every slot.",
+    doc: "Attempts in flight to one webhook at once, so a slow endpoint cannot take every slot. Halved (down to 1) each time an attempt to that webhook times out, raised by one per successful attempt.",
     parse: int(1, 1000),
   },
   rateLimit: {

@@ -34,6 +34,8 @@ export interface AttemptResult {
   error: string | null;
   durationMs: number;
   response: CapturedResponse | null;
+  /** The attempt ran out of time (connect, TLS, headers or the body read we do). */
+  timedOut: boolean;
 }
 
 export interface SenderOptions {
@@ -112,9 +114,11 @@ export class Sender {
   /** Makes one attempt. Never throws: every failure is described in the result. */
   async send(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptResult> {
     const started = performance.now();
-    const finish = (r: Omit<AttemptResult, "durationMs">): AttemptResult => ({
+    let timedOut = false;
+    const finish = (r: Omit<AttemptResult, "durationMs" | "timedOut">): AttemptResult => ({
       ...r,
       durationMs: Math.round(performance.now() - started),
+      timedOut,
     });
     const fail = (error: string, statusCode: number | null = null, response: CapturedResponse | null = null) =>
       finish({ success: false, statusCode, error, response });
@@ -131,7 +135,6 @@ export class Sender {
     if (signal?.aborted) return fail("Attempt aborted (shutting down)");
 
     const controller = new AbortController();
-    let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
@@ -140,7 +143,10 @@ export class Sender {
     signal?.addEventListener("abort", onAbort, { once: true });
     const why = (err: unknown): string => {
       if (timedOut) return `Timed out after ${this.timeoutMs} ms`;
-      return signal?.aborted ? "Attempt aborted (shutting down)" : describeError(err, url, this.timeoutMs);
+      if (signal?.aborted) return "Attempt aborted (shutting down)";
+      // undici's own timers (backstops) and the system's connect timeout are timeouts too.
+      if (TIMEOUT_CODES.has((err as { code?: string } | null)?.code ?? "")) timedOut = true;
+      return describeError(err, url, this.timeoutMs);
     };
 
     try {
@@ -234,6 +240,7 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return out;
 }
 
+const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "ENODATA", "ESERVFAIL", "ENOTIMP"]);
 const TLS_CODE = /CERT|SSL|TLS|SIGNED|SIGNATURE|ISSUER|CRL|CHAIN|LEAF|HOSTNAME_MISMATCH/;
 

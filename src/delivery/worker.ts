@@ -13,6 +13,7 @@ import { claimAndLoad, releaseLeases, type AttemptTarget, type ClaimedDelivery }
 import type { Metrics } from "./metrics.js";
 import { OutcomeRecorder } from "./recorder.js";
 import type { Sender } from "./sender.js";
+import { WebhookLimits } from "./webhook-limits.js";
 
 export interface WorkerOptions {
   concurrency: number;
@@ -33,6 +34,8 @@ const CURSOR_MARGIN_MS = 2_000;
 export class Worker {
   private readonly token = crypto.randomUUID();
   private readonly perWebhook = new Map<string, number>();
+  /** Each webhook's in-flight limit: the setting, lowered while its attempts time out. */
+  private readonly limits: WebhookLimits;
   private readonly inFlight = new Map<string, AbortController>();
   private readonly recorder: OutcomeRecorder;
   private running = false;
@@ -53,10 +56,12 @@ export class Worker {
   private cursor = 0;
   /** Counts cursor resets, so a claim that was running meanwhile does not set the cursor again. */
   private cursorResets = 0;
+  /** Webhooks left out of a claim (no free slot) since the cursor was last reset. */
+  private readonly skipped = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   /** A publish here names its webhooks: when each is at its cap, no claim could take the new rows yet. */
   private readonly onPublished = (webhookIds?: string[]) => {
-    if (webhookIds?.every((id) => (this.perWebhook.get(id) ?? 0) >= this.opts.perWebhookConcurrency)) return;
+    if (webhookIds?.every((id) => this.isFull(id))) return;
     this.wake();
   };
   private readonly leaseMs: number;
@@ -73,6 +78,11 @@ export class Worker {
     this.leaseMs = ctx.config.timeoutMs + 5_000;
     this.pollMs = opts.pollIntervalMs ?? 500;
     this.recorder = new OutcomeRecorder(ctx, metrics, onDisabled);
+    this.limits = new WebhookLimits(opts.perWebhookConcurrency);
+  }
+
+  private isFull(webhookId: string): boolean {
+    return (this.perWebhook.get(webhookId) ?? 0) >= this.limits.of(webhookId);
   }
 
   start(): void {
@@ -138,7 +148,10 @@ export class Worker {
   private async claim(limit: number, full: boolean): Promise<number> {
     const now = this.ctx.now();
     const cap = this.opts.perWebhookConcurrency;
-    const webhookSlots = new Map([...this.perWebhook].map(([id, n]) => [id, cap - n]));
+    // Free slots of every webhook with attempts in flight or a lowered limit; the rest have `cap`.
+    const webhookSlots = new Map([...this.limits.entries()]);
+    for (const [id, n] of this.perWebhook) webhookSlots.set(id, this.limits.of(id) - n);
+    for (const [id, free] of webhookSlots) if (free <= 0) this.skipped.add(id);
     const resets = this.cursorResets;
     const { claimed, targets } = await claimAndLoad(this.ctx.store, {
       now,
@@ -163,7 +176,7 @@ export class Worker {
     const counts = new Map(this.perWebhook);
     for (const d of claimed) {
       const n = counts.get(d.webhook_id) ?? 0;
-      if (n >= this.opts.perWebhookConcurrency) overflow.push(d.id);
+      if (n >= this.limits.of(d.webhook_id)) overflow.push(d.id);
       else {
         counts.set(d.webhook_id, n + 1);
         start.push(d);
@@ -186,13 +199,13 @@ export class Worker {
         .finally(() => {
           // A slot the last claim could not use (webhook or worker at its cap) is worth a claim;
           // any other one only if that claim left due rows behind.
-          const webhookWasFull = (this.perWebhook.get(d.webhook_id) ?? 0) >= this.opts.perWebhookConcurrency;
-          const wasFull = this.inFlight.size >= this.opts.concurrency || webhookWasFull;
-          if (webhookWasFull) this.resetCursor(); // its rows the cursor passed over are claimable again
+          const wasFull = this.inFlight.size >= this.opts.concurrency || this.isFull(d.webhook_id);
           this.inFlight.delete(d.id);
           const left = (this.perWebhook.get(d.webhook_id) ?? 1) - 1;
           if (left <= 0) this.perWebhook.delete(d.webhook_id);
           else this.perWebhook.set(d.webhook_id, left);
+          // A webhook left out of claims has a slot again: the rows the cursor passed over are claimable.
+          if (this.skipped.has(d.webhook_id) && !this.isFull(d.webhook_id)) this.resetCursor();
           if (wasFull || !this.exhausted) this.schedule();
         });
     }
@@ -202,6 +215,7 @@ export class Worker {
   private resetCursor(): void {
     this.cursor = 0;
     this.cursorResets++;
+    this.skipped.clear();
   }
 
   private async attempt(d: ClaimedDelivery, target: AttemptTarget | undefined, signal: AbortSignal): Promise<void> {
@@ -223,6 +237,7 @@ export class Worker {
     });
     const result = await this.sender.send({ url: target.url, headers, body: target.payload }, signal);
     if (signal.aborted) return; // shutdown: the lease is released, the attempt is made again
+    this.limits.onAttempt(d.webhook_id, result);
     const outcome = result.success ? "success" : "failure";
     this.metrics.attempts.inc({ outcome, trigger: d.trigger });
     this.metrics.attemptDuration.observe({ outcome }, result.durationMs / 1000);

@@ -186,7 +186,7 @@ describe.each(DIALECTS)("the worker against hostile receivers (%s)", (dialect) =
     expect(good.requests).toHaveLength(EVENTS);
   });
 
-  it("makes at most HOOKLINE_WEBHOOK_CONCURRENCY attempts at once to one hanging webhook", async () => {
+  it("makes at most HOOKLINE_WEBHOOK_CONCURRENCY attempts at once to one hanging webhook, then one at a time once they time out", async () => {
     const hanging = await startReceiver({ respond: { hang: true } });
     const solo = await startHookline({ dialect, worker: true, ca: hanging.ca, env: { HOOKLINE_TIMEOUT_MS: String(WORKER_TIMEOUT), HOOKLINE_RETRY_DELAYS: "60" } });
     try {
@@ -196,6 +196,11 @@ describe.each(DIALECTS)("the worker against hostile receivers (%s)", (dialect) =
       await hanging.waitFor(16, WORKER_TIMEOUT);
       await new Promise((r) => setTimeout(r, WORKER_TIMEOUT / 3));
       expect(hanging.requests).toHaveLength(16);
+      // The 16 time out together: each timeout halves the webhook's limit (16 -> 1), so of the four
+      // queued deliveries one is attempted, not all four (and not 16 new connections at once).
+      await hanging.waitFor(17, 2 * WORKER_TIMEOUT);
+      await new Promise((r) => setTimeout(r, WORKER_TIMEOUT / 2));
+      expect(hanging.requests).toHaveLength(17);
     } finally {
       await solo.close();
       await hanging.close();

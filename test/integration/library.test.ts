@@ -226,7 +226,10 @@ describe.each(DIALECTS)("library (%s)", (dialect) => {
   });
 
   it("listen() serves API + UI + worker as `serve`; close() drains in-flight attempts", async () => {
-    const served = await createHookline({ ...options, worker: true });
+    // A database of its own: on the shared one the suite's other worker could take the attempt
+    // (PostgreSQL wakes every worker), and close() rightly would not wait for another instance's.
+    const ownDb = await createTestDatabase(dialect);
+    const served = await createHookline({ ...options, databaseUrl: ownDb.url, worker: true });
     let closedServed = false;
     try {
       const address = await served.listen({ port: 0, host: "127.0.0.1" });
@@ -251,11 +254,17 @@ describe.each(DIALECTS)("library (%s)", (dialect) => {
       expect(Date.now()).toBeGreaterThanOrEqual(arrived.receivedAt.getTime() + 650);
       await expect(served.publish("served", "milestone.completed", { id: "MS-2" })).rejects.toThrow(/closed/);
 
-      const logs = await hookline.logs.list("served", wh.id);
-      expect(logs.data).toHaveLength(1);
-      expect(logs.data[0]).toMatchObject({ success: true, status_code: 204 });
+      const reader = await createHookline({ ...options, databaseUrl: ownDb.url });
+      try {
+        const logs = await reader.logs.list("served", wh.id);
+        expect(logs.data).toHaveLength(1);
+        expect(logs.data[0]).toMatchObject({ success: true, status_code: 204 });
+      } finally {
+        await reader.close();
+      }
     } finally {
       if (!closedServed) await served.close();
+      await ownDb.drop();
     }
   });
 
