@@ -166,9 +166,10 @@ export class Worker {
     // Every due row before the oldest one taken was leased or of a webhook with no slot (the claim
     // takes a webhook's rows oldest first), and with nothing taken, every due row was. Unless a slot
     // came free meanwhile (cursor reset while the claim ran).
+    // A full pass walked from the oldest row, so its answer stands even if it is earlier (a clock set back).
     if (this.cursorResets === resets) {
-      const oldest = claimed.reduce((min, d) => Math.min(min, d.run_at), now);
-      this.cursor = Math.max(this.cursor, oldest - CURSOR_MARGIN_MS);
+      const from = claimed.reduce((min, d) => Math.min(min, d.run_at), now) - CURSOR_MARGIN_MS;
+      this.cursor = full ? from : Math.max(this.cursor, from);
     }
     if (claimed.length === 0) return 0;
     const overflow: string[] = [];
