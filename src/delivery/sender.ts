@@ -145,7 +145,8 @@ export class Sender {
       if (timedOut) return `Timed out after ${this.timeoutMs} ms`;
       if (signal?.aborted) return "Attempt aborted (shutting down)";
       // undici's own timers (backstops) and the system's connect timeout are timeouts too.
-      if (TIMEOUT_CODES.has((err as { code?: string } | null)?.code ?? "")) timedOut = true;
+      const code = errorCode(err);
+      if (UNDICI_TIMEOUT_CODES.has(code) || code === "ETIMEDOUT") timedOut = true;
       return describeError(err, url, this.timeoutMs);
     };
 
@@ -240,17 +241,26 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return out;
 }
 
-const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
+const UNDICI_TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "ENODATA", "ESERVFAIL", "ENOTIMP"]);
 const TLS_CODE = /CERT|SSL|TLS|SIGNED|SIGNATURE|ISSUER|CRL|CHAIN|LEAF|HOSTNAME_MISMATCH/;
 
 /** Maps a connect/request error to the sentence shown in the delivery log. */
+/** Happy-eyeballs connects fail with an AggregateError of one error per address tried: the first one speaks. */
+function firstError(err: unknown): unknown {
+  return err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err;
+}
+
+function errorCode(err: unknown): string {
+  return (firstError(err) as { code?: string } | null)?.code ?? "";
+}
+
 export function describeError(err: unknown, url: URL, timeoutMs: number): string {
   if (err instanceof BlockedAddressError) return err.message;
-  // Happy-eyeballs connects fail with an AggregateError of one error per address tried.
-  const first = err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err;
+  const first = firstError(err);
   const e = (first ?? {}) as NodeJS.ErrnoException & { address?: string; port?: number; reason?: string };
   const code = e.code ?? "";
+  if (UNDICI_TIMEOUT_CODES.has(code)) return `Timed out after ${timeoutMs} ms`;
   const host = url.hostname;
   const peer = e.address ? `${e.address.includes(":") ? `[${e.address}]` : e.address}:${e.port}` : url.host;
   if (e.syscall === "getaddrinfo" || e.syscall === "queryA" || DNS_CODES.has(code)) {
@@ -264,9 +274,6 @@ export function describeError(err: unknown, url: URL, timeoutMs: number): string
     case "EHOSTUNREACH":
     case "ENETUNREACH": return `Host unreachable: ${peer} (${code})`;
     case "ETIMEDOUT": return `Connection to ${peer} timed out (ETIMEDOUT)`;
-    case "UND_ERR_CONNECT_TIMEOUT":
-    case "UND_ERR_HEADERS_TIMEOUT":
-    case "UND_ERR_BODY_TIMEOUT": return `Timed out after ${timeoutMs} ms`;
     case "UND_ERR_HEADERS_OVERFLOW": return `Response headers exceed ${MAX_RESPONSE_HEADER_BYTES} bytes`;
     case "UND_ERR_CLOSED":
     case "UND_ERR_DESTROYED": return "Sender is shut down";
