@@ -8,8 +8,11 @@ import { sql, type RawBuilder } from "kysely";
 import type { ClaimRequest } from "./deliveries.js";
 
 export interface ClaimFilter {
-  /** `and webhook_id not in (…)` for webhooks with no slot left, or nothing. */
-  exclude: RawBuilder<unknown>;
+  /**
+   * The rows a claim may take: pending and due, not leased by a worker (another or this one), not
+   * older than `since`, and not of a webhook with no slot left.
+   */
+  due: RawBuilder<unknown>;
   /**
    * How many rows of the row's webhook may be taken (a CASE over the partly busy webhooks), or null
    * when no webhook could exceed its slots within `limit` rows: then the plain oldest-first claim
@@ -18,8 +21,6 @@ export interface ClaimFilter {
   slots: RawBuilder<unknown> | null;
   /** How many of the oldest due rows the window looks at. */
   scan: number;
-  /** Leaves out rows another (or this) worker is attempting, and rows older than `since`. */
-  notLeased: RawBuilder<unknown>;
 }
 
 export function claimFilter(req: ClaimRequest): ClaimFilter {
@@ -34,13 +35,12 @@ export function claimFilter(req: ClaimRequest): ClaimFilter {
     }
   }
   const cap = sql`cast(${req.perWebhookLimit} as integer)`;
-  const exclude = full.length ? sql`and webhook_id not in (${sql.join(full)})` : sql``;
+  const exclude = full.length ? sql` and webhook_id not in (${sql.join(full)})` : sql``;
   const since = req.since === undefined ? sql`` : sql` and run_at >= ${req.since}`;
-  const notLeased = sql`and (lease_until is null or lease_until <= ${req.now})${since}`;
-  if (req.limit <= fewest) return { exclude, notLeased, slots: null, scan: req.limit };
+  const due = sql`status = 'pending' and run_at <= ${req.now} and (lease_until is null or lease_until <= ${req.now})${since}${exclude}`;
+  if (req.limit <= fewest) return { due, slots: null, scan: req.limit };
   return {
-    exclude,
-    notLeased,
+    due,
     slots: partial.length
       ? sql`case webhook_id ${sql.join(partial.map(([id, free]) => sql`when ${id} then cast(${free} as integer)`), sql` `)} else ${cap} end`
       : cap,

@@ -64,11 +64,11 @@ function withIndexScan<T>(db: Kysely<Database>, claim: (trx: Kysely<Database>) =
 
 /** The `due` CTE (and, when slots bind, the `scan` it windows): due rows locked for this claim. */
 function dueRows(req: ClaimRequest) {
-  const { exclude, slots, scan, notLeased } = claimFilter(req);
+  const { due: dueFilter, slots, scan } = claimFilter(req);
   return slots
     ? sql`scan as (
             select id, webhook_id, run_at from deliveries
-             where status = 'pending' and run_at <= ${req.now} ${notLeased} ${exclude}
+             where ${dueFilter}
              order by run_at
              limit ${scan}
              for update skip locked),
@@ -80,7 +80,7 @@ function dueRows(req: ClaimRequest) {
              limit ${req.limit})`
     : sql`due as (
             select id from deliveries
-             where status = 'pending' and run_at <= ${req.now} ${notLeased} ${exclude}
+             where ${dueFilter}
              order by run_at
              limit ${req.limit}
              for update skip locked)`;

@@ -13,19 +13,19 @@ import type { Database } from "../schema.js";
  * the purge reads it of finished rows only), so leasing moves no index entry.
  */
 export async function claimSqlite(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimedDelivery[]> {
-  const { exclude, slots, scan, notLeased } = claimFilter(req);
+  const { due: dueFilter, slots, scan } = claimFilter(req);
   const due = slots
     ? sql`select id from (
             select id, run_at, webhook_id, row_number() over (partition by webhook_id order by run_at) as n
               from (select id, webhook_id, run_at from deliveries indexed by deliveries_due
-                     where status = 'pending' and run_at <= ${req.now} ${notLeased} ${exclude}
+                     where ${dueFilter}
                      order by run_at
                      limit ${scan}))
            where n <= ${slots}
            order by run_at
            limit ${req.limit}`
     : sql`select id from deliveries indexed by deliveries_due
-           where status = 'pending' and run_at <= ${req.now} ${notLeased} ${exclude}
+           where ${dueFilter}
            order by run_at
            limit ${req.limit}`;
   const res = await sql<ClaimedDelivery>`
