@@ -17,6 +17,7 @@ import fs from "node:fs";
 import { createServer } from "node:https";
 import os from "node:os";
 import path from "node:path";
+import { ipcCaller } from "./ipc.js";
 
 const HANG_ROLE = Boolean(process.env.BENCH_HANG_TLS_DIR);
 const dir = process.env.BENCH_HANG_TLS_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "hookline-bench-tls-"));
@@ -94,7 +95,7 @@ process.on("message", (msg) => {
       latencies = [];
       firstAt = lastAt = 0n;
       waiters = [];
-      hang.call("reset").then(() => process.send({ type: "ok", id: msg.id }));
+      hang.call({ cmd: "reset" }).then(() => process.send({ type: "ok", id: msg.id }));
       break;
     case "waitFor": {
       const n = seen.size || requests;
@@ -103,7 +104,7 @@ process.on("message", (msg) => {
       break;
     }
     case "stats":
-      hang.call("stats").then(({ hung }) => process.send({
+      hang.call({ cmd: "stats" }).then(({ hung }) => process.send({
         type: "stats",
         id: msg.id,
         requests,
@@ -135,14 +136,7 @@ async function startHangProcess() {
     child.once("exit", (code) => reject(new Error(`hang receiver exited (${code})`)));
     child.once("message", (m) => resolve(m.port));
   });
-  let seq = 0;
-  const pending = new Map();
-  child.on("message", (m) => pending.get(m.id)?.(m));
-  const call = (cmd) => new Promise((resolve) => {
-    const id = ++seq;
-    pending.set(id, (m) => { pending.delete(id); resolve(m); });
-    child.send({ cmd, id });
-  });
+  const call = ipcCaller(child, "hang receiver");
   return { child, port, call };
 }
 

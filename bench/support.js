@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { Pool } from "undici";
+import { ipcCaller } from "./ipc.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The `hookline` command the harness runs (BENCH_HOOKLINE_BIN: another build, e.g. a baseline). */
@@ -34,24 +35,12 @@ export const round = (n, digits = 2) => (Number.isFinite(n) ? Number(n.toFixed(d
 /** The receiver process, with a promise-based IPC wrapper. */
 export async function startReceiver() {
   const child = fork(path.join(here, "receiver.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  const pending = new Map();
-  let seq = 0;
-  const ready = new Promise((resolve, reject) => {
+  const call = ipcCaller(child, "receiver");
+  const info = await new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`receiver exited (${code})`)));
-    child.on("message", (m) => {
-      if (m.type === "ready") resolve(m);
-      else pending.get(m.id)?.(m);
-    });
+    child.on("message", (m) => m.type === "ready" && resolve(m));
   });
-  const info = await ready;
-  const call = (msg, timeoutMs = 0) =>
-    new Promise((resolve, reject) => {
-      const id = ++seq;
-      const timer = timeoutMs ? setTimeout(() => { pending.delete(id); reject(new Error(`receiver: ${msg.cmd} timed out after ${timeoutMs} ms`)); }, timeoutMs) : null;
-      pending.set(id, (m) => { clearTimeout(timer); pending.delete(id); resolve(m); });
-      child.send({ ...msg, id });
-    });
   return {
     ...info,
     /** One origin per webhook (index i uses origins[i % origins.length]). */
