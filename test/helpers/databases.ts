@@ -13,19 +13,26 @@ export type TestDialect = "sqlite" | "postgres";
 
 export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
-async function probePostgres(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+/** Connects to PG_ADMIN_URL and runs `select 1`: null when the server answers, else why not. */
+export async function postgresProblem(connectTimeoutMs = 3000): Promise<string | null> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: connectTimeoutMs });
   try {
     await client.connect();
     await client.query("select 1");
-    return true;
+    return null;
   } catch (err) {
-    if (process.env.CI) throw new Error(`PostgreSQL is required in CI but unreachable at ${PG_ADMIN_URL}: ${(err as Error).message}`);
-    console.warn(`\n*** PostgreSQL unreachable at ${PG_ADMIN_URL} (${(err as Error).message}): SKIPPING the PostgreSQL half of the suite ***\n`);
-    return false;
+    return (err as Error).message;
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+async function probePostgres(): Promise<boolean> {
+  const problem = await postgresProblem();
+  if (problem === null) return true;
+  if (process.env.CI) throw new Error(`PostgreSQL is required in CI but unreachable at ${PG_ADMIN_URL}: ${problem}`);
+  console.warn(`\n*** PostgreSQL unreachable at ${PG_ADMIN_URL} (${problem}): SKIPPING the PostgreSQL half of the suite ***\n`);
+  return false;
 }
 
 export const postgresAvailable: boolean = await probePostgres();

@@ -41,6 +41,18 @@ export interface StartOptions {
   logger?: Logger;
 }
 
+/** An answer as tests read it: the status, the body parsed as JSON (or the text when it is not), the headers. */
+export async function readApiResponse(res: Response): Promise<ApiResponse> {
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, body: parsed as any, headers: res.headers };
+}
+
 export async function startHookline(opts: StartOptions): Promise<TestHookline> {
   const db = opts.database ?? (await createTestDatabase(opts.dialect));
   const env: NodeJS.ProcessEnv = {
@@ -76,15 +88,7 @@ export async function startHookline(opts: StartOptions): Promise<TestHookline> {
     let payload: string | undefined = o.raw;
     if (payload === undefined && body !== undefined) payload = JSON.stringify(body);
     if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
-    const res = await fetch(address + path, { method, headers, body: payload });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON: keep the text */
-    }
-    return { status: res.status, body: parsed as any, headers: res.headers };
+    return readApiResponse(await fetch(address + path, { method, headers, body: payload }));
   };
   return {
     runtime,

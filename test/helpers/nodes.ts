@@ -9,7 +9,7 @@
  *   await api.call("POST", "/api/v1/projects/acme/events", { event, subject });
  *   await worker.kill();             // SIGKILL; stop() is SIGTERM and a graceful drain
  */
-import { ADMIN_TOKEN, type ApiResponse } from "./hookline.js";
+import { ADMIN_TOKEN, readApiResponse, type ApiResponse } from "./hookline.js";
 import { caFile, runCli, type CliProcess } from "./process.js";
 
 export type NodeKind = "api" | "worker";
@@ -57,15 +57,7 @@ export async function startNode(kind: NodeKind, env: Record<string, string>, arg
   const call: HooklineNode["call"] = async (method, path, body, headers = {}) => {
     const h: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers };
     if (body !== undefined) h["content-type"] = "application/json";
-    const res = await fetch(url + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* keep the text */
-    }
-    return { status: res.status, body: parsed as any, headers: res.headers };
+    return readApiResponse(await fetch(url + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) }));
   };
   const signal = async (sig: NodeJS.Signals) => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(sig);
@@ -83,6 +75,15 @@ export async function startNode(kind: NodeKind, env: Record<string, string>, arg
       return proc.child.exitCode === null && proc.child.signalCode === null;
     },
   };
+}
+
+/** Starts `apis` API nodes and `workers` delivery nodes at once (start-up migrations take the advisory lock). */
+export async function startNodes(env: Record<string, string>, counts: { apis: number; workers: number }): Promise<{ apis: HooklineNode[]; workers: HooklineNode[] }> {
+  const nodes = await Promise.all([
+    ...Array.from({ length: counts.apis }, () => startNode("api", env)),
+    ...Array.from({ length: counts.workers }, () => startNode("worker", env)),
+  ]);
+  return { apis: nodes.slice(0, counts.apis), workers: nodes.slice(counts.apis) };
 }
 
 /** Stops every node still running (SIGTERM, then SIGKILL after `graceMs`). */

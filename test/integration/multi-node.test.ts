@@ -7,7 +7,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, DIALECTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
-import { nodeEnv, startNode, stopNodes, type HooklineNode } from "../helpers/nodes.js";
+import { nodeEnv, startNodes, stopNodes, type HooklineNode } from "../helpers/nodes.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
 
@@ -25,9 +25,7 @@ describe.skipIf(!pgEnabled)("several nodes on one PostgreSQL database", () => {
     db = await createTestDatabase("postgres");
     const env = nodeEnv(db.url, rx.ca, { HOOKLINE_RETRY_DELAYS: "0.1,0.1" });
     // All four start at once on the fresh database: start-up migrations take the advisory lock.
-    const nodes = await Promise.all([startNode("api", env), startNode("api", env), startNode("worker", env), startNode("worker", env)]);
-    apis = nodes.slice(0, 2);
-    workers = nodes.slice(2);
+    ({ apis, workers } = await startNodes(env, { apis: 2, workers: 2 }));
     sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
   });

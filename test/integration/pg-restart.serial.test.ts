@@ -15,8 +15,8 @@
 import { execFileSync } from "node:child_process";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { createTestDatabase, DIALECTS, PG_ADMIN_URL, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
-import { nodeEnv, nodeWarnings, startNode, stopNodes, type HooklineNode } from "../helpers/nodes.js";
+import { createTestDatabase, DIALECTS, PG_ADMIN_URL, postgresAvailable, postgresProblem, type TestDatabase } from "../helpers/databases.js";
+import { nodeEnv, nodeWarnings, startNodes, stopNodes, type HooklineNode } from "../helpers/nodes.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
 
@@ -55,16 +55,7 @@ function pgCtl(action: "restart" | "stop" | "start"): void {
 }
 
 async function serverUp(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 1000 });
-  try {
-    await c.connect();
-    await c.query("select 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
+  return (await postgresProblem(1000)) === null;
 }
 
 describe.skipIf(!cluster)("a PostgreSQL restart under load: 2 API and 2 worker processes", () => {
@@ -78,9 +69,7 @@ describe.skipIf(!cluster)("a PostgreSQL restart under load: 2 API and 2 worker p
     db = await createTestDatabase("postgres");
     // Retries spread over ~10 s, so attempts failing while the server is away do not exhaust them.
     const env = nodeEnv(db.url, rx.ca, { HOOKLINE_RETRY_DELAYS: "0.5,1,2,3,4" });
-    const nodes = await Promise.all([startNode("api", env), startNode("api", env), startNode("worker", env), startNode("worker", env)]);
-    apis = nodes.slice(0, 2);
-    workers = nodes.slice(2);
+    ({ apis, workers } = await startNodes(env, { apis: 2, workers: 2 }));
   });
   afterAll(async () => {
     if (!(await serverUp())) pgCtl("start");

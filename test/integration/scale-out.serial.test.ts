@@ -14,7 +14,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { createTestDatabase, DIALECTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
-import { nodeEnv, nodeWarnings, startNode, stopNodes, type HooklineNode } from "../helpers/nodes.js";
+import { nodeEnv, nodeWarnings, startNodes, stopNodes, type HooklineNode } from "../helpers/nodes.js";
 import { startReceiver, type ReceivedRequest, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
 
@@ -68,13 +68,7 @@ describe.skipIf(!pgEnabled)("scale-out: 2 API and 4 worker processes on one Post
     // A 5 s timeout (lease 10 s) and four retries: a machine busy with other suites should see few
     // timeouts, and none should add up to an auto-disable.
     const env = nodeEnv(db.url, rx.ca, { HOOKLINE_TIMEOUT_MS: "5000", HOOKLINE_RETRY_DELAYS: "0.2,0.5,1,2" });
-    const nodes = await Promise.all([
-      startNode("api", env),
-      startNode("api", env),
-      ...Array.from({ length: 4 }, () => startNode("worker", env)),
-    ]);
-    apis = nodes.slice(0, 2);
-    workers = nodes.slice(2);
+    ({ apis, workers } = await startNodes(env, { apis: 2, workers: 4 }));
     sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
   });
