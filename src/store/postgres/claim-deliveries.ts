@@ -14,6 +14,11 @@ import type { Candidate, ClaimRequest, ClaimResult, ClaimedDelivery } from "../q
  */
 export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimResult> {
   return db.transaction().execute(async (trx) => {
+    // Right after a burst of publishes the statistics still describe the table as small, and the
+    // planner would read a webhook's every pending row with a bitmap scan and sort them, instead of
+    // walking deliveries_webhook_due in order and stopping at the share. The ordered index scan is
+    // the right plan at any size; `set local` ends with the transaction.
+    await sql`set local enable_bitmapscan = off`.execute(trx);
     const rows = (await sql<Candidate>`${candidatesQuery(req)} for no key update of w skip locked`.execute(trx)).rows;
     const candidates = rows.map((r) => ({ ...r, limit: Number(r.limit), busy: Number(r.busy) }));
     const { quota, lastProject, more } = fairShares(candidates, req.want, req.suspectWant, req.afterProject);

@@ -14,22 +14,20 @@ export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResul
     const rows = (await candidatesQuery(req).execute(db)).rows as (Omit<Candidate, "suspect"> & { suspect: number })[];
     const candidates = rows.map((r) => ({ ...r, limit: Number(r.limit), busy: Number(r.busy), suspect: r.suspect === 1 }));
     const { quota, lastProject, more } = fairShares(candidates, req.want, req.suspectWant, req.afterProject);
-    const ids: string[] = [];
-    for (const [webhookId, n] of quota) {
-      const res = await sql<{ id: string }>`
-        select id from deliveries d indexed by deliveries_webhook_due
-         where d.webhook_id = ${webhookId} and ${dueAndFree(req.now)}
-         order by d.run_at
-         limit ${n}`.execute(db);
-      for (const r of res.rows) ids.push(r.id);
-    }
-    if (ids.length === 0) return { claimed: [], lastProject, more: false };
+    if (quota.size === 0) return { claimed: [], lastProject, more: false };
     const suspect = new Set(candidates.filter((c) => c.suspect).map((c) => c.id));
     const claimed: ClaimedDelivery[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const res = await sql<Omit<ClaimedDelivery, "suspect" | "target"> & AttemptTarget & { found: number }>`
+    // Each webhook's seek as one term of a compound select, so the seeks and the lease are one
+    // statement (at most 200 terms: SQLite allows 500).
+    const seeks = [...quota].map(
+      ([webhookId, n]) => sql`select * from (select id from deliveries d indexed by deliveries_webhook_due
+                                 where d.webhook_id = ${webhookId} and ${dueAndFree(req.now)}
+                                 order by d.run_at limit ${n})`,
+    );
+    for (let i = 0; i < seeks.length; i += 200) {
+      const res = await sql<Omit<ClaimedDelivery, "suspect" | "target">>`
         update deliveries set lease_token = ${req.token}, lease_until = ${req.leaseUntil}
-         where id in (${sql.join(ids.slice(i, i + 500))})
+         where id in (${sql.join(seeks.slice(i, i + 200), sql` union all `)})
         returning id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at`.execute(db);
       const targets = await loadTargets(db, res.rows.map((r) => r.id));
       for (const r of res.rows) claimed.push({ ...r, suspect: suspect.has(r.webhook_id), target: targets.get(r.id) ?? null });
