@@ -93,6 +93,8 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     if (fields.name !== undefined) changes.name = fields.name;
     if (fields.events !== undefined) changes.events = JSON.stringify(fields.events);
     if (fields.url !== undefined) changes.url = fields.url;
+    // A new endpoint, or one enabled again after a fix, starts at the full in-flight limit again.
+    if ((fields.url !== undefined && fields.url !== current.url) || (fields.enabled === true && current.enabled === 0)) changes.inflight_limit = null;
     if (fields.secret !== undefined) changes.secret = fields.secret === null ? null : sealSecret(ctx, fields.secret);
     if (fields.enabled === true && current.enabled === 0) {
       if ((await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) throw new LimitError(ctx.config.maxActiveWebhooks);

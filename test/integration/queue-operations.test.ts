@@ -86,6 +86,19 @@ describe.each(DIALECTS)("delivery queue operations (%s)", (dialect) => {
     expect((await row(t)).status).toBe("pending");
   });
 
+  it("a webhook's lowered in-flight limit is dropped when its URL changes or it is enabled again", async () => {
+    const limit = async () => (await store.db.selectFrom("webhooks").select("inflight_limit").where("id", "=", hook).executeTakeFirstOrThrow()).inflight_limit;
+    await store.db.updateTable("webhooks").set({ inflight_limit: 1 }).where("id", "=", hook).execute();
+    expect((await hl.api("PATCH", `/api/v1/projects/q/webhooks/${hook}`, { name: "renamed" })).status).toBe(200);
+    expect(await limit()).toBe(1);
+    expect((await hl.api("PATCH", `/api/v1/projects/q/webhooks/${hook}`, { url: "https://127.0.0.1:2/y" })).status).toBe(200);
+    expect(await limit()).toBeNull();
+    await store.db.updateTable("webhooks").set({ inflight_limit: 2 }).where("id", "=", hook).execute();
+    expect((await hl.api("PATCH", `/api/v1/projects/q/webhooks/${hook}`, { enabled: false })).status).toBe(200);
+    expect((await hl.api("PATCH", `/api/v1/projects/q/webhooks/${hook}`, { enabled: true })).status).toBe(200);
+    expect(await limit()).toBeNull();
+  });
+
   it("release: the lease is given back without an attempt counted, and the row is claimable at once", async () => {
     const [a] = await leased(1, "l");
     await releaseLeases(store.db, [a], "l", T + 5);
