@@ -32,7 +32,7 @@ interface AjvError {
  * Schema (type) errors → one detail per top-level field, like the domain rules give, so a form can
  * show each next to its input. Alternatives of a union ("string or null") are merged into one message.
  */
-function ajvDetails(err: FastifyError): FieldError[] {
+export function ajvDetails(err: FastifyError): FieldError[] {
   const list = ((err as { validation?: AjvError[] }).validation ?? []) as AjvError[];
   const ctx = (err as { validationContext?: string }).validationContext ?? "body";
   const byPath = new Map<string, { field: string; where: string; types: string[]; allowed: unknown[]; messages: string[] }>();
