@@ -210,8 +210,10 @@ export const OPTIONS = {
   concurrency: {
     env: "HOOKLINE_CONCURRENCY",
     flag: "--concurrency",
-    default: 64,
-    doc: "Delivery attempts one worker makes at once.",
+    // Attempts are I/O: hundreds of idle sockets cost little memory and no CPU, and a large pool is
+    // what lets healthy webhooks keep going while others hang (docs/performance.md).
+    default: 256,
+    doc: "Delivery attempts one worker makes at once. Webhooks whose attempts time out may hold at most half of them.",
     parse: int(1, 10_000),
   },
   poolSize: {
@@ -222,10 +224,9 @@ export const OPTIONS = {
   },
   perWebhookConcurrency: {
     env: "HOOKLINE_WEBHOOK_CONCURRENCY",
-    // 16: a project's five webhooks can fill a worker's 64 slots (5 x 8 = 40 could not); a hanging
-    // endpoint holds 16 only until its first attempts time out (delivery/webhook-limits.ts).
+    // A hanging endpoint holds 16 only until its first attempts time out (domain/inflight-limit.ts).
     default: 16,
-    doc: "Attempts in flight to one webhook at once, so a slow endpoint cannot take every slot. Halved (down to 1) each time an attempt to that webhook times out, raised by one per successful attempt.",
+    doc: "Attempts in flight to one webhook at once, across all worker processes (counted from the leases in the database), so a slow endpoint cannot take every slot. Halved (down to 1) each time an attempt to that webhook times out, raised by one per successful attempt.",
     parse: int(1, 1000),
   },
   rateLimit: {

@@ -5,7 +5,7 @@ import { isId, newId } from "../domain/ids.js";
 import { buildEventBody, testSubject } from "../domain/payload.js";
 import { transact } from "../store/db.js";
 import * as events from "../store/events.js";
-import { publishEventPostgres } from "../store/postgres/publish-event.js";
+import { enqueue, enqueueSubscribedAtOnce, type RetrySchedule } from "../store/queue/enqueue.js";
 import { findLogEntry } from "../store/logs.js";
 import type { Context } from "./context.js";
 import { inCatalog } from "./event-types.js";
@@ -60,12 +60,14 @@ export async function publish(ctx: Context, projectId: string, input: PublishInp
 async function publishEvent(ctx: Context, projectId: string, event: string, subject: unknown, key?: string): Promise<PublishResult> {
   const now = ctx.now();
   const notBefore = now - IDEMPOTENCY_WINDOW_MS;
-  if (!key && ctx.store.dialect === "postgres") {
-    // One statement instead of a five-round-trip transaction (store/postgres/publish-event.ts).
+  const schedule = retrySchedule(ctx);
+  if (!key) {
+    // One statement instead of a transaction where the store has one (store/queue/enqueue.ts).
     const id = newId("evt", now);
-    const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject });
-    const deliveryIds = Array.from({ length: Math.min(ctx.config.maxActiveWebhooks, MAX_PRESET_IDS) }, () => newId("dlv", now));
-    const webhookIds = await publishEventPostgres(ctx.store.db, { id, projectId, event, payload, now, maxAttempts: 1 + ctx.config.retryDelaysMs.length, deliveryIds });
+    const webhookIds = await enqueueSubscribedAtOnce(ctx.store, schedule, () => ({
+      event: { id, projectId, event, payload: buildEventBody({ id, event, createdAt: new Date(now), projectId, subject }), now },
+      deliveryIds: Array.from({ length: Math.min(ctx.config.maxActiveWebhooks, MAX_PRESET_IDS) }, () => newId("dlv", now)),
+    }));
     if (webhookIds) {
       if (webhookIds.length > 0) ctx.signals.emit("published", webhookIds);
       return { id, deliveries: webhookIds.length };
@@ -84,11 +86,11 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
         const id = newId("evt", now);
         const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject });
         const webhookIds = await events.subscribedWebhookIds(trx, projectId, event);
-        const maxAttempts = 1 + ctx.config.retryDelaysMs.length;
-        await events.insertEventWithDeliveries(
+        await enqueue(
           trx,
           { id, projectId, event, payload, now },
-          webhookIds.map((webhookId) => ({ id: newId("dlv", now), webhookId, trigger: "event", maxAttempts })),
+          webhookIds.map((webhookId) => ({ id: newId("dlv", now), webhookId, trigger: "event" })),
+          schedule,
         );
         const res: PublishResult = { id, deliveries: webhookIds.length };
         queuedFor = webhookIds;
@@ -97,7 +99,7 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
         }
         return res;
       });
-      // The worker in this process skips the claim when every one of these webhooks is at its cap.
+      // Wakes the worker in this process (and, on PostgreSQL, every node's: Runtime).
       if (queuedFor.length > 0) ctx.signals.emit("published", queuedFor);
       return result;
     } catch (err) {
@@ -108,34 +110,19 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
   }
 }
 
+/** Event deliveries retry after each configured delay in turn: 1 + delays attempts in all. */
+function retrySchedule(ctx: Context): RetrySchedule {
+  return { maxAttempts: 1 + ctx.config.retryDelaysMs.length, retryDelaysMs: ctx.config.retryDelaysMs };
+}
+
 /** Queues one single-attempt delivery of `payload` to the webhook. */
 async function queueSingle(ctx: Context, projectId: string, webhookId: string, trigger: "test" | "redeliver", eventId: string | null, event: string, subject?: unknown) {
   const now = ctx.now();
   const deliveryId = newId("dlv", now);
   await ctx.store.db.transaction().execute(async (trx) => {
-    let evtId = eventId;
-    if (!evtId) {
-      evtId = newId("evt", now);
-      const payload = buildEventBody({ id: evtId, event, createdAt: new Date(now), projectId, subject });
-      await events.insertEventWithDeliveries(trx, { id: evtId, projectId, event, payload, now }, []);
-    }
-    await trx
-      .insertInto("deliveries")
-      .values({
-        id: deliveryId,
-        event_id: evtId,
-        webhook_id: webhookId,
-        project_id: projectId,
-        trigger,
-        status: "pending",
-        attempts: 0,
-        max_attempts: 1,
-        run_at: now,
-        lease_token: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    const evtId = eventId ?? newId("evt", now);
+    const payload = eventId ? "" : buildEventBody({ id: evtId, event, createdAt: new Date(now), projectId, subject });
+    await enqueue(trx, { id: evtId, projectId, event, payload, now }, [{ id: deliveryId, webhookId, trigger }], { maxAttempts: 1, retryDelaysMs: [] }, eventId !== null);
   });
   ctx.signals.emit("published");
   return { delivery_id: deliveryId };

@@ -2,7 +2,7 @@
 import { LimitError, NotFoundError, ValidationError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
 import { validateWebhookInput, type ValidWebhookFields, type WebhookInput, type WebhookRuleOptions } from "../domain/webhook-rules.js";
-import { cancelPendingDeliveries } from "../store/deliveries.js";
+import { cancelPendingOfWebhook } from "../store/queue/cancel.js";
 import type { WebhookRow, WebhooksTable } from "../store/schema.js";
 import * as store from "../store/webhooks.js";
 import type { Context } from "./context.js";
@@ -64,6 +64,7 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     events: JSON.stringify(fields.events!),
     url: fields.url!,
     secret: fields.secret ? sealSecret(ctx, fields.secret) : null,
+    inflight_limit: null,
     enabled: enabled ? 1 : 0,
     disabled_reason: enabled ? null : "manual",
     disabled_at: enabled ? null : now,
@@ -92,6 +93,8 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     if (fields.name !== undefined) changes.name = fields.name;
     if (fields.events !== undefined) changes.events = JSON.stringify(fields.events);
     if (fields.url !== undefined) changes.url = fields.url;
+    // A new endpoint, or one enabled again after a fix, starts at the full in-flight limit again.
+    if ((fields.url !== undefined && fields.url !== current.url) || (fields.enabled === true && current.enabled === 0)) changes.inflight_limit = null;
     if (fields.secret !== undefined) changes.secret = fields.secret === null ? null : sealSecret(ctx, fields.secret);
     if (fields.enabled === true && current.enabled === 0) {
       if ((await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) throw new LimitError(ctx.config.maxActiveWebhooks);
@@ -99,7 +102,7 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     } else if (fields.enabled === false && current.enabled === 1) {
       Object.assign(changes, { enabled: 0, disabled_reason: "manual", disabled_at: now });
       // A disabled webhook sends nothing: its queued event deliveries and retries stop here.
-      await cancelPendingDeliveries(trx, id, now);
+      await cancelPendingOfWebhook(trx, id, now);
     }
     await store.updateWebhook(trx, projectId, id, changes);
   });

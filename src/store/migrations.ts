@@ -145,6 +145,29 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0004_delivery_claim_by_webhook": {
+      // The claim seeks each webhook's queue on its own (deliveries_webhook_due, pending rows by
+      // webhook and due time) and counts each webhook's attempts in flight from live leases
+      // (deliveries_leased, only leased rows: as small as the attempts in flight), so every worker
+      // process sees the same count. A webhook's in-flight limit, lowered while its attempts time
+      // out, is kept on the webhook (inflight_limit, null: the setting) for every worker to see.
+      // Each delivery carries the retry delays it was created with (retry_delays, JSON array of ms).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("webhooks").addColumn("inflight_limit", "integer").execute();
+        await db.schema.alterTable("deliveries").addColumn("retry_delays", "text").execute();
+        await sql`create index deliveries_webhook_due on deliveries (webhook_id, run_at) where status = 'pending'`.execute(db);
+        await sql`create index deliveries_leased on deliveries (webhook_id, lease_until) where lease_token is not null`.execute(db);
+        await sql`drop index deliveries_due`.execute(db);
+        if (dialect === "sqlite") {
+          for (const [index, stat] of [["deliveries_webhook_due", "20000 50 2"], ["deliveries_leased", "200 10 1"]]) {
+            await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = ${index}`.execute(db);
+            await sql`insert into sqlite_stat1 (tbl, idx, stat) values ('deliveries', ${index}, ${stat})`.execute(db);
+          }
+          await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = 'deliveries_due'`.execute(db);
+          await sql`analyze sqlite_schema`.execute(db);
+        }
+      },
+    },
   };
 }
 

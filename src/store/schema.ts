@@ -31,6 +31,11 @@ export interface WebhooksTable {
   enabled: number;
   disabled_reason: "manual" | "failures" | null;
   disabled_at: number | null;
+  /**
+   * Attempts that may be in flight to it at once while its attempts time out (halved per time-out,
+   * one back per success); null: HOOKLINE_WEBHOOK_CONCURRENCY. Kept here so every worker sees it.
+   */
+  inflight_limit?: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -57,6 +62,8 @@ export interface DeliveriesTable {
   /** Attempts recorded so far. */
   attempts: number;
   max_attempts: number;
+  /** The retry delays (JSON array of ms) in force when it was created; null: the configured ones. */
+  retry_delays?: string | null;
   /** Pending: due at this time (a claim leaves it alone). */
   run_at: number;
   /** The claiming worker's token while leased. */

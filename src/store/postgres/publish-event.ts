@@ -8,6 +8,8 @@ export interface PublishRow {
   payload: string;
   now: number;
   maxAttempts: number;
+  /** The retry delays (JSON array of ms) each delivery keeps. */
+  retryDelays: string;
   /** Delivery ids made in advance, one per webhook that may be subscribed. */
   deliveryIds: string[];
 }
@@ -30,9 +32,9 @@ export async function publishEventPostgres(db: Kysely<Database>, e: PublishRow):
       insert into events (id, project_id, event, payload, created_at)
       select ${e.id}::text, ${e.projectId}::text, ${e.event}::text, ${e.payload}::text, ${e.now}::bigint from fits where ok),
     dl as (
-      insert into deliveries (id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, run_at, lease_token, created_at, updated_at)
+      insert into deliveries (id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, retry_delays, run_at, lease_token, created_at, updated_at)
       select (${e.deliveryIds}::text[])[h.n], ${e.id}::text, h.id, ${e.projectId}::text, 'event', 'pending', 0, ${e.maxAttempts}::int,
-             ${e.now}::bigint, null, ${e.now}::bigint, ${e.now}::bigint
+             ${e.retryDelays}::text, ${e.now}::bigint, null, ${e.now}::bigint, ${e.now}::bigint
         from hooks h, fits
        where fits.ok
       returning webhook_id)
