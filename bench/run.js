@@ -15,6 +15,7 @@
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
+import { fairness, isolationBurst } from "./fairness.js";
 import { CONCURRENCY, latencyAndIsolation, publishAndBacklog, rawRps, throughput } from "./scenarios.js";
 import { log, postgresReachable, round, startReceiver } from "./support.js";
 
@@ -86,6 +87,22 @@ try {
       r.backlog = { peak_rss_mb: round(b.peak_rss_mb, 0), drain_dps: round(b.drain_dps, 0), cpu_ms_per_delivery: round(b.drain_cpu_ms_per_delivery, 3) };
       if (b.drain_server_cpu_ms_per_delivery !== undefined) r.backlog.server_cpu_ms_per_delivery = round(b.drain_server_cpu_ms_per_delivery, 3);
     });
+    await step("fairness", async () => {
+      const f = await fairness(store, receiver, { backlogEvents: Math.round(2000 * scale) });
+      r.fairness = {
+        p50_ms: round(f.p50), max_ms: round(f.max), probes: f.samples,
+        backlog_at_first_probe: f.backlog_at_first_probe, backlog_at_last_probe: f.backlog_at_last_probe,
+      };
+    });
+    await step("isolation_burst", async () => {
+      const b = await isolationBurst(store, receiver, { events: Math.max(10, Math.round(60 * scale)) });
+      r.isolation_burst = {
+        p99_ratio: round(b.p99_ratio),
+        p99_without_ms: round(b.base.p99), p99_with_hanging_ms: round(b.hang.p99),
+        p50_without_ms: round(b.base.p50), p50_with_hanging_ms: round(b.hang.p50),
+        max_with_hanging_ms: round(b.hang.max), samples: b.hang.samples, hung_requests: b.hung_requests, timeout_ms: b.timeout_ms,
+      };
+    });
     if (store === "postgres") {
       await step("workers", async () => {
         const one = await throughput(store, receiver, { workers: 1, events: Math.round(4000 * scale) });
@@ -126,6 +143,8 @@ function printTable(r) {
   line("isolation_p99_ratio", (s) => s.isolation_p99_ratio, `≤ ${TARGETS.isolation_p99_ratio}`);
   line("backlog peak_rss_mb", (s) => s.backlog?.peak_rss_mb, `≤ ${TARGETS.peak_rss_mb}`);
   line("backlog drain_dps", (s) => s.backlog?.drain_dps);
+  line("fairness p50 / max ms", (s) => s.fairness && `${s.fairness.p50_ms} / ${s.fairness.max_ms}`, "max ≤ 1000");
+  line("isolation_burst p99 ms (ratio)", (s) => s.isolation_burst && `${s.isolation_burst.p99_with_hanging_ms} (${s.isolation_burst.p99_ratio})`);
   line("workers_2_vs_1", (s) => s.workers_2_vs_1);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   log("");

@@ -45,7 +45,9 @@ export async function startReceiver() {
     ...info,
     /** One origin per webhook (index i uses origins[i % origins.length]). */
     origins: info.ports.map((p) => `https://127.0.0.1:${p}`),
-    hangUrl: `https://127.0.0.1:${info.hangPort}`,
+    hangUrl: `https://127.0.0.1:${info.hangPorts[0]}`,
+    /** Hanging endpoints, each its own origin (as separate servers would be). */
+    hangUrls: info.hangPorts.map((p) => `https://127.0.0.1:${p}`),
     ca: fs.readFileSync(info.certFile, "utf8"),
     reset: () => call({ cmd: "reset" }),
     /** Resolves with the receiver's hrtime (ns) of the n-th unique delivery. */
