@@ -16,6 +16,7 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { fairness, isolationBurst } from "./fairness.js";
+import { bullmqThroughput, redisReachable, REDIS_URL } from "./peer-bullmq.js";
 import { CONCURRENCY, latencyAndIsolation, publishAndBacklog, rawRps, throughput } from "./scenarios.js";
 import { log, postgresReachable, round, startReceiver } from "./support.js";
 
@@ -41,6 +42,19 @@ try {
   log(`bench: receiver on ${receiver.origins.join(" ")}, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
   result.raw_rps = round(await rawRps(receiver), 0);
   log(`raw_rps ${result.raw_rps}`);
+  if (want("bullmq")) {
+    const t = Date.now();
+    try {
+      if (!(await redisReachable())) throw new Error(`Redis unreachable at ${REDIS_URL} (start redis-server, or set BENCH_REDIS_URL)`);
+      const b = await bullmqThroughput(receiver, { events: Math.round(4000 * scale) });
+      result.peers = { bullmq: { throughput_dps: round(b.dps, 0), cpu_ms_per_delivery: round(b.cpuMsPerDelivery, 3), redis_cpu_ms_per_delivery: round(b.redisCpuMsPerDelivery, 3) } };
+    } catch (err) {
+      failed = true;
+      result.peers = { bullmq: { error: err.message } };
+      log(`bullmq FAILED: ${err.stack}`);
+    }
+    log(`peers.bullmq done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
   const pgUp = stores.includes("postgres") && (await postgresReachable());
   for (const store of stores) {
     if (store === "postgres" && !pgUp) {
@@ -112,6 +126,9 @@ try {
       });
     }
   }
+  // Each store's throughput over BullMQ's, both from this run.
+  const peer = result.peers?.bullmq?.throughput_dps;
+  for (const store of stores) if (peer && result[store]?.throughput_dps) result[store].throughput_vs_bullmq = round(result[store].throughput_dps / peer, 2);
 } finally {
   receiver.close();
 }
@@ -137,6 +154,8 @@ function printTable(r) {
   rows.push(["raw_rps (limit)", String(r.raw_rps), "", ""]);
   line("throughput_dps", (s) => s.throughput_dps);
   line("ratio", (s) => s.ratio, `≥ ${TARGETS.sqlite.ratio} / ≥ ${TARGETS.postgres.ratio}`);
+  if (r.peers?.bullmq) rows.push(["peers.bullmq dps", String(r.peers.bullmq.throughput_dps ?? r.peers.bullmq.error), "", ""]);
+  line("throughput_vs_bullmq", (s) => s.throughput_vs_bullmq, "≥ 1.5 / ≥ 1.0");
   line("publish_eps", (s) => s.publish_eps);
   line("latency p50 ms", (s) => s.latency_ms?.p50, `≤ ${TARGETS.sqlite.p50} / ≤ ${TARGETS.postgres.p50}`);
   line("latency p99 ms", (s) => s.latency_ms?.p99, `≤ ${TARGETS.sqlite.p99} / ≤ ${TARGETS.postgres.p99}`);

@@ -149,24 +149,27 @@ export function cpuSeconds(pid) {
   }
 }
 
-/**
- * CPU seconds used so far by the PostgreSQL server's processes on this machine (every process named
- * postgres; a backend or autovacuum worker that exits meanwhile takes its share with it, so this is
- * a lower bound). Where the time of a PostgreSQL delivery goes that Hookline's own CPU does not show.
- */
-export function postgresCpuSeconds() {
+/** CPU seconds used so far by every process on this machine whose name (comm) is `name`. */
+export function processCpuSeconds(name) {
   let sum = 0;
   for (const pid of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (stat.includes(" (postgres) ")) sum += cpuSeconds(pid);
+      if (stat.includes(` (${name}) `)) sum += cpuSeconds(pid);
     } catch {
       // gone meanwhile
     }
   }
   return sum;
 }
+
+/**
+ * CPU seconds used so far by the PostgreSQL server's processes on this machine (every process named
+ * postgres; a backend or autovacuum worker that exits meanwhile takes its share with it, so this is
+ * a lower bound). Where the time of a PostgreSQL delivery goes that Hookline's own CPU does not show.
+ */
+export const postgresCpuSeconds = () => processCpuSeconds("postgres");
 
 /**
  * Starts `node bin/hookline.js <args>` as a child process. Its output goes to a log file in
