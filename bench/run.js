@@ -16,6 +16,7 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { fairness, isolationBurst } from "./fairness.js";
+import { logScale } from "./log-scale.js";
 import { bullmqThroughput, redisReachable, REDIS_URL } from "./peer-bullmq.js";
 import { CONCURRENCY, latencyAndIsolation, publishAndBacklog, rawRps, throughput } from "./scenarios.js";
 import { log, postgresReachable, round, startReceiver } from "./support.js";
@@ -117,6 +118,19 @@ try {
         max_with_hanging_ms: round(b.hang.max), samples: b.hang.samples, hung_requests: b.hung_requests, timeout_ms: b.timeout_ms,
       };
     });
+    await step("log_scale", async () => {
+      const l = await logScale(store, receiver, {
+        entries: Math.round(1_000_000 * scale), pageRequests: Math.max(20, Math.round(200 * scale)), templateEvents: Math.max(50, Math.round(400 * scale)),
+      });
+      const ms = (p) => ({ p50: round(p.p50), p99: round(p.p99) });
+      r.log_scale = {
+        log_page_p99_ms: round(l.log_page_p99_ms),
+        first_page_ms: ms(l.pages.first_page), failed_page_ms: ms(l.pages.failed_page), stats_24h_ms: ms(l.pages.stats_24h),
+        purge_rows_per_s: round(l.purge_rows_per_s, 0), purge_rows: l.purge_rows, purge_seconds: round(l.purge_seconds, 1),
+        throughput_during_purge_ratio: round(l.throughput_during_purge_ratio), dps_during_purge: round(l.dps_during_purge, 0), dps_after_purge: round(l.dps_after_purge, 0),
+        bytes_per_entry: round(l.bytes_per_entry, 0), entries: l.entries, seed_seconds: round(l.seed_seconds, 1),
+      };
+    });
     if (store === "postgres") {
       await step("workers", async () => {
         const one = await throughput(store, receiver, { workers: 1, events: Math.round(4000 * scale) });
@@ -163,6 +177,10 @@ function printTable(r) {
   line("backlog peak_rss_mb", (s) => s.backlog?.peak_rss_mb, `≤ ${TARGETS.peak_rss_mb}`);
   line("backlog drain_dps", (s) => s.backlog?.drain_dps);
   line("fairness p50 / max ms", (s) => s.fairness && `${s.fairness.p50_ms} / ${s.fairness.max_ms}`, "max ≤ 1000");
+  line("log_page_p99_ms", (s) => s.log_scale?.log_page_p99_ms, "≤ 50");
+  line("purge_rows_per_s", (s) => s.log_scale?.purge_rows_per_s);
+  line("throughput during purge (ratio)", (s) => s.log_scale?.throughput_during_purge_ratio, "≥ 0.8");
+  line("bytes per log entry", (s) => s.log_scale?.bytes_per_entry);
   line("isolation_burst p99 ms (ratio)", (s) => s.isolation_burst && `${s.isolation_burst.p99_with_hanging_ms} (${s.isolation_burst.p99_ratio})`);
   line("workers_2_vs_1", (s) => s.workers_2_vs_1);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
