@@ -3,12 +3,13 @@
  * Prints ONE JSON object on stdout (every figure from this run) and a readable table on stderr.
  * Method and targets: docs/performance.md.
  *
- *   node bench/run.js [--store sqlite|postgres] [--only raw,throughput,latency,backlog,workers] [--scale 1]
+ *   node bench/run.js [--store sqlite|postgres] [--only throughput,latency,backlog,workers,fairness,isolation_burst,bullmq,log_scale] [--scale 1]
  *
  * Hookline runs as real child processes (`node bin/hookline.js serve|worker`, built dist/), the
  * receiver in its own process (bench/receiver.js).
  *
  * Environment: BENCH_DATABASE_URL (PostgreSQL admin URL; a database is created per scenario),
+ * BENCH_REDIS_URL (redis://127.0.0.1:6379, for the BullMQ peer),
  * BENCH_CONCURRENCY (64), BENCH_LATENCY_EPS (100), BENCH_NODE_ARGS (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof" for Hookline's processes), BENCH_DUMP_LAT (path prefix: every latency
  * sample of each latency phase as JSON, in arrival order), BENCH_KEEP (keep work folders).
