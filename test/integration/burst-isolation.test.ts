@@ -15,7 +15,7 @@ import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
 
-const TIMEOUT_MS = 4000;
+const TIMEOUT_MS = 5000;
 /** Healthy deliveries must all arrive within this much of the burst's start. */
 const BOUND_MS = TIMEOUT_MS * 0.6;
 const EVENT = "test-run.completed";
