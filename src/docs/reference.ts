@@ -85,9 +85,15 @@ documents, and \`GET /api/v1/event-types\` returns them too.
 subscribed to or published.
 
 **Your own catalog.** Set \`HOOKLINE_EVENT_TYPES=path/to/events.json\`: a JSON array of
-\`{ "name", "description", "example" }\` replaces this catalog; \`{ "extends": "default", "event_types": [ … ] }\`
-adds to it (or overrides entries by name). Names are dotted lowercase (\`invoice.paid\`). The admin API
-(\`PUT /api/v1/event-types/{name}\`) and \`hookline.eventTypes.put()\` add or change entries at run time.
+\`{ "name", "description", "example", "schema" }\` is used instead of this catalog on a new database;
+\`{ "extends": "default", "event_types": [ … ] }\` adds to it (or overrides entries by name). Names are
+dotted lowercase (\`invoice.paid\`). The admin API (\`PUT /api/v1/event-types/{name}\`) and
+\`hookline.eventTypes.put()\` add or change entries at run time.
+
+**One catalog for the cluster.** The catalog is stored once, in the database. A node started with
+\`HOOKLINE_EVENT_TYPES\` adds the types its file lists and updates them, but never removes a type:
+nodes started with different files end up with the union, and types added through the admin API
+stay. A node without a file writes the default catalog only into an empty database.
 
 ${sections.join("\n\n")}
 `;

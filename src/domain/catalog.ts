@@ -79,7 +79,7 @@ export function checkEventType(name: unknown, body: { description?: unknown; exa
   return { name: name as string, description: (body.description as string).trim(), example: body.example ?? {} };
 }
 
-/** An operator catalog file: its types, and whether they replace the catalog or extend the default one. */
+/** An operator catalog file: its types, and whether it extends the default catalog. */
 export interface CatalogFile {
   types: EventType[];
   /** `{ "extends": "default", … }`: the default catalog plus these (entries of the same name override it). */
@@ -87,8 +87,9 @@ export interface CatalogFile {
 }
 
 /**
- * Parses the HOOKLINE_EVENT_TYPES file. A JSON array (or `{ "event_types": [...] }`) replaces the
- * default catalog; `{ "extends": "default", "event_types": [...] }` adds to (or overrides entries of) it.
+ * Parses the HOOKLINE_EVENT_TYPES file. A JSON array (or `{ "event_types": [...] }`) lists types
+ * without the default catalog; `{ "extends": "default", "event_types": [...] }` adds to (or overrides
+ * entries of) it. Either way the types are added to the stored catalog, never removing any.
  */
 export function readCatalogFile(json: string): CatalogFile {
   let doc: unknown;
@@ -104,7 +105,7 @@ export function readCatalogFile(json: string): CatalogFile {
   else if (doc && typeof doc === "object" && Array.isArray((doc as { event_types?: unknown }).event_types)) {
     list = (doc as { event_types: unknown[] }).event_types;
     const ext = (doc as { extends?: unknown }).extends;
-    // A typo here must not silently replace the whole catalog.
+    // A typo here must not silently drop the default types.
     if (ext !== undefined && ext !== "default") throw new Error(`"extends" must be "default" (got ${JSON.stringify(ext)})`);
     extendsDefault = ext === "default";
   } else throw new Error(shape);

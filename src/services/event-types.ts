@@ -6,15 +6,17 @@ import type { Context } from "./context.js";
 import { eventTypeView } from "./views.js";
 
 /**
- * Seeds the catalog at start. No file: default types are added where missing (admin API edits
- * survive restarts). A file with a plain array replaces the catalog; `{extends: "default"}` adds.
+ * Seeds the catalog at start. The catalog lives once in the database and is shared by every node:
+ * a file adds and updates the types it lists and never removes any (another node may have added
+ * them, from its own file or through the admin API). Without a file, the default types are written
+ * only into an empty catalog, so a node without a file never brings back types that a cluster's
+ * file-defined catalog left out. `{extends: "default"}` writes the default types too.
  */
 export async function seedCatalog(ctx: Context): Promise<void> {
   const file = ctx.config.eventTypesFile;
   const now = ctx.now();
   if (!file) {
-    const existing = new Set((await store.listEventTypes(ctx.store.db)).map((t) => t.name));
-    await store.upsertEventTypes(ctx.store.db, DEFAULT_CATALOG.filter((t) => !existing.has(t.name)), now);
+    await store.seedEmptyCatalog(ctx.store, DEFAULT_CATALOG, now);
     return;
   }
   let text: string;
@@ -29,9 +31,7 @@ export async function seedCatalog(ctx: Context): Promise<void> {
   } catch (err) {
     throw new ConfigError("HOOKLINE_EVENT_TYPES", `${file} ${(err as Error).message}`);
   }
-  // `extends` keeps types added through the admin API; a plain list is the whole catalog.
-  if (catalog.extendsDefault) await store.upsertEventTypes(ctx.store.db, catalog.types, now);
-  else await store.replaceEventTypes(ctx.store.db, catalog.types, now);
+  await store.upsertEventTypes(ctx.store.db, catalog.types, now);
 }
 
 export async function listEventTypes(ctx: Context) {

@@ -130,7 +130,7 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
   });
 
   describe("HOOKLINE_EVENT_TYPES", () => {
-    it("a JSON array replaces the catalog", async () => {
+    it("a JSON array on a new database is the whole catalog (no default types)", async () => {
       const file = catalogFile(`replace-${dialect}.json`, [
         { name: "order.placed", description: "An order was placed.", example: { id: "O-1" } },
         { name: "order.shipped", description: "An order shipped." },
@@ -168,19 +168,55 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
       }
     });
 
-    it("restarting with another file applies it to the same database", async () => {
+    it("restarting with another file adds its types and removes none (the catalog is the cluster's)", async () => {
       const db = await createTestDatabase(dialect);
       try {
         const first = await startHookline({ dialect, database: db });
         expect(await names(first)).toHaveLength(SPEC_CATALOG.length);
         await first.close();
-        const replaced = await startHookline({ dialect, database: db, env: { HOOKLINE_EVENT_TYPES: catalogFile(`r-${dialect}.json`, { event_types: [{ name: "only.one", description: "Only one." }] }) } });
-        expect(await names(replaced)).toEqual(["only.one"]);
-        await replaced.close();
+        const listed = await startHookline({ dialect, database: db, env: { HOOKLINE_EVENT_TYPES: catalogFile(`r-${dialect}.json`, { event_types: [{ name: "only.one", description: "Only one." }] }) } });
+        expect(await names(listed)).toEqual([...SPEC_CATALOG, "only.one"].sort());
+        await listed.close();
         const extended = await startHookline({ dialect, database: db, env: { HOOKLINE_EVENT_TYPES: catalogFile(`e-${dialect}.json`, { extends: "default", event_types: [{ name: "extra.one", description: "Extra." }] }) } });
         expect(await names(extended)).toEqual([...SPEC_CATALOG, "extra.one", "only.one"].sort());
         await extended.close();
       } finally {
+        await db.drop();
+      }
+    });
+
+    it("two nodes with different files share one catalog: each adds and updates its types, neither undoes the other", async () => {
+      const db = await createTestDatabase(dialect);
+      const fileA = catalogFile(`node-a-${dialect}.json`, [
+        { name: "order.placed", description: "Placed (node A).", example: { id: "O-1" } },
+        { name: "order.paid", description: "Paid." },
+      ]);
+      const fileB = catalogFile(`node-b-${dialect}.json`, [
+        { name: "order.placed", description: "Placed (node B).", example: { id: "O-2" } },
+        { name: "order.shipped", description: "Shipped." },
+      ]);
+      const nodes: TestHookline[] = [];
+      try {
+        // Started together (SQLite: one after the other, as its migrations do not take turns), then
+        // one restarted, then a node without a file: the union survives all.
+        const start = (f: string) => startHookline({ dialect, database: db, env: { HOOKLINE_EVENT_TYPES: f } });
+        if (dialect === "postgres") nodes.push(...(await Promise.all([fileA, fileB].map(start))));
+        else for (const f of [fileA, fileB]) nodes.push(await start(f));
+        const union = ["order.paid", "order.placed", "order.shipped"];
+        for (const n of nodes) expect(await names(n)).toEqual(union);
+        await nodes[0].api("PUT", "/api/v1/event-types/added.by-api", { description: "Through the admin API." });
+        await nodes.pop()!.close();
+        nodes.push(await startHookline({ dialect, database: db, env: { HOOKLINE_EVENT_TYPES: fileB } }));
+        expect(await names(nodes[0])).toEqual(["added.by-api", ...union]);
+        const placed = (await nodes[0].api("GET", "/api/v1/event-types")).body.data.find((t: { name: string }) => t.name === "order.placed");
+        expect(placed).toEqual({ name: "order.placed", description: "Placed (node B).", example: { id: "O-2" } });
+        nodes.push(await startHookline({ dialect, database: db }));
+        expect(await names(nodes[2])).toEqual(["added.by-api", ...union]);
+        // A type added by the other node is publishable here at once.
+        await nodes[2].project("shop");
+        expect((await nodes[2].api("POST", "/api/v1/projects/shop/events", { event: "order.shipped", subject: { id: "O-1" } })).status).toBe(202);
+      } finally {
+        for (const n of nodes) await n.close();
         await db.drop();
       }
     });
