@@ -3,12 +3,13 @@ import { TEST_EVENT } from "../domain/catalog.js";
 import { NotFoundError, PayloadTooLargeError, ValidationError, type FieldError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
 import { buildEventBody, testSubject } from "../domain/payload.js";
+import { subjectErrors } from "../domain/subject-schema.js";
 import { transact } from "../store/db.js";
 import * as events from "../store/events.js";
 import { publishEventPostgres } from "../store/postgres/publish-event.js";
 import { findLogEntry } from "../store/logs.js";
 import type { Context } from "./context.js";
-import { inCatalog } from "./event-types.js";
+import { catalogSchema } from "./event-types.js";
 import { getProject } from "./projects.js";
 import { findWebhookRow } from "./webhooks.js";
 
@@ -34,11 +35,15 @@ class IdempotencyRace extends Error {}
 export async function publish(ctx: Context, projectId: string, input: PublishInput, idempotencyKey?: string): Promise<PublishResult> {
   await getProject(ctx, projectId);
   const errors: FieldError[] = [];
+  let schema: string | null | undefined = null;
   if (typeof input.event !== "string" || input.event === "") errors.push({ field: "event", message: "is required and must be an event type name" });
   else if (input.event === TEST_EVENT) errors.push({ field: "event", message: '"test-event" is reserved for the Test action and cannot be published' });
-  else if (!(await inCatalog(ctx, input.event))) errors.push({ field: "event", message: `"${input.event.slice(0, 100)}" is not in the event catalog (GET /api/v1/event-types)` });
+  else if ((schema = await catalogSchema(ctx, input.event)) === undefined) errors.push({ field: "event", message: `"${input.event.slice(0, 100)}" is not in the event catalog (GET /api/v1/event-types)` });
   if (input.subject === undefined || input.subject === null || typeof input.subject !== "object" || Array.isArray(input.subject)) {
     errors.push({ field: "subject", message: "is required and must be a JSON object" });
+  } else if (schema) {
+    // The event type's JSON Schema (docs/event-catalog.md): every mismatch is one detail.
+    errors.push(...subjectErrors(schema, input.subject));
   }
   if (input.source !== undefined && input.source !== "app" && input.source !== "import") {
     errors.push({ field: "source", message: 'must be "app" or "import"' });

@@ -11,12 +11,11 @@ export async function listEventTypes(db: Db): Promise<EventTypeRow[]> {
 
 export async function upsertEventTypes(db: Db, types: EventType[], now: number): Promise<void> {
   for (const t of types) {
+    const fields = { description: t.description, example: JSON.stringify(t.example ?? {}), schema: t.schema === null ? null : JSON.stringify(t.schema) };
     await db
       .insertInto("event_types")
-      .values({ name: t.name, description: t.description, example: JSON.stringify(t.example ?? {}), created_at: now, updated_at: now })
-      .onConflict((oc) =>
-        oc.column("name").doUpdateSet({ description: t.description, example: JSON.stringify(t.example ?? {}), updated_at: now }),
-      )
+      .values({ name: t.name, ...fields, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column("name").doUpdateSet({ ...fields, updated_at: now }))
       .execute();
   }
 }

@@ -145,6 +145,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0006_event_type_schema": {
+      // The JSON Schema (draft 2020-12, as JSON text) a published subject must match; null: none.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("event_types").addColumn("schema", "text").execute();
+      },
+    },
   };
 }
 

@@ -17,6 +17,8 @@ export interface EventTypesTable {
   name: string;
   description: string;
   example: string; // JSON
+  /** JSON Schema (draft 2020-12) of the subject, as JSON text; null: any object (migration 0006). */
+  schema: string | null;
   created_at: number;
   updated_at: number;
 }
