@@ -46,6 +46,11 @@ const bool: Parser<boolean> = (raw) => {
 };
 
 const text: Parser<string> = (raw) => raw;
+/** An optional whole number: empty means unset. */
+const optionalInt =
+  (min: number, max: number): Parser<number | undefined> =>
+  (raw) =>
+    raw.trim() === "" ? undefined : int(min, max)(raw);
 const optionalText: Parser<string | undefined> = (raw) => (raw.trim() === "" ? undefined : raw.trim());
 
 const httpUrl: Parser<string | undefined> = (raw) => {
@@ -213,6 +218,14 @@ export const OPTIONS = {
     default: 64,
     doc: "Delivery attempts one worker makes at once.",
     parse: int(1, 10_000),
+  },
+  metricsPort: {
+    env: "HOOKLINE_METRICS_PORT",
+    flag: "--metrics-port",
+    default: undefined as number | undefined,
+    defaultText: "unset: off",
+    doc: "`hookline worker`: port of a small HTTP server with `/metrics`, `/healthz` and `/readyz` (no auth), for a worker node's scraper and probes.",
+    parse: optionalInt(0, 65535),
   },
   poolSize: {
     env: "HOOKLINE_DB_POOL_SIZE",

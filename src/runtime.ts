@@ -9,6 +9,7 @@ import { buildApi } from "./api/app.js";
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from "./config.js";
 import { Housekeeping } from "./delivery/housekeeping.js";
 import { createMetrics, type Metrics } from "./delivery/metrics.js";
+import { MetricsServer } from "./delivery/metrics-server.js";
 import { Sender } from "./delivery/sender.js";
 import { Worker } from "./delivery/worker.js";
 import { Outbox, notifySecret } from "./notify/outbox.js";
@@ -39,6 +40,7 @@ export class Runtime {
   /** PostgreSQL: the worker's LISTEN connection (null on SQLite or without a worker). */
   listener: DeliveryListener | null = null;
   private housekeeping: Housekeeping | null = null;
+  private metricsServer: MetricsServer | null = null;
   private sender: Sender | null = null;
   private closed = false;
 
@@ -122,11 +124,18 @@ export class Runtime {
     return this.worker;
   }
 
+  /** Serves /metrics, /healthz and /readyz on their own port (a worker node's); answers the bound port. */
+  async serveMetrics(port: number, host = "0.0.0.0"): Promise<number> {
+    this.metricsServer ??= new MetricsServer(this.ctx, this.metrics);
+    return this.metricsServer.listen(port, host);
+  }
+
   /** Stops accepting requests, drains in-flight attempts, closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.api?.close();
+    await this.metricsServer?.close();
     await this.listener?.stop();
     await this.worker?.stop();
     await this.housekeeping?.stop();

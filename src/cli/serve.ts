@@ -67,10 +67,15 @@ export async function serveCommand(args: string[]): Promise<number> {
 export async function workerCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { "database-url": { type: "string" }, concurrency: { type: "string" } },
+    options: { "database-url": { type: "string" }, concurrency: { type: "string" }, "metrics-port": { type: "string" } },
     strict: true,
   });
-  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"], concurrency: values.concurrency } });
+  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"], concurrency: values.concurrency, metricsPort: values["metrics-port"] } });
+  const { metricsPort } = runtime.config;
+  if (metricsPort !== undefined) {
+    const port = await runtime.serveMetrics(metricsPort);
+    runtime.ctx.log.info({ port, paths: ["/metrics", "/healthz", "/readyz"] }, "metrics server listening");
+  }
   runtime.startWorker();
   runtime.ctx.log.info({ dialect: runtime.config.dialect, concurrency: runtime.config.concurrency }, "hookline worker started");
   await onShutdown(runtime);

@@ -10,7 +10,10 @@ export interface Context {
   /** Injected clock (epoch ms), so retry timing and expiry are testable. */
   now(): number;
   log: Logger;
-  /** In-process signals: "published" wakes this process's worker at once. */
+  /**
+   * In-process signals: "published" wakes this process's worker at once; "cancelled" (a count)
+   * tells the metrics that deliveries were cancelled outside the worker.
+   */
   signals: EventEmitter;
 }
 

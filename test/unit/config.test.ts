@@ -71,6 +71,7 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
   worker: { good: [["false", false], ["true", true]], bad: ["nope"] },
   concurrency: { good: [["64", 64], ["1", 1]], bad: ["0", "10001", "many"] },
   poolSize: { good: [["10", 10], ["1", 1]], bad: ["0", "1001", "x"] },
+  metricsPort: { good: [["9464", 9464], ["0", 0], ["", undefined]], bad: ["65536", "-1", "x"] },
   perWebhookConcurrency: { good: [["8", 8]], bad: ["0", "1001", "x"] },
   rateLimit: { good: [["600", 600], ["0", 0], ["1000000", 1_000_000]], bad: ["-1", "1000001", "10/s", ""] },
   demo: { good: [["true", true], ["false", false]], bad: ["sure"] },
