@@ -233,6 +233,18 @@ export const OPTIONS = {
     doc: "PostgreSQL connections one process may open (attempts in flight hold none; see docs/scaling.md).",
     parse: int(1, 1000),
   },
+  dbLockTimeoutMs: {
+    env: "HOOKLINE_DB_LOCK_TIMEOUT_MS",
+    default: 5000,
+    doc: "PostgreSQL `lock_timeout`: a statement waiting longer for a lock (another session's `LOCK TABLE`, say) fails, and the API answers `503 unavailable` with `Retry-After` instead of hanging. 0 waits forever. Migrations are exempt.",
+    parse: int(0, 3_600_000),
+  },
+  dbStatementTimeoutMs: {
+    env: "HOOKLINE_DB_STATEMENT_TIMEOUT_MS",
+    default: 30_000,
+    doc: "PostgreSQL `statement_timeout` of this process's statements (API requests, the worker's claims and updates); beyond it the API answers `503 unavailable`. 0: no limit. Migrations are exempt.",
+    parse: int(0, 3_600_000),
+  },
   perWebhookConcurrency: {
     env: "HOOKLINE_WEBHOOK_CONCURRENCY",
     // 16: a project's five webhooks can fill a worker's 64 slots (5 x 8 = 40 could not); a hanging

@@ -56,7 +56,12 @@ export class Runtime {
   static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
     const config: ResolvedConfig = resolveConfig(opts.env ?? process.env, opts.config ?? {});
     const log = opts.logger ?? pino({ level: config.logLevel, base: { service: "hookline" } });
-    const store = await openStore({ databaseUrl: config.databaseUrl, poolSize: config.poolSize });
+    const store = await openStore({
+      databaseUrl: config.databaseUrl,
+      poolSize: config.poolSize,
+      lockTimeoutMs: config.dbLockTimeoutMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+    });
     try {
       await migrate(store.db, store.dialect);
       const ctx = createContext(config, store, log, opts.now);

@@ -213,11 +213,20 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string
   // One connection holds the lock and runs the migrations: if the process dies, the server drops
   // the connection and the lock with it, so a crashed node never blocks the others.
   return db.connection().execute(async (conn) => {
-    await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+    // Migrations may wait for another node's (and rewrite big tables): no lock or statement timeout
+    // here. RESET gives the pooled connection back with the timeouts it was opened with.
+    await sql`set lock_timeout = 0`.execute(conn);
+    await sql`set statement_timeout = 0`.execute(conn);
     try {
-      return await runMigrator(conn, dialect);
+      await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+      try {
+        return await runMigrator(conn, dialect);
+      } finally {
+        await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
+      }
     } finally {
-      await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
+      await sql`reset lock_timeout`.execute(conn).catch(() => {});
+      await sql`reset statement_timeout`.execute(conn).catch(() => {});
     }
   });
 }

@@ -71,6 +71,8 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
   worker: { good: [["false", false], ["true", true]], bad: ["nope"] },
   concurrency: { good: [["64", 64], ["1", 1]], bad: ["0", "10001", "many"] },
   poolSize: { good: [["10", 10], ["1", 1]], bad: ["0", "1001", "x"] },
+  dbLockTimeoutMs: { good: [["5000", 5000], ["0", 0]], bad: ["-1", "x", "3600001"] },
+  dbStatementTimeoutMs: { good: [["30000", 30000], ["0", 0]], bad: ["-5", "1.5"] },
   metricsPort: { good: [["9464", 9464], ["0", 0], ["", undefined]], bad: ["65536", "-1", "x"] },
   perWebhookConcurrency: { good: [["8", 8]], bad: ["0", "1001", "x"] },
   rateLimit: { good: [["600", 600], ["0", 0], ["1000000", 1_000_000]], bad: ["-1", "1000001", "10/s", ""] },
