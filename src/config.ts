@@ -129,7 +129,7 @@ export const OPTIONS = {
   adminToken: {
     env: "HOOKLINE_ADMIN_TOKEN",
     default: undefined as string | undefined,
-    defaultText: "generated into the data directory on first start and printed once",
+    defaultText: "generated on first start and printed once: into the data directory on SQLite; on PostgreSQL stored (as its SHA-256) in the database, and used by every node started without one",
     doc: "The admin bearer token (at least 16 characters).",
     parse: (raw: string) => {
       if (raw.trim().length < 16) throw new Error("must be at least 16 characters");
@@ -141,8 +141,8 @@ export const OPTIONS = {
   secretKey: {
     env: "HOOKLINE_SECRET_KEY",
     default: undefined as string | undefined,
-    defaultText: "generated into the data directory",
-    doc: "Key that signs portal tokens (at least 32 characters). Share it between nodes.",
+    defaultText: "generated into the data directory on SQLite; on PostgreSQL generated once into the database (sealed with HOOKLINE_ENCRYPTION_KEY when set) and shared by every node started without one",
+    doc: "Key that signs portal tokens (at least 32 characters).",
     parse: (raw: string) => {
       if (raw.trim().length < 32) throw new Error("must be at least 32 characters");
       return raw.trim();

@@ -15,6 +15,7 @@ import { Worker } from "./delivery/worker.js";
 import { Outbox, notifySecret } from "./notify/outbox.js";
 import { createContext, type Context } from "./services/context.js";
 import { seedCatalog } from "./services/event-types.js";
+import { loadClusterCredentials } from "./services/cluster-credentials.js";
 import { loadCredentials, type Credentials } from "./services/tokens.js";
 import { openStore } from "./store/db.js";
 import { migrate } from "./store/migrations.js";
@@ -67,13 +68,11 @@ export class Runtime {
       const ctx = createContext(config, store, log, opts.now);
       await seedCatalog(ctx);
       if (!config.encryptionKey) log.warn("HOOKLINE_ENCRYPTION_KEY is not set: webhook secrets are stored in plaintext in the database");
-      const creds = loadCredentials({ dataDir: config.dataDir, adminToken: config.adminToken, secretKey: config.secretKey });
-      if (store.dialect === "postgres" && (!config.adminToken || !config.secretKey)) {
-        log.warn(
-          { data_dir: config.dataDir },
-          "HOOKLINE_ADMIN_TOKEN or HOOKLINE_SECRET_KEY is not set: this node uses ones generated into its own data directory, which other nodes do not share (see docs/scaling.md)",
-        );
-      }
+      // PostgreSQL: generated credentials are the cluster's, stored once in the database.
+      const creds =
+        store.dialect === "postgres"
+          ? await loadClusterCredentials(ctx)
+          : loadCredentials({ dataDir: config.dataDir, adminToken: config.adminToken, secretKey: config.secretKey });
       let notifier: DeliveryNotifier | null = null;
       if (store.dialect === "postgres") {
         const n = new DeliveryNotifier(store.db, log);

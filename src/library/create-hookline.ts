@@ -35,8 +35,11 @@ import type {
 } from "./types.js";
 
 export interface Hookline<E extends object = EventMap> {
-  /** The admin token of this Hookline (for the UI and the HTTP API). */
-  readonly adminToken: string;
+  /**
+   * The admin token of this Hookline (for the UI and the HTTP API); null on PostgreSQL when another
+   * node generated it (only its hash is stored): set `adminToken` to share a known one.
+   */
+  readonly adminToken: string | null;
   /** `publicUrl` as resolved (after `listen()` on a defaulted one, with the bound port). */
   readonly publicUrl: string;
   /**

@@ -145,6 +145,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0006_cluster_credentials": {
+      // Generated credentials shared by every node on one database (services/cluster-credentials.ts):
+      // the admin token's SHA-256, and the portal-token key (sealed when HOOKLINE_ENCRYPTION_KEY is set).
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("cluster_credentials")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("value", "text", (c) => c.notNull())
+          .addColumn("created_at", ts, (c) => c.notNull())
+          .execute();
+      },
+    },
     "0006_event_type_schema": {
       // The JSON Schema (draft 2020-12, as JSON text) a published subject must match; null: none.
       async up(db: Kysely<any>) {

@@ -113,6 +113,12 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+export interface ClusterCredentialsTable {
+  name: "admin_token_sha256" | "secret_key";
+  value: string;
+  created_at: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   event_types: EventTypesTable;
@@ -122,6 +128,7 @@ export interface Database {
   log_entries: LogEntriesTable;
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
+  cluster_credentials: ClusterCredentialsTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;
