@@ -203,6 +203,13 @@ export const OPTIONS = {
     doc: "Secret that signs the operator callback (same headers as deliveries). Set it to verify callbacks.",
     parse: optionalText,
   },
+  otlpEndpoint: {
+    env: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default: undefined as string | undefined,
+    defaultText: "unset: no tracing",
+    doc: "OpenTelemetry: export traces over OTLP/HTTP to this base URL (`/v1/traces` is appended; `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_SERVICE_NAME`, `OTEL_BSP_*` and the other standard variables apply). A span per publish and per attempt, the attempt a child of its publish; each attempt sends a W3C `traceparent` header.",
+    parse: httpUrl,
+  },
   smtpUrl: { env: "SMTP_URL", default: undefined as string | undefined, doc: "SMTP server for notification e-mails.", parse: smtpUrl },
   smtpFrom: { env: "SMTP_FROM", default: "Hookline <hookline@localhost>", doc: "Sender of notification e-mails.", parse: text },
   worker: {

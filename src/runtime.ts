@@ -18,6 +18,8 @@ import { seedCatalog } from "./services/event-types.js";
 import { loadClusterCredentials } from "./services/cluster-credentials.js";
 import { loadCredentials, type Credentials } from "./services/tokens.js";
 import { openStore } from "./store/db.js";
+import { startTracing } from "./tracing.js";
+import { HOOKLINE_VERSION } from "./version.js";
 import { migrate } from "./store/migrations.js";
 import { DeliveryListener, DeliveryNotifier } from "./store/postgres/notifier.js";
 
@@ -66,6 +68,7 @@ export class Runtime {
     try {
       await migrate(store.db, store.dialect);
       const ctx = createContext(config, store, log, opts.now);
+      ctx.tracing = await startTracing(config.otlpEndpoint, opts.env ?? process.env, HOOKLINE_VERSION);
       await seedCatalog(ctx);
       if (!config.encryptionKey) log.warn("HOOKLINE_ENCRYPTION_KEY is not set: webhook secrets are stored in plaintext in the database");
       // PostgreSQL: generated credentials are the cluster's, stored once in the database.
@@ -145,6 +148,7 @@ export class Runtime {
     await this.housekeeping?.stop();
     await this.sender?.close();
     await this.notifier?.close();
+    await this.ctx.tracing?.shutdown();
     await this.ctx.store.close();
   }
 }

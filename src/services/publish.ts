@@ -32,7 +32,17 @@ export interface PublishResult {
 
 class IdempotencyRace extends Error {}
 
-export async function publish(ctx: Context, projectId: string, input: PublishInput, idempotencyKey?: string): Promise<PublishResult> {
+/**
+ * Validates and stores a publish. With tracing on it runs in a publish span, a child of
+ * `traceparent` (the API request's header) or of the caller's active context (the library).
+ */
+export async function publish(ctx: Context, projectId: string, input: PublishInput, idempotencyKey?: string, traceparent?: string): Promise<PublishResult> {
+  if (!ctx.tracing) return checkAndPublish(ctx, projectId, input, idempotencyKey, null);
+  const event = typeof input.event === "string" ? input.event.slice(0, 100) : "";
+  return ctx.tracing.publish({ projectId, event }, traceparent, (trace) => checkAndPublish(ctx, projectId, input, idempotencyKey, trace));
+}
+
+async function checkAndPublish(ctx: Context, projectId: string, input: PublishInput, idempotencyKey: string | undefined, trace: string | null): Promise<PublishResult> {
   await getProject(ctx, projectId);
   const errors: FieldError[] = [];
   let schema: string | null | undefined = null;
@@ -58,11 +68,11 @@ export async function publish(ctx: Context, projectId: string, input: PublishInp
   }
   // Imports are accepted and create nothing (SPEC §3 "Imports are excluded").
   if (input.source === "import") return { id: null, deliveries: 0, skipped: "import" };
-  return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey);
+  return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey, trace);
 }
 
 /** Stores the event and one delivery per enabled, subscribed webhook in one transaction. */
-async function publishEvent(ctx: Context, projectId: string, event: string, subject: unknown, key?: string): Promise<PublishResult> {
+async function publishEvent(ctx: Context, projectId: string, event: string, subject: unknown, key: string | undefined, traceContext: string | null): Promise<PublishResult> {
   const now = ctx.now();
   const notBefore = now - IDEMPOTENCY_WINDOW_MS;
   if (!key && ctx.store.dialect === "postgres") {
@@ -70,7 +80,7 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
     const id = newId("evt", now);
     const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject });
     const deliveryIds = Array.from({ length: Math.min(ctx.config.maxActiveWebhooks, MAX_PRESET_IDS) }, () => newId("dlv", now));
-    const webhookIds = await publishEventPostgres(ctx.store.db, { id, projectId, event, payload, now, maxAttempts: 1 + ctx.config.retryDelaysMs.length, deliveryIds });
+    const webhookIds = await publishEventPostgres(ctx.store.db, { id, projectId, event, payload, now, maxAttempts: 1 + ctx.config.retryDelaysMs.length, deliveryIds, traceContext });
     if (webhookIds) {
       if (webhookIds.length > 0) ctx.signals.emit("published", webhookIds);
       return { id, deliveries: webhookIds.length };
@@ -92,7 +102,7 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
         const maxAttempts = 1 + ctx.config.retryDelaysMs.length;
         await events.insertEventWithDeliveries(
           trx,
-          { id, projectId, event, payload, now },
+          { id, projectId, event, payload, now, traceContext },
           webhookIds.map((webhookId) => ({ id: newId("dlv", now), webhookId, trigger: "event", maxAttempts })),
         );
         const res: PublishResult = { id, deliveries: webhookIds.length };

@@ -60,6 +60,8 @@ export interface AttemptTarget {
   url: string;
   secret: string | null;
   enabled: number;
+  /** The publish's `traceparent` (tracing on when it was published), the parent of the attempt's span. */
+  trace_context?: string | null;
 }
 
 export async function loadTargets(db: Db, deliveryIds: string[]): Promise<Map<string, AttemptTarget>> {
@@ -68,7 +70,7 @@ export async function loadTargets(db: Db, deliveryIds: string[]): Promise<Map<st
     .selectFrom("deliveries as d")
     .innerJoin("events as e", "e.id", "d.event_id")
     .innerJoin("webhooks as w", "w.id", "d.webhook_id")
-    .select(["d.id as delivery_id", "e.event", "e.payload", "w.url", "w.secret", "w.enabled"])
+    .select(["d.id as delivery_id", "e.event", "e.payload", "e.trace_context", "w.url", "w.secret", "w.enabled"])
     .where("d.id", "in", deliveryIds)
     .execute();
   return new Map(rows.map((r) => [r.delivery_id, r]));

@@ -13,12 +13,12 @@ export interface NewDelivery {
 
 export async function insertEventWithDeliveries(
   db: Db,
-  e: { id: string; projectId: string; event: string; payload: string; now: number },
+  e: { id: string; projectId: string; event: string; payload: string; now: number; traceContext?: string | null },
   deliveries: NewDelivery[],
 ): Promise<void> {
   await db
     .insertInto("events")
-    .values({ id: e.id, project_id: e.projectId, event: e.event, payload: e.payload, created_at: e.now })
+    .values({ id: e.id, project_id: e.projectId, event: e.event, payload: e.payload, created_at: e.now, trace_context: e.traceContext ?? null })
     .execute();
   if (deliveries.length === 0) return;
   const rows: DeliveriesTable[] = deliveries.map((d) => ({

@@ -157,6 +157,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    "0006_event_trace_context": {
+      // The W3C trace context (`traceparent`) of the publish that stored the event, when tracing is
+      // on: a worker in any process makes each attempt's span a child of it (src/tracing.ts).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("events").addColumn("trace_context", "text").execute();
+      },
+    },
     "0006_event_type_schema": {
       // The JSON Schema (draft 2020-12, as JSON text) a published subject must match; null: none.
       async up(db: Kysely<any>) {

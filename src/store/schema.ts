@@ -44,6 +44,8 @@ export interface EventsTable {
   /** The exact body bytes every attempt sends. */
   payload: string;
   created_at: number;
+  /** The publish span's `traceparent` when tracing was on (migration 0006). */
+  trace_context?: string | null;
 }
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";

@@ -73,6 +73,7 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
   poolSize: { good: [["10", 10], ["1", 1]], bad: ["0", "1001", "x"] },
   dbLockTimeoutMs: { good: [["5000", 5000], ["0", 0]], bad: ["-1", "x", "3600001"] },
   dbStatementTimeoutMs: { good: [["30000", 30000], ["0", 0]], bad: ["-5", "1.5"] },
+  otlpEndpoint: { good: [["http://127.0.0.1:4318", "http://127.0.0.1:4318"], ["", undefined]], bad: ["collector:4318", "ftp://x"] },
   metricsPort: { good: [["9464", 9464], ["0", 0], ["", undefined]], bad: ["65536", "-1", "x"] },
   perWebhookConcurrency: { good: [["8", 8]], bad: ["0", "1001", "x"] },
   rateLimit: { good: [["600", 600], ["0", 0], ["1000000", 1_000_000]], bad: ["-1", "1000001", "10/s", ""] },

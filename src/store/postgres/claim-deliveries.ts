@@ -34,7 +34,7 @@ export async function claimAndLoadPostgres(
         from due
        where d.id = due.id
       returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at)
-    select c.*, e.event, e.payload, w.url, w.secret, w.enabled, (e.id is not null and w.id is not null) as found
+    select c.*, e.event, e.payload, e.trace_context, w.url, w.secret, w.enabled, (e.id is not null and w.id is not null) as found
       from claimed c
       left join events e on e.id = c.event_id
       left join webhooks w on w.id = c.webhook_id`.execute(trx));
@@ -42,7 +42,7 @@ export async function claimAndLoadPostgres(
   const targets = new Map<string, AttemptTarget>();
   for (const r of res.rows) {
     claimed.push({ id: r.id, event_id: r.event_id, webhook_id: r.webhook_id, project_id: r.project_id, trigger: r.trigger, attempts: r.attempts, max_attempts: r.max_attempts, run_at: Number(r.run_at) });
-    if (r.found) targets.set(r.id, { delivery_id: r.id, event: r.event, payload: r.payload, url: r.url, secret: r.secret, enabled: r.enabled });
+    if (r.found) targets.set(r.id, { delivery_id: r.id, event: r.event, payload: r.payload, trace_context: r.trace_context, url: r.url, secret: r.secret, enabled: r.enabled });
   }
   return { claimed, targets };
 }
