@@ -144,7 +144,7 @@ function makeHookline<E extends object>(runtime: Runtime, o: { publicUrlGiven: b
     async publish(projectId, event, subject, opts = {}) {
       open();
       const source = importScope.getStore() ? "import" : (opts.source ?? "app");
-      return publish(ctx, projectId, { event, subject, source }, opts.idempotencyKey);
+      return publish(ctx, projectId, { event, subject, source }, opts.idempotencyKey, undefined, opts.client);
     },
     withoutWebhooks(fn) {
       // async wrapper: a synchronous throw becomes a rejection, like every other method here.

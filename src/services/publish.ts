@@ -1,10 +1,13 @@
 /** Publishing an event (fan-out), the Test action and Redeliver: everything that queues deliveries. */
 import { TEST_EVENT } from "../domain/catalog.js";
-import { NotFoundError, PayloadTooLargeError, ValidationError, type FieldError } from "../domain/errors.js";
+import { HooklineError, NotFoundError, PayloadTooLargeError, ValidationError, type FieldError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
 import { buildEventBody, testSubject } from "../domain/payload.js";
 import { subjectErrors } from "../domain/subject-schema.js";
+import type { Kysely } from "kysely";
 import { transact } from "../store/db.js";
+import { hostKysely, isHostTransaction, notifyOnCommit, type HostTransaction } from "../store/postgres/host-transaction.js";
+import type { Database } from "../store/schema.js";
 import * as events from "../store/events.js";
 import { publishEventPostgres } from "../store/postgres/publish-event.js";
 import { findLogEntry } from "../store/logs.js";
@@ -36,13 +39,42 @@ class IdempotencyRace extends Error {}
  * Validates and stores a publish. With tracing on it runs in a publish span, a child of
  * `traceparent` (the API request's header) or of the caller's active context (the library).
  */
-export async function publish(ctx: Context, projectId: string, input: PublishInput, idempotencyKey?: string, traceparent?: string): Promise<PublishResult> {
-  if (!ctx.tracing) return checkAndPublish(ctx, projectId, input, idempotencyKey, null);
+export async function publish(
+  ctx: Context,
+  projectId: string,
+  input: PublishInput,
+  idempotencyKey?: string,
+  traceparent?: string,
+  hostTransaction?: unknown,
+): Promise<PublishResult> {
+  const tx = hostTransaction === undefined ? undefined : checkHostTransaction(ctx, hostTransaction);
+  if (!ctx.tracing) return checkAndPublish(ctx, projectId, input, idempotencyKey, null, tx);
   const event = typeof input.event === "string" ? input.event.slice(0, 100) : "";
-  return ctx.tracing.publish({ projectId, event }, traceparent, (trace) => checkAndPublish(ctx, projectId, input, idempotencyKey, trace));
+  return ctx.tracing.publish({ projectId, event }, traceparent, (trace) => checkAndPublish(ctx, projectId, input, idempotencyKey, trace, tx));
 }
 
-async function checkAndPublish(ctx: Context, projectId: string, input: PublishInput, idempotencyKey: string | undefined, trace: string | null): Promise<PublishResult> {
+/** The `client` option of a transactional publish: PostgreSQL only, a pg client or a Kysely transaction. */
+function checkHostTransaction(ctx: Context, client: unknown): HostTransaction {
+  if (ctx.store.dialect !== "postgres") {
+    throw new HooklineError(
+      "transaction_unsupported",
+      "publish(…, { client }) writes in your PostgreSQL transaction, but this Hookline stores its data in SQLite: open it on the same postgres:// database as your app, or publish without `client`.",
+    );
+  }
+  if (!isHostTransaction(client)) {
+    throw new HooklineError("transaction_unsupported", "publish(…, { client }): `client` must be a node-postgres client (pg.Client or a pool's client) or a Kysely transaction, inside an open transaction.");
+  }
+  return client;
+}
+
+async function checkAndPublish(
+  ctx: Context,
+  projectId: string,
+  input: PublishInput,
+  idempotencyKey: string | undefined,
+  trace: string | null,
+  tx: HostTransaction | undefined,
+): Promise<PublishResult> {
   await getProject(ctx, projectId);
   const errors: FieldError[] = [];
   let schema: string | null | undefined = null;
@@ -68,6 +100,7 @@ async function checkAndPublish(ctx: Context, projectId: string, input: PublishIn
   }
   // Imports are accepted and create nothing (SPEC §3 "Imports are excluded").
   if (input.source === "import") return { id: null, deliveries: 0, skipped: "import" };
+  if (tx) return publishInHostTransaction(ctx, tx, { projectId, event: input.event as string, subject: input.subject, key: idempotencyKey, traceContext: trace, now: ctx.now() });
   return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey, trace);
 }
 
@@ -92,25 +125,9 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
       // SQLite: publishes arriving together share one commit (store/sqlite/group-commit.ts). The
       // work below must use only `trx`: the shared transaction holds the only connection.
       const result = await transact(ctx.store, async (trx) => {
-        if (key) {
-          const earlier = await events.findIdempotentResponse(trx, projectId, key, notBefore);
-          if (earlier) return earlier as PublishResult;
-        }
-        const id = newId("evt", now);
-        const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject });
-        const webhookIds = await events.subscribedWebhookIds(trx, projectId, event);
-        const maxAttempts = 1 + ctx.config.retryDelaysMs.length;
-        await events.insertEventWithDeliveries(
-          trx,
-          { id, projectId, event, payload, now, traceContext },
-          webhookIds.map((webhookId) => ({ id: newId("dlv", now), webhookId, trigger: "event", maxAttempts })),
-        );
-        const res: PublishResult = { id, deliveries: webhookIds.length };
-        queuedFor = webhookIds;
-        if (key && !(await events.saveIdempotentResponse(trx, { projectId, key, response: res, now, notBefore }))) {
-          throw new IdempotencyRace();
-        }
-        return res;
+        const written = await writePublish(ctx, trx, { projectId, event, subject, key, traceContext, now });
+        queuedFor = written.webhookIds;
+        return written.result;
       });
       // The worker in this process skips the claim when every one of these webhooks is at its cap.
       if (queuedFor.length > 0) ctx.signals.emit("published", queuedFor);
@@ -120,6 +137,57 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
       if (err instanceof IdempotencyRace && attempt < 3) continue;
       throw err;
     }
+  }
+}
+
+/**
+ * Writes one publish with `db`, which is inside a transaction: the caller's own, or the host's
+ * (transactional publish). Answers the earlier result for a key seen within 24 h.
+ */
+async function writePublish(
+  ctx: Context,
+  db: Kysely<Database>,
+  p: { projectId: string; event: string; subject: unknown; key: string | undefined; traceContext: string | null; now: number },
+): Promise<{ result: PublishResult; webhookIds: string[] }> {
+  const { projectId, event, key, now } = p;
+  const notBefore = now - IDEMPOTENCY_WINDOW_MS;
+  if (key) {
+    const earlier = await events.findIdempotentResponse(db, projectId, key, notBefore);
+    if (earlier) return { result: earlier as PublishResult, webhookIds: [] };
+  }
+  const id = newId("evt", now);
+  const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject: p.subject });
+  const webhookIds = await events.subscribedWebhookIds(db, projectId, event);
+  const maxAttempts = 1 + ctx.config.retryDelaysMs.length;
+  await events.insertEventWithDeliveries(
+    db,
+    { id, projectId, event, payload, now, traceContext: p.traceContext },
+    webhookIds.map((webhookId) => ({ id: newId("dlv", now), webhookId, trigger: "event", maxAttempts })),
+  );
+  const result: PublishResult = { id, deliveries: webhookIds.length };
+  if (key && !(await events.saveIdempotentResponse(db, { projectId, key, response: result, now, notBefore }))) throw new IdempotencyRace();
+  return { result, webhookIds };
+}
+
+/**
+ * Transactional publish (PostgreSQL): the event and its deliveries are written with the host's
+ * connection inside the host's open transaction, so they exist if and only if it commits (no
+ * webhook for a change that rolled back, none lost for one that committed); the NOTIFY sent in it
+ * wakes the workers at commit. See docs/host-apps.md.
+ */
+async function publishInHostTransaction(ctx: Context, tx: HostTransaction, p: Parameters<typeof writePublish>[2]): Promise<PublishResult> {
+  const { db, done } = hostKysely(tx);
+  try {
+    const { result, webhookIds } = await writePublish(ctx, db, p);
+    if (webhookIds.length > 0) await notifyOnCommit(db);
+    return result;
+  } catch (err) {
+    if (err instanceof IdempotencyRace) {
+      throw new HooklineError("idempotency_conflict", "Another publish with this idempotency key committed while this transaction ran; roll back and retry to get its result.");
+    }
+    throw err;
+  } finally {
+    await done();
   }
 }
 
