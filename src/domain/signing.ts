@@ -1,5 +1,5 @@
 /**
- * The two signatures every delivery with a secret carries (SPEC §3): our own `Signature` header,
+ * The two signatures every delivery with a secret carries (docs/receivers.md, "Verifying signatures"): our own `Signature` header,
  * and the Standard Webhooks one so receivers can use an off-the-shelf verifier.
  * The key is always the secret's UTF-8 bytes, never a base64 decoding of it.
  */

@@ -98,7 +98,7 @@ async function checkAndPublish(
   if (subjectBytes > MAX_SUBJECT_BYTES) {
     throw new PayloadTooLargeError(`The subject is ${subjectBytes} bytes; at most ${MAX_SUBJECT_BYTES} bytes (256 KiB) are accepted.`);
   }
-  // Imports are accepted and create nothing (SPEC §3 "Imports are excluded").
+  // Imports are accepted and create nothing (docs/host-apps.md, "Imports").
   if (input.source === "import") return { id: null, deliveries: 0, skipped: "import" };
   if (tx) return publishInHostTransaction(ctx, tx, { projectId, event: input.event as string, subject: input.subject, key: idempotencyKey, traceContext: trace, now: ctx.now() });
   return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey, trace);
