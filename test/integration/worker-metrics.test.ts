@@ -73,7 +73,7 @@ describe.each(DIALECTS)("worker metrics (%s)", (dialect) => {
   describe("cancelled deliveries", () => {
     let hl: TestHookline;
     beforeAll(async () => {
-      hl = await startHookline({ dialect, worker: true, ca: rx.ca, env: { HOOKLINE_RETRY_DELAYS: "0.4,0.4,0.4" } });
+      hl = await startHookline({ dialect, worker: true, ca: rx.ca, env: { HOOKLINE_RETRY_DELAYS: "0.3,0.3,0.3", HOOKLINE_TIMEOUT_MS: "10000" } });
       await hl.project("acme");
     });
     afterAll(async () => {
@@ -83,30 +83,38 @@ describe.each(DIALECTS)("worker metrics (%s)", (dialect) => {
     const cancelledRows = async () =>
       Number((await hl.runtime.ctx.store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll().as("n")).where("status", "=", "cancelled").executeTakeFirstOrThrow()).n);
 
+    const inFlight = async (webhookId: string) =>
+      Number((await hl.runtime.ctx.store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll().as("n")).where("webhook_id", "=", webhookId).where("lease_token", "is not", null).executeTakeFirstOrThrow()).n);
+
     it("counts the queued deliveries a manual disable cancels, and those an auto-disable cancels", async () => {
-      // Manual: deliveries waiting for a retry are cancelled by PATCH {enabled: false}.
-      rx.respondWith({ status: 500 });
+      // Manual: deliveries whose first attempts are in flight (answered after 3 s) are cancelled by
+      // PATCH {enabled: false}.
+      rx.respondWith({ status: 500, delayMs: 3000 });
       const a = (await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: "a", events: ["issue.created"], url: `${rx.url}/a` })).body;
       for (let i = 0; i < 3; i++) await hl.api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { id: `A-${i}` } });
-      await eventually(() => rx.requests.filter((r) => r.path === "/a").length >= 3, 10_000, "first attempts");
+      await eventually(async () => (await inFlight(a.id)) === 3, 10_000, "first attempts of a in flight");
       expect((await hl.api("PATCH", `/api/v1/projects/acme/webhooks/${a.id}`, { enabled: false })).status).toBe(200);
       expect(await cancelledRows()).toBe(3);
       expect(await cancelledMetric()).toBe(3);
 
-      // Auto-disable: one delivery spends its retries first; the others, still waiting, are cancelled.
+      // Auto-disable: TR-0 spends its retries (quick 500s) while the first attempts of the others are
+      // still in flight (answered after 4 s), so they are pending when it happens, and are cancelled.
+      rx.respondWith((req) => (JSON.parse(req.body).subject.id === "TR-0" ? { status: 500 } : { status: 500, delayMs: 4000 }));
       const b = (await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: "b", events: ["test-run.completed"], url: `${rx.url}/b` })).body;
-      await hl.api("POST", "/api/v1/projects/acme/events", { event: "test-run.completed", subject: { id: "TR-0" } });
-      await eventually(() => rx.requests.some((r) => r.path === "/b"), 10_000, "first attempt of b");
       for (let i = 1; i <= 4; i++) await hl.api("POST", "/api/v1/projects/acme/events", { event: "test-run.completed", subject: { id: `TR-${i}` } });
+      await eventually(async () => (await inFlight(b.id)) === 4, 10_000, "first attempts of b in flight");
+      await hl.api("POST", "/api/v1/projects/acme/events", { event: "test-run.completed", subject: { id: "TR-0" } });
       await eventually(async () => (await hl.api("GET", `/api/v1/projects/acme/webhooks/${b.id}`)).body.disabled_reason === "failures", 15_000, "auto-disable");
       const rows = await cancelledRows();
-      expect(rows).toBeGreaterThan(3);
+      const dbg = await hl.runtime.ctx.store.db.selectFrom("deliveries").innerJoin("events", "events.id", "deliveries.event_id").select(["events.payload", "deliveries.status", "deliveries.attempts", "deliveries.webhook_id"]).execute();
+      expect(rows, JSON.stringify(dbg.map((d) => [JSON.parse(d.payload).subject.id, d.status, d.attempts]))).toBe(3 + 4);
       await eventually(async () => (await cancelledMetric()) === rows, 5000, `the metric to count ${rows} cancellations`);
       const text = await (await fetch(`${hl.baseUrl}/metrics`)).text();
       expect(series(text, "hookline_webhooks_disabled_total", { reason: "failures" })).toBe(1);
       // Every attempt to either webhook failed in the last 5 minutes.
       expect(series(text, "hookline_webhook_failure_ratio", { webhook_id: b.id, project_id: "acme" })).toBe(1);
-      expect(series(text, "hookline_webhook_failure_ratio", { webhook_id: a.id })).toBe(1);
+      // a's attempts, answered after the cancellation, are logged as failures too.
+      await eventually(async () => series(await (await fetch(`${hl.baseUrl}/metrics`)).text(), "hookline_webhook_failure_ratio", { webhook_id: a.id }) === 1, 10_000, "a's failure ratio");
     });
   });
 });
