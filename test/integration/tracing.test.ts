@@ -107,6 +107,26 @@ describe.each(DIALECTS)("OpenTelemetry traces (%s)", (dialect) => {
     }
   });
 
+  it("a library publish continues the caller's active context (the host's OpenTelemetry context manager)", async () => {
+    const api = await import("@opentelemetry/api");
+    const { AsyncLocalStorageContextManager } = await import("@opentelemetry/context-async-hooks");
+    const manager = new AsyncLocalStorageContextManager().enable();
+    api.context.setGlobalContextManager(manager);
+    const hl = await startHookline({ dialect, env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } });
+    try {
+      await hl.project("acme");
+      const { publish } = await import("../../src/services/publish.js");
+      const host = api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: "a".repeat(32), spanId: "b".repeat(16), traceFlags: 1 });
+      const res = await api.context.with(host, () => publish(hl.runtime.ctx, "acme", { event: "issue.created", subject: { id: "BUG-9" } }));
+      await hl.close();
+      const span = collector.spans.find((s) => s.attributes["hookline.event_id"] === res.id);
+      expect(span).toMatchObject({ traceId: "a".repeat(32), parentSpanId: "b".repeat(16) });
+    } finally {
+      await hl.close();
+      api.context.disable();
+    }
+  });
+
   it("a library publish without a caller's context starts a new trace; off by default, no traceparent and no spans", async () => {
     rx.clear();
     rx.respondWith({ status: 200 });
