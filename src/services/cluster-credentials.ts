@@ -7,9 +7,9 @@
  * HOOKLINE_ENCRYPTION_KEY when that is set. A token or key an older version generated into this
  * node's data directory is the one offered, so an upgraded cluster keeps it.
  */
-import { open, seal } from "../domain/secret-box.js";
+import { open, seal, sealedWith } from "../domain/secret-box.js";
 import { ConfigError } from "../config.js";
-import { claimCredential } from "../store/cluster-credentials.js";
+import { claimCredential, findCredential, replaceCredential } from "../store/cluster-credentials.js";
 import type { Context } from "./context.js";
 import { newAdminToken, newSecretKey, readGenerated, sha256, type Credentials } from "./tokens.js";
 
@@ -42,4 +42,17 @@ export async function loadClusterCredentials(ctx: Context): Promise<Credentials>
     }
   }
   return { adminToken, adminTokenHash: adminTokenHash!, secretKey, generatedAdminToken };
+}
+
+/**
+ * `hookline rotate-key`: re-seals the cluster's stored secret key with the current encryption key,
+ * so the old key can be dropped. Answers whether it changed anything.
+ */
+export async function resealClusterSecretKey(ctx: Context): Promise<boolean> {
+  const ring = ctx.config.encryptionKey;
+  if (!ring) return false;
+  const stored = await findCredential(ctx.store.db, "secret_key");
+  if (stored === undefined || sealedWith(stored) === ring.currentId) return false;
+  await replaceCredential(ctx.store.db, "secret_key", seal(ring, open(ring, stored)));
+  return true;
 }

@@ -11,3 +11,12 @@ export async function claimCredential(db: Kysely<Database>, name: ClusterCredent
   const row = await db.selectFrom("cluster_credentials").select("value").where("name", "=", name).executeTakeFirstOrThrow();
   return row.value;
 }
+
+/** Replaces a stored credential's value (re-sealing it under a new key). */
+export async function replaceCredential(db: Kysely<Database>, name: ClusterCredentialsTable["name"], value: string): Promise<void> {
+  await db.updateTable("cluster_credentials").set({ value }).where("name", "=", name).execute();
+}
+
+export async function findCredential(db: Kysely<Database>, name: ClusterCredentialsTable["name"]): Promise<string | undefined> {
+  return (await db.selectFrom("cluster_credentials").select("value").where("name", "=", name).executeTakeFirst())?.value;
+}

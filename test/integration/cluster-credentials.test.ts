@@ -40,6 +40,7 @@ describe.skipIf(!DIALECTS.includes("postgres"))("cluster credentials (postgres)"
   let db: TestDatabase;
   const nodes: HooklineNode[] = [];
   let env: Record<string, string>;
+  let adminToken = "";
   beforeAll(async () => {
     db = await createTestDatabase("postgres");
     env = nodeEnv(db.url, rx.ca);
@@ -55,6 +56,7 @@ describe.skipIf(!DIALECTS.includes("postgres"))("cluster credentials (postgres)"
     const a = await startNode("api", env);
     nodes.push(a);
     const token = (await a.proc.waitForOutput(GENERATED, 10_000))[1];
+    adminToken = token;
     const b = await startNode("api", env);
     nodes.push(b);
     expect(b.proc.output()).not.toMatch(GENERATED);
@@ -76,6 +78,27 @@ describe.skipIf(!DIALECTS.includes("postgres"))("cluster credentials (postgres)"
     } finally {
       await client.end();
     }
+  });
+
+  it("`hookline rotate-key` re-seals the stored secret key, so the old encryption key can go", async () => {
+    const oldKey = env.HOOKLINE_ENCRYPTION_KEY;
+    const newKey = Buffer.alloc(32, 9).toString("base64");
+    const portal = (await call(nodes[0], adminToken, "POST", "/api/v1/projects/acme/portal-sessions", { role: "viewer" })).body.token;
+    const r = await cli(["rotate-key"], { ...env, HOOKLINE_ENCRYPTION_KEY: `k2:${newKey},k1:${oldKey}` });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/cluster's generated secret key/);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      expect((await client.query("select value from cluster_credentials where name = 'secret_key'")).rows[0].value).toMatch(/^enc:v1:k2:/);
+    } finally {
+      await client.end();
+    }
+    // A node holding only the new key starts and accepts the portal token signed before.
+    const c = await startNode("api", { ...env, HOOKLINE_ENCRYPTION_KEY: `k2:${newKey}` });
+    nodes.push(c);
+    expect((await call(c, portal, "GET", "/api/v1/projects/acme/webhooks")).status).toBe(200);
+    env.HOOKLINE_ENCRYPTION_KEY = `k2:${newKey}`;
   });
 
   it("`hookline token` on another host signs with the cluster's key, at --url", async () => {
