@@ -40,6 +40,7 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
   if (outcomes.length === 0) return summary;
   const now = ctx.now();
   const finished: { outcome: string; trigger: string }[] = [];
+  let cancelledByDisable = 0;
   // SQLite: shares its commit with claims and publishes of the same turn (store/sqlite/group-commit.ts).
   await transact(ctx.store, async (trx) => {
     const ids = outcomes.map((o) => o.deliveryId);
@@ -106,27 +107,35 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       if (step.kind === "retry" || !updated.has(id)) continue;
       const d = byId.get(id)!;
       finished.push({ outcome: step.kind, trigger: d.trigger });
-      if (step.kind === "failed" && step.disableWebhook && (await autoDisable(ctx, trx, d.webhook_id, d.id, now))) {
+      const cancelled = step.kind === "failed" && step.disableWebhook ? await autoDisable(ctx, trx, d.webhook_id, d.id, now) : null;
+      if (cancelled !== null) {
         summary.disabledWebhooks.push(d.webhook_id);
         summary.notifications++;
+        cancelledByDisable += cancelled;
       }
     }
   });
   for (const f of finished) metrics.deliveries.inc({ outcome: f.outcome, trigger: f.trigger });
+  // The queued deliveries an auto-disable cancelled are finished deliveries too.
+  if (cancelledByDisable > 0) metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" }, cancelledByDisable);
+  if (summary.disabledWebhooks.length > 0) metrics.webhooksDisabled.inc({ reason: "failures" }, summary.disabledWebhooks.length);
   return summary;
 }
 
 type Trx = Transaction<Database>;
 
-/** Disables the webhook once (a second failing delivery finds it disabled) and raises the notification. */
-async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId: string, now: number): Promise<boolean> {
+/**
+ * Disables the webhook once (a second failing delivery finds it disabled) and raises the
+ * notification; answers how many queued deliveries it cancelled, or null when it was disabled already.
+ */
+async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId: string, now: number): Promise<number | null> {
   const res = await trx
     .updateTable("webhooks")
     .set({ enabled: 0, disabled_reason: "failures", disabled_at: now, updated_at: now })
     .where("id", "=", webhookId)
     .where("enabled", "=", 1)
     .executeTakeFirst();
-  if (Number(res.numUpdatedRows) === 0) return false;
+  if (Number(res.numUpdatedRows) === 0) return null;
   const cancelled = await cancelPendingOfWebhook(trx, webhookId, now, deliveryId);
   const hook = await trx.selectFrom("webhooks").select(["name", "url", "project_id"]).where("id", "=", webhookId).executeTakeFirstOrThrow();
   const project = await trx.selectFrom("projects").select(["notification_emails"]).where("id", "=", hook.project_id).executeTakeFirstOrThrow();
@@ -151,5 +160,5 @@ async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId
     outbox_attempts: 0,
   });
   ctx.log.warn({ webhook_id: webhookId, project_id: hook.project_id }, "webhook disabled after repeated failures");
-  return true;
+  return cancelled;
 }

@@ -154,9 +154,13 @@ export class Worker {
       userAgent: USER_AGENT,
       now: new Date(at),
     });
+    // Tracing on: the attempt's span, a child of its publish; the receiver gets its traceparent.
+    const span = this.ctx.tracing?.attempt(target.trace_context ?? null, { url: target.url, attempt, deliveryId: d.id, event: target.event, webhookId: d.webhook_id });
+    if (span) headers.traceparent = span.traceparent;
     const result = await this.sender.send({ url: target.url, headers, body: target.payload }, signal);
-    if (signal.aborted) return; // shutdown: the lease is released, the attempt is made again
     const outcome = result.success ? "success" : "failure";
+    span?.end({ statusCode: result.statusCode, success: result.success, outcome: signal.aborted ? "aborted" : outcome, error: result.error });
+    if (signal.aborted) return; // shutdown: the lease is released, the attempt is made again
     this.metrics.attempts.inc({ outcome, trigger: d.trigger });
     this.metrics.attemptDuration.observe({ outcome }, result.durationMs / 1000);
     await this.recorder.record({

@@ -85,6 +85,7 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
   await findWebhookRow(ctx, projectId, id);
   const fields = validate(input, { partial: true, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
   const now = ctx.now();
+  let cancelled = 0;
   await ctx.store.db.transaction().execute(async (trx) => {
     if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
     const current = await store.findWebhook(trx, projectId, id);
@@ -102,10 +103,12 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     } else if (fields.enabled === false && current.enabled === 1) {
       Object.assign(changes, { enabled: 0, disabled_reason: "manual", disabled_at: now });
       // A disabled webhook sends nothing: its queued event deliveries and retries stop here.
-      await cancelPendingOfWebhook(trx, id, now);
+      cancelled = await cancelPendingOfWebhook(trx, id, now);
     }
     await store.updateWebhook(trx, projectId, id, changes);
   });
+  // Counted in hookline_deliveries_total{outcome="cancelled"} (delivery/metrics.ts).
+  if (cancelled > 0) ctx.signals.emit("cancelled", cancelled);
   return getWebhook(ctx, projectId, id);
 }
 

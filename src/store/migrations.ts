@@ -168,6 +168,31 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0006_cluster_credentials": {
+      // Generated credentials shared by every node on one database (services/cluster-credentials.ts):
+      // the admin token's SHA-256, and the portal-token key (sealed when HOOKLINE_ENCRYPTION_KEY is set).
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("cluster_credentials")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("value", "text", (c) => c.notNull())
+          .addColumn("created_at", ts, (c) => c.notNull())
+          .execute();
+      },
+    },
+    "0006_event_trace_context": {
+      // The W3C trace context (`traceparent`) of the publish that stored the event, when tracing is
+      // on: a worker in any process makes each attempt's span a child of it (src/tracing.ts).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("events").addColumn("trace_context", "text").execute();
+      },
+    },
+    "0006_event_type_schema": {
+      // The JSON Schema (draft 2020-12, as JSON text) a published subject must match; null: none.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("event_types").addColumn("schema", "text").execute();
+      },
+    },
   };
 }
 
@@ -230,11 +255,20 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string
   // One connection holds the lock and runs the migrations: if the process dies, the server drops
   // the connection and the lock with it, so a crashed node never blocks the others.
   return db.connection().execute(async (conn) => {
-    await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+    // Migrations may wait for another node's (and rewrite big tables): no lock or statement timeout
+    // here. RESET gives the pooled connection back with the timeouts it was opened with.
+    await sql`set lock_timeout = 0`.execute(conn);
+    await sql`set statement_timeout = 0`.execute(conn);
     try {
-      return await runMigrator(conn, dialect);
+      await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+      try {
+        return await runMigrator(conn, dialect);
+      } finally {
+        await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
+      }
     } finally {
-      await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
+      await sql`reset lock_timeout`.execute(conn).catch(() => {});
+      await sql`reset statement_timeout`.execute(conn).catch(() => {});
     }
   });
 }

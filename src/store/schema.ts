@@ -17,6 +17,8 @@ export interface EventTypesTable {
   name: string;
   description: string;
   example: string; // JSON
+  /** JSON Schema (draft 2020-12) of the subject, as JSON text; null: any object (migration 0006). */
+  schema: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -47,6 +49,8 @@ export interface EventsTable {
   /** The exact body bytes every attempt sends. */
   payload: string;
   created_at: number;
+  /** The publish span's `traceparent` when tracing was on (migration 0006). */
+  trace_context?: string | null;
 }
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
@@ -118,6 +122,12 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+export interface ClusterCredentialsTable {
+  name: "admin_token_sha256" | "secret_key";
+  value: string;
+  created_at: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   event_types: EventTypesTable;
@@ -127,6 +137,7 @@ export interface Database {
   log_entries: LogEntriesTable;
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
+  cluster_credentials: ClusterCredentialsTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;

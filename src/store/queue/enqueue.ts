@@ -17,6 +17,8 @@ export interface NewEvent {
   /** The exact body every attempt sends. */
   payload: string;
   now: number;
+  /** The publish span's `traceparent`, when tracing is on: each attempt's span is its child. */
+  traceContext?: string | null;
 }
 
 export interface NewDelivery {
@@ -35,7 +37,7 @@ export async function enqueue(db: Db, e: NewEvent, deliveries: NewDelivery[], sc
   if (!eventExists) {
     await db
       .insertInto("events")
-      .values({ id: e.id, project_id: e.projectId, event: e.event, payload: e.payload, created_at: e.now })
+      .values({ id: e.id, project_id: e.projectId, event: e.event, payload: e.payload, created_at: e.now, trace_context: e.traceContext ?? null })
       .execute();
   }
   if (deliveries.length === 0) return;
@@ -70,5 +72,5 @@ export async function enqueueSubscribedAtOnce(
 ): Promise<string[] | null> {
   if (store.dialect !== "postgres") return null;
   const { event: e, deliveryIds } = prepare();
-  return publishEventPostgres(store.db, { ...e, maxAttempts: schedule.maxAttempts, retryDelays: JSON.stringify(schedule.retryDelaysMs), deliveryIds });
+  return publishEventPostgres(store.db, { ...e, traceContext: e.traceContext ?? null, maxAttempts: schedule.maxAttempts, retryDelays: JSON.stringify(schedule.retryDelaysMs), deliveryIds });
 }

@@ -27,6 +27,8 @@ export interface AttemptTarget {
   url: string;
   secret: string | null;
   enabled: number;
+  /** The publish's `traceparent` (tracing on when it was published), the parent of the attempt's span. */
+  trace_context?: string | null;
 }
 
 export interface ClaimedDelivery {
