@@ -140,7 +140,7 @@ function PortalApp({ path }: { path: string }) {
       </main>
     );
   }
-  if (me.data.kind !== "portal") {
+  if (me.data.kind !== "portal" || !me.data.project_id) {
     return (
       <PortalMessage title="Not a portal link">
         This token is not tied to a project. <Link to="/">Open the admin pages</Link> instead.
