@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { expect, it } from "vitest";
 // @ts-expect-error: a plain ES module script without type declarations
-import { generateApiTypes, TARGET } from "../../web/scripts/gen-api-types.mjs";
+import { generateApiTypes, TARGET } from "../../web/scripts/gen-api-types.js";
 
 it("web/src/api/schema.d.ts matches the OpenAPI document of the app", async () => {
   const expected: string = await generateApiTypes();

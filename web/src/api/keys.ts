@@ -23,12 +23,14 @@ export interface LogFilter {
 export const keys = {
   me: () => key("/me"),
   projects: () => key("/projects"),
+  eventTypes: () => key("/event-types"),
   project: (projectId: string) => key(project(projectId)),
   webhooks: (projectId: string, opts: { lastDelivery?: boolean } = {}) =>
     key(`${project(projectId)}/webhooks`, { include: opts.lastDelivery ? "last_delivery" : undefined }),
   webhook: (projectId: string, webhookId: string) => key(webhook(projectId, webhookId)),
   logs: (projectId: string, webhookId: string, f: LogFilter) =>
     key(`${webhook(projectId, webhookId)}/logs`, { limit: String(f.limit), success: f.success, event: f.event }),
+  log: (projectId: string, webhookId: string, logId: string) => key(`${webhook(projectId, webhookId)}/logs/${enc(logId)}`),
   stats: (projectId: string, webhookId: string, hours: number) => key(`${webhook(projectId, webhookId)}/stats`, { hours: String(hours) }),
   notifications: (projectId: string) => key(`${project(projectId)}/notifications`),
 };

@@ -40,8 +40,8 @@ export function ApiQueries({ client, children }: { client: ApiClient; children: 
   return <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>;
 }
 
-export function useApi<T>(key: ApiKey, opts: { poll?: number } = {}) {
-  return useQuery<T>({ queryKey: key, refetchInterval: opts.poll, refetchOnWindowFocus: !!opts.poll });
+export function useApi<T>(key: ApiKey, opts: { poll?: number; staleTime?: number } = {}) {
+  return useQuery<T>({ queryKey: key, refetchInterval: opts.poll, refetchOnWindowFocus: !!opts.poll, staleTime: opts.staleTime });
 }
 
 function subscribeVisibility(cb: () => void) {

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { errorMessage } from "../api/client";
 import { apiPath, keys } from "../api/keys";
-import type { EventType, LogEntry, LogPage } from "../api/types";
+import type { LogEntry, LogPage } from "../api/types";
 import { RefreshIcon } from "../components/icons";
 import { Skeleton } from "../components/spinner";
-import { loadEventTypes } from "../lib/event-types";
+import { useEventTypes } from "../lib/event-types";
 import { useSession } from "../lib/session-context";
 import { useApi, usePageVisible } from "../lib/queries";
 import { LogEntryRow } from "./log-entry";
@@ -37,7 +37,7 @@ export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projec
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [refreshing, setRefreshing] = useState(false);
   const [loadingMore, setLoadingMore] = useState(false);
-  const [catalog, setCatalog] = useState<EventType[]>([]);
+  const catalog = useEventTypes().types ?? [];
   const visible = usePageVisible();
   const key = keys.logs(projectId, webhookId, { limit: PAGE, success, event });
   const logsPath = key[0];
@@ -49,10 +49,6 @@ export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projec
   queryRef.current = query;
   const stateRef = useRef(state);
   stateRef.current = state;
-
-  useEffect(() => {
-    loadEventTypes(client).then(setCatalog, () => {});
-  }, [client]);
 
   function markFresh(ids: string[]) {
     setFresh((f) => new Set([...f, ...ids]));
@@ -199,7 +195,7 @@ export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projec
       ) : (
         <ol className="log-list card" aria-labelledby="log-heading">
           {state.entries.map((e) => (
-            <LogEntryRow key={e.id} entry={e} logsPath={logsPath} fresh={fresh.has(e.id)} canWrite={canWrite} onRedelivered={() => void pollOnce()} />
+            <LogEntryRow key={e.id} entry={e} projectId={projectId} fresh={fresh.has(e.id)} canWrite={canWrite} onRedelivered={() => void pollOnce()} />
           ))}
         </ol>
       )}
