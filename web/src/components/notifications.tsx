@@ -39,7 +39,8 @@ export function NotificationsBell({ scope }: { scope: ProjectScope }) {
     mutationFn: (ids: string[]) => Promise.allSettled(ids.map((id) => client.post(`${path}/${enc(id)}/read`))),
     onMutate: (ids) => {
       const now = new Date().toISOString();
-      queryClient.setQueryData<{ data: Notification[] }>(key, (d) => d && { data: d.data.map((n) => (ids.includes(n.id) && !n.read_at ? { ...n, read_at: now } : n)) });
+      const read = (n: Notification) => (ids.includes(n.id) && !n.read_at ? { ...n, read_at: now } : n);
+      queryClient.setQueryData<{ data: Notification[] }>(key, (d) => d && { data: d.data.map(read) });
     },
     onSettled: () => queryClient.invalidateQueries({ queryKey: key }),
   });

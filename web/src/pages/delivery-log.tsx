@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { errorMessage } from "../api/client";
 import { apiPath, keys } from "../api/keys";
 import type { LogEntry, LogPage } from "../api/types";
@@ -29,7 +29,8 @@ interface LogState {
  * in at the top), older pages on scroll or with Load more. Entries never change once written, so
  * merging by id is enough.
  */
-export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projectId: string; webhookId: string; events: string[]; onNewest: (id: string | null) => void }) {
+export function DeliveryLog(props: { projectId: string; webhookId: string; events: string[]; onNewest: (id: string | null) => void }) {
+  const { projectId, webhookId, events, onNewest } = props;
   const { client, canWrite } = useSession();
   const [success, setSuccess] = useState<"" | "true" | "false">("");
   const [event, setEvent] = useState("");
@@ -39,8 +40,7 @@ export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projec
   const [loadingMore, setLoadingMore] = useState(false);
   const catalog = useEventTypes().types ?? [];
   const visible = usePageVisible();
-  const key = keys.logs(projectId, webhookId, { limit: PAGE, success, event });
-  const logsPath = key[0];
+  const key = useMemo(() => keys.logs(projectId, webhookId, { limit: PAGE, success, event }), [projectId, webhookId, success, event]);
   // The newest page, polled while the tab is visible; older pages are kept in `state` below.
   const newestPage = useApi<LogPage>(key, { poll: POLL_MS });
   const page = newestPage.data;
@@ -67,7 +67,7 @@ export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projec
   useEffect(() => {
     if (!page) return;
     const s = stateRef.current;
-    let next: LogState = s;
+    let next: LogState;
     let added: LogEntry[] = [];
     if (!s.loaded) {
       next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
@@ -76,7 +76,8 @@ export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projec
       added = page.data.filter((e) => !known.has(e.id));
       if (added.length === 0) next = s.error ? { ...s, error: null } : s;
       // A whole page of news means there may be a gap: start over from this page.
-      else if (added.length === page.data.length && page.next_cursor) next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
+      else if (added.length === page.data.length && page.next_cursor)
+        next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
       else next = { ...s, entries: [...added, ...s.entries].sort(newestFirst), error: null };
     }
     if (next !== s) {
@@ -108,7 +109,7 @@ export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projec
     setLoadingMore(true);
     const forQuery = queryRef.current;
     try {
-      const page = await client.get<LogPage>(apiPath([logsPath, { ...key[1], cursor: s.cursor }]));
+      const page = await client.get<LogPage>(apiPath([key[0], { ...key[1], cursor: s.cursor }]));
       if (forQuery === queryRef.current) {
         const cur = stateRef.current;
         const known = new Set(cur.entries.map((e) => e.id));
@@ -121,7 +122,7 @@ export function DeliveryLog({ projectId, webhookId, events, onNewest }: { projec
     }
     loadingMoreRef.current = false;
     setLoadingMore(false);
-  }, [client, query]); // `query` is `key`, as a string
+  }, [client, key]);
 
   // Infinite scroll: loading the next page when the end of the list comes into view.
   const sentinel = useRef<HTMLDivElement>(null);
