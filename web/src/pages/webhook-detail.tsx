@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
 import { ApiError, errorMessage } from "../api/client";
 import { keys, samePath } from "../api/keys";
-import type { Webhook, WebhookList } from "../api/types";
+import type { Webhook, WebhookInput, WebhookList } from "../api/types";
 import { ConfirmDialog } from "../components/dialog";
 import { AlertIcon, DotsIcon, SendIcon } from "../components/icons";
 import { MenuButton } from "../components/menu";
@@ -52,7 +52,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
     });
   }
   const patch = useMutation({
-    mutationFn: (enabled: boolean) => client.patch<Webhook>(path, { enabled }),
+    mutationFn: (body: Partial<WebhookInput>) => client.patch<Webhook>(path, body),
     onSuccess: (updated) => {
       setWebhook(updated);
       void queryClient.invalidateQueries({ queryKey: lists });
@@ -81,7 +81,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
     );
   }
 
-  const setEnabled = (enabled: boolean) => patch.mutateAsync(enabled);
+  const setEnabled = (enabled: boolean) => patch.mutateAsync({ enabled });
 
   async function openEnable() {
     setLimit(null);
@@ -154,7 +154,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                   Created <Time iso={w.created_at} />
                 </span>
               </div>
-              <WebhookFields webhook={w} path={path} onSaved={setWebhook} />
+              <WebhookFields webhook={w} path={path} patch={patch.mutateAsync} />
             </section>
             <DeliveryChart statsKey={keys.stats(frame.projectId, webhookId, 24)} refreshKey={newest} />
           </div>

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { errorMessage } from "../api/client";
-import type { Webhook } from "../api/types";
+import type { Webhook, WebhookInput } from "../api/types";
 import { EventChips } from "../components/event-chips";
 import { PencilIcon } from "../components/icons";
 import { useToast } from "../components/toast";
@@ -14,8 +14,9 @@ const LABELS: Record<EditableField, string> = { name: "Name", events: "Events", 
  * The webhook's settings as a list of fields; each has a pencil (`Edit <Field>`) that turns it into
  * an input with Save and Cancel. One field is edited at a time; Escape cancels, Enter saves.
  */
-export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; path: string; onSaved: (w: Webhook) => void }) {
-  const { client, canWrite } = useSession();
+/** `patch` sends the change and updates what every page shows. */
+export function WebhookFields({ webhook, path, patch }: { webhook: Webhook; path: string; patch: (body: Partial<WebhookInput>) => Promise<Webhook> }) {
+  const { canWrite } = useSession();
   const toast = useToast();
   const [editing, setEditing] = useState<EditableField | null>(null);
   const pencils = useRef<Partial<Record<EditableField, HTMLButtonElement | null>>>({});
@@ -35,8 +36,7 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
 
   async function save(field: EditableField, value: unknown) {
     const before = webhook[field as keyof Webhook];
-    const updated = await client.patch<Webhook>(path, { [field]: value });
-    onSaved(updated);
+    await patch({ [field]: value });
     close();
     toast({
       message: `${LABELS[field]} saved`,
@@ -47,7 +47,7 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
               label: "Undo",
               run: async () => {
                 try {
-                  onSaved(await client.patch<Webhook>(path, { [field]: before }));
+                  await patch({ [field]: before });
                   toast({ message: `${LABELS[field]} restored`, tone: "info" });
                 } catch (err) {
                   toast({ message: `Could not undo: ${errorMessage(err)}`, tone: "error" });
