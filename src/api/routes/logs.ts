@@ -61,7 +61,8 @@ export function logRoutes({ app, ctx, guard }: RouteDeps): void {
       reply.header("content-type", "application/x-ndjson; charset=utf-8");
       reply.header("content-disposition", `attachment; filename="${hook.id}-log.ndjson"`);
       reply.header("cache-control", "no-store");
-      return reply.send(Readable.from(logs.exportLogLines(ctx, hook.id, filter)));
+      // One page (a string of up to 500 entries) buffered ahead of the socket, no more.
+      return reply.send(Readable.from(logs.exportLogLines(ctx, hook.id, filter), { objectMode: true, highWaterMark: 1 }));
     },
   );
   app.get<{ Params: L }>(
