@@ -5,9 +5,9 @@ import { HOOKLINE_VERSION } from "../version.js";
 import type { Metrics } from "../delivery/metrics.js";
 import type { Context } from "../services/context.js";
 import type { Credentials } from "../services/tokens.js";
-import { authorize, type Access } from "./auth.js";
-import { clientError, frameworkErrors, installErrorHandling } from "./errors.js";
-import { RateLimiter } from "./rate-limit.js";
+import { authorize, identify, type Access } from "./auth.js";
+import { clientError, frameworkErrors, installErrorHandling, notFound } from "./errors.js";
+import { rateLimitHook } from "./rate-limit.js";
 import { eventTypeRoutes } from "./routes/event-types.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
@@ -24,10 +24,10 @@ export interface RouteDeps {
   creds: Credentials;
   metrics: Metrics;
   /**
-   * The route's `onRequest` hook: authentication runs before the body is parsed or validated, so a
-   * caller without a valid token learns nothing about the body rules (401 first, then 400/413/422).
+   * The route's `onRequest` hooks: the rate limit, then authentication, before the body is parsed or
+   * validated, so a caller without a valid token learns nothing about the body rules (429, 401, then 400/413/422).
    */
-  guard(access: Access): onRequestAsyncHookHandler;
+  guard(access: Access): onRequestAsyncHookHandler[];
 }
 
 /** Largest request body: a 256 KiB subject plus room for JSON escaping. Larger subjects get our 413. */
@@ -79,7 +79,7 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
     }
   });
   installErrorHandling(app);
-  installSecurityHeaders(app);
+  await installSecurityHeaders(app);
 
   await app.register(swagger, {
     openapi: {
@@ -91,8 +91,9 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
     },
   });
 
-  const limiter = new RateLimiter(ctx.config.rateLimit);
-  const deps: RouteDeps = { app, ctx, creds, metrics, guard: (access) => authorize(creds, ctx.now, access, limiter) };
+  const who = identify(creds, ctx.now);
+  const limit = await rateLimitHook(app, ctx.config.rateLimit, who);
+  const deps: RouteDeps = { app, ctx, creds, metrics, guard: (access) => [...(limit ? [limit] : []), authorize(who, access)] };
   healthRoutes(deps);
   projectRoutes(deps);
   eventTypeRoutes(deps);
@@ -102,6 +103,7 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
   notificationRoutes(deps);
   sessionRoutes(deps);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  if (opts.ui !== false) await installUi(app);
+  if (opts.ui !== false) await installUi(app, notFound);
+  else app.setNotFoundHandler(notFound);
   return app;
 }

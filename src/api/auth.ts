@@ -1,8 +1,7 @@
 /** Bearer-token checks per route: who may call it and which project it may touch. */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError } from "../domain/errors.js";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "../domain/errors.js";
 import { authenticate, type Credentials, type Principal } from "../services/tokens.js";
-import type { RateLimiter } from "./rate-limit.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -19,19 +18,24 @@ function bearer(request: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
-/**
- * Runs as the route's onRequest hook. Requests are counted before the body is read: portal tokens
- * per token, requests without a valid token per client address; the admin token is not limited.
- */
-export function authorize(creds: Credentials, now: () => number, access: Access, limiter?: RateLimiter) {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
-    const token = bearer(request);
-    const at = now();
-    const principal = authenticate(creds, token, at);
-    if (limiter && principal?.kind !== "admin") {
-      const verdict = limiter.take(principal ? `token:${token}` : `address:${request.ip}`, at);
-      if (!verdict.ok) throw new RateLimitedError(verdict.retryAfterSeconds);
+/** Who sent the request (null: no valid token), worked out once per request: the rate limit asks first. */
+export function identify(creds: Credentials, now: () => number) {
+  const seen = new WeakMap<FastifyRequest, { principal: Principal | null; token?: string }>();
+  return (request: FastifyRequest) => {
+    let found = seen.get(request);
+    if (!found) {
+      const token = bearer(request);
+      found = { principal: authenticate(creds, token, now()), token };
+      seen.set(request, found);
     }
+    return found;
+  };
+}
+
+/** The route's onRequest check, after the rate limit and before the body is parsed. */
+export function authorize(who: ReturnType<typeof identify>, access: Access) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const { principal } = who(request);
     if (!principal) throw new UnauthorizedError("A valid bearer token is required (Authorization: Bearer <token>); it may have expired.");
     request.principal = principal;
     if (principal.kind === "admin" || access === "any") return;

@@ -32,7 +32,7 @@ interface AjvError {
  * Schema (type) errors → one detail per top-level field, like the domain rules give, so a form can
  * show each next to its input. Alternatives of a union ("string or null") are merged into one message.
  */
-function ajvDetails(err: FastifyError): FieldError[] {
+export function ajvDetails(err: FastifyError): FieldError[] {
   const list = ((err as { validation?: AjvError[] }).validation ?? []) as AjvError[];
   const ctx = (err as { validationContext?: string }).validationContext ?? "body";
   const byPath = new Map<string, { field: string; where: string; types: string[]; allowed: unknown[]; messages: string[] }>();
@@ -145,11 +145,12 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, "unhandled error");
-    const code = status === 500 ? "internal" : status === 404 ? "not_found" : status === 405 ? "method_not_allowed" : "bad_request";
+    const code = status === 500 ? "internal" : status === 404 ? "not_found" : status === 403 ? "forbidden" : status === 405 ? "method_not_allowed" : "bad_request";
     return reply.status(status).send(errorBody(code, status === 500 ? "Internal error." : err.message));
   });
+}
 
-  app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody("not_found", `No route ${request.method} ${request.url.split("?")[0]}.`));
-  });
+/** The answer when no route matches. */
+export function notFound(request: FastifyRequest, reply: FastifyReply): void {
+  reply.status(404).send(errorBody("not_found", `No route ${request.method} ${request.url.split("?")[0]}.`));
 }

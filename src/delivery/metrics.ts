@@ -1,4 +1,4 @@
-/** Prometheus series of SPEC §6: deliveries and attempts by outcome, attempt durations, backlog. */
+/** Prometheus series served at /metrics (docs/scaling.md): deliveries and attempts by outcome, attempt durations, backlog. */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { pendingStats } from "../store/deliveries.js";
 import type { Context } from "../services/context.js";

@@ -259,7 +259,6 @@ const UNDICI_TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADER
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "ENODATA", "ESERVFAIL", "ENOTIMP"]);
 const TLS_CODE = /CERT|SSL|TLS|SIGNED|SIGNATURE|ISSUER|CRL|CHAIN|LEAF|HOSTNAME_MISMATCH/;
 
-/** Maps a connect/request error to the sentence shown in the delivery log. */
 /** Happy-eyeballs connects fail with an AggregateError of one error per address tried: the first one speaks. */
 function firstError(err: unknown): unknown {
   return err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err;
@@ -269,6 +268,7 @@ function errorCode(err: unknown): string {
   return (firstError(err) as { code?: string } | null)?.code ?? "";
 }
 
+/** Maps a connect/request error to the sentence shown in the delivery log. */
 export function describeError(err: unknown, url: URL, timeoutMs: number): string {
   if (err instanceof BlockedAddressError) return err.message;
   const first = firstError(err);

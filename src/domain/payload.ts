@@ -1,5 +1,5 @@
 /**
- * The bytes and headers of a delivery attempt (docs/receivers.md). The body is built once, when the event is
+ * The bytes and headers of a delivery attempt (docs/receivers.md, "The request"). The body is built once, when the event is
  * published, and stored; retries resend it unchanged and only the headers are rebuilt.
  */
 import { asymmetricSignature, signBody, standardSignature } from "./signing.js";

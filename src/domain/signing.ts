@@ -1,5 +1,5 @@
 /**
- * The signatures a delivery carries (docs/receivers.md): our own `Signature` header (HMAC of the
+ * The signatures a delivery carries (docs/receivers.md, "Verifying signatures"): our own `Signature` header (HMAC of the
  * body with the secret), and the Standard Webhooks ones so receivers can use an off-the-shelf
  * verifier: `v1,` (HMAC with a secret) and `v1a,` (Ed25519 with the webhook's signing key).
  * An HMAC key is always the secret's UTF-8 bytes, never a base64 decoding of it.

@@ -1,5 +1,5 @@
 /**
- * Which webhook URLs and target addresses Hookline may call (SPEC §2).
+ * Which webhook URLs and target addresses Hookline may call (docs/security.md, "Outbound requests").
  *
  * Two checks use the same address rules: `checkWebhookUrl` when a webhook is saved (catches literal
  * IPs early, with a helpful message) and `checkAddress` at delivery time on every resolved address

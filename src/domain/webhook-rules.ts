@@ -1,6 +1,7 @@
 /**
- * What a webhook may look like (SPEC §2). Every bad field is reported at once so a form can mark
- * them all in one round trip.
+ * What a webhook may look like: a name of 1–100 characters, 1 or more known event types, an allowed
+ * https URL, an optional secret of 1–256 characters. Every bad field is reported at once so a form
+ * can mark them all in one round trip.
  */
 import { randomBytes } from "node:crypto";
 import { ValidationError, type FieldError } from "./errors.js";

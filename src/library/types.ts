@@ -1,5 +1,5 @@
 /**
- * The library's public types. Objects are the HTTP API's JSON objects (SPEC §4, snake_case), so a
+ * The library's public types. Objects are the HTTP API's JSON objects (snake_case, as /api/openapi.json describes them), so a
  * host app, the API and the docs share one shape; options of the library's own calls are camelCase.
  */
 import type { Logger } from "pino";
@@ -137,7 +137,7 @@ export interface Webhook {
 export interface WebhookInput<E = EventMap> {
   name: string;
   events: Array<EventName<E>>;
-  /** An absolute https:// URL (see the URL rules in SPEC §2). */
+  /** An absolute https:// URL (see the URL rules in docs/security.md). */
   url: string;
   /** 1–256 characters; null or absent for none. */
   secret?: string | null;

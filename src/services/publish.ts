@@ -51,7 +51,7 @@ export async function publish(ctx: Context, projectId: string, input: PublishInp
   if (subjectBytes > MAX_SUBJECT_BYTES) {
     throw new PayloadTooLargeError(`The subject is ${subjectBytes} bytes; at most ${MAX_SUBJECT_BYTES} bytes (256 KiB) are accepted.`);
   }
-  // Imports are accepted and create nothing (SPEC §3 "Imports are excluded").
+  // Imports are accepted and create nothing (docs/host-apps.md, "Imports").
   if (input.source === "import") return { id: null, deliveries: 0, skipped: "import" };
   return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey);
 }

@@ -1,4 +1,4 @@
-/** Rows → the API's objects (README "API"). Secrets and private keys never pass through here. */
+/** Rows → the API's objects (the objects of the API reference in README.md and /api/openapi.json). Secrets and private keys never pass through here. */
 import type { EventTypeRow, LogEntryRow, NotificationRow, ProjectRow, WebhookRow } from "../store/schema.js";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -1,4 +1,4 @@
-/** Objects of the public HTTP API (SPEC §4). */
+/** Objects of the public HTTP API (as /api/openapi.json describes them). */
 
 export interface Project {
   id: string;

@@ -59,7 +59,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** `whsec_` + base64 of 24 random bytes (SPEC §2). */
+/** `whsec_` + base64 of 24 random bytes (the format the UI offers; any 1–256 characters are accepted). */
 export function generateSecret(): string {
   const bytes = new Uint8Array(24);
   crypto.getRandomValues(bytes);

@@ -6,7 +6,7 @@ export interface Session {
   mode: "admin" | "portal";
   /** False for portal viewer tokens: every write control is hidden. */
   canWrite: boolean;
-  /** The admin may reveal secrets and manage projects; portal admins may reveal their own. */
+  /** Forgets the stored token and returns to the sign-in page (the admin entry only; a portal link has no sign-out). */
   signOut?: () => void;
 }
 
