@@ -15,9 +15,10 @@ import { useSession } from "../lib/session-context";
 import { updateCached, useResource } from "../lib/use-resource";
 import { DeliveryChart } from "./delivery-chart";
 import { DeliveryLog } from "./delivery-log";
+import { SigningKeyDialog } from "./signing-key-dialog";
 import { WebhookFields } from "./webhook-fields";
 
-type Confirm = null | "test" | "disable" | "enable" | "delete";
+type Confirm = null | "test" | "disable" | "enable" | "delete" | "signing-key";
 
 export function WebhookDetail({ webhookId }: { webhookId: string }) {
   const { client, canWrite } = useSession();
@@ -107,6 +108,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                   className="icon-button icon-button-bordered"
                   items={[
                     w.enabled ? { label: "Disable", onSelect: () => setConfirm("disable") } : { label: "Enable", onSelect: () => void openEnable() },
+                    { label: "Signing key", onSelect: () => setConfirm("signing-key") },
                     { label: "Delete", tone: "danger", onSelect: () => setConfirm("delete") },
                   ]}
                 />
@@ -115,10 +117,15 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
           </div>
 
           {!w.enabled && (
-            <div className={`notice ${w.disabled_reason === "failures" ? "notice-danger" : "notice-neutral"}`}>
+            <div className={`notice ${w.disabled_reason === "failures" || w.disabled_reason === "gone" ? "notice-danger" : "notice-neutral"}`}>
               <AlertIcon size={16} />
               <span>
-                {w.disabled_reason === "failures" ? (
+                {w.disabled_reason === "gone" ? (
+                  <>
+                    Hookline turned this webhook off {w.disabled_at && <Time iso={w.disabled_at} relative />} because the endpoint answered{" "}
+                    <code>410 Gone</code>. Point it at a live URL, then turn it back on from More actions.
+                  </>
+                ) : w.disabled_reason === "failures" ? (
                   <>
                     Hookline turned this webhook off {w.disabled_at && <Time iso={w.disabled_at} relative />} because every retry of a delivery
                     failed. Fix the endpoint, check it with Test, then turn it back on from More actions.
@@ -150,6 +157,14 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
 
           <DeliveryLog webhookPath={path} events={w.events} onNewest={onNewest} />
 
+          {confirm === "signing-key" && (
+            <SigningKeyDialog
+              webhook={w}
+              path={path}
+              onClose={() => setConfirm(null)}
+              onChanged={async () => setWebhook(await client.get<Webhook>(path))}
+            />
+          )}
           {confirm === "test" && (
             <ConfirmDialog
               title="Send a test event"
