@@ -280,6 +280,8 @@ describe("admin UI against a real server", () => {
     await menu.waitFor();
     expect(await isFocused(menu.getByRole("menuitem", { name: "Disable" }))).toBe(true);
     await page.keyboard.press("ArrowDown");
+    expect(await isFocused(menu.getByRole("menuitem", { name: "Signing key" }))).toBe(true);
+    await page.keyboard.press("ArrowDown");
     expect(await isFocused(menu.getByRole("menuitem", { name: "Delete" }))).toBe(true);
     await page.keyboard.press("ArrowDown");
     expect(await isFocused(menu.getByRole("menuitem", { name: "Disable" }))).toBe(true);

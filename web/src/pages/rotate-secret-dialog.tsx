@@ -59,8 +59,10 @@ export function RotateSecretDialog({ webhook, path, onClose, onRotated }: { webh
         </div>
         {result.previous_secret_expires_at ? (
           <p className="notice notice-info small" role="status">
-            The old secret stays valid until <Time iso={result.previous_secret_expires_at} />: until then every delivery carries a signature
-            made with each.
+            <span>
+              The old secret stays valid until <Time iso={result.previous_secret_expires_at} />: until then every delivery carries a signature
+              made with each.
+            </span>
           </p>
         ) : (
           <p className="notice notice-warning small" role="status">

@@ -68,20 +68,22 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
         <>
           <div className="field-row-label">{LABELS[field]}</div>
           <div className="field-row-value">{display}</div>
-          {canWrite && menu}
           {canWrite && (
-            <button
-              type="button"
-              className="icon-button field-row-edit"
-              aria-label={`Edit ${LABELS[field]}`}
-              title={`Edit ${LABELS[field]}`}
-              ref={(el) => {
-                pencils.current[field] = el;
-              }}
-              onClick={() => setEditing(field)}
-            >
-              <PencilIcon />
-            </button>
+            <div className="field-row-actions">
+              {menu}
+              <button
+                type="button"
+                className="icon-button field-row-edit"
+                aria-label={`Edit ${LABELS[field]}`}
+                title={`Edit ${LABELS[field]}`}
+                ref={(el) => {
+                  pencils.current[field] = el;
+                }}
+                onClick={() => setEditing(field)}
+              >
+                <PencilIcon />
+              </button>
+            </div>
           )}
         </>
       )}
