@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { encodeTime } from "ulid";
 import type { Database, LogEntryRow, Trigger } from "./schema.js";
 
 type Db = Kysely<Database>;
@@ -53,6 +54,7 @@ function filtered(db: Db, q: LogQuery) {
     .$if(q.success !== undefined, (qb) => qb.where("l.success", "=", q.success ? 1 : 0))
     .$if(q.event !== undefined, (qb) => qb.where("l.event", "=", q.event!))
     .$if(q.from !== undefined, (qb) => qb.where("l.created_at", ">=", q.from!))
+    .$if(q.from !== undefined && q.from > 0, (qb) => qb.where("l.id", ">=", logIdFloor(q.from!)))
     .$if(q.to !== undefined, (qb) => qb.where("l.created_at", "<=", q.to!))
     .$if(q.status !== undefined, (qb) =>
       q.status!.min === q.status!.max
@@ -66,6 +68,15 @@ function filtered(db: Db, q: LogQuery) {
     .$if(q.trigger !== undefined, (qb) => qb.where("l.trigger", "=", q.trigger!))
     .orderBy("l.id", "desc")
     .limit(q.limit);
+}
+
+/**
+ * The smallest log id made at or after `ms`. A log entry's id is made from its created_at (or, when
+ * entries are recorded out of order, from a later time: ids are monotonic), never an earlier one, so
+ * every entry with created_at >= ms has an id >= this: `from` bounds the (webhook_id, id) walk too.
+ */
+function logIdFloor(ms: number): string {
+  return `log_${encodeTime(ms, 10).toLowerCase()}`;
 }
 
 export type LogSummaryRow = Omit<LogEntryRow, "request" | "response"> & { event_id: string | null };

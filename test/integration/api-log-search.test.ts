@@ -145,6 +145,8 @@ describe.each(DIALECTS)("log search and export (%s)", (dialect) => {
     expect(await ids(base, `from=${iso(T0 + MIN)}&to=${iso(T0 + 3 * MIN)}`)).toEqual([b.logs[0], a.logs[2], a.logs[1]]);
     expect(await ids(base, `from=${encodeURIComponent("2030-05-01T00:04:00+00:00")}`)).toEqual([d.logs[0], c.logs[0]]);
     expect(await ids(base, `to=2030-05-01`)).toEqual([a.logs[0]]); // a date is its midnight, UTC
+    expect(await ids(base, "from=1900-01-01")).toEqual(all); // before the epoch
+    expect(await ids(base, "from=9999-12-31T23:59:59Z")).toEqual([]);
     expect(await ids(base, "status_code=503")).toEqual([a.logs[1]]);
     expect(await ids(base, "status_code=5xx")).toEqual([a.logs[1], a.logs[0]]);
     expect(await ids(base, "status_code=4XX")).toEqual([b.logs[0]]);
