@@ -6,7 +6,7 @@
  *     read; counts deliveries (unique
  *     Hookline-Delivery ids) and, when the body carries `"sent_ns":"…"` (process.hrtime of the
  *     publish call's start, CLOCK_MONOTONIC, so comparable across processes), records the latency.
- *   - `hangPort`: reads the request and never answers (a hanging endpoint; the client times out).
+ *   - `hangPorts` (four origins): read the request and never answer (hanging endpoints; the client times out).
  *     It runs in a process of its own (this file again, with BENCH_HANG_TLS_DIR): a hanging endpoint
  *     is another server, and the TLS handshakes of the attempts that replace timed-out ones must not
  *     delay the healthy receivers' answers (the latency measured is Hookline's, not this process's).
@@ -20,6 +20,8 @@ import path from "node:path";
 import { ipcCaller } from "./ipc.js";
 
 const HANG_ROLE = Boolean(process.env.BENCH_HANG_TLS_DIR);
+/** Hanging endpoints (the burst isolation run uses four webhooks that hang, each on its own origin). */
+const HANG_ORIGINS = 4;
 const dir = process.env.BENCH_HANG_TLS_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "hookline-bench-tls-"));
 const keyFile = path.join(dir, "key.pem");
 const certFile = path.join(dir, "cert.pem");
@@ -127,34 +129,37 @@ process.on("disconnect", () => {
   process.exit(0);
 });
 
-process.send({ type: "ready", ports, hangPort: hang.port, certFile });
+process.send({ type: "ready", ports, hangPorts: hang.ports, certFile });
 
-/** Forks this file in the hang role; answers its port and a request/answer call over IPC. */
+/** Forks this file in the hang role; answers its ports and a request/answer call over IPC. */
 async function startHangProcess() {
   const child = fork(new URL(import.meta.url).pathname, [], { env: { ...process.env, BENCH_HANG_TLS_DIR: dir }, stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  const port = await new Promise((resolve, reject) => {
+  const ports = await new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`hang receiver exited (${code})`)));
-    child.once("message", (m) => resolve(m.port));
+    child.once("message", (m) => resolve(m.ports));
   });
   const call = ipcCaller(child, "hang receiver");
-  return { child, port, call };
+  return { child, ports, call };
 }
 
-/** The hang role: one HTTPS server that reads each request and never answers. */
+/** The hang role: HTTPS servers (one per hanging endpoint, each its own origin) that read each request and never answer. */
 async function runHangServer() {
   let hung = 0;
-  const hangServer = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req) => {
-    hung++;
-    req.resume(); // read the body, never answer
-  });
-  hangServer.requestTimeout = 0;
-  hangServer.on("tlsClientError", () => {});
-  const port = await listen(hangServer);
+  const ports = [];
+  for (let i = 0; i < HANG_ORIGINS; i++) {
+    const hangServer = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req) => {
+      hung++;
+      req.resume(); // read the body, never answer
+    });
+    hangServer.requestTimeout = 0;
+    hangServer.on("tlsClientError", () => {});
+    ports.push(await listen(hangServer));
+  }
   process.on("message", (msg) => {
     if (msg.cmd === "reset") hung = 0;
     process.send({ id: msg.id, hung });
   });
   process.on("disconnect", () => process.exit(0));
-  process.send({ port });
+  process.send({ ports });
   await new Promise(() => {}); // serves until the parent goes
 }

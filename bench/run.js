@@ -3,18 +3,22 @@
  * Prints ONE JSON object on stdout (every figure from this run) and a readable table on stderr.
  * Method and targets: docs/performance.md.
  *
- *   node bench/run.js [--store sqlite|postgres] [--only raw,throughput,latency,backlog,workers] [--scale 1]
+ *   node bench/run.js [--store sqlite|postgres] [--only throughput,latency,backlog,workers,fairness,isolation_burst,bullmq,log_scale] [--scale 1]
  *
  * Hookline runs as real child processes (`node bin/hookline.js serve|worker`, built dist/), the
  * receiver in its own process (bench/receiver.js).
  *
  * Environment: BENCH_DATABASE_URL (PostgreSQL admin URL; a database is created per scenario),
+ * BENCH_REDIS_URL (redis://127.0.0.1:6379, for the BullMQ peer),
  * BENCH_CONCURRENCY (64), BENCH_LATENCY_EPS (100), BENCH_NODE_ARGS (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof" for Hookline's processes), BENCH_DUMP_LAT (path prefix: every latency
  * sample of each latency phase as JSON, in arrival order), BENCH_KEEP (keep work folders).
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
+import { fairness, isolationBurst } from "./fairness.js";
+import { logScale } from "./log-scale.js";
+import { bullmqThroughput, redisReachable, REDIS_URL } from "./peer-bullmq.js";
 import { CONCURRENCY, latencyAndIsolation, publishAndBacklog, rawRps, throughput } from "./scenarios.js";
 import { log, postgresReachable, round, startReceiver } from "./support.js";
 
@@ -40,6 +44,19 @@ try {
   log(`bench: receiver on ${receiver.origins.join(" ")}, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
   result.raw_rps = round(await rawRps(receiver), 0);
   log(`raw_rps ${result.raw_rps}`);
+  if (want("bullmq")) {
+    const t = Date.now();
+    try {
+      if (!(await redisReachable())) throw new Error(`Redis unreachable at ${REDIS_URL} (start redis-server, or set BENCH_REDIS_URL)`);
+      const b = await bullmqThroughput(receiver, { events: Math.round(4000 * scale) });
+      result.peers = { bullmq: { throughput_dps: round(b.dps, 0), cpu_ms_per_delivery: round(b.cpuMsPerDelivery, 3), redis_cpu_ms_per_delivery: round(b.redisCpuMsPerDelivery, 3) } };
+    } catch (err) {
+      failed = true;
+      result.peers = { bullmq: { error: err.message } };
+      log(`bullmq FAILED: ${err.stack}`);
+    }
+    log(`peers.bullmq done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
   const pgUp = stores.includes("postgres") && (await postgresReachable());
   for (const store of stores) {
     if (store === "postgres" && !pgUp) {
@@ -86,6 +103,35 @@ try {
       r.backlog = { peak_rss_mb: round(b.peak_rss_mb, 0), drain_dps: round(b.drain_dps, 0), cpu_ms_per_delivery: round(b.drain_cpu_ms_per_delivery, 3) };
       if (b.drain_server_cpu_ms_per_delivery !== undefined) r.backlog.server_cpu_ms_per_delivery = round(b.drain_server_cpu_ms_per_delivery, 3);
     });
+    await step("fairness", async () => {
+      const f = await fairness(store, receiver, { backlogEvents: Math.round(2000 * scale) });
+      r.fairness = {
+        p50_ms: round(f.p50), max_ms: round(f.max), probes: f.samples,
+        backlog_at_first_probe: f.backlog_at_first_probe, backlog_at_last_probe: f.backlog_at_last_probe,
+      };
+    });
+    await step("isolation_burst", async () => {
+      const b = await isolationBurst(store, receiver, { events: Math.max(10, Math.round(60 * scale)) });
+      r.isolation_burst = {
+        p99_ratio: round(b.p99_ratio),
+        p99_without_ms: round(b.base.p99), p99_with_hanging_ms: round(b.hang.p99),
+        p50_without_ms: round(b.base.p50), p50_with_hanging_ms: round(b.hang.p50),
+        max_with_hanging_ms: round(b.hang.max), samples: b.hang.samples, hung_requests: b.hung_requests, timeout_ms: b.timeout_ms,
+      };
+    });
+    await step("log_scale", async () => {
+      const l = await logScale(store, receiver, {
+        entries: Math.round(1_000_000 * scale), pageRequests: Math.max(20, Math.round(200 * scale)), templateEvents: Math.max(50, Math.round(400 * scale)),
+      });
+      const ms = (p) => ({ p50: round(p.p50), p99: round(p.p99) });
+      r.log_scale = {
+        log_page_p99_ms: round(l.log_page_p99_ms),
+        first_page_ms: ms(l.pages.first_page), failed_page_ms: ms(l.pages.failed_page), stats_24h_ms: ms(l.pages.stats_24h),
+        purge_rows_per_s: round(l.purge_rows_per_s, 0), purge_rows: l.purge_rows, purge_seconds: round(l.purge_seconds, 1),
+        throughput_during_purge_ratio: round(l.throughput_during_purge_ratio), dps_during_purge: round(l.dps_during_purge, 0), dps_after_purge: round(l.dps_after_purge, 0),
+        bytes_per_entry: round(l.bytes_per_entry, 0), entries: l.entries, seed_seconds: round(l.seed_seconds, 1),
+      };
+    });
     if (store === "postgres") {
       await step("workers", async () => {
         const one = await throughput(store, receiver, { workers: 1, events: Math.round(4000 * scale) });
@@ -95,6 +141,9 @@ try {
       });
     }
   }
+  // Each store's throughput over BullMQ's, both from this run.
+  const peer = result.peers?.bullmq?.throughput_dps;
+  for (const store of stores) if (peer && result[store]?.throughput_dps) result[store].throughput_vs_bullmq = round(result[store].throughput_dps / peer, 2);
 } finally {
   receiver.close();
 }
@@ -120,12 +169,20 @@ function printTable(r) {
   rows.push(["raw_rps (limit)", String(r.raw_rps), "", ""]);
   line("throughput_dps", (s) => s.throughput_dps);
   line("ratio", (s) => s.ratio, `≥ ${TARGETS.sqlite.ratio} / ≥ ${TARGETS.postgres.ratio}`);
+  if (r.peers?.bullmq) rows.push(["peers.bullmq dps", String(r.peers.bullmq.throughput_dps ?? r.peers.bullmq.error), "", ""]);
+  line("throughput_vs_bullmq", (s) => s.throughput_vs_bullmq, "≥ 1.5 / ≥ 1.0");
   line("publish_eps", (s) => s.publish_eps);
   line("latency p50 ms", (s) => s.latency_ms?.p50, `≤ ${TARGETS.sqlite.p50} / ≤ ${TARGETS.postgres.p50}`);
   line("latency p99 ms", (s) => s.latency_ms?.p99, `≤ ${TARGETS.sqlite.p99} / ≤ ${TARGETS.postgres.p99}`);
   line("isolation_p99_ratio", (s) => s.isolation_p99_ratio, `≤ ${TARGETS.isolation_p99_ratio}`);
   line("backlog peak_rss_mb", (s) => s.backlog?.peak_rss_mb, `≤ ${TARGETS.peak_rss_mb}`);
   line("backlog drain_dps", (s) => s.backlog?.drain_dps);
+  line("fairness p50 / max ms", (s) => s.fairness && `${s.fairness.p50_ms} / ${s.fairness.max_ms}`, "max ≤ 1000");
+  line("log_page_p99_ms", (s) => s.log_scale?.log_page_p99_ms, "≤ 50");
+  line("purge_rows_per_s", (s) => s.log_scale?.purge_rows_per_s);
+  line("throughput during purge (ratio)", (s) => s.log_scale?.throughput_during_purge_ratio, "≥ 0.8");
+  line("bytes per log entry", (s) => s.log_scale?.bytes_per_entry);
+  line("isolation_burst p99 ms (ratio)", (s) => s.isolation_burst && `${s.isolation_burst.p99_with_hanging_ms} (${s.isolation_burst.p99_ratio})`);
   line("workers_2_vs_1", (s) => s.workers_2_vs_1);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   log("");

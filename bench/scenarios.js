@@ -66,7 +66,7 @@ export async function rawRps(receiver, { requests = 30_000, warmup = 3_000 } = {
 }
 
 /** Starts Hookline: `serve` (with worker unless `workers` > 0) plus `workers` separate `hookline worker` processes. */
-async function startHookline(dialect, receiver, { label, workers = 0, serveWorker = true, env = {}, db: givenDb, workDir: givenDir } = {}) {
+export async function startHookline(dialect, receiver, { label, workers = 0, serveWorker = true, env = {}, db: givenDb, workDir: givenDir } = {}) {
   const workDir = givenDir ?? makeWorkDir(`${dialect}-${label}`);
   const db = givenDb ?? (await createDatabase(dialect, workDir));
   const opts = { workDir, databaseUrl: db.url, certFile: receiver.certFile, env: { HOOKLINE_CONCURRENCY: String(CONCURRENCY), ...env } };
@@ -94,7 +94,7 @@ async function startHookline(dialect, receiver, { label, workers = 0, serveWorke
   };
 }
 
-async function setupProject(api, projectId, urls) {
+export async function setupProject(api, projectId, urls) {
   const p = await api.call("PUT", `/api/v1/projects/${projectId}`, { name: `Bench ${projectId}` });
   if (p.status !== 201 && p.status !== 200) throw new Error(`PUT project: ${p.status} ${JSON.stringify(p.body)}`);
   for (const [i, url] of urls.entries()) {
@@ -106,21 +106,21 @@ async function setupProject(api, projectId, urls) {
 }
 
 /** Webhook i posts to the receiver's origin i (each webhook its own endpoint, as in real projects). */
-const hookUrls = (receiver, n) => Array.from({ length: n }, (_, i) => `${receiver.origins[i % receiver.origins.length]}/hook/${i + 1}`);
+export const hookUrls = (receiver, n) => Array.from({ length: n }, (_, i) => `${receiver.origins[i % receiver.origins.length]}/hook/${i + 1}`);
 
-async function publishOne(api, projectId, i, withTimestamp) {
+export async function publishOne(api, projectId, i, withTimestamp) {
   const res = await api.call("POST", `/api/v1/projects/${projectId}/events`, { event: EVENT, subject: subject(i, withTimestamp ? nowNs() : undefined) });
   if (res.status !== 202) throw new Error(`publish: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.deliveries;
 }
 
-/** Publishes `n` events from `clients` concurrent clients; answers the seconds taken. */
-async function publishMany(api, projectId, n, clients = PUBLISHERS) {
+/** Publishes `n` events from `clients` concurrent clients (`withTimestamp`: for latency); answers the seconds taken. */
+export async function publishMany(api, projectId, n, clients = PUBLISHERS, withTimestamp = false) {
   let next = 0;
   const t0 = nowNs();
   await Promise.all(
     Array.from({ length: clients }, async () => {
-      while (next < n) await publishOne(api, projectId, next++, false);
+      while (next < n) await publishOne(api, projectId, next++, withTimestamp);
     }),
   );
   return seconds(t0, nowNs());
@@ -155,7 +155,7 @@ export async function throughput(dialect, receiver, { workers = 0, events = 4000
 }
 
 /** PostgreSQL's server CPU per delivery (ms) over a stretch of work, or undefined on SQLite. */
-function serverCpu(dialect) {
+export function serverCpu(dialect) {
   if (dialect !== "postgres") return () => undefined;
   const t0 = postgresCpuSeconds();
   return (deliveries) => ((postgresCpuSeconds() - t0) * 1000) / deliveries;

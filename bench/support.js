@@ -45,7 +45,9 @@ export async function startReceiver() {
     ...info,
     /** One origin per webhook (index i uses origins[i % origins.length]). */
     origins: info.ports.map((p) => `https://127.0.0.1:${p}`),
-    hangUrl: `https://127.0.0.1:${info.hangPort}`,
+    hangUrl: `https://127.0.0.1:${info.hangPorts[0]}`,
+    /** Hanging endpoints, each its own origin (as separate servers would be). */
+    hangUrls: info.hangPorts.map((p) => `https://127.0.0.1:${p}`),
     ca: fs.readFileSync(info.certFile, "utf8"),
     reset: () => call({ cmd: "reset" }),
     /** Resolves with the receiver's hrtime (ns) of the n-th unique delivery. */
@@ -147,24 +149,27 @@ export function cpuSeconds(pid) {
   }
 }
 
-/**
- * CPU seconds used so far by the PostgreSQL server's processes on this machine (every process named
- * postgres; a backend or autovacuum worker that exits meanwhile takes its share with it, so this is
- * a lower bound). Where the time of a PostgreSQL delivery goes that Hookline's own CPU does not show.
- */
-export function postgresCpuSeconds() {
+/** CPU seconds used so far by every process on this machine whose name (comm) is `name`. */
+export function processCpuSeconds(name) {
   let sum = 0;
   for (const pid of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (stat.includes(" (postgres) ")) sum += cpuSeconds(pid);
+      if (stat.includes(` (${name}) `)) sum += cpuSeconds(pid);
     } catch {
       // gone meanwhile
     }
   }
   return sum;
 }
+
+/**
+ * CPU seconds used so far by the PostgreSQL server's processes on this machine (every process named
+ * postgres; a backend or autovacuum worker that exits meanwhile takes its share with it, so this is
+ * a lower bound). Where the time of a PostgreSQL delivery goes that Hookline's own CPU does not show.
+ */
+export const postgresCpuSeconds = () => processCpuSeconds("postgres");
 
 /**
  * Starts `node bin/hookline.js <args>` as a child process. Its output goes to a log file in

@@ -46,6 +46,11 @@ const bool: Parser<boolean> = (raw) => {
 };
 
 const text: Parser<string> = (raw) => raw;
+/** An optional whole number: empty means unset. */
+const optionalInt =
+  (min: number, max: number): Parser<number | undefined> =>
+  (raw) =>
+    raw.trim() === "" ? undefined : int(min, max)(raw);
 const optionalText: Parser<string | undefined> = (raw) => (raw.trim() === "" ? undefined : raw.trim());
 
 const httpUrl: Parser<string | undefined> = (raw) => {
@@ -124,7 +129,7 @@ export const OPTIONS = {
   adminToken: {
     env: "HOOKLINE_ADMIN_TOKEN",
     default: undefined as string | undefined,
-    defaultText: "generated into the data directory on first start and printed once",
+    defaultText: "generated on first start and printed once: into the data directory on SQLite; on PostgreSQL stored (as its SHA-256) in the database, and used by every node started without one",
     doc: "The admin bearer token (at least 16 characters).",
     parse: (raw: string) => {
       if (raw.trim().length < 16) throw new Error("must be at least 16 characters");
@@ -136,8 +141,8 @@ export const OPTIONS = {
   secretKey: {
     env: "HOOKLINE_SECRET_KEY",
     default: undefined as string | undefined,
-    defaultText: "generated into the data directory",
-    doc: "Key that signs portal tokens (at least 32 characters). Share it between nodes.",
+    defaultText: "generated into the data directory on SQLite; on PostgreSQL generated once into the database (sealed with HOOKLINE_ENCRYPTION_KEY when set) and shared by every node started without one",
+    doc: "Key that signs portal tokens (at least 32 characters).",
     parse: (raw: string) => {
       if (raw.trim().length < 32) throw new Error("must be at least 32 characters");
       return raw.trim();
@@ -198,6 +203,13 @@ export const OPTIONS = {
     doc: "Secret that signs the operator callback (same headers as deliveries). Set it to verify callbacks.",
     parse: optionalText,
   },
+  otlpEndpoint: {
+    env: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default: undefined as string | undefined,
+    defaultText: "unset: no tracing",
+    doc: "OpenTelemetry: export traces over OTLP/HTTP to this base URL (`/v1/traces` is appended; `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_SERVICE_NAME`, `OTEL_BSP_*` and the other standard variables apply). A span per publish and per attempt, the attempt a child of its publish; each attempt sends a W3C `traceparent` header.",
+    parse: httpUrl,
+  },
   smtpUrl: { env: "SMTP_URL", default: undefined as string | undefined, doc: "SMTP server for notification e-mails.", parse: smtpUrl },
   smtpFrom: { env: "SMTP_FROM", default: "Hookline <hookline@localhost>", doc: "Sender of notification e-mails.", parse: text },
   worker: {
@@ -210,9 +222,19 @@ export const OPTIONS = {
   concurrency: {
     env: "HOOKLINE_CONCURRENCY",
     flag: "--concurrency",
-    default: 64,
-    doc: "Delivery attempts one worker makes at once.",
+    // Attempts are I/O: hundreds of idle sockets cost little memory and no CPU, and a large pool is
+    // what lets healthy webhooks keep going while others hang (docs/performance.md).
+    default: 256,
+    doc: "Delivery attempts one worker makes at once. Webhooks whose attempts time out may hold at most half of them.",
     parse: int(1, 10_000),
+  },
+  metricsPort: {
+    env: "HOOKLINE_METRICS_PORT",
+    flag: "--metrics-port",
+    default: undefined as number | undefined,
+    defaultText: "unset: off",
+    doc: "`hookline worker`: port of a small HTTP server with `/metrics`, `/healthz` and `/readyz` (no auth), for a worker node's scraper and probes.",
+    parse: optionalInt(0, 65535),
   },
   poolSize: {
     env: "HOOKLINE_DB_POOL_SIZE",
@@ -220,12 +242,23 @@ export const OPTIONS = {
     doc: "PostgreSQL connections one process may open (attempts in flight hold none; see docs/scaling.md).",
     parse: int(1, 1000),
   },
+  dbLockTimeoutMs: {
+    env: "HOOKLINE_DB_LOCK_TIMEOUT_MS",
+    default: 5000,
+    doc: "PostgreSQL `lock_timeout`: a statement waiting longer for a lock (another session's `LOCK TABLE`, say) fails, and the API answers `503 unavailable` with `Retry-After` instead of hanging. 0 waits forever. Migrations are exempt.",
+    parse: int(0, 3_600_000),
+  },
+  dbStatementTimeoutMs: {
+    env: "HOOKLINE_DB_STATEMENT_TIMEOUT_MS",
+    default: 30_000,
+    doc: "PostgreSQL `statement_timeout` of this process's statements (API requests, the worker's claims and updates); beyond it the API answers `503 unavailable`. 0: no limit. Migrations are exempt.",
+    parse: int(0, 3_600_000),
+  },
   perWebhookConcurrency: {
     env: "HOOKLINE_WEBHOOK_CONCURRENCY",
-    // 16: a project's five webhooks can fill a worker's 64 slots (5 x 8 = 40 could not); a hanging
-    // endpoint holds 16 only until its first attempts time out (delivery/webhook-limits.ts).
+    // A hanging endpoint holds 16 only until its first attempts time out (domain/inflight-limit.ts).
     default: 16,
-    doc: "Attempts in flight to one webhook at once, so a slow endpoint cannot take every slot. Halved (down to 1) each time an attempt to that webhook times out, raised by one per successful attempt.",
+    doc: "Attempts in flight to one webhook at once, across all worker processes (counted from the leases in the database), so a slow endpoint cannot take every slot. Halved (down to 1) each time an attempt to that webhook times out, raised by one per successful attempt.",
     parse: int(1, 1000),
   },
   rateLimit: {

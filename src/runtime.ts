@@ -10,13 +10,17 @@ import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from "./conf
 import { extraSigners } from "./delivery/extra-signers.js";
 import { Housekeeping } from "./delivery/housekeeping.js";
 import { createMetrics, type Metrics } from "./delivery/metrics.js";
+import { MetricsServer } from "./delivery/metrics-server.js";
 import { Sender } from "./delivery/sender.js";
 import { Worker } from "./delivery/worker.js";
 import { Outbox, notifySecret } from "./notify/outbox.js";
 import { createContext, type Context } from "./services/context.js";
 import { seedCatalog } from "./services/event-types.js";
+import { loadClusterCredentials } from "./services/cluster-credentials.js";
 import { loadCredentials, type Credentials } from "./services/tokens.js";
 import { openStore } from "./store/db.js";
+import { startTracing } from "./tracing.js";
+import { HOOKLINE_VERSION } from "./version.js";
 import { migrate } from "./store/migrations.js";
 import { DeliveryListener, DeliveryNotifier } from "./store/postgres/notifier.js";
 
@@ -40,6 +44,7 @@ export class Runtime {
   /** PostgreSQL: the worker's LISTEN connection (null on SQLite or without a worker). */
   listener: DeliveryListener | null = null;
   private housekeeping: Housekeeping | null = null;
+  private metricsServer: MetricsServer | null = null;
   private sender: Sender | null = null;
   private closed = false;
 
@@ -55,19 +60,23 @@ export class Runtime {
   static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
     const config: ResolvedConfig = resolveConfig(opts.env ?? process.env, opts.config ?? {});
     const log = opts.logger ?? pino({ level: config.logLevel, base: { service: "hookline" } });
-    const store = await openStore({ databaseUrl: config.databaseUrl, poolSize: config.poolSize });
+    const store = await openStore({
+      databaseUrl: config.databaseUrl,
+      poolSize: config.poolSize,
+      lockTimeoutMs: config.dbLockTimeoutMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+    });
     try {
       await migrate(store.db, store.dialect);
       const ctx = createContext(config, store, log, opts.now);
+      ctx.tracing = await startTracing(config.otlpEndpoint, opts.env ?? process.env, HOOKLINE_VERSION);
       await seedCatalog(ctx);
       if (!config.encryptionKey) log.warn("HOOKLINE_ENCRYPTION_KEY is not set: webhook secrets are stored in plaintext in the database");
-      const creds = loadCredentials({ dataDir: config.dataDir, adminToken: config.adminToken, secretKey: config.secretKey });
-      if (store.dialect === "postgres" && (!config.adminToken || !config.secretKey)) {
-        log.warn(
-          { data_dir: config.dataDir },
-          "HOOKLINE_ADMIN_TOKEN or HOOKLINE_SECRET_KEY is not set: this node uses ones generated into its own data directory, which other nodes do not share (see docs/scaling.md)",
-        );
-      }
+      // PostgreSQL: generated credentials are the cluster's, stored once in the database.
+      const creds =
+        store.dialect === "postgres"
+          ? await loadClusterCredentials(ctx)
+          : loadCredentials({ dataDir: config.dataDir, adminToken: config.adminToken, secretKey: config.secretKey });
       let notifier: DeliveryNotifier | null = null;
       if (store.dialect === "postgres") {
         const n = new DeliveryNotifier(store.db, log);
@@ -124,16 +133,24 @@ export class Runtime {
     return this.worker;
   }
 
+  /** Serves /metrics, /healthz and /readyz on their own port (a worker node's); answers the bound port. */
+  async serveMetrics(port: number, host = "0.0.0.0"): Promise<number> {
+    this.metricsServer ??= new MetricsServer(this.ctx, this.metrics);
+    return this.metricsServer.listen(port, host);
+  }
+
   /** Stops accepting requests, drains in-flight attempts, closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.api?.close();
+    await this.metricsServer?.close();
     await this.listener?.stop();
     await this.worker?.stop();
     await this.housekeeping?.stop();
     await this.sender?.close();
     await this.notifier?.close();
+    await this.ctx.tracing?.shutdown();
     await this.ctx.store.close();
   }
 }

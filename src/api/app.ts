@@ -1,5 +1,7 @@
 /** The Fastify application: JSON parsing, auth, every route, OpenAPI, and the UI's static files. */
 import swagger from "@fastify/swagger";
+import * as eventTypes from "../services/event-types.js";
+import { webhooksDoc } from "./openapi-webhooks.js";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from "fastify";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { Metrics } from "../delivery/metrics.js";
@@ -83,7 +85,7 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
 
   await app.register(swagger, {
     openapi: {
-      openapi: "3.0.3",
+      openapi: "3.1.0",
       info: { title: "Hookline API", version: HOOKLINE_VERSION, description: "Project webhooks: manage endpoints, publish events, inspect deliveries." },
       servers: [{ url: ctx.config.publicUrl }],
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
@@ -102,7 +104,8 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
   logRoutes(deps);
   notificationRoutes(deps);
   sessionRoutes(deps);
-  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  // The routes' document, plus the webhooks receivers get: one per event type of the catalog now.
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => ({ ...app.swagger(), webhooks: webhooksDoc(await eventTypes.catalog(ctx)) }));
   if (opts.ui !== false) await installUi(app, notFound);
   else app.setNotFoundHandler(notFound);
   return app;

@@ -72,13 +72,15 @@ export function ajvDetails(err: FastifyError): FieldError[] {
  * class 08 connection exceptions, class 53 insufficient resources, and pool timeouts. 40001/40P01
  * (serialization failure, deadlock) are transient too: the same request succeeds when retried.
  * 25006 (read-only transaction): the database takes no writes right now, e.g. a failed-over old
- * primary or a server set read-only for maintenance.
+ * primary or a server set read-only for maintenance. 55P03 (lock_timeout) and 57014
+ * (statement_timeout): another session held a lock, or the database was too slow, for longer than
+ * HOOKLINE_DB_LOCK_TIMEOUT_MS / HOOKLINE_DB_STATEMENT_TIMEOUT_MS.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = String(e?.code ?? "");
   return (
-    /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53\d{3}|40001|40P01|25006)/.test(code) ||
+    /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53\d{3}|40001|40P01|25006|55P03|57014)/.test(code) ||
     /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(e?.message ?? "")
   );
 }

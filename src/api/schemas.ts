@@ -26,7 +26,7 @@ export const ProjectSchema = T.Object({
   updated_at: Timestamp,
 });
 
-export const EventTypeSchema = T.Object({ name: T.String(), description: T.String(), example: T.Unknown() });
+export const EventTypeSchema = T.Object({ name: T.String(), description: T.String(), example: T.Unknown(), schema: T.Unknown({ description: "JSON Schema (draft 2020-12) of the subject, or null" }) });
 
 export const WebhookSchema = T.Object({
   id: T.String(),
@@ -88,7 +88,7 @@ export const StatsSchema = T.Object({
 
 // Request bodies: types only. Unknown fields are ignored.
 export const ProjectBody = T.Object({ name: T.String(), notification_emails: T.Optional(Nullable(T.Array(T.String()))) });
-export const EventTypeBody = T.Object({ description: T.String(), example: T.Optional(T.Unknown()) });
+export const EventTypeBody = T.Object({ description: T.String(), example: T.Optional(T.Unknown()), schema: T.Optional(T.Unknown({ description: "JSON Schema (draft 2020-12) a published subject must match; null removes it" })) });
 export const PublishBody = T.Object({
   event: T.String(),
   subject: T.Record(T.String(), T.Unknown()),

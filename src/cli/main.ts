@@ -9,10 +9,10 @@ export const USAGE = `hookline ${HOOKLINE_VERSION} — project webhooks
 
 Usage:
   hookline serve  [--port 8080] [--database-url URL] [--no-worker] [--demo]
-  hookline worker [--database-url URL] [--concurrency N]
+  hookline worker [--database-url URL] [--concurrency N] [--metrics-port 9464]
   hookline migrate [--database-url URL]
   hookline listen [--port 9000] [--secret S]… [--status N] [--https] [--forward-to URL]
-  hookline token --project ID [--role admin|viewer] [--ttl 3600]
+  hookline token --project ID [--role admin|viewer] [--ttl 3600] [--url https://hooks.example.com]
   hookline rotate-key [--database-url URL]
   hookline publish --project ID --event NAME [--subject JSON] [--url http://localhost:8080] [--token T]
                    [--idempotency-key K] [--source import]

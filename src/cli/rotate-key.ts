@@ -1,7 +1,11 @@
-/** `hookline rotate-key`: re-seals every webhook secret with the first key of HOOKLINE_ENCRYPTION_KEY. */
+/**
+ * `hookline rotate-key`: re-seals every webhook secret, and on PostgreSQL the cluster's generated
+ * secret key, with the first key of HOOKLINE_ENCRYPTION_KEY.
+ */
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { Runtime } from "../runtime.js";
+import { resealClusterSecretKey } from "../services/cluster-credentials.js";
 import { rotateSecrets } from "../services/secrets.js";
 
 export async function rotateKeyCommand(args: string[]): Promise<number> {
@@ -10,6 +14,9 @@ export async function rotateKeyCommand(args: string[]): Promise<number> {
   try {
     const { resealed, total } = await rotateSecrets(runtime.ctx);
     console.log(`Re-sealed ${resealed} of ${total} webhook secrets with key "${runtime.config.encryptionKey!.currentId}".`);
+    if (runtime.config.dialect === "postgres" && (await resealClusterSecretKey(runtime.ctx))) {
+      console.log("Re-sealed the cluster's generated secret key (HOOKLINE_SECRET_KEY unset) too.");
+    }
     return 0;
   } catch (err) {
     console.error(`hookline rotate-key: ${(err as Error).message}`);

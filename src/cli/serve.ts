@@ -52,7 +52,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   runtime.ctx.log.info({ address, dialect: config.dialect, worker: config.worker }, "hookline is listening");
   const banner = [`Hookline is running at ${config.publicUrl} (API: ${config.publicUrl}/api/v1, OpenAPI: ${config.publicUrl}/api/openapi.json)`];
   if (creds.generatedAdminToken) {
-    banner.push(`Admin token (generated, stored in ${config.dataDir}/admin-token; shown once): ${creds.adminToken}`);
+    const where = config.dialect === "postgres" ? "its hash stored in the database for every node" : `stored in ${config.dataDir}/admin-token`;
+    banner.push(`Admin token (generated, ${where}; shown once): ${creds.adminToken}`);
   }
   const demo = config.demo ? await runDemo(runtime) : null;
   if (demo) banner.push(...demo.lines);
@@ -67,10 +68,19 @@ export async function serveCommand(args: string[]): Promise<number> {
 export async function workerCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { "database-url": { type: "string" }, concurrency: { type: "string" } },
+    options: { "database-url": { type: "string" }, concurrency: { type: "string" }, "metrics-port": { type: "string" } },
     strict: true,
   });
-  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"], concurrency: values.concurrency } });
+  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"], concurrency: values.concurrency, metricsPort: values["metrics-port"] } });
+  const { metricsPort } = runtime.config;
+  if (metricsPort !== undefined) {
+    const port = await runtime.serveMetrics(metricsPort);
+    runtime.ctx.log.info({ port, paths: ["/metrics", "/healthz", "/readyz"] }, "metrics server listening");
+  }
+  if (runtime.creds.generatedAdminToken) {
+    // A worker that is the first node on a new database generated the cluster's admin token.
+    process.stderr.write(`\nAdmin token (generated, its hash stored in the database for every node; shown once): ${runtime.creds.adminToken}\n\n`);
+  }
   runtime.startWorker();
   runtime.ctx.log.info({ dialect: runtime.config.dialect, concurrency: runtime.config.concurrency }, "hookline worker started");
   await onShutdown(runtime);

@@ -1,4 +1,7 @@
-/** `hookline token --project ID [--role viewer] [--ttl 3600]`: prints a portal link for one project. */
+/**
+ * `hookline token --project ID [--role viewer] [--ttl 3600] [--url https://hooks.example.com]`:
+ * prints a portal link for one project, at --url (else HOOKLINE_PUBLIC_URL), the address users reach.
+ */
 import { parseArgs } from "node:util";
 import { Runtime } from "../runtime.js";
 import { getProject } from "../services/projects.js";
@@ -7,7 +10,7 @@ import { mintPortalToken } from "../services/tokens.js";
 export async function tokenCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { project: { type: "string" }, role: { type: "string", default: "admin" }, ttl: { type: "string", default: "3600" }, "database-url": { type: "string" } },
+    options: { project: { type: "string" }, role: { type: "string", default: "admin" }, ttl: { type: "string", default: "3600" }, "database-url": { type: "string" }, url: { type: "string" } },
     strict: true,
   });
   if (!values.project) {
@@ -23,7 +26,11 @@ export async function tokenCommand(args: string[]): Promise<number> {
     console.error("hookline token: --ttl must be whole seconds from 60 to 2592000");
     return 2;
   }
-  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"] }, logger: (await import("pino")).default({ level: "warn" }) });
+  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"], publicUrl: values.url }, logger: (await import("pino")).default({ level: "warn" }) });
+  if (runtime.creds.generatedAdminToken) {
+    // The first start on this database generated the admin token: this is its only showing.
+    console.error(`Admin token (generated; shown once): ${runtime.creds.adminToken}`);
+  }
   try {
     await getProject(runtime.ctx, values.project);
     const expiresAt = runtime.ctx.now() + ttl * 1000;

@@ -1,7 +1,7 @@
 /** Periodic work beside the delivery loop: the notification outbox and the retention purge. */
 import type { Context } from "../services/context.js";
 import type { Outbox } from "../notify/outbox.js";
-import { purgeOld } from "./purge.js";
+import { purgeOld } from "../store/queue/purge.js";
 
 export class Housekeeping {
   private outboxTimer: NodeJS.Timeout | undefined;
@@ -28,7 +28,7 @@ export class Housekeeping {
 
   purge(): Promise<unknown> {
     if (!this.purging) {
-      this.purging = purgeOld(this.ctx)
+      this.purging = purgeOld(this.ctx.store.db, { now: this.ctx.now(), logRetentionDays: this.ctx.config.logRetentionDays })
         .then((r) => {
           if (r.logEntries || r.deliveries || r.events) this.ctx.log.info({ purged: r }, "retention purge");
         })

@@ -1,6 +1,7 @@
 /** Prometheus series served at /metrics (docs/scaling.md): deliveries and attempts by outcome, attempt durations, backlog. */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { pendingStats } from "../store/deliveries.js";
+import { recentFailuresByWebhook } from "../store/logs.js";
 import type { Context } from "../services/context.js";
 
 export interface Metrics {
@@ -8,7 +9,12 @@ export interface Metrics {
   deliveries: Counter<"outcome" | "trigger">;
   attempts: Counter<"outcome" | "trigger">;
   attemptDuration: Histogram<"outcome">;
+  webhooksDisabled: Counter<"reason">;
 }
+
+/** The window of the per-webhook failure ratio, and the most webhooks it lists. */
+const FAILURE_WINDOW_MS = 5 * 60 * 1000;
+const MAX_FAILING_WEBHOOKS = 100;
 
 export function createMetrics(ctx: Context): Metrics {
   const registry = new Registry();
@@ -31,6 +37,8 @@ export function createMetrics(ctx: Context): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  // Deliveries cancelled outside the worker (a webhook disabled through the API) are counted here.
+  ctx.signals.on("cancelled", (n: number) => deliveries.inc({ outcome: "cancelled", trigger: "event" }, n));
   // Backlog gauges are read from the database at scrape time, so every node reports the same truth.
   let cached: { at: number; value: Promise<{ pending: number; oldestAgeSeconds: number }> } | null = null;
   const backlog = () => {
@@ -54,5 +62,24 @@ export function createMetrics(ctx: Context): Metrics {
       this.set((await backlog()).oldestAgeSeconds);
     },
   });
-  return { registry, deliveries, attempts, attemptDuration };
+  const webhooksDisabled = new Counter({
+    name: "hookline_webhooks_disabled_total",
+    help: "Webhooks disabled by this process, by reason (failures: auto-disabled after a delivery's last attempt failed).",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  // Per-webhook failure ratio over the last 5 minutes, from the delivery log (every node reports the
+  // cluster's), only for webhooks that failed at all and at most 100 of them, to bound the series.
+  new Gauge({
+    name: "hookline_webhook_failure_ratio",
+    help: "Failed attempts / attempts per webhook over the last 5 minutes (webhooks with failures only).",
+    labelNames: ["project_id", "webhook_id"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await recentFailuresByWebhook(ctx.store.db, ctx.now() - FAILURE_WINDOW_MS, MAX_FAILING_WEBHOOKS).catch(() => []);
+      for (const r of rows) this.set({ project_id: r.project_id, webhook_id: r.webhook_id }, r.failures / r.attempts);
+    },
+  });
+  return { registry, deliveries, attempts, attemptDuration, webhooksDisabled };
 }

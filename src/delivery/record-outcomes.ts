@@ -1,13 +1,18 @@
 /**
  * Records finished attempts in one transaction per batch: the log entries, each delivery's next
- * state (done, retry, failed), and for a delivery whose retries are spent, the auto-disable of its
- * webhook with the cancellation of its queued deliveries and the owner notification.
+ * state (done, retry, failed: the store's queue operations), the webhooks' in-flight limits, and for
+ * a delivery whose retries are spent, the auto-disable of its webhook with the cancellation of its
+ * queued deliveries and the owner notification.
  */
 import { newId } from "../domain/ids.js";
 import { nextStep, type Next } from "../domain/retry-policy.js";
 import type { AttemptResult } from "./sender.js";
 import { transact } from "../store/db.js";
-import { cancelPendingDeliveries } from "../store/deliveries.js";
+import { cancelPendingOfWebhook } from "../store/queue/cancel.js";
+import { failDeliveries } from "../store/queue/fail.js";
+import { adjustInflightLimits } from "../store/queue/inflight-limit.js";
+import { scheduleRetries, type Retry } from "../store/queue/schedule-retry.js";
+import { succeedDeliveries } from "../store/queue/succeed.js";
 import { insertLogEntries } from "../store/logs.js";
 import { insertNotification } from "../store/notifications.js";
 import type { Transaction } from "kysely";
@@ -35,12 +40,13 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
   if (outcomes.length === 0) return summary;
   const now = ctx.now();
   const finished: { outcome: string; trigger: string }[] = [];
+  let cancelledByDisable = 0;
   // SQLite: shares its commit with claims and publishes of the same turn (store/sqlite/group-commit.ts).
   await transact(ctx.store, async (trx) => {
     const ids = outcomes.map((o) => o.deliveryId);
     const rows = await trx
       .selectFrom("deliveries")
-      .select(["id", "webhook_id", "project_id", "trigger", "status", "attempts", "max_attempts", "lease_token"])
+      .select(["id", "webhook_id", "project_id", "trigger", "status", "attempts", "max_attempts", "retry_delays", "lease_token"])
       .where("id", "in", ids)
       .execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -67,68 +73,70 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
     }
     await insertLogEntries(trx, logs);
 
-    // Each delivery's next state, grouped so that one UPDATE writes every delivery of a group: a batch
-    // of 200 outcomes costs a handful of statements instead of 200.
-    const groups = new Map<string, { token: string; step: Next; ids: string[] }>();
+    // Each delivery's next state, one statement per kind (and lease token) for the whole batch.
     const steps = new Map<string, Next>();
+    const byToken = new Map<string, { succeeded: string[]; failed: string[]; retries: Retry[] }>();
     for (const o of outcomes) {
       const d = byId.get(o.deliveryId);
       // Cancelled meanwhile, or our lease expired and another worker owns it now: the log is all we add.
       if (!d || d.status !== "pending" || d.lease_token !== o.leaseToken) continue;
-      const step = nextStep({ success: o.result.success, attemptsMade: d.attempts + 1, maxAttempts: d.max_attempts, trigger: d.trigger, retryDelaysMs: ctx.config.retryDelaysMs });
+      // The schedule the delivery was created with (older rows: the configured one).
+      const retryDelaysMs = d.retry_delays ? (JSON.parse(d.retry_delays) as number[]) : ctx.config.retryDelaysMs;
+      const step = nextStep({ success: o.result.success, attemptsMade: d.attempts + 1, maxAttempts: d.max_attempts, trigger: d.trigger, retryDelaysMs });
       steps.set(d.id, step);
-      const key = `${step.kind}:${step.kind === "retry" ? step.delayMs : ""}:${o.leaseToken}`;
-      const group = groups.get(key) ?? { token: o.leaseToken, step, ids: [] };
-      group.ids.push(d.id);
-      groups.set(key, group);
+      const group = byToken.get(o.leaseToken) ?? { succeeded: [], failed: [], retries: [] };
+      if (step.kind === "succeeded") group.succeeded.push(d.id);
+      else if (step.kind === "failed") group.failed.push(d.id);
+      else group.retries.push({ id: d.id, runAt: now + step.delayMs });
+      byToken.set(o.leaseToken, group);
     }
     const updated = new Set<string>();
-    for (const { token, step, ids } of groups.values()) {
-      // The read above locks nothing: on PostgreSQL another node may cancel a delivery (webhook
-      // disabled) or take it over (lease expired) before this update. Re-checking state and lease in
-      // the update makes it lose that race cleanly instead of overwriting the other node's change.
-      const rows = await trx
-        .updateTable("deliveries")
-        .set((eb) => ({
-          attempts: eb("attempts", "+", 1),
-          ...(step.kind === "retry" ? { run_at: now + step.delayMs } : { status: step.kind }),
-          lease_token: null,
-          lease_until: null,
-          updated_at: now,
-        }))
-        .where("id", "in", ids)
-        .where("status", "=", "pending")
-        .where("lease_token", "=", token)
-        .returning("id")
-        .execute();
-      for (const r of rows) updated.add(r.id);
+    for (const [token, g] of byToken) {
+      for (const id of await succeedDeliveries(trx, g.succeeded, token, now)) updated.add(id);
+      for (const id of await failDeliveries(trx, g.failed, token, now)) updated.add(id);
+      for (const id of await scheduleRetries(trx, g.retries, token, now)) updated.add(id);
     }
+    // Time-outs lower a webhook's in-flight limit, successes raise it back (domain/inflight-limit.ts).
+    const results = new Map<string, { success: boolean; timedOut: boolean }[]>();
+    for (const o of outcomes) {
+      const d = byId.get(o.deliveryId);
+      if (d) results.set(d.webhook_id, [...(results.get(d.webhook_id) ?? []), o.result]);
+    }
+    await adjustInflightLimits(trx, results, ctx.config.perWebhookConcurrency);
     for (const [id, step] of steps) {
       if (step.kind === "retry" || !updated.has(id)) continue;
       const d = byId.get(id)!;
       finished.push({ outcome: step.kind, trigger: d.trigger });
-      if (step.kind === "failed" && step.disableWebhook && (await autoDisable(ctx, trx, d.webhook_id, d.id, now))) {
+      const cancelled = step.kind === "failed" && step.disableWebhook ? await autoDisable(ctx, trx, d.webhook_id, d.id, now) : null;
+      if (cancelled !== null) {
         summary.disabledWebhooks.push(d.webhook_id);
         summary.notifications++;
+        cancelledByDisable += cancelled;
       }
     }
   });
   for (const f of finished) metrics.deliveries.inc({ outcome: f.outcome, trigger: f.trigger });
+  // The queued deliveries an auto-disable cancelled are finished deliveries too.
+  if (cancelledByDisable > 0) metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" }, cancelledByDisable);
+  if (summary.disabledWebhooks.length > 0) metrics.webhooksDisabled.inc({ reason: "failures" }, summary.disabledWebhooks.length);
   return summary;
 }
 
 type Trx = Transaction<Database>;
 
-/** Disables the webhook once (a second failing delivery finds it disabled) and raises the notification. */
-async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId: string, now: number): Promise<boolean> {
+/**
+ * Disables the webhook once (a second failing delivery finds it disabled) and raises the
+ * notification; answers how many queued deliveries it cancelled, or null when it was disabled already.
+ */
+async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId: string, now: number): Promise<number | null> {
   const res = await trx
     .updateTable("webhooks")
     .set({ enabled: 0, disabled_reason: "failures", disabled_at: now, updated_at: now })
     .where("id", "=", webhookId)
     .where("enabled", "=", 1)
     .executeTakeFirst();
-  if (Number(res.numUpdatedRows) === 0) return false;
-  const cancelled = await cancelPendingDeliveries(trx, webhookId, now, deliveryId);
+  if (Number(res.numUpdatedRows) === 0) return null;
+  const cancelled = await cancelPendingOfWebhook(trx, webhookId, now, deliveryId);
   const hook = await trx.selectFrom("webhooks").select(["name", "url", "project_id"]).where("id", "=", webhookId).executeTakeFirstOrThrow();
   const project = await trx.selectFrom("projects").select(["notification_emails"]).where("id", "=", hook.project_id).executeTakeFirstOrThrow();
   const emails = JSON.parse(project.notification_emails) as string[];
@@ -152,5 +160,5 @@ async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId
     outbox_attempts: 0,
   });
   ctx.log.warn({ webhook_id: webhookId, project_id: hook.project_id }, "webhook disabled after repeated failures");
-  return true;
+  return cancelled;
 }

@@ -6,6 +6,7 @@
 import type { Context } from "../services/context.js";
 import type { Metrics } from "./metrics.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
+import { cancelLeased } from "../store/queue/cancel.js";
 
 const MAX_BATCH = 200;
 /**
@@ -37,14 +38,7 @@ export class OutcomeRecorder {
 
   /** An event delivery whose webhook was disabled before its attempt: cancelled, nothing sent. */
   async cancel(deliveryId: string, leaseToken: string): Promise<void> {
-    await this.ctx.store.db
-      .updateTable("deliveries")
-      .set({ status: "cancelled", lease_token: null, lease_until: null, updated_at: this.ctx.now() })
-      .where("id", "=", deliveryId)
-      .where("lease_token", "=", leaseToken)
-      .where("status", "=", "pending")
-      .execute();
-    this.metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" });
+    if (await cancelLeased(this.ctx.store.db, deliveryId, leaseToken, this.ctx.now())) this.metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" });
   }
 
   /** Resolves once every outcome handed over so far is stored. */

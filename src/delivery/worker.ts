@@ -1,19 +1,23 @@
 /**
- * The delivery worker: claims due deliveries in batches under a lease, makes each attempt, and hands
- * outcomes to the recorder. A per-webhook in-flight cap keeps a slow endpoint from taking every slot.
- * Publishing in this process wakes it at once; on PostgreSQL a LISTEN connection (Runtime) wakes it
- * for publishes on other nodes, and polling finds everything else (due retries, missed notifications).
+ * The delivery worker: claim what is free, start the attempts, record outcomes in batches, sleep
+ * until woken or polled. Which deliveries are free is the claim's business (store/queue/claim.ts:
+ * per-webhook limits counted from live leases in the database, fair across projects and webhooks);
+ * the worker only keeps its own slots: at most `concurrency` attempts, of which webhooks whose
+ * attempts time out may hold only SUSPECT_SHARE, so hanging endpoints cannot take every slot.
+ * It is woken by a publish in this process, by the PostgreSQL LISTEN connection (Runtime), and by
+ * each recorded batch of outcomes (their leases are gone: slots are free again).
  */
 import crypto from "node:crypto";
 import { buildAttemptHeaders } from "../domain/payload.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { Context } from "../services/context.js";
 import { openSecret } from "../services/secrets.js";
-import { claimAndLoad, releaseLeases, type AttemptTarget, type ClaimedDelivery } from "../store/deliveries.js";
+import { claimDeliveries } from "../store/queue/claim.js";
+import { releaseLeases } from "../store/queue/release.js";
+import type { ClaimedDelivery } from "../store/queue/types.js";
 import type { Metrics } from "./metrics.js";
 import { OutcomeRecorder } from "./recorder.js";
 import type { Sender } from "./sender.js";
-import { WebhookLimits } from "./webhook-limits.js";
 
 export interface WorkerOptions {
   concurrency: number;
@@ -23,47 +27,24 @@ export interface WorkerOptions {
 }
 
 const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
-/** Most deliveries one claim statement takes. */
+/** Most deliveries one claim takes. */
 const MAX_CLAIM = 200;
-/**
- * How far before the oldest row the last claim could take the next quick claim starts walking: rows
- * committed a little out of order (concurrent publishes, another node's clock) are still seen.
- */
-const CURSOR_MARGIN_MS = 2_000;
+/** The share of a worker's slots that webhooks whose attempts time out may hold; the rest is kept for the others. */
+export const SUSPECT_SHARE = 0.5;
 
 export class Worker {
   private readonly token = crypto.randomUUID();
-  private readonly perWebhook = new Map<string, number>();
-  /** Each webhook's in-flight limit: the setting, lowered while its attempts time out. */
-  private readonly limits: WebhookLimits;
-  private readonly inFlight = new Map<string, AbortController>();
+  private readonly inFlight = new Map<string, { controller: AbortController; suspect: boolean }>();
+  private suspectInFlight = 0;
   private readonly recorder: OutcomeRecorder;
+  private readonly suspectSlots: number;
+  private afterProject: string | undefined;
   private running = false;
   private filling = false;
-  private refill = false;
+  private again = false;
   private scheduled = false;
-  private lastFullPass = 0;
-  /** The last claim took every due row it could: a finished attempt alone then frees nothing new. */
-  private exhausted = false;
-  /**
-   * The claim cursor: due rows older than this are all leased or belong to webhooks at their cap, so
-   * a quick claim starts its walk of the queue here instead of stepping over them each time (a
-   * hanging webhook's backlog grows by its event rate). 0: walk from the oldest row. It goes back to 0
-   * whenever a webhook at its cap frees a slot (its old rows are claimable again); a full pass, every
-   * poll interval, always walks from the oldest row (expired leases of a crashed worker, leases given
-   * back by another node).
-   */
-  private cursor = 0;
-  /** Counts cursor resets, so a claim that was running meanwhile does not set the cursor again. */
-  private cursorResets = 0;
-  /** Webhooks left out of a claim (no free slot) since the cursor was last reset. */
-  private readonly skipped = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  /** A publish here names its webhooks: when each is at its cap, no claim could take the new rows yet. */
-  private readonly onPublished = (webhookIds?: string[]) => {
-    if (webhookIds?.every((id) => this.isFull(id))) return;
-    this.wake();
-  };
+  private readonly onPublished = () => this.wake();
   private readonly leaseMs: number;
   private readonly pollMs: number;
 
@@ -78,11 +59,7 @@ export class Worker {
     this.leaseMs = ctx.config.timeoutMs + 5_000;
     this.pollMs = opts.pollIntervalMs ?? 500;
     this.recorder = new OutcomeRecorder(ctx, metrics, onDisabled);
-    this.limits = new WebhookLimits(opts.perWebhookConcurrency);
-  }
-
-  private isFull(webhookId: string): boolean {
-    return (this.perWebhook.get(webhookId) ?? 0) >= this.limits.of(webhookId);
+    this.suspectSlots = Math.max(1, Math.floor(opts.concurrency * SUSPECT_SHARE));
   }
 
   start(): void {
@@ -92,50 +69,50 @@ export class Worker {
     this.wake();
   }
 
-  /** Looks for work now (coalesced: concurrent calls make one more pass). */
-  wake(): void {
-    this.exhausted = false;
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    if (this.filling) {
-      this.refill = true;
-      return;
-    }
-    // Attempts finishing in the same turn of the event loop share one claim.
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      if (this.running && !this.filling) void this.fill();
-      else if (this.filling) this.refill = true;
-    });
-  }
-
   get activeAttempts(): number {
     return this.inFlight.size;
   }
 
+  /** Claims now (wakes arriving in the same turn of the event loop, or during a claim, share one more pass). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.filling) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.fill();
+    });
+  }
+
   private async fill(): Promise<void> {
+    if (!this.running || this.filling) return;
     this.filling = true;
     clearTimeout(this.timer);
     try {
       do {
-        this.refill = false;
-        // A short claim means no more due rows for the webhooks with free slots, except rows a
-        // webhook that just filled up hid from the claim's window: a full pass (at most every poll
-        // interval) claims on until nothing is left. Quick passes (after an attempt or a publish)
-        // stop there, so a worker whose webhooks are all busy does not rescan the queue each time.
-        const full = Date.now() - this.lastFullPass >= this.pollMs;
-        if (full) this.lastFullPass = Date.now();
+        this.again = false;
+        // Claim until the slots are full or a claim says nothing more is claimable now.
         while (this.running && this.inFlight.size < this.opts.concurrency) {
+          const now = this.ctx.now();
           const want = Math.min(this.opts.concurrency - this.inFlight.size, MAX_CLAIM);
-          const started = await this.claim(want, full);
-          if (started === 0 || (!full && started < want)) break;
+          const { claimed, lastProject, more } = await claimDeliveries(this.ctx.store, {
+            now,
+            leaseUntil: now + this.leaseMs,
+            token: this.token,
+            want,
+            suspectWant: Math.max(0, this.suspectSlots - this.suspectInFlight),
+            cap: this.opts.perWebhookConcurrency,
+            afterProject: this.afterProject,
+          });
+          if (lastProject !== undefined) this.afterProject = lastProject;
+          for (const d of claimed) this.start1(d);
+          if (claimed.length === 0 || !more) break;
         }
-      } while (this.refill && this.running);
+      } while (this.again && this.running);
     } catch (err) {
       this.ctx.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "claiming deliveries failed; retrying");
     } finally {
@@ -144,82 +121,23 @@ export class Worker {
     }
   }
 
-  /** Claims up to `limit` deliveries and starts them; returns how many were started. */
-  private async claim(limit: number, full: boolean): Promise<number> {
-    const now = this.ctx.now();
-    const cap = this.opts.perWebhookConcurrency;
-    // Free slots of every webhook with attempts in flight or a lowered limit; the rest have `cap`.
-    const webhookSlots = new Map([...this.limits.entries()]);
-    for (const [id, n] of this.perWebhook) webhookSlots.set(id, this.limits.of(id) - n);
-    for (const [id, free] of webhookSlots) if (free <= 0) this.skipped.add(id);
-    const resets = this.cursorResets;
-    const { claimed, targets } = await claimAndLoad(this.ctx.store, {
-      now,
-      limit,
-      leaseUntil: now + this.leaseMs,
-      token: this.token,
-      perWebhookLimit: cap,
-      webhookSlots,
-      since: full || this.cursor === 0 ? undefined : this.cursor,
-    });
-    this.exhausted = claimed.length < limit;
-    // Every due row before the oldest one taken was leased or of a webhook with no slot (the claim
-    // takes a webhook's rows oldest first), and with nothing taken, every due row was. Unless a slot
-    // came free meanwhile (cursor reset while the claim ran).
-    // A full pass walked from the oldest row, so its answer stands even if it is earlier (a clock set back).
-    if (this.cursorResets === resets) {
-      const from = claimed.reduce((min, d) => Math.min(min, d.run_at), now) - CURSOR_MARGIN_MS;
-      this.cursor = full ? from : Math.max(this.cursor, from);
-    }
-    if (claimed.length === 0) return 0;
-    const overflow: string[] = [];
-    const start: ClaimedDelivery[] = [];
-    const counts = new Map(this.perWebhook);
-    for (const d of claimed) {
-      const n = counts.get(d.webhook_id) ?? 0;
-      if (n >= this.limits.of(d.webhook_id)) overflow.push(d.id);
-      else {
-        counts.set(d.webhook_id, n + 1);
-        start.push(d);
-      }
-    }
-    // If either statement fails (database gone), the claimed rows stay leased and come back when the
-    // lease expires; the in-flight counts are only taken once the attempts really start.
-    // The claim keeps to the slots; should a batch still exceed them, the rest goes back.
-    if (overflow.length) {
-      this.resetCursor();
-      await releaseLeases(this.ctx.store.db, overflow, this.token, now);
-    }
-    for (const d of start) this.perWebhook.set(d.webhook_id, (this.perWebhook.get(d.webhook_id) ?? 0) + 1);
-    for (const d of start) {
-      const controller = new AbortController();
-      this.inFlight.set(d.id, controller);
-      void this.attempt(d, targets.get(d.id), controller.signal)
-        // Only the cancel statement can fail here (database gone): the lease expires and the delivery comes back.
-        .catch((err) => this.ctx.log.warn({ delivery_id: d.id, err: { message: (err as Error).message } }, "attempt bookkeeping failed"))
-        .finally(() => {
-          // A slot the last claim could not use (webhook or worker at its cap) is worth a claim;
-          // any other one only if that claim left due rows behind.
-          const wasFull = this.inFlight.size >= this.opts.concurrency || this.isFull(d.webhook_id);
-          this.inFlight.delete(d.id);
-          const left = (this.perWebhook.get(d.webhook_id) ?? 1) - 1;
-          if (left <= 0) this.perWebhook.delete(d.webhook_id);
-          else this.perWebhook.set(d.webhook_id, left);
-          // A webhook left out of claims has a slot again: the rows the cursor passed over are claimable.
-          if (this.skipped.has(d.webhook_id) && !this.isFull(d.webhook_id)) this.resetCursor();
-          if (wasFull || !this.exhausted) this.schedule();
-        });
-    }
-    return start.length;
+  private start1(d: ClaimedDelivery): void {
+    const controller = new AbortController();
+    this.inFlight.set(d.id, { controller, suspect: d.suspect });
+    if (d.suspect) this.suspectInFlight++;
+    void this.attempt(d, controller.signal)
+      // Only the store can fail here (database gone): the lease expires and the delivery comes back.
+      .catch((err) => this.ctx.log.warn({ delivery_id: d.id, err: { message: (err as Error).message } }, "attempt bookkeeping failed"))
+      .finally(() => {
+        this.inFlight.delete(d.id);
+        if (d.suspect) this.suspectInFlight--;
+        // The outcome is stored and the lease gone: this webhook (and this worker) has a free slot.
+        this.wake();
+      });
   }
 
-  private resetCursor(): void {
-    this.cursor = 0;
-    this.cursorResets++;
-    this.skipped.clear();
-  }
-
-  private async attempt(d: ClaimedDelivery, target: AttemptTarget | undefined, signal: AbortSignal): Promise<void> {
+  private async attempt(d: ClaimedDelivery, signal: AbortSignal): Promise<void> {
+    const target = d.target;
     if (!target) return; // deleted between claim and load
     if (d.trigger === "event" && target.enabled !== 1) {
       await this.recorder.cancel(d.id, this.token);
@@ -236,10 +154,13 @@ export class Worker {
       userAgent: USER_AGENT,
       now: new Date(at),
     });
+    // Tracing on: the attempt's span, a child of its publish; the receiver gets its traceparent.
+    const span = this.ctx.tracing?.attempt(target.trace_context ?? null, { url: target.url, attempt, deliveryId: d.id, event: target.event, webhookId: d.webhook_id });
+    if (span) headers.traceparent = span.traceparent;
     const result = await this.sender.send({ url: target.url, headers, body: target.payload }, signal);
-    if (signal.aborted) return; // shutdown: the lease is released, the attempt is made again
-    this.limits.onAttempt(d.webhook_id, result);
     const outcome = result.success ? "success" : "failure";
+    span?.end({ statusCode: result.statusCode, success: result.success, outcome: signal.aborted ? "aborted" : outcome, error: result.error });
+    if (signal.aborted) return; // shutdown: the lease is released, the attempt is made again
     this.metrics.attempts.inc({ outcome, trigger: d.trigger });
     this.metrics.attemptDuration.observe({ outcome }, result.durationMs / 1000);
     await this.recorder.record({
@@ -265,7 +186,7 @@ export class Worker {
     const deadline = Date.now() + graceMs;
     while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const aborted = [...this.inFlight.keys()];
-    for (const c of this.inFlight.values()) c.abort();
+    for (const { controller } of this.inFlight.values()) controller.abort();
     await this.recorder.flush();
     try {
       await releaseLeases(this.ctx.store.db, aborted, this.token, this.ctx.now());

@@ -69,7 +69,11 @@ export function eventCatalogDoc(catalog: EventType[] = DEFAULT_CATALOG): string 
     const body = shared
       ? `Example subject (the same shape for each of these events):\n\n${json(types[0].example)}`
       : types.map((t) => `Example subject of \`${t.name}\`:\n\n${json(t.example)}`).join("\n\n");
-    return `## ${entity}\n\n${table}\n\n${body}`;
+    const schemas = types.map((t) => JSON.stringify(t.schema));
+    const schema = types[0].schema === null ? "" : schemas.every((x) => x === schemas[0])
+      ? `\n\nSchema of the subject (JSON Schema 2020-12, the same for each of these events):\n\n${json(types[0].schema)}`
+      : types.map((t) => `\n\nSchema of the subject of \`${t.name}\`:\n\n${json(t.schema)}`).join("");
+    return `## ${entity}\n\n${table}\n\n${body}${schema}`;
   });
   return `${GENERATED("src/domain/catalog.ts (DEFAULT_CATALOG)")}
 
@@ -85,9 +89,27 @@ documents, and \`GET /api/v1/event-types\` returns them too.
 subscribed to or published.
 
 **Your own catalog.** Set \`HOOKLINE_EVENT_TYPES=path/to/events.json\`: a JSON array of
-\`{ "name", "description", "example" }\` replaces this catalog; \`{ "extends": "default", "event_types": [ … ] }\`
-adds to it (or overrides entries by name). Names are dotted lowercase (\`invoice.paid\`). The admin API
-(\`PUT /api/v1/event-types/{name}\`) and \`hookline.eventTypes.put()\` add or change entries at run time.
+\`{ "name", "description", "example", "schema" }\` is used instead of this catalog on a new database;
+\`{ "extends": "default", "event_types": [ … ] }\` adds to it (or overrides entries by name). Names are
+dotted lowercase (\`invoice.paid\`). The admin API (\`PUT /api/v1/event-types/{name}\`) and
+\`hookline.eventTypes.put()\` add or change entries at run time.
+
+**Schemas.** An event type may carry \`schema\`, a JSON Schema (draft 2020-12) of its subject: in the
+file, or with \`PUT /api/v1/event-types/{name}\` \`{ "description", "example", "schema" }\` (a schema
+that is not valid JSON Schema is refused with \`422\`; \`"schema": null\` removes it). A published
+subject that does not match is refused with \`422 validation_failed\`, one detail per mismatch
+(\`"field": "subject.totals.passed"\`). \`format\` is an annotation, not checked. The default types'
+schemas below describe their fields' types; none is required and more are allowed.
+
+**Types for receivers.** \`/api/openapi.json\` (OpenAPI 3.1) has a \`webhooks\` entry per event type:
+the delivery body with the subject's schema (or the example's shape), the example and the delivery
+headers. \`npx openapi-typescript http://localhost:8080/api/openapi.json -o hookline.d.ts\` turns it
+into types: \`webhooks["test-run.completed"]["post"]["requestBody"]["content"]["application/json"]\`.
+
+**One catalog for the cluster.** The catalog is stored once, in the database. A node started with
+\`HOOKLINE_EVENT_TYPES\` adds the types its file lists and updates them, but never removes a type:
+nodes started with different files end up with the union, and types added through the admin API
+stay. A node without a file writes the default catalog only into an empty database.
 
 ${sections.join("\n\n")}
 `;

@@ -3,11 +3,14 @@
  * catalogs (HOOKLINE_EVENT_TYPES file or the admin API).
  */
 import { ValidationError, type FieldError } from "./errors.js";
+import { schemaProblem } from "./subject-schema.js";
 
 export interface EventType {
   name: string;
   description: string;
   example: unknown;
+  /** JSON Schema (draft 2020-12) a published subject must match; null: any JSON object. */
+  schema: unknown;
 }
 
 /** Sent only by the Test action; never subscribed to or published. */
@@ -21,12 +24,35 @@ export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set([TEST_EVENT, "w
 
 const user = { id: "usr_42", name: "Ada Lovelace" };
 
+const JSON_SCHEMA_2020 = "https://json-schema.org/draft/2020-12/schema";
+
+/** The schema of a value shaped like `example`: its types, every key of an object required. */
+function describe(example: unknown): Record<string, unknown> {
+  if (typeof example === "string") return { type: "string" };
+  if (typeof example === "number") return { type: Number.isInteger(example) ? "integer" : "number" };
+  if (typeof example === "boolean") return { type: "boolean" };
+  if (Array.isArray(example)) return { type: "array", items: example.length ? describe(example[0]) : {} };
+  if (example && typeof example === "object") {
+    const entries = Object.entries(example);
+    return { type: "object", properties: Object.fromEntries(entries.map(([k, v]) => [k, describe(v)])), required: entries.map(([k]) => k) };
+  }
+  return {};
+}
+
+/**
+ * A default type's schema: the example's fields and their types, for receivers' generated types.
+ * None is required and more are allowed (a deleted record's subject may carry only its id), and an
+ * id may be a number: hosts use both.
+ */
+function subjectSchema(kind: string, example: Record<string, unknown>): Record<string, unknown> {
+  const { properties } = describe(example) as { properties: Record<string, unknown> };
+  return { $schema: JSON_SCHEMA_2020, title: `${kind} subject`, type: "object", properties: { ...properties, id: { type: ["string", "integer"] } } };
+}
+
 function entity(kind: string, fields: Record<string, unknown>) {
-  return (verb: string, description: string): EventType => ({
-    name: `${kind}.${verb}`,
-    description,
-    example: { ...fields, updated_by: user },
-  });
+  const example = { ...fields, updated_by: user };
+  const schema = subjectSchema(kind, example);
+  return (verb: string, description: string): EventType => ({ name: `${kind}.${verb}`, description, example, schema });
 }
 
 const requirement = entity("requirement", { id: "REQ-12", title: "Users can reset their password", status: "approved", priority: "high" });
@@ -62,7 +88,7 @@ export const DEFAULT_CATALOG: EventType[] = [
 ];
 
 /** Validates one event type definition from a file or the admin API. */
-export function checkEventType(name: unknown, body: { description?: unknown; example?: unknown }, prefix = ""): EventType {
+export function checkEventType(name: unknown, body: { description?: unknown; example?: unknown; schema?: unknown }, prefix = ""): EventType {
   const errors: FieldError[] = [];
   if (typeof name === "string" && RESERVED_EVENT_NAMES.has(name)) {
     errors.push({ field: `${prefix}name`, message: `"${name}" is reserved by Hookline and cannot be defined` });
@@ -75,11 +101,13 @@ export function checkEventType(name: unknown, body: { description?: unknown; exa
     // PostgreSQL text cannot hold NUL.
     errors.push({ field: `${prefix}description`, message: "must not contain NUL characters" });
   }
+  const problem = body.schema === undefined || body.schema === null ? null : schemaProblem(body.schema);
+  if (problem) errors.push({ field: `${prefix}schema`, message: problem });
   if (errors.length) throw new ValidationError(errors);
-  return { name: name as string, description: (body.description as string).trim(), example: body.example ?? {} };
+  return { name: name as string, description: (body.description as string).trim(), example: body.example ?? {}, schema: body.schema ?? null };
 }
 
-/** An operator catalog file: its types, and whether they replace the catalog or extend the default one. */
+/** An operator catalog file: its types, and whether it extends the default catalog. */
 export interface CatalogFile {
   types: EventType[];
   /** `{ "extends": "default", … }`: the default catalog plus these (entries of the same name override it). */
@@ -87,8 +115,9 @@ export interface CatalogFile {
 }
 
 /**
- * Parses the HOOKLINE_EVENT_TYPES file. A JSON array (or `{ "event_types": [...] }`) replaces the
- * default catalog; `{ "extends": "default", "event_types": [...] }` adds to (or overrides entries of) it.
+ * Parses the HOOKLINE_EVENT_TYPES file. A JSON array (or `{ "event_types": [...] }`) lists types
+ * without the default catalog; `{ "extends": "default", "event_types": [...] }` adds to (or overrides
+ * entries of) it. Either way the types are added to the stored catalog, never removing any.
  */
 export function readCatalogFile(json: string): CatalogFile {
   let doc: unknown;
@@ -97,21 +126,21 @@ export function readCatalogFile(json: string): CatalogFile {
   } catch (err) {
     throw new Error(`is not valid JSON (${(err as Error).message})`);
   }
-  const shape = 'must be a JSON array of {name, description, example} or {"extends": "default", "event_types": [...]}';
+  const shape = 'must be a JSON array of {name, description, example?, schema?} or {"extends": "default", "event_types": [...]}';
   let list: unknown;
   let extendsDefault = false;
   if (Array.isArray(doc)) list = doc;
   else if (doc && typeof doc === "object" && Array.isArray((doc as { event_types?: unknown }).event_types)) {
     list = (doc as { event_types: unknown[] }).event_types;
     const ext = (doc as { extends?: unknown }).extends;
-    // A typo here must not silently replace the whole catalog.
+    // A typo here must not silently drop the default types.
     if (ext !== undefined && ext !== "default") throw new Error(`"extends" must be "default" (got ${JSON.stringify(ext)})`);
     extendsDefault = ext === "default";
   } else throw new Error(shape);
   const byName = new Map((extendsDefault ? DEFAULT_CATALOG : []).map((t) => [t.name, t]));
   (list as unknown[]).forEach((entry, i) => {
     if (!entry || typeof entry !== "object" || Array.isArray(entry)) throw new Error(`entry ${i} must be an object`);
-    const e = entry as { name?: unknown; description?: unknown; example?: unknown };
+    const e = entry as { name?: unknown; description?: unknown; example?: unknown; schema?: unknown };
     try {
       const t = checkEventType(e.name, e);
       byName.set(t.name, t);

@@ -35,8 +35,11 @@ import type {
 } from "./types.js";
 
 export interface Hookline<E extends object = EventMap> {
-  /** The admin token of this Hookline (for the UI and the HTTP API). */
-  readonly adminToken: string;
+  /**
+   * The admin token of this Hookline (for the UI and the HTTP API); null on PostgreSQL when another
+   * node generated it (only its hash is stored): set `adminToken` to share a known one.
+   */
+  readonly adminToken: string | null;
   /** `publicUrl` as resolved (after `listen()` on a defaulted one, with the bound port). */
   readonly publicUrl: string;
   /**
@@ -141,7 +144,7 @@ function makeHookline<E extends object>(runtime: Runtime, o: { publicUrlGiven: b
     async publish(projectId, event, subject, opts = {}) {
       open();
       const source = importScope.getStore() ? "import" : (opts.source ?? "app");
-      return publish(ctx, projectId, { event, subject, source }, opts.idempotencyKey);
+      return publish(ctx, projectId, { event, subject, source }, opts.idempotencyKey, undefined, opts.client);
     },
     withoutWebhooks(fn) {
       // async wrapper: a synchronous throw becomes a rejection, like every other method here.

@@ -89,6 +89,12 @@ export interface PublishOptions {
   idempotencyKey?: string;
   /** `"import"`: accepted, delivers nothing. Inside `withoutWebhooks` it is always `"import"`. */
   source?: "app" | "import";
+  /**
+   * PostgreSQL: your node-postgres client (or Kysely transaction) inside an open transaction on
+   * Hookline's database. The event and its deliveries are written with it, so they exist if and
+   * only if your transaction commits; workers are woken at commit. On SQLite it is an error.
+   */
+  client?: { query(text: string, values?: unknown[]): Promise<unknown> } | object;
 }
 
 export interface PublishResult {

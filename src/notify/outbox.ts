@@ -2,6 +2,12 @@
  * The notification outbox: a notification row is written in the same transaction that disables the
  * webhook, with its e-mail and operator callback marked pending; this loop sends them and retries
  * failures with backoff, so a crash between the two never loses the message.
+ *
+ * It is not a delivery queue entry on purpose: a notification goes to the operator (SMTP, the
+ * operator callback), not to the disabled webhook, so the per-webhook limits, project fairness and
+ * auto-disable that shape the delivery queue do not apply; its two channels keep separate states
+ * the API shows (email_state, callback_state); and a delivery row needs an event and a webhook.
+ * There is at most one per disabled webhook, so a short leased pass each second is enough.
  */
 import crypto from "node:crypto";
 import { rootCertificates } from "node:tls";

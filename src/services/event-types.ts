@@ -1,20 +1,22 @@
 import fs from "node:fs";
 import { ConfigError } from "../config.js";
-import { DEFAULT_CATALOG, checkEventType, readCatalogFile, type CatalogFile } from "../domain/catalog.js";
+import { DEFAULT_CATALOG, checkEventType, readCatalogFile, type CatalogFile, type EventType } from "../domain/catalog.js";
 import * as store from "../store/event-types.js";
 import type { Context } from "./context.js";
 import { eventTypeView } from "./views.js";
 
 /**
- * Seeds the catalog at start. No file: default types are added where missing (admin API edits
- * survive restarts). A file with a plain array replaces the catalog; `{extends: "default"}` adds.
+ * Seeds the catalog at start. The catalog lives once in the database and is shared by every node:
+ * a file adds and updates the types it lists and never removes any (another node may have added
+ * them, from its own file or through the admin API). Without a file, the default types are written
+ * only into an empty catalog, so a node without a file never brings back types that a cluster's
+ * file-defined catalog left out. `{extends: "default"}` writes the default types too.
  */
 export async function seedCatalog(ctx: Context): Promise<void> {
   const file = ctx.config.eventTypesFile;
   const now = ctx.now();
   if (!file) {
-    const existing = new Set((await store.listEventTypes(ctx.store.db)).map((t) => t.name));
-    await store.upsertEventTypes(ctx.store.db, DEFAULT_CATALOG.filter((t) => !existing.has(t.name)), now);
+    await store.seedEmptyCatalog(ctx.store, DEFAULT_CATALOG, now);
     return;
   }
   let text: string;
@@ -29,44 +31,57 @@ export async function seedCatalog(ctx: Context): Promise<void> {
   } catch (err) {
     throw new ConfigError("HOOKLINE_EVENT_TYPES", `${file} ${(err as Error).message}`);
   }
-  // `extends` keeps types added through the admin API; a plain list is the whole catalog.
-  if (catalog.extendsDefault) await store.upsertEventTypes(ctx.store.db, catalog.types, now);
-  else await store.replaceEventTypes(ctx.store.db, catalog.types, now);
+  await store.upsertEventTypes(ctx.store.db, catalog.types, now);
 }
 
 export async function listEventTypes(ctx: Context) {
   return (await store.listEventTypes(ctx.store.db)).map(eventTypeView);
 }
 
+/** The catalog as domain types (the OpenAPI webhooks, the docs). */
+export async function catalog(ctx: Context): Promise<EventType[]> {
+  return (await store.listEventTypes(ctx.store.db)).map((t) => {
+    const v = eventTypeView(t);
+    return { name: v.name, description: v.description, example: v.example, schema: v.schema };
+  });
+}
+
 export async function catalogNames(ctx: Context): Promise<Set<string>> {
   return new Set((await store.listEventTypes(ctx.store.db)).map((t) => t.name));
 }
 
-/** How long cached catalog names are trusted (a type removed by another node's catalog file). */
+/** How long a cached catalog is trusted (a schema changed through another node's API). */
 const CATALOG_TTL_MS = 10_000;
-const cachedNames = new WeakMap<Context, { names: Set<string>; at: number }>();
+/** Each type's schema text (null: none), by name. */
+type Schemas = Map<string, string | null>;
+const cachedSchemas = new WeakMap<Context, { schemas: Schemas; at: number }>();
 
 /**
- * Whether `name` is in the catalog, for the publish path (which asked the database on every call).
- * A name missing from the cache reloads it, so a type added by PUT on any node is known at its first
- * use; a PUT here drops the cache; and it expires, so a removed type goes too.
+ * The catalog entry `name` for the publish path (which asked the database on every call): its
+ * schema text (null: none), or undefined when the type is not in the catalog. A name missing from
+ * the cache reloads it, so a type added by PUT on any node is known at its first use; a PUT here
+ * drops the cache; and it expires, so another node's schema change applies within the TTL.
  */
-export async function inCatalog(ctx: Context, name: string): Promise<boolean> {
-  const hit = cachedNames.get(ctx);
-  if (hit && Date.now() - hit.at < CATALOG_TTL_MS && hit.names.has(name)) return true;
-  const names = await catalogNames(ctx);
-  cachedNames.set(ctx, { names, at: Date.now() });
-  return names.has(name);
+export async function catalogSchema(ctx: Context, name: string): Promise<string | null | undefined> {
+  const hit = cachedSchemas.get(ctx);
+  if (hit && Date.now() - hit.at < CATALOG_TTL_MS && hit.schemas.has(name)) return hit.schemas.get(name);
+  const schemas: Schemas = new Map((await store.listEventTypes(ctx.store.db)).map((t) => [t.name, t.schema]));
+  cachedSchemas.set(ctx, { schemas, at: Date.now() });
+  return schemas.get(name);
 }
 
-export async function putEventType(ctx: Context, name: string, body: { description?: unknown; example?: unknown }) {
+/**
+ * PUT of an event type. Fields left out keep their stored values (as PUT of a project keeps its
+ * e-mails): an example, or a schema; `"schema": null` removes the schema.
+ */
+export async function putEventType(ctx: Context, name: string, body: { description?: unknown; example?: unknown; schema?: unknown }) {
   const t = checkEventType(name, body);
-  if (body.example === undefined) {
-    // Changing only the description keeps the example (as PUT of a project keeps its e-mails).
+  if (body.example === undefined || body.schema === undefined) {
     const existing = (await store.listEventTypes(ctx.store.db)).find((row) => row.name === t.name);
-    if (existing) t.example = JSON.parse(existing.example) as unknown;
+    if (existing && body.example === undefined) t.example = JSON.parse(existing.example) as unknown;
+    if (existing && body.schema === undefined) t.schema = existing.schema === null ? null : (JSON.parse(existing.schema) as unknown);
   }
   await store.upsertEventTypes(ctx.store.db, [t], ctx.now());
-  cachedNames.delete(ctx);
-  return { name: t.name, description: t.description, example: t.example };
+  cachedSchemas.delete(ctx);
+  return { name: t.name, description: t.description, example: t.example, schema: t.schema };
 }

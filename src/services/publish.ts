@@ -1,14 +1,18 @@
 /** Publishing an event (fan-out), the Test action and Redeliver: everything that queues deliveries. */
 import { TEST_EVENT } from "../domain/catalog.js";
-import { NotFoundError, PayloadTooLargeError, ValidationError, type FieldError } from "../domain/errors.js";
+import { HooklineError, NotFoundError, PayloadTooLargeError, ValidationError, type FieldError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
 import { buildEventBody, testSubject } from "../domain/payload.js";
+import { subjectErrors } from "../domain/subject-schema.js";
+import type { Kysely } from "kysely";
 import { transact } from "../store/db.js";
+import { hostKysely, isHostTransaction, notifyOnCommit, type HostTransaction } from "../store/postgres/host-transaction.js";
+import type { Database } from "../store/schema.js";
 import * as events from "../store/events.js";
-import { publishEventPostgres } from "../store/postgres/publish-event.js";
+import { enqueue, enqueueSubscribedAtOnce, type RetrySchedule } from "../store/queue/enqueue.js";
 import { findLogEntry } from "../store/logs.js";
 import type { Context } from "./context.js";
-import { inCatalog } from "./event-types.js";
+import { catalogSchema } from "./event-types.js";
 import { getProject } from "./projects.js";
 import { findWebhookRow } from "./webhooks.js";
 
@@ -31,14 +35,57 @@ export interface PublishResult {
 
 class IdempotencyRace extends Error {}
 
-export async function publish(ctx: Context, projectId: string, input: PublishInput, idempotencyKey?: string): Promise<PublishResult> {
+/**
+ * Validates and stores a publish. With tracing on it runs in a publish span, a child of
+ * `traceparent` (the API request's header) or of the caller's active context (the library).
+ */
+export async function publish(
+  ctx: Context,
+  projectId: string,
+  input: PublishInput,
+  idempotencyKey?: string,
+  traceparent?: string,
+  hostTransaction?: unknown,
+): Promise<PublishResult> {
+  const tx = hostTransaction === undefined ? undefined : checkHostTransaction(ctx, hostTransaction);
+  if (!ctx.tracing) return checkAndPublish(ctx, projectId, input, idempotencyKey, null, tx);
+  const event = typeof input.event === "string" ? input.event.slice(0, 100) : "";
+  return ctx.tracing.publish({ projectId, event }, traceparent, (trace) => checkAndPublish(ctx, projectId, input, idempotencyKey, trace, tx));
+}
+
+/** The `client` option of a transactional publish: PostgreSQL only, a pg client or a Kysely transaction. */
+function checkHostTransaction(ctx: Context, client: unknown): HostTransaction {
+  if (ctx.store.dialect !== "postgres") {
+    throw new HooklineError(
+      "transaction_unsupported",
+      "publish(…, { client }) writes in your PostgreSQL transaction, but this Hookline stores its data in SQLite: open it on the same postgres:// database as your app, or publish without `client`.",
+    );
+  }
+  if (!isHostTransaction(client)) {
+    throw new HooklineError("transaction_unsupported", "publish(…, { client }): `client` must be a node-postgres client (pg.Client or a pool's client) or a Kysely transaction, inside an open transaction.");
+  }
+  return client;
+}
+
+async function checkAndPublish(
+  ctx: Context,
+  projectId: string,
+  input: PublishInput,
+  idempotencyKey: string | undefined,
+  trace: string | null,
+  tx: HostTransaction | undefined,
+): Promise<PublishResult> {
   await getProject(ctx, projectId);
   const errors: FieldError[] = [];
+  let schema: string | null | undefined = null;
   if (typeof input.event !== "string" || input.event === "") errors.push({ field: "event", message: "is required and must be an event type name" });
   else if (input.event === TEST_EVENT) errors.push({ field: "event", message: '"test-event" is reserved for the Test action and cannot be published' });
-  else if (!(await inCatalog(ctx, input.event))) errors.push({ field: "event", message: `"${input.event.slice(0, 100)}" is not in the event catalog (GET /api/v1/event-types)` });
+  else if ((schema = await catalogSchema(ctx, input.event)) === undefined) errors.push({ field: "event", message: `"${input.event.slice(0, 100)}" is not in the event catalog (GET /api/v1/event-types)` });
   if (input.subject === undefined || input.subject === null || typeof input.subject !== "object" || Array.isArray(input.subject)) {
     errors.push({ field: "subject", message: "is required and must be a JSON object" });
+  } else if (schema) {
+    // The event type's JSON Schema (docs/event-catalog.md): every mismatch is one detail.
+    errors.push(...subjectErrors(schema, input.subject));
   }
   if (input.source !== undefined && input.source !== "app" && input.source !== "import") {
     errors.push({ field: "source", message: 'must be "app" or "import"' });
@@ -53,19 +100,21 @@ export async function publish(ctx: Context, projectId: string, input: PublishInp
   }
   // Imports are accepted and create nothing (docs/host-apps.md, "Imports").
   if (input.source === "import") return { id: null, deliveries: 0, skipped: "import" };
-  return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey);
+  if (tx) return publishInHostTransaction(ctx, tx, { projectId, event: input.event as string, subject: input.subject, key: idempotencyKey, traceContext: trace, now: ctx.now() });
+  return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey, trace);
 }
 
 /** Stores the event and one delivery per enabled, subscribed webhook in one transaction. */
-async function publishEvent(ctx: Context, projectId: string, event: string, subject: unknown, key?: string): Promise<PublishResult> {
+async function publishEvent(ctx: Context, projectId: string, event: string, subject: unknown, key: string | undefined, traceContext: string | null): Promise<PublishResult> {
   const now = ctx.now();
-  const notBefore = now - IDEMPOTENCY_WINDOW_MS;
-  if (!key && ctx.store.dialect === "postgres") {
-    // One statement instead of a five-round-trip transaction (store/postgres/publish-event.ts).
+  const schedule = retrySchedule(ctx);
+  if (!key) {
+    // One statement instead of a transaction where the store has one (store/queue/enqueue.ts).
     const id = newId("evt", now);
-    const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject });
-    const deliveryIds = Array.from({ length: Math.min(ctx.config.maxActiveWebhooks, MAX_PRESET_IDS) }, () => newId("dlv", now));
-    const webhookIds = await publishEventPostgres(ctx.store.db, { id, projectId, event, payload, now, maxAttempts: 1 + ctx.config.retryDelaysMs.length, deliveryIds });
+    const webhookIds = await enqueueSubscribedAtOnce(ctx.store, schedule, () => ({
+      event: { id, projectId, event, payload: buildEventBody({ id, event, createdAt: new Date(now), projectId, subject }), now, traceContext },
+      deliveryIds: Array.from({ length: Math.min(ctx.config.maxActiveWebhooks, MAX_PRESET_IDS) }, () => newId("dlv", now)),
+    }));
     if (webhookIds) {
       if (webhookIds.length > 0) ctx.signals.emit("published", webhookIds);
       return { id, deliveries: webhookIds.length };
@@ -77,27 +126,11 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
       // SQLite: publishes arriving together share one commit (store/sqlite/group-commit.ts). The
       // work below must use only `trx`: the shared transaction holds the only connection.
       const result = await transact(ctx.store, async (trx) => {
-        if (key) {
-          const earlier = await events.findIdempotentResponse(trx, projectId, key, notBefore);
-          if (earlier) return earlier as PublishResult;
-        }
-        const id = newId("evt", now);
-        const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject });
-        const webhookIds = await events.subscribedWebhookIds(trx, projectId, event);
-        const maxAttempts = 1 + ctx.config.retryDelaysMs.length;
-        await events.insertEventWithDeliveries(
-          trx,
-          { id, projectId, event, payload, now },
-          webhookIds.map((webhookId) => ({ id: newId("dlv", now), webhookId, trigger: "event", maxAttempts })),
-        );
-        const res: PublishResult = { id, deliveries: webhookIds.length };
-        queuedFor = webhookIds;
-        if (key && !(await events.saveIdempotentResponse(trx, { projectId, key, response: res, now, notBefore }))) {
-          throw new IdempotencyRace();
-        }
-        return res;
+        const written = await writePublish(ctx, trx, { projectId, event, subject, key, traceContext, now });
+        queuedFor = written.webhookIds;
+        return written.result;
       });
-      // The worker in this process skips the claim when every one of these webhooks is at its cap.
+      // Wakes the worker in this process (and, on PostgreSQL, every node's: Runtime).
       if (queuedFor.length > 0) ctx.signals.emit("published", queuedFor);
       return result;
     } catch (err) {
@@ -108,34 +141,70 @@ async function publishEvent(ctx: Context, projectId: string, event: string, subj
   }
 }
 
+/** Event deliveries retry after each configured delay in turn: 1 + delays attempts in all. */
+function retrySchedule(ctx: Context): RetrySchedule {
+  return { maxAttempts: 1 + ctx.config.retryDelaysMs.length, retryDelaysMs: ctx.config.retryDelaysMs };
+}
+
+/**
+ * Writes one publish with `db`, which is inside a transaction: the caller's own, or the host's
+ * (transactional publish). Answers the earlier result for a key seen within 24 h.
+ */
+async function writePublish(
+  ctx: Context,
+  db: Kysely<Database>,
+  p: { projectId: string; event: string; subject: unknown; key: string | undefined; traceContext: string | null; now: number },
+): Promise<{ result: PublishResult; webhookIds: string[] }> {
+  const { projectId, event, key, now } = p;
+  const notBefore = now - IDEMPOTENCY_WINDOW_MS;
+  if (key) {
+    const earlier = await events.findIdempotentResponse(db, projectId, key, notBefore);
+    if (earlier) return { result: earlier as PublishResult, webhookIds: [] };
+  }
+  const id = newId("evt", now);
+  const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject: p.subject });
+  const webhookIds = await events.subscribedWebhookIds(db, projectId, event);
+  await enqueue(
+    db,
+    { id, projectId, event, payload, now, traceContext: p.traceContext },
+    webhookIds.map((webhookId) => ({ id: newId("dlv", now), webhookId, trigger: "event" })),
+    retrySchedule(ctx),
+  );
+  const result: PublishResult = { id, deliveries: webhookIds.length };
+  if (key && !(await events.saveIdempotentResponse(db, { projectId, key, response: result, now, notBefore }))) throw new IdempotencyRace();
+  return { result, webhookIds };
+}
+
+/**
+ * Transactional publish (PostgreSQL): the event and its deliveries are written with the host's
+ * connection inside the host's open transaction, so they exist if and only if it commits (no
+ * webhook for a change that rolled back, none lost for one that committed); the NOTIFY sent in it
+ * wakes the workers at commit. See docs/host-apps.md.
+ */
+async function publishInHostTransaction(ctx: Context, tx: HostTransaction, p: Parameters<typeof writePublish>[2]): Promise<PublishResult> {
+  const { db, done } = hostKysely(tx);
+  try {
+    const { result, webhookIds } = await writePublish(ctx, db, p);
+    if (webhookIds.length > 0) await notifyOnCommit(db);
+    return result;
+  } catch (err) {
+    if (err instanceof IdempotencyRace) {
+      throw new HooklineError("idempotency_conflict", "Another publish with this idempotency key committed while this transaction ran; roll back and retry to get its result.");
+    }
+    throw err;
+  } finally {
+    await done();
+  }
+}
+
 /** Queues one single-attempt delivery of `payload` to the webhook. */
 async function queueSingle(ctx: Context, projectId: string, webhookId: string, trigger: "test" | "redeliver", eventId: string | null, event: string, subject?: unknown) {
   const now = ctx.now();
   const deliveryId = newId("dlv", now);
   await ctx.store.db.transaction().execute(async (trx) => {
-    let evtId = eventId;
-    if (!evtId) {
-      evtId = newId("evt", now);
-      const payload = buildEventBody({ id: evtId, event, createdAt: new Date(now), projectId, subject });
-      await events.insertEventWithDeliveries(trx, { id: evtId, projectId, event, payload, now }, []);
-    }
-    await trx
-      .insertInto("deliveries")
-      .values({
-        id: deliveryId,
-        event_id: evtId,
-        webhook_id: webhookId,
-        project_id: projectId,
-        trigger,
-        status: "pending",
-        attempts: 0,
-        max_attempts: 1,
-        run_at: now,
-        lease_token: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    const evtId = eventId ?? newId("evt", now);
+    const payload = eventId ? "" : buildEventBody({ id: evtId, event, createdAt: new Date(now), projectId, subject });
+    await enqueue(trx, { id: evtId, projectId, event, payload, now }, [{ id: deliveryId, webhookId, trigger }], { maxAttempts: 1, retryDelaysMs: [] }, eventId !== null);
   });
   ctx.signals.emit("published");
   return { delivery_id: deliveryId };

@@ -16,10 +16,28 @@ export type Principal =
 const PORTAL_PREFIX = "hlp_";
 
 export interface Credentials {
-  adminToken: string;
+  /** Null when only its hash is known: another node of the cluster generated it. */
+  adminToken: string | null;
+  /** SHA-256 of the admin token: what requests are checked against. */
+  adminTokenHash: Buffer;
   secretKey: string;
   /** Set when this start generated the admin token, so the CLI prints it once. */
   generatedAdminToken: boolean;
+}
+
+export const sha256 = (value: string): Buffer => crypto.createHash("sha256").update(value).digest();
+
+/** A new admin token / secret key. */
+export const newAdminToken = () => "hla_" + crypto.randomBytes(24).toString("base64url");
+export const newSecretKey = () => crypto.randomBytes(32).toString("base64url");
+
+/** The admin token or secret key file `hookline serve` generated into a data directory, if any. */
+export function readGenerated(dataDir: string, name: "admin-token" | "secret-key"): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dataDir, name), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readOrCreate(file: string, make: () => string): { value: string; created: boolean } {
@@ -44,11 +62,9 @@ function readOrCreate(file: string, make: () => string): { value: string; create
 export function loadCredentials(opts: { dataDir: string; adminToken?: string; secretKey?: string }): Credentials {
   const admin = opts.adminToken
     ? { value: opts.adminToken, created: false }
-    : readOrCreate(path.join(opts.dataDir, "admin-token"), () => "hla_" + crypto.randomBytes(24).toString("base64url"));
-  const key = opts.secretKey
-    ? { value: opts.secretKey }
-    : readOrCreate(path.join(opts.dataDir, "secret-key"), () => crypto.randomBytes(32).toString("base64url"));
-  return { adminToken: admin.value, secretKey: key.value, generatedAdminToken: admin.created };
+    : readOrCreate(path.join(opts.dataDir, "admin-token"), newAdminToken);
+  const key = opts.secretKey ? { value: opts.secretKey } : readOrCreate(path.join(opts.dataDir, "secret-key"), newSecretKey);
+  return { adminToken: admin.value, adminTokenHash: sha256(admin.value), secretKey: key.value, generatedAdminToken: admin.created };
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -72,7 +88,7 @@ export function mintPortalToken(secretKey: string, c: { projectId: string; role:
 export function authenticate(creds: Credentials, token: string | undefined, now: number): Principal | null {
   if (!token || token.length > 4096) return null;
   // The admin token is checked first: an operator's token may itself start with the portal prefix.
-  if (safeEqual(token, creds.adminToken)) return { kind: "admin" };
+  if (crypto.timingSafeEqual(sha256(token), creds.adminTokenHash)) return { kind: "admin" };
   if (!token.startsWith(PORTAL_PREFIX)) return null;
   // Exactly `payload.signature`: trailing segments would make one token spellable many ways.
   const parts = token.slice(PORTAL_PREFIX.length).split(".");

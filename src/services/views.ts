@@ -43,7 +43,7 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Dat
 }
 
 export function eventTypeView(t: EventTypeRow) {
-  return { name: t.name, description: t.description, example: JSON.parse(t.example) as unknown };
+  return { name: t.name, description: t.description, example: JSON.parse(t.example) as unknown, schema: t.schema === null ? null : (JSON.parse(t.schema) as unknown) };
 }
 
 export function logEntryView(l: LogEntryRow & { event_id?: string | null }, detail: boolean) {

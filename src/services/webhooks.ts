@@ -2,7 +2,7 @@
 import { LimitError, NotFoundError, ValidationError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
 import { validateWebhookInput, type ValidWebhookFields, type WebhookInput, type WebhookRuleOptions } from "../domain/webhook-rules.js";
-import { cancelPendingDeliveries } from "../store/deliveries.js";
+import { cancelPendingOfWebhook } from "../store/queue/cancel.js";
 import type { WebhookRow, WebhooksTable } from "../store/schema.js";
 import * as store from "../store/webhooks.js";
 import type { Context } from "./context.js";
@@ -68,6 +68,7 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     previous_secret_expires_at: null,
     signing_key: null,
     public_key: null,
+    inflight_limit: null,
     enabled: enabled ? 1 : 0,
     disabled_reason: enabled ? null : "manual",
     disabled_at: enabled ? null : now,
@@ -88,6 +89,7 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
   await findWebhookRow(ctx, projectId, id);
   const fields = validate(input, { partial: true, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
   const now = ctx.now();
+  let cancelled = 0;
   await ctx.store.db.transaction().execute(async (trx) => {
     if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
     const current = await store.findWebhook(trx, projectId, id);
@@ -96,6 +98,8 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     if (fields.name !== undefined) changes.name = fields.name;
     if (fields.events !== undefined) changes.events = JSON.stringify(fields.events);
     if (fields.url !== undefined) changes.url = fields.url;
+    // A new endpoint, or one enabled again after a fix, starts at the full in-flight limit again.
+    if ((fields.url !== undefined && fields.url !== current.url) || (fields.enabled === true && current.enabled === 0)) changes.inflight_limit = null;
     if (fields.secret !== undefined) {
       // A PATCH replaces the secret at once: no overlap (that is what secret/rotate is for).
       changes.secret = fields.secret === null ? null : sealSecret(ctx, fields.secret);
@@ -107,10 +111,12 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     } else if (fields.enabled === false && current.enabled === 1) {
       Object.assign(changes, { enabled: 0, disabled_reason: "manual", disabled_at: now });
       // A disabled webhook sends nothing: its queued event deliveries and retries stop here.
-      await cancelPendingDeliveries(trx, id, now);
+      cancelled = await cancelPendingOfWebhook(trx, id, now);
     }
     await store.updateWebhook(trx, projectId, id, changes);
   });
+  // Counted in hookline_deliveries_total{outcome="cancelled"} (delivery/metrics.ts).
+  if (cancelled > 0) ctx.signals.emit("cancelled", cancelled);
   return getWebhook(ctx, projectId, id);
 }
 

@@ -24,6 +24,10 @@ export interface OpenOptions {
   databaseUrl: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /** PostgreSQL: how long a statement may wait for a lock before it fails (0: forever). */
+  lockTimeoutMs?: number;
+  /** PostgreSQL: how long a statement may run before it is cancelled (0: forever). */
+  statementTimeoutMs?: number;
 }
 
 /** Runs `work` in a transaction; on SQLite it may share its commit with others issued together. */
@@ -42,7 +46,7 @@ export function sharedCommit<T>(store: Store, work: (db: Kysely<Database>) => Pr
 export async function openStore(opts: OpenOptions): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(opts.databaseUrl)) {
     const { openPostgres } = await import("./postgres/open.js");
-    return openPostgres(opts.databaseUrl, opts.poolSize ?? 10);
+    return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, { lockTimeoutMs: opts.lockTimeoutMs ?? 0, statementTimeoutMs: opts.statementTimeoutMs ?? 0 });
   }
   const file = opts.databaseUrl.replace(/^sqlite:(\/\/)?/, "");
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

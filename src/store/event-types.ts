@@ -1,5 +1,6 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { EventType } from "../domain/catalog.js";
+import type { Store } from "./db.js";
 import type { Database, EventTypeRow } from "./schema.js";
 
 type Db = Kysely<Database>;
@@ -10,21 +11,26 @@ export async function listEventTypes(db: Db): Promise<EventTypeRow[]> {
 
 export async function upsertEventTypes(db: Db, types: EventType[], now: number): Promise<void> {
   for (const t of types) {
+    const fields = { description: t.description, example: JSON.stringify(t.example ?? {}), schema: t.schema === null ? null : JSON.stringify(t.schema) };
     await db
       .insertInto("event_types")
-      .values({ name: t.name, description: t.description, example: JSON.stringify(t.example ?? {}), created_at: now, updated_at: now })
-      .onConflict((oc) =>
-        oc.column("name").doUpdateSet({ description: t.description, example: JSON.stringify(t.example ?? {}), updated_at: now }),
-      )
+      .values({ name: t.name, ...fields, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column("name").doUpdateSet({ ...fields, updated_at: now }))
       .execute();
   }
 }
 
-/** Makes the table hold exactly `types` (used when an operator file replaces the catalog). */
-export async function replaceEventTypes(db: Db, types: EventType[], now: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const names = types.map((t) => t.name);
-    await trx.deleteFrom("event_types").where("name", "not in", names).execute();
-    await upsertEventTypes(trx, types, now);
+/**
+ * Writes `types` when the catalog holds none. On PostgreSQL an advisory lock makes nodes starting
+ * together take turns, so the check and the insert see each other's work.
+ */
+export async function seedEmptyCatalog(st: Store, types: EventType[], now: number): Promise<void> {
+  await st.db.transaction().execute(async (trx) => {
+    if (st.dialect === "postgres") await sql`select pg_advisory_xact_lock(${sql.lit(CATALOG_LOCK_KEY)})`.execute(trx);
+    const any = await trx.selectFrom("event_types").select("name").limit(1).executeTakeFirst();
+    if (!any) await upsertEventTypes(trx, types, now);
   });
 }
+
+/** The seed's advisory lock key ("hlcatlog" in hex): nothing else on the database uses it. */
+const CATALOG_LOCK_KEY = 0x686c6361746c6f67n;

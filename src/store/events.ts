@@ -1,42 +1,8 @@
-/** The publish transaction: the event, its fan-out deliveries and the idempotency record, all or nothing. */
+/** What a publish reads and writes besides the queue (store/queue/enqueue.ts): subscriptions and idempotency records. */
 import type { Kysely } from "kysely";
-import type { Database, DeliveriesTable, Trigger } from "./schema.js";
+import type { Database } from "./schema.js";
 
 type Db = Kysely<Database>;
-
-export interface NewDelivery {
-  id: string;
-  webhookId: string;
-  trigger: Trigger;
-  maxAttempts: number;
-}
-
-export async function insertEventWithDeliveries(
-  db: Db,
-  e: { id: string; projectId: string; event: string; payload: string; now: number },
-  deliveries: NewDelivery[],
-): Promise<void> {
-  await db
-    .insertInto("events")
-    .values({ id: e.id, project_id: e.projectId, event: e.event, payload: e.payload, created_at: e.now })
-    .execute();
-  if (deliveries.length === 0) return;
-  const rows: DeliveriesTable[] = deliveries.map((d) => ({
-    id: d.id,
-    event_id: e.id,
-    webhook_id: d.webhookId,
-    project_id: e.projectId,
-    trigger: d.trigger,
-    status: "pending",
-    attempts: 0,
-    max_attempts: d.maxAttempts,
-    run_at: e.now,
-    lease_token: null,
-    created_at: e.now,
-    updated_at: e.now,
-  }));
-  await db.insertInto("deliveries").values(rows).execute();
-}
 
 /** Enabled webhooks of the project, with their subscriptions, for fan-out. */
 export async function subscribedWebhookIds(db: Db, projectId: string, event: string): Promise<string[]> {

@@ -115,3 +115,32 @@ export async function attemptsSince(db: Db, webhookId: string, since: number) {
     .where("created_at", ">=", since)
     .execute();
 }
+
+export interface WebhookFailures {
+  webhook_id: string;
+  project_id: string;
+  attempts: number;
+  failures: number;
+}
+
+/**
+ * Attempts and failures per webhook since `since`, for webhooks with at least one failure (the
+ * most failing first, at most `limit`): the per-webhook failure ratio the metrics export.
+ */
+export async function recentFailuresByWebhook(db: Db, since: number, limit: number): Promise<WebhookFailures[]> {
+  const rows = await db
+    .selectFrom("log_entries")
+    .select((eb) => [
+      "webhook_id",
+      "project_id",
+      eb.fn.countAll<number>().as("attempts"),
+      eb.fn.sum<number>(eb.case().when("success", "=", 0).then(1).else(0).end()).as("failures"),
+    ])
+    .where("created_at", ">=", since)
+    .groupBy(["webhook_id", "project_id"])
+    .having((eb) => eb.fn.sum(eb.case().when("success", "=", 0).then(1).else(0).end()), ">", 0)
+    .orderBy("failures", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ webhook_id: r.webhook_id, project_id: r.project_id, attempts: Number(r.attempts), failures: Number(r.failures) }));
+}

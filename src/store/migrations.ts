@@ -145,6 +145,29 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0004_delivery_claim_by_webhook": {
+      // The claim seeks each webhook's queue on its own (deliveries_webhook_due, pending rows by
+      // webhook and due time) and counts each webhook's attempts in flight from live leases
+      // (deliveries_leased, only leased rows: as small as the attempts in flight), so every worker
+      // process sees the same count. A webhook's in-flight limit, lowered while its attempts time
+      // out, is kept on the webhook (inflight_limit, null: the setting) for every worker to see.
+      // Each delivery carries the retry delays it was created with (retry_delays, JSON array of ms).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("webhooks").addColumn("inflight_limit", "integer").execute();
+        await db.schema.alterTable("deliveries").addColumn("retry_delays", "text").execute();
+        await sql`create index deliveries_webhook_due on deliveries (webhook_id, run_at) where status = 'pending'`.execute(db);
+        await sql`create index deliveries_leased on deliveries (webhook_id, lease_until) where lease_token is not null`.execute(db);
+        await sql`drop index deliveries_due`.execute(db);
+        if (dialect === "sqlite") {
+          for (const [index, stat] of [["deliveries_webhook_due", "20000 50 2"], ["deliveries_leased", "200 10 1"]]) {
+            await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = ${index}`.execute(db);
+            await sql`insert into sqlite_stat1 (tbl, idx, stat) values ('deliveries', ${index}, ${stat})`.execute(db);
+          }
+          await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = 'deliveries_due'`.execute(db);
+          await sql`analyze sqlite_schema`.execute(db);
+        }
+      },
+    },
     "0005_receivers_trust": {
       // Secret rotation (the previous secret, sealed like the current one, until it expires), the
       // Ed25519 signing key (private key sealed like secrets; the public key is not secret), and the
@@ -161,6 +184,31 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         if (dialect === "sqlite") {
           await seedSqlitePlannerStats(db, ["log_entries_webhook_created", "log_entries_webhook_status", "log_entries_webhook_trigger", "events_project_created"]);
         }
+      },
+    },
+    "0006_cluster_credentials": {
+      // Generated credentials shared by every node on one database (services/cluster-credentials.ts):
+      // the admin token's SHA-256, and the portal-token key (sealed when HOOKLINE_ENCRYPTION_KEY is set).
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("cluster_credentials")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("value", "text", (c) => c.notNull())
+          .addColumn("created_at", ts, (c) => c.notNull())
+          .execute();
+      },
+    },
+    "0006_event_trace_context": {
+      // The W3C trace context (`traceparent`) of the publish that stored the event, when tracing is
+      // on: a worker in any process makes each attempt's span a child of it (src/tracing.ts).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("events").addColumn("trace_context", "text").execute();
+      },
+    },
+    "0006_event_type_schema": {
+      // The JSON Schema (draft 2020-12, as JSON text) a published subject must match; null: none.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("event_types").addColumn("schema", "text").execute();
       },
     },
   };
@@ -232,11 +280,20 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string
   // One connection holds the lock and runs the migrations: if the process dies, the server drops
   // the connection and the lock with it, so a crashed node never blocks the others.
   return db.connection().execute(async (conn) => {
-    await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+    // Migrations may wait for another node's (and rewrite big tables): no lock or statement timeout
+    // here. RESET gives the pooled connection back with the timeouts it was opened with.
+    await sql`set lock_timeout = 0`.execute(conn);
+    await sql`set statement_timeout = 0`.execute(conn);
     try {
-      return await runMigrator(conn, dialect);
+      await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+      try {
+        return await runMigrator(conn, dialect);
+      } finally {
+        await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
+      }
     } finally {
-      await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
+      await sql`reset lock_timeout`.execute(conn).catch(() => {});
+      await sql`reset statement_timeout`.execute(conn).catch(() => {});
     }
   });
 }

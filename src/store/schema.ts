@@ -17,6 +17,8 @@ export interface EventTypesTable {
   name: string;
   description: string;
   example: string; // JSON
+  /** JSON Schema (draft 2020-12) of the subject, as JSON text; null: any object (migration 0006). */
+  schema: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -38,6 +40,11 @@ export interface WebhooksTable {
   enabled: number;
   disabled_reason: "manual" | "failures" | "gone" | null;
   disabled_at: number | null;
+  /**
+   * Attempts that may be in flight to it at once while its attempts time out (halved per time-out,
+   * one back per success); null: HOOKLINE_WEBHOOK_CONCURRENCY. Kept here so every worker sees it.
+   */
+  inflight_limit?: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -49,6 +56,8 @@ export interface EventsTable {
   /** The exact body bytes every attempt sends. */
   payload: string;
   created_at: number;
+  /** The publish span's `traceparent` when tracing was on (migration 0006). */
+  trace_context?: string | null;
 }
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
@@ -64,6 +73,8 @@ export interface DeliveriesTable {
   /** Attempts recorded so far. */
   attempts: number;
   max_attempts: number;
+  /** The retry delays (JSON array of ms) in force when it was created; null: the configured ones. */
+  retry_delays?: string | null;
   /** Pending: due at this time (a claim leaves it alone). */
   run_at: number;
   /** The claiming worker's token while leased. */
@@ -118,6 +129,12 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+export interface ClusterCredentialsTable {
+  name: "admin_token_sha256" | "secret_key";
+  value: string;
+  created_at: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   event_types: EventTypesTable;
@@ -127,6 +144,7 @@ export interface Database {
   log_entries: LogEntriesTable;
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
+  cluster_credentials: ClusterCredentialsTable;
 }
 
 export type ProjectRow = Selectable<ProjectsTable>;

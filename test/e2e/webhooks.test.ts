@@ -129,7 +129,17 @@ describe("admin UI against a real server", () => {
     expect(await dialog.getByRole("switch", { name: "Enabled" }).isChecked()).toBe(true);
     // Select all is tri-state.
     expect(await isIndeterminate(dialog.getByLabel("Select all"))).toBe(true);
+    // An event type's example payload, on demand: the delivery body with the catalog's example subject.
+    const showExample = dialog.getByRole("button", { name: "Show example of test-run.completed", exact: true });
+    expect(await showExample.getAttribute("aria-expanded")).toBe("false");
+    await showExample.click();
+    const example = dialog.getByRole("region", { name: "Example payload of test-run.completed" });
+    await example.waitFor();
+    expect(await showExample.getAttribute("aria-expanded")).toBe("true");
+    expect(await example.textContent()).toMatch(/"event": "test-run.completed"[\s\S]*"subject": \{[\s\S]*"id": "TR-7"/);
     await screenshot(page, "add-dialog");
+    await showExample.click();
+    await example.waitFor({ state: "detached" });
     await dialog.getByRole("button", { name: "Add", exact: true }).click();
     await dialog.waitFor({ state: "detached" });
 

@@ -283,7 +283,7 @@ describe.each(DIALECTS)("auth (%s)", (dialect) => {
     const unset = { HOOKLINE_ADMIN_TOKEN: undefined, HOOKLINE_SECRET_KEY: undefined } as unknown as Record<string, string>;
     try {
       const first = await startHookline({ dialect, database: db, env: unset });
-      const token = first.runtime.creds.adminToken;
+      const token = first.runtime.creds.adminToken!;
       expect(first.runtime.creds.generatedAdminToken).toBe(true);
       expect(token.length).toBeGreaterThanOrEqual(32);
       const file = path.join(db.dataDir, "admin-token");

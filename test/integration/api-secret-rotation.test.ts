@@ -110,8 +110,8 @@ describe.each(DIALECTS)("secret rotation and signing keys (%s)", (dialect) => {
     expect((await hl.api("GET", base)).body.previous_secret_expires_at).toBeNull();
 
     // The purge forgets it.
-    const { purgeOld } = await import("../../src/delivery/purge.js");
-    await purgeOld(hl.runtime.ctx);
+    const { purgeOld } = await import("../../src/store/queue/purge.js");
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: 14 });
     const row = await hl.runtime.ctx.store.db.selectFrom("webhooks").select(["previous_secret", "previous_secret_expires_at"]).where("project_id", "=", p).executeTakeFirstOrThrow();
     expect(row).toEqual({ previous_secret: null, previous_secret_expires_at: null });
     offsetMs = 0;

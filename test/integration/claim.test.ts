@@ -1,99 +1,118 @@
 /**
- * The delivery claim statement (store/sqlite and store/postgres claim-deliveries.ts): it keeps to
- * the per-webhook slots it is given, takes the oldest due rows first, and two claimers working at
- * once (two connections, as a `serve` and a `hookline worker` would) never lease the same row.
+ * The delivery claim (store/queue/claim.ts and each dialect's claim-deliveries.ts): per-webhook
+ * limits counted from live leases in the database (any number of claimers), oldest first within a
+ * webhook, round-robin across projects and webhooks, the suspect share, and two claimers working at
+ * once (two connections, as a `serve` and a `hookline worker` would) never lease one row twice nor
+ * exceed a webhook's limit together.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimDeliveries, type ClaimRequest } from "../../src/store/deliveries.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { claimDeliveries } from "../../src/store/queue/claim.js";
+import type { ClaimRequest } from "../../src/store/queue/types.js";
 import { openStore, type Store } from "../../src/store/db.js";
-import type { DeliveriesTable } from "../../src/store/schema.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
+import { queueRows } from "./support/queue-rows.js";
 
 describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
   let hl: TestHookline;
   let other: Store;
-  const hooks: string[] = [];
+  let store: Store;
 
   beforeAll(async () => {
     hl = await startHookline({ dialect });
+    store = hl.runtime.ctx.store;
     other = await openStore({ databaseUrl: hl.db.url, poolSize: 4 });
-    await hl.project("p");
-    for (const name of ["a", "b", "c"]) {
-      const res = await hl.api("POST", "/api/v1/projects/p/webhooks", { name, events: ["test-run.completed"], url: "https://127.0.0.1:1/x", enabled: false });
-      expect(res.status).toBe(201);
-      hooks.push(res.body.id);
-    }
+  });
+  // Each test sees only its own rows.
+  beforeEach(async () => {
+    await store.db.deleteFrom("deliveries").execute();
   });
   afterAll(async () => {
     await other?.close();
     await hl?.close();
   });
 
-  /** `perHook` due rows for each webhook, interleaved in time (row i of every webhook at t0 + i). */
-  async function queue(tag: string, perHook: number, t0: number): Promise<void> {
-    const db = hl.runtime.ctx.store.db;
-    const pad = (i: number) => String(i).padStart(5, "0");
-    const rows: DeliveriesTable[] = [];
-    await db.insertInto("events").values({ id: `evt_${tag}`, project_id: "p", event: "test-run.completed", payload: "{}", created_at: t0 }).execute();
-    for (let i = 0; i < perHook; i++) {
-      for (const [h, webhookId] of hooks.entries()) {
-        rows.push({
-          id: `dlv_${tag}_${pad(i)}_${h}`, event_id: `evt_${tag}`, webhook_id: webhookId, project_id: "p", trigger: "event",
-          status: "pending", attempts: 0, max_attempts: 4, run_at: t0 + i, lease_token: null, created_at: t0, updated_at: t0,
-        });
-      }
+  async function webhooks(project: string, n: number): Promise<string[]> {
+    await hl.project(project);
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = await hl.api("POST", `/api/v1/projects/${project}/webhooks`, { name: `h${i}`, events: ["test-run.completed"], url: "https://127.0.0.1:1/x", enabled: false });
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
     }
-    for (let i = 0; i < rows.length; i += 300) await db.insertInto("deliveries").values(rows.slice(i, i + 300)).execute();
+    return ids;
   }
 
-  const request = (now: number, limit: number, slots: [string, number][] = [], token = "t1"): ClaimRequest => ({
-    now, limit, leaseUntil: now + 60_000, token, perWebhookLimit: 4, webhookSlots: new Map(slots),
+  const request = (now: number, want: number, token: string, cap = 4, suspectWant = want): ClaimRequest => ({
+    now, leaseUntil: now + 60_000, token, want, suspectWant, cap,
   });
+  const count = (rows: { webhook_id: string }[], id: string) => rows.filter((r) => r.webhook_id === id).length;
 
-  it("takes the oldest due rows within each webhook's free slots, and none of a full webhook", async () => {
+  it("takes each webhook's oldest due rows up to its free slots, counted from every claimer's live leases", async () => {
+    const hooks = await webhooks("p1", 3);
     const t0 = 1_000_000;
-    await queue("s", 20, t0);
-    const [a, b, c] = hooks;
-    const claimed = await claimDeliveries(hl.runtime.ctx.store.db, dialect, request(t0 + 100, 50, [[a, 0], [b, 1]]));
-    const byHook = (id: string) => claimed.filter((d) => d.webhook_id === id).map((d) => d.id).sort();
-    expect(byHook(a)).toEqual([]);
-    expect(byHook(b)).toEqual(["dlv_s_00000_1"]);
-    expect(byHook(c)).toEqual(["dlv_s_00000_2", "dlv_s_00001_2", "dlv_s_00002_2", "dlv_s_00003_2"]);
-    // Not yet due rows are left alone, and a leased row is not claimed again.
-    const again = await claimDeliveries(hl.runtime.ctx.store.db, dialect, request(t0 + 1, 50, [], "t2"));
-    expect(again.map((d) => d.id).sort()).toEqual(["dlv_s_00000_0", "dlv_s_00001_0", "dlv_s_00001_1"]);
+    await queueRows(store.db, "p1", hooks, "a", 20, t0);
+    const first = await claimDeliveries(store, request(t0 + 100, 6, "t1"));
+    expect(first.claimed).toHaveLength(6);
+    for (const h of hooks) expect(count(first.claimed, h)).toBe(2); // round-robin across the project's webhooks
+    // Oldest first within a webhook, and each comes with what its attempt needs.
+    for (const h of hooks) expect(first.claimed.filter((d) => d.webhook_id === h).map((d) => d.run_at).sort()).toEqual([t0, t0 + 1]);
+    expect(first.claimed[0].target?.event).toBe("test-run.completed");
+    // Another claimer sees those leases: two more per webhook, then none.
+    const second = await claimDeliveries(other, request(t0 + 100, 50, "t2"));
+    for (const h of hooks) expect(count(second.claimed, h)).toBe(2);
+    expect((await claimDeliveries(other, request(t0 + 100, 50, "t3"))).claimed).toEqual([]);
+    // Rows not yet due are left alone even with free slots; leases that expired free their slots.
+    const later = await claimDeliveries(store, request(t0 + 60_100, 50, "t4"));
+    for (const h of hooks) expect(count(later.claimed, h)).toBe(4);
   });
 
-  it("leaves out due rows older than `since` (the worker's cursor) and answers each row's due time", async () => {
-    const t0 = 3_000_000;
-    await queue("k", 10, t0);
-    const store = hl.runtime.ctx.store;
-    const claimed = await claimDeliveries(store.db, dialect, { ...request(t0 + 100, 50, [], "k1"), since: t0 + 7, perWebhookLimit: 100 });
-    expect(claimed.map((d) => d.id).sort()).toEqual(
-      [7, 8, 9].flatMap((i) => [0, 1, 2].map((h) => `dlv_k_0000${i}_${h}`)).sort(),
-    );
-    for (const d of claimed) expect(d.run_at).toBe(t0 + Number(d.id.split("_")[2]));
-    // Without it, the walk starts at the oldest row again (in slots: rows of older queues are leased or taken).
-    const rest = await claimDeliveries(store.db, dialect, { ...request(t0 + 100, 100, [], "k2"), perWebhookLimit: 100 });
-    expect(rest.filter((d) => d.id.startsWith("dlv_k_")).length).toBe(21);
+  it("serves a quiet project's new row in the first claim behind another project's backlog", async () => {
+    const [busy] = await webhooks("p2", 1);
+    const [quiet] = await webhooks("p3", 1);
+    const t0 = 5_000_000;
+    await queueRows(store.db, "p2", [busy], "b", 2000, t0);
+    await queueRows(store.db, "p3", [quiet], "q", 1, t0 + 5_000);
+    const res = await claimDeliveries(store, request(t0 + 10_000, 3, "f1", 100));
+    expect(count(res.claimed, quiet)).toBe(1);
   });
 
-  it("never gives one row to two claimers working at once", async () => {
-    const t0 = 2_000_000;
-    await queue("c", 150, t0);
+  it("gives webhooks whose attempts time out (a lowered limit) no more than the suspect share", async () => {
+    const [slow, ok] = await webhooks("p4", 2);
+    const t0 = 7_000_000;
+    await queueRows(store.db, "p4", [slow, ok], "s", 10, t0);
+    await store.db.updateTable("webhooks").set({ inflight_limit: 3 }).where("id", "=", slow).execute();
+    const none = await claimDeliveries(store, request(t0 + 100, 10, "s1", 16, 0));
+    expect(count(none.claimed, slow)).toBe(0);
+    expect(count(none.claimed, ok)).toBe(10);
+    const some = await claimDeliveries(store, request(t0 + 100, 10, "s2", 16, 2));
+    expect(count(some.claimed, slow)).toBe(2);
+    // Its lowered limit holds too.
+    const rest = await claimDeliveries(store, request(t0 + 100, 10, "s3", 16, 10));
+    expect(count(rest.claimed, slow)).toBe(1);
+  });
+
+  it("never gives one row to two claimers working at once, nor a webhook more than its limit between them", async () => {
+    const hooks = await webhooks("p5", 3);
+    const t0 = 9_000_000;
+    await queueRows(store.db, "p5", hooks, "c", 150, t0);
     const seen = new Map<string, string>();
-    const claimer = async (store: Store, token: string) => {
-      for (;;) {
-        const rows = await claimDeliveries(store.db, dialect, { ...request(t0 + 1000, 7, [], token), perWebhookLimit: 100 });
-        if (rows.length === 0) return;
-        for (const r of rows) {
+    const cap = 5;
+    const claimer = async (s: Store, token: string) => {
+      for (let round = 0; ; round++) {
+        const { claimed } = await claimDeliveries(s, request(t0 + 1000, 7, `${token}${round}`, cap));
+        const live = await s.db.selectFrom("deliveries").select(["webhook_id"]).where("lease_token", "is not", null).where("project_id", "=", "p5").execute();
+        for (const h of hooks) expect(count(live, h)).toBeLessThanOrEqual(cap);
+        for (const r of claimed) {
           expect(seen.get(r.id), `${r.id} claimed by ${seen.get(r.id)} and ${token}`).toBeUndefined();
           seen.set(r.id, token);
         }
+        if (claimed.length === 0) return;
+        // Finish them (as an outcome would), so the next claim has slots again.
+        await s.db.updateTable("deliveries").set({ status: "succeeded", lease_token: null, lease_until: null }).where("id", "in", claimed.map((r) => r.id)).execute();
       }
     };
-    await Promise.all([claimer(hl.runtime.ctx.store, "one"), claimer(other, "two"), claimer(hl.runtime.ctx.store, "three")]);
+    await Promise.all([claimer(store, "one"), claimer(other, "two"), claimer(store, "three")]);
     expect([...seen.keys()].filter((id) => id.startsWith("dlv_c_")).length).toBe(150 * 3);
   });
 });

@@ -20,7 +20,7 @@ const BIN = path.join(ROOT, "bin/hookline.js");
 const EVENTS = 200;
 /** Default HOOKLINE_WEBHOOK_CONCURRENCY: at most this many attempts per webhook are in flight at the kill. */
 const PER_WEBHOOK_IN_FLIGHT = 16;
-const CONCURRENCY = 64; // default HOOKLINE_CONCURRENCY
+const CONCURRENCY = 256; // default HOOKLINE_CONCURRENCY
 
 function newestMtime(dir: string): number {
   let newest = 0;

@@ -4,7 +4,7 @@
  * pending one, their events) neither survive wrongly nor stall the purge of the rows after them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { purgeOld } from "../../src/delivery/purge.js";
+import { purgeOld } from "../../src/store/queue/purge.js";
 import type { DeliveriesTable, EventsTable, IdempotencyKeysTable } from "../../src/store/schema.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
@@ -60,7 +60,7 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
     keys.push({ project_id: "p", key: "fresh", response: "{}", created_at: now - 1000 });
     await insertChunked("idempotency_keys", keys);
 
-    const result = await purgeOld(hl.runtime.ctx);
+    const result = await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
     expect(result).toEqual({ logEntries: 0, deliveries: N - 2, events: N - 2, idempotencyKeys: 2100 });
     const left = await db.selectFrom("deliveries").select(["id", "status"]).orderBy("id").execute();
     expect(left).toEqual([
@@ -70,6 +70,6 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
     expect((await db.selectFrom("events").select("id").orderBy("id").execute()).map((e) => e.id)).toEqual(["evt_000000", "evt_000001"]);
     expect((await db.selectFrom("log_entries").select("id").execute()).map((l) => l.id)).toEqual(["log_keep"]);
     expect((await db.selectFrom("idempotency_keys").select("key").execute()).map((k) => k.key)).toEqual(["fresh"]);
-    expect(await purgeOld(hl.runtime.ctx)).toEqual({ logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 });
+    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({ logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 });
   });
 });

@@ -4,7 +4,7 @@
  * 24 h window. Pending deliveries (and the events they will send) and recent logs stay.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { purgeOld } from "../../src/delivery/purge.js";
+import { purgeOld } from "../../src/store/queue/purge.js";
 import { newId } from "../../src/domain/ids.js";
 import type { DeliveryStatus } from "../../src/store/schema.js";
 import { DIALECTS } from "../helpers/databases.js";
@@ -77,7 +77,7 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     const [recentOk] = await logsOf(ok.id, 3);
     const [recentFail] = await logsOf(failing.id, 3);
 
-    const result = await purgeOld(hl.runtime.ctx);
+    const result = await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
     expect(result).toEqual({ logEntries: 4, deliveries: 3, events: 3, idempotencyKeys: 1 });
 
     // Only the recent log entries are left.
@@ -95,7 +95,7 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     expect(keys).toEqual(["k-recent"]);
 
     // A purge with nothing old left removes nothing.
-    expect(await purgeOld(hl.runtime.ctx)).toEqual({ logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 });
+    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({ logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 });
 
     // The expired key publishes again; the recent one still answers its first result and sends nothing.
     const again = await publish("test-run.completed", { id: "TR-old" }, "k-old");
@@ -167,7 +167,7 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     const kept = rows.filter((r) => r.delivery.status === "pending");
     expect(kept).toHaveLength(25);
 
-    expect(await purgeOld(hl.runtime.ctx)).toEqual({ logEntries: 2525, deliveries: 2500, events: 2500, idempotencyKeys: 0 });
+    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({ logEntries: 2525, deliveries: 2500, events: 2500, idempotencyKeys: 0 });
     const ids = rows.map((r) => r.delivery.id);
     const left = [];
     for (let i = 0; i < ids.length; i += 500) {
@@ -189,12 +189,12 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     expect(aging.deliveries).toBe(0);
     clock += DAY - HOUR; // 23 h later: still inside the 1-day retention
     const young = (await pub({ id: "R-young" })).body;
-    await purgeOld(hl.runtime.ctx);
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
     const kept = async () => (await db().selectFrom("events").select("id").where("project_id", "=", "keep").execute()).map((e) => e.id).sort();
     expect(await kept()).toEqual([aging.id, young.id].sort());
     expect((await hl.api("GET", `/api/v1/projects/keep/events/${aging.id}`)).body).toMatchObject({ id: aging.id, deliveries: [] });
     clock += 2 * HOUR; // the first is now past the retention, the second is not
-    await purgeOld(hl.runtime.ctx);
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
     expect(await kept()).toEqual([young.id]);
     expect((await hl.api("GET", `/api/v1/projects/keep/events/${aging.id}`)).status).toBe(404);
 
@@ -202,10 +202,10 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     const hook = (await hl.api("POST", "/api/v1/projects/keep/webhooks", { name: "s", events: ["risk.created"], url: `${rx.url}/ok`, secret: "whsec_one" })).body;
     await hl.api("POST", `/api/v1/projects/keep/webhooks/${hook.id}/secret/rotate`, { previous_valid_seconds: 3600 });
     const previous = () => db().selectFrom("webhooks").select("previous_secret").where("id", "=", hook.id).executeTakeFirstOrThrow();
-    await purgeOld(hl.runtime.ctx);
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
     expect((await previous()).previous_secret).toBe("whsec_one");
     clock += HOUR;
-    await purgeOld(hl.runtime.ctx);
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
     expect((await previous()).previous_secret).toBeNull();
   });
 });

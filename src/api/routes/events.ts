@@ -24,7 +24,9 @@ export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
     },
     async (req, reply) => {
       const key = req.headers["idempotency-key"];
-      const result = await publish(ctx, req.params.project_id, req.body, typeof key === "string" ? key : undefined);
+      // A W3C traceparent makes the publish span (tracing on) a child of the caller's trace.
+      const parent = req.headers.traceparent;
+      const result = await publish(ctx, req.params.project_id, req.body, typeof key === "string" ? key : undefined, typeof parent === "string" ? parent : undefined);
       return reply.status(202).send(result);
     },
   );

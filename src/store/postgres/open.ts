@@ -9,9 +9,17 @@ pg.types.setTypeParser(20, (v) => Number(v));
 /** How long taking a connection may wait for the server before the caller gets an error (and the API a 503). */
 const CONNECT_TIMEOUT_MS = 5_000;
 
-export function openPostgres(url: string, poolSize: number): Store {
+/**
+ * Every connection starts with the lock and statement timeouts, so a statement blocked by another
+ * session's lock (an operator's `LOCK TABLE`, a long migration) fails with 55P03 / 57014 instead
+ * of holding the request: the API answers 503 with Retry-After. Migrations lift them on their own
+ * connection (migrations.ts).
+ */
+export function openPostgres(url: string, poolSize: number, timeouts: { lockTimeoutMs: number; statementTimeoutMs: number }): Store {
   const pool = new pg.Pool({
     connectionString: url,
+    lock_timeout: timeouts.lockTimeoutMs,
+    statement_timeout: timeouts.statementTimeoutMs,
     max: poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,

@@ -8,6 +8,10 @@ export interface PublishRow {
   payload: string;
   now: number;
   maxAttempts: number;
+  /** The retry delays (JSON array of ms) each delivery keeps. */
+  retryDelays: string;
+  /** The publish span's `traceparent`, when tracing is on. */
+  traceContext: string | null;
   /** Delivery ids made in advance, one per webhook that may be subscribed. */
   deliveryIds: string[];
 }
@@ -27,12 +31,12 @@ export async function publishEventPostgres(db: Kysely<Database>, e: PublishRow):
        where project_id = ${e.projectId} and enabled = 1 and events::jsonb ? ${e.event}::text),
     fits as (select count(*) <= ${e.deliveryIds.length}::int as ok from hooks),
     ev as (
-      insert into events (id, project_id, event, payload, created_at)
-      select ${e.id}::text, ${e.projectId}::text, ${e.event}::text, ${e.payload}::text, ${e.now}::bigint from fits where ok),
+      insert into events (id, project_id, event, payload, created_at, trace_context)
+      select ${e.id}::text, ${e.projectId}::text, ${e.event}::text, ${e.payload}::text, ${e.now}::bigint, ${e.traceContext}::text from fits where ok),
     dl as (
-      insert into deliveries (id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, run_at, lease_token, created_at, updated_at)
+      insert into deliveries (id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, retry_delays, run_at, lease_token, created_at, updated_at)
       select (${e.deliveryIds}::text[])[h.n], ${e.id}::text, h.id, ${e.projectId}::text, 'event', 'pending', 0, ${e.maxAttempts}::int,
-             ${e.now}::bigint, null, ${e.now}::bigint, ${e.now}::bigint
+             ${e.retryDelays}::text, ${e.now}::bigint, null, ${e.now}::bigint, ${e.now}::bigint
         from hooks h, fits
        where fits.ok
       returning webhook_id)

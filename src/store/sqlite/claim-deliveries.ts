@@ -1,37 +1,49 @@
-import { sql, type Kysely } from "kysely";
-import { claimFilter } from "../claim-slots.js";
-import type { ClaimRequest, ClaimedDelivery } from "../deliveries.js";
-import type { Database } from "../schema.js";
+import { sql } from "kysely";
+import { sharedCommit, type Store } from "../db.js";
+import { candidatesQuery, dueAndFree } from "../queue/claim.js";
+import { fairShares } from "../queue/fair-share.js";
+import type { AttemptTarget, Candidate, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
 
 /**
- * SQLite serialises writers, so one UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING is atomic:
- * two workers can never lease the same row (test/integration/claim.test.ts proves it).
- *
- * `indexed by deliveries_due`: a database without planner statistics (migration 0002 seeds them)
- * would use deliveries_finished (status, updated_at) and sort every pending row for each claim.
- * The lease is lease_token and lease_until, columns no index holds (and updated_at is left alone:
- * the purge reads it of finished rows only), so leasing moves no index entry.
+ * SQLite has one writer at a time, and the group commit's transaction takes the write lock when it
+ * begins (sqlite/group-commit.ts): the candidates read, the seeks and the lease all happen while no
+ * other connection or process can claim, so live leases counted here are every worker's.
  */
-export async function claimSqlite(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimedDelivery[]> {
-  const { due: dueFilter, slots, scan } = claimFilter(req);
-  const due = slots
-    ? sql`select id from (
-            select id, run_at, webhook_id, row_number() over (partition by webhook_id order by run_at) as n
-              from (select id, webhook_id, run_at from deliveries indexed by deliveries_due
-                     where ${dueFilter}
-                     order by run_at
-                     limit ${scan}))
-           where n <= ${slots}
-           order by run_at
-           limit ${req.limit}`
-    : sql`select id from deliveries indexed by deliveries_due
-           where ${dueFilter}
-           order by run_at
-           limit ${req.limit}`;
-  const res = await sql<ClaimedDelivery>`
-    update deliveries
-       set lease_token = ${req.token}, lease_until = ${req.leaseUntil}
-     where id in (${due})
-    returning id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at`.execute(db);
-  return res.rows;
+export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResult> {
+  return sharedCommit(store, async (db) => {
+    const rows = (await candidatesQuery(req).execute(db)).rows as (Omit<Candidate, "suspect"> & { suspect: number })[];
+    const candidates = rows.map((r) => ({ ...r, limit: Number(r.limit), busy: Number(r.busy), suspect: r.suspect === 1 }));
+    const { quota, lastProject, more } = fairShares(candidates, req.want, req.suspectWant, req.afterProject);
+    if (quota.size === 0) return { claimed: [], lastProject, more: false };
+    const suspect = new Set(candidates.filter((c) => c.suspect).map((c) => c.id));
+    const claimed: ClaimedDelivery[] = [];
+    // Each webhook's seek as one term of a compound select, so the seeks and the lease are one
+    // statement (at most 200 terms: SQLite allows 500).
+    const seeks = [...quota].map(
+      ([webhookId, n]) => sql`select * from (select id from deliveries d indexed by deliveries_webhook_due
+                                 where d.webhook_id = ${webhookId} and ${dueAndFree(req.now)}
+                                 order by d.run_at limit ${n})`,
+    );
+    for (let i = 0; i < seeks.length; i += 200) {
+      const res = await sql<Omit<ClaimedDelivery, "suspect" | "target">>`
+        update deliveries set lease_token = ${req.token}, lease_until = ${req.leaseUntil}
+         where id in (${sql.join(seeks.slice(i, i + 200), sql` union all `)})
+        returning id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at`.execute(db);
+      const targets = await loadTargets(db, res.rows.map((r) => r.id));
+      for (const r of res.rows) claimed.push({ ...r, suspect: suspect.has(r.webhook_id), target: targets.get(r.id) ?? null });
+    }
+    return { claimed, lastProject, more };
+  });
+}
+
+async function loadTargets(db: Parameters<Parameters<typeof sharedCommit>[1]>[0], ids: string[]): Promise<Map<string, AttemptTarget>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("deliveries as d")
+    .innerJoin("events as e", "e.id", "d.event_id")
+    .innerJoin("webhooks as w", "w.id", "d.webhook_id")
+    .select(["d.id", "e.event", "e.payload", "e.trace_context", "w.url", "w.secret", "w.enabled"])
+    .where("d.id", "in", ids)
+    .execute();
+  return new Map(rows.map(({ id, ...t }) => [id, t]));
 }

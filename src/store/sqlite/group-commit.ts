@@ -6,7 +6,7 @@
  * its own savepoint: a failure rolls back and rejects only that work, and every caller's promise
  * settles only after the shared commit, so a resolved call is durable like its own transaction.
  */
-import type { Kysely, Transaction } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database } from "../schema.js";
 
 type Work = (trx: Transaction<Database>) => Promise<unknown>;
@@ -45,33 +45,41 @@ export class GroupCommit {
     }
   }
 
+  /**
+   * One transaction, begun IMMEDIATE: it holds SQLite's write lock from its first statement, so
+   * what it reads stays true until it commits, even with other processes (a separate `hookline
+   * worker`) on the same file. The delivery claim relies on it: it counts live leases, then leases.
+   */
   private async commit(batch: Job[]): Promise<void> {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      const trx = await this.db.startTransaction().execute();
-      try {
-        for (const job of batch) {
-          const sp = await trx.savepoint("work").execute();
-          try {
-            outcomes.push({ ok: true, value: await job.work(sp) });
-            await sp.releaseSavepoint("work").execute();
-          } catch (err) {
+      await this.db.connection().execute(async (conn) => {
+        const trx = conn as unknown as Transaction<Database>;
+        await sql`begin immediate`.execute(conn);
+        try {
+          for (const job of batch) {
+            await sql`savepoint work`.execute(conn);
             try {
-              await sp.rollbackToSavepoint("work").execute();
-              await sp.releaseSavepoint("work").execute();
-            } catch {
-              // SQLITE_FULL, IOERR and the like may roll the whole transaction back, savepoint and
-              // all: every work of the batch then fails with that cause, not "no such savepoint".
-              throw err;
+              outcomes.push({ ok: true, value: await job.work(trx) });
+              await sql`release work`.execute(conn);
+            } catch (err) {
+              try {
+                await sql`rollback to work`.execute(conn);
+                await sql`release work`.execute(conn);
+              } catch {
+                // SQLITE_FULL, IOERR and the like may roll the whole transaction back, savepoint and
+                // all: every work of the batch then fails with that cause, not "no such savepoint".
+                throw err;
+              }
+              outcomes.push({ ok: false, value: err });
             }
-            outcomes.push({ ok: false, value: err });
           }
+          await sql`commit`.execute(conn);
+        } catch (err) {
+          await sql`rollback`.execute(conn).catch(() => {});
+          throw err;
         }
-        await trx.commit().execute();
-      } catch (err) {
-        await trx.rollback().execute().catch(() => {});
-        throw err;
-      }
+      });
     } catch (err) {
       // The shared transaction itself failed (e.g. the database is locked or gone): nothing was stored.
       for (const job of batch) job.reject(err);

@@ -1,5 +1,6 @@
-import { useEffect, useId, useRef, type InputHTMLAttributes, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type InputHTMLAttributes, type ReactNode } from "react";
 import type { EventType } from "../api/types";
+import { BodyView } from "./json-view";
 import { groupEventTypes, humanGroup } from "../lib/event-types";
 
 /** A checkbox drawn as a switch; role="switch" so it is announced (and found) as one. */
@@ -48,6 +49,7 @@ export function EventPicker({
   error,
   legendVisible = true,
   disabled,
+  examples = false,
 }: {
   types: EventType[];
   selected: string[];
@@ -55,8 +57,13 @@ export function EventPicker({
   error?: string;
   legendVisible?: boolean;
   disabled?: boolean;
+  /** Offer each type's example payload (`Show example of <name>`), shown below the list on demand. */
+  examples?: boolean;
 }) {
   const base = useId();
+  const [exampleOf, setExampleOf] = useState<string | null>(null);
+  const exampleId = `${base}-example`;
+  const shown = exampleOf === null ? undefined : types.find((t) => t.name === exampleOf);
   const legendId = `${base}-legend`;
   const errorId = `${base}-error`;
   const allRef = useRef<HTMLInputElement>(null);
@@ -118,6 +125,18 @@ export function EventPicker({
                   <label htmlFor={id} className="mono">
                     {t.name}
                   </label>
+                  {examples && (
+                    <button
+                      type="button"
+                      className="example-toggle"
+                      aria-label={`Show example of ${t.name}`}
+                      aria-expanded={exampleOf === t.name}
+                      aria-controls={exampleOf === t.name ? exampleId : undefined}
+                      onClick={() => setExampleOf(exampleOf === t.name ? null : t.name)}
+                    >
+                      {"{ }"}
+                    </button>
+                  )}
                 </div>
               );
             })}
@@ -137,7 +156,20 @@ export function EventPicker({
           </div>
         )}
       </div>
+      {shown && (
+        <section className="event-example" id={exampleId} aria-label={`Example payload of ${shown.name}`}>
+          <p className="small">
+            Example payload of <span className="mono">{shown.name}</span>: the body a webhook receives
+          </p>
+          <BodyView body={JSON.stringify(examplePayload(shown))} label={`example of ${shown.name}`} />
+        </section>
+      )}
       <FieldError id={errorId} message={error} />
     </fieldset>
   );
+}
+
+/** The delivery body for a type's example subject (ids and time are placeholders). */
+function examplePayload(t: EventType) {
+  return { id: "evt_01JD2Z0X7E8Q4W5R6T7Y8U9I0P", event: t.name, created_at: "2026-01-01T12:00:00.000Z", project_id: "acme", subject: t.example ?? {} };
 }

@@ -126,7 +126,7 @@ export function AddWebhookDialog({
             Could not load the event types: {typesError}
           </p>
         ) : types ? (
-          <EventPicker types={types} selected={events} onChange={(v) => (setEvents(v), clear("events"))} error={errors.events} />
+          <EventPicker types={types} selected={events} onChange={(v) => (setEvents(v), clear("events"))} error={errors.events} examples />
         ) : (
           <Skeleton lines={3} />
         )}

@@ -13,8 +13,7 @@
  * with the explicit id list it probes the referencing index per row (about 20 ms).
  */
 import { sql, type Kysely } from "kysely";
-import type { Database, DeliveryStatus } from "../store/schema.js";
-import type { Context } from "../services/context.js";
+import type { Database, DeliveryStatus } from "../schema.js";
 
 const BATCH = 1000;
 const DAY = 24 * 3600 * 1000;
@@ -34,10 +33,9 @@ interface Cursor {
   id: string;
 }
 
-export async function purgeOld(ctx: Context, maxBatches = 1000): Promise<PurgeResult> {
-  const db = ctx.store.db;
-  const now = ctx.now();
-  const cutoff = now - ctx.config.logRetentionDays * DAY;
+export async function purgeOld(db: Db, opts: { now: number; logRetentionDays: number }, maxBatches = 1000): Promise<PurgeResult> {
+  const now = opts.now;
+  const cutoff = now - opts.logRetentionDays * DAY;
   const result: PurgeResult = { logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 };
 
   // A rotated-out secret is forgotten once its overlap is over (until then it is only ignored).

@@ -1,0 +1,230 @@
+/**
+ * `log_scale`: does the delivery log stay fast as it grows? A database holding 1,000,000 log entries
+ * (5 webhooks, spread evenly over 14 days), then:
+ *   - `log_page_p99_ms`: p99 of the log list API — the first page, a filtered page (success=false),
+ *     and the 24 h stats — sequential requests rotating over the 5 webhooks (the worst of the three;
+ *     each is reported too);
+ *   - `bytes_per_entry`: the database's size over the number of log entries;
+ *   - `purge_rows_per_s`: with HOOKLINE_LOG_RETENTION_DAYS=7 half the entries (500,000) are expired;
+ *     a fresh `serve` purges them (its worker does so at start) while 32 clients keep publishing, and
+ *     `throughput_during_purge_ratio` is the deliveries/s during the purge over the deliveries/s of
+ *     the same publishing right after it.
+ */
+import fs from "node:fs";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { ulid } from "ulid";
+import { WEBHOOKS, hookUrls, publishMany, setupProject, startHookline } from "./scenarios.js";
+import { nowNs, percentile, seconds, sleep } from "./support.js";
+
+const DAY = 24 * 3600 * 1000;
+
+/**
+ * Fills log_entries up to `count` rows by copying the real entries already there (so every column,
+ * request and response has the shape the running version writes), each copy with a new time-sorted
+ * id and a created_at spread evenly over the last `days` days; one in 20 copies is a failed attempt
+ * (HTTP 500). Columns are read from the table, so added columns are copied too; a schema that renames
+ * id, created_at, success, status_code or error needs this function changed, and nothing else.
+ */
+export async function seedLogEntries(dialect, url, count, days) {
+  const now = Date.now();
+  const CHUNK = 10_000;
+  const chunks = function* (existing) {
+    for (let done = existing; done < count; done += CHUNK) {
+      const n = Math.min(CHUNK, count - done);
+      const ids = [], at = [], ok = [];
+      for (let i = 0; i < n; i++) {
+        const t = now - Math.floor(((done + i + 0.5) / count) * days * DAY);
+        ids.push(`log_${ulid(t).toLowerCase()}`);
+        at.push(t);
+        ok.push(Math.random() < 0.05 ? 0 : 1);
+      }
+      yield { ids, at, ok };
+    }
+  };
+  const pick = (col, u) =>
+    ({ id: `${u}.id`, created_at: `${u}.created_at`, success: `case when ${u}.ok = 1 then t.success else 0 end`, status_code: `case when ${u}.ok = 1 then t.status_code else 500 end`, error: `case when ${u}.ok = 1 then t.error else 'HTTP 500' end` })[col] ?? `t.${col}`;
+
+  if (dialect === "sqlite") {
+    const db = new Database(url);
+    try {
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = OFF");
+      const cols = db.prepare("select name from pragma_table_info('log_entries')").all().map((r) => r.name);
+      db.exec("create temp table tmpl as select * from log_entries order by id");
+      const templates = db.prepare("select count(*) as n from tmpl").get().n;
+      const existing = db.prepare("select count(*) as n from log_entries").get().n;
+      const insert = db.prepare(
+        `insert into log_entries (${cols.join(", ")}) select ${cols.map((c) => pick(c, "u")).join(", ")} from tmpl t, (select ? as id, ? as created_at, ? as ok) u where t.rowid = ?`,
+      );
+      let k = 0;
+      const run = db.transaction((c) => {
+        for (let i = 0; i < c.ids.length; i++) insert.run(c.ids[i], c.at[i], c.ok[i], (k++ % templates) + 1);
+      });
+      for (const c of chunks(existing)) run(c);
+      db.pragma("wal_checkpoint(TRUNCATE)");
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const cols = (await client.query("select column_name as c from information_schema.columns where table_name = 'log_entries' order by ordinal_position")).rows.map((r) => r.c);
+    await client.query("create temp table tmpl as select row_number() over (order by id) - 1 as n, * from log_entries");
+    const templates = Number((await client.query("select count(*) as n from tmpl")).rows[0].n);
+    const existing = Number((await client.query("select count(*) as n from log_entries")).rows[0].n);
+    const sql = `insert into log_entries (${cols.join(", ")}) select ${cols.map((c) => pick(c, "u")).join(", ")}
+      from unnest($1::text[], $2::bigint[], $3::int[]) with ordinality as u(id, created_at, ok, i) join tmpl t on t.n = (u.i + $4::bigint) % ${templates}`;
+    let k = 0;
+    for (const c of chunks(existing)) {
+      await client.query(sql, [c.ids, c.at, c.ok, k]);
+      k += c.ids.length;
+    }
+    await client.query("analyze log_entries");
+  } finally {
+    await client.end();
+  }
+}
+
+async function databaseBytes(dialect, url, count) {
+  if (dialect === "sqlite") {
+    const size = (f) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+    return { bytes: size(url) + size(`${url}-wal`), entries: count };
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const bytes = Number((await client.query("select pg_database_size(current_database()) as b")).rows[0].b);
+    return { bytes, entries: count };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Times `n` sequential GETs of each path kind, rotating over the webhooks; answers p50/p99 per kind. */
+async function pageLatencies(api, project, hookIds, n) {
+  const kinds = {
+    first_page: (id) => `/api/v1/projects/${project}/webhooks/${id}/logs?limit=20`,
+    failed_page: (id) => `/api/v1/projects/${project}/webhooks/${id}/logs?limit=20&success=false`,
+    stats_24h: (id) => `/api/v1/projects/${project}/webhooks/${id}/stats`,
+  };
+  const out = {};
+  for (const [kind, path] of Object.entries(kinds)) {
+    const ms = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = nowNs();
+      const res = await api.call("GET", path(hookIds[i % hookIds.length]));
+      if (res.status !== 200) throw new Error(`GET ${kind}: ${res.status} ${JSON.stringify(res.body)}`);
+      if (kind !== "stats_24h" && res.body.data.length === 0) throw new Error(`GET ${kind}: empty page`);
+      ms.push(seconds(t0, nowNs()) * 1000);
+    }
+    ms.sort((a, b) => a - b);
+    out[kind] = { p50: percentile(ms, 0.5), p99: percentile(ms, 0.99) };
+  }
+  return out;
+}
+
+/** Publishes in rounds of 200 events until `stop()` says so. */
+function publishUntil(api, project) {
+  let stopping = false;
+  const done = (async () => {
+    while (!stopping) await publishMany(api, project, 200);
+  })();
+  return async () => {
+    stopping = true;
+    await done;
+  };
+}
+
+/** The time (ms since the epoch) of the first log line matching `re` in `file`, waiting up to `timeoutMs`. */
+async function logLineTime(file, re, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = fs.readFileSync(file, "utf8").split("\n").find((l) => re.test(l));
+    if (line) return JSON.parse(line);
+    if (Date.now() > deadline) throw new Error(`no log line ${re} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export async function logScale(dialect, receiver, { entries = 1_000_000, days = 14, pageRequests = 200, templateEvents = 400 } = {}) {
+  const project = "logs";
+  // 1. Real deliveries, whose log entries are the templates.
+  const keep = { HOOKLINE_LOG_RETENTION_DAYS: "30" };
+  const first = await startHookline(dialect, receiver, { label: "logscale", env: keep });
+  let hookIds;
+  try {
+    await setupProject(first.api, project, hookUrls(receiver, WEBHOOKS));
+    const list = await first.api.call("GET", `/api/v1/projects/${project}/webhooks`);
+    hookIds = (list.body.data ?? list.body).map((w) => w.id);
+    await receiver.reset();
+    await publishMany(first.api, project, templateEvents);
+    await receiver.waitFor(templateEvents * WEBHOOKS, 120_000);
+    for (const deadline = Date.now() + 30_000; (await first.db.count("log_entries")) < templateEvents * WEBHOOKS; ) {
+      if (Date.now() > deadline) throw new Error("template attempts were not all logged");
+      await sleep(100);
+    }
+  } finally {
+    await first.stop();
+  }
+  const { db, workDir } = first;
+  try {
+    // 2. The seeded log.
+    const t0 = Date.now();
+    await seedLogEntries(dialect, db.url, entries, days);
+    const seedS = (Date.now() - t0) / 1000;
+    const stored = await db.count("log_entries");
+    const size = await databaseBytes(dialect, db.url, stored);
+
+    // 3. The log API over it (nothing expires yet).
+    const reader = await startHookline(dialect, receiver, { label: "logscale-read", env: keep, db, workDir });
+    let pages;
+    try {
+      pages = await pageLatencies(reader.api, project, hookIds, pageRequests);
+    } finally {
+      await reader.stop();
+    }
+
+    // 4. Retention 7 days: the new node's worker purges the older half at start, while publishing goes on.
+    const purger = await startHookline(dialect, receiver, { label: "logscale-purge", env: { HOOKLINE_LOG_RETENTION_DAYS: "7", LOG_LEVEL: "info" }, db, workDir });
+    try {
+      await receiver.reset();
+      const stop = publishUntil(purger.api, project);
+      let purge, started, during, normal;
+      try {
+        started = (await logLineTime(purger.serve.logFile, /"msg":"hookline is listening"/, 10_000)).time;
+        const line = await logLineTime(purger.serve.logFile, /"msg":"retention purge"/, 900_000);
+        const atEnd = (await receiver.stats()).unique;
+        purge = { seconds: (line.time - started) / 1000, rows: line.purged.logEntries };
+        during = atEnd / ((Date.now() - started) / 1000);
+        // The same publishing once the purge is over, for as long (5–20 s).
+        const windowS = Math.min(20, Math.max(5, purge.seconds));
+        const before = (await receiver.stats()).unique;
+        const tw = Date.now();
+        await sleep(windowS * 1000);
+        normal = ((await receiver.stats()).unique - before) / ((Date.now() - tw) / 1000);
+      } finally {
+        await stop();
+      }
+      return {
+        entries: stored,
+        seed_seconds: seedS,
+        bytes_per_entry: size.bytes / size.entries,
+        pages,
+        log_page_p99_ms: Math.max(...Object.values(pages).map((p) => p.p99)),
+        purge_rows: purge.rows,
+        purge_seconds: purge.seconds,
+        purge_rows_per_s: purge.rows / purge.seconds,
+        dps_during_purge: during,
+        dps_after_purge: normal,
+        throughput_during_purge_ratio: during / normal,
+      };
+    } finally {
+      await purger.stop();
+    }
+  } finally {
+    await first.drop();
+  }
+}

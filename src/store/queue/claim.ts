@@ -1,0 +1,47 @@
+/**
+ * The claim: leases due deliveries for one worker, never more per webhook than its free slots
+ * counted from live leases in the database (so HOOKLINE_WEBHOOK_CONCURRENCY holds across every
+ * worker process), shared fairly across projects and webhooks (fair-share.ts), oldest first
+ * within a webhook. It runs in three steps inside one transaction:
+ *
+ *  1. candidates: webhooks with a free slot and at least one due, unleased delivery. Live leases
+ *     come from deliveries_leased (leased rows only); the due check is one seek into the webhook's
+ *     own range of deliveries_webhook_due, made only for webhooks that have a free slot — a busy
+ *     webhook's backlog is never walked.
+ *  2. shares: the worker's free slots split round-robin across projects, then webhooks.
+ *  3. seeks: per webhook, its oldest due rows up to its share, leased.
+ *
+ * Each dialect makes the three steps atomic its own way (sqlite/claim-deliveries.ts: one write
+ * transaction, SQLite's single writer; postgres/claim-deliveries.ts: the candidate webhooks' rows
+ * locked, so two workers never count the same webhook's free slots at once).
+ */
+import { sql } from "kysely";
+import type { Store } from "../db.js";
+import { claimSqlite } from "../sqlite/claim-deliveries.js";
+import { claimPostgres } from "../postgres/claim-deliveries.js";
+import type { ClaimRequest, ClaimResult } from "./types.js";
+
+export function claimDeliveries(store: Store, req: ClaimRequest): Promise<ClaimResult> {
+  if (req.want <= 0) return Promise.resolve({ claimed: [], more: false });
+  return store.dialect === "postgres" ? claimPostgres(store.db, req) : claimSqlite(store, req);
+}
+
+/** A delivery row a claim may lease now: pending, due, and not under a live lease. */
+export const dueAndFree = (now: number, alias = "d") =>
+  sql`${sql.ref(`${alias}.status`)} = 'pending' and ${sql.ref(`${alias}.run_at`)} <= ${now} and (${sql.ref(`${alias}.lease_until`)} is null or ${sql.ref(`${alias}.lease_until`)} <= ${now})`;
+
+/**
+ * Step 1's query (without PostgreSQL's row locks): every webhook with a free slot and a due,
+ * unleased delivery, with its limit and live leases.
+ */
+export function candidatesQuery(req: ClaimRequest) {
+  const limit = sql`case when w.inflight_limit is not null and w.inflight_limit < ${req.cap} then w.inflight_limit else ${req.cap} end`;
+  return sql`
+    select w.id, w.project_id, ${limit} as "limit", coalesce(l.n, 0) as busy, (w.inflight_limit is not null) as suspect
+      from webhooks w
+      left join (select webhook_id, count(*) as n from deliveries
+                  where lease_token is not null and lease_until > ${req.now}
+                  group by webhook_id) l on l.webhook_id = w.id
+     where coalesce(l.n, 0) < ${limit}
+       and exists (select 1 from deliveries d where d.webhook_id = w.id and ${dueAndFree(req.now)})`;
+}

@@ -1,0 +1,72 @@
+/**
+ * Fairness across projects: a project's backlog must not hold up another project. Project A has
+ * 10,000 queued deliveries (2,000 events × 5 webhooks, published through the API before the worker
+ * starts; its endpoints answer after 100 ms, so the backlog lasts well over ten seconds); project B
+ * then publishes single events, and each must be attempted within about a second. The bound here is
+ * 2.5 s so a busy CI machine does not make it flaky; the measured delays are logged.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { DIALECTS } from "../helpers/databases.js";
+import { startHookline, type TestHookline } from "../helpers/hookline.js";
+import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import { eventually, sleep } from "../helpers/wait.js";
+
+const EVENT = "test-run.completed";
+const BACKLOG_EVENTS = 2000;
+const BOUND_MS = 2500;
+const PROBES = 3;
+
+describe.each(DIALECTS)("fairness across projects (%s)", (dialect) => {
+  let hl: TestHookline | undefined;
+  let receivers: Receiver[] = [];
+
+  afterEach(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    receivers = [];
+    await hl?.close();
+    hl = undefined;
+  });
+
+  it("a quiet project's event is attempted within about a second behind another project's 10,000 queued deliveries", async () => {
+    const busy = await Promise.all(Array.from({ length: 5 }, () => startReceiver({ respond: { status: 200, delayMs: 100 } })));
+    const quiet = await startReceiver();
+    receivers = [...busy, quiet];
+    hl = await startHookline({ dialect, worker: false, ca: receivers.map((r) => r.ca) });
+    const api = hl.api;
+    await hl.project("busy");
+    for (const [i, r] of busy.entries()) {
+      expect((await api("POST", "/api/v1/projects/busy/webhooks", { name: `b${i}`, events: [EVENT], url: `${r.url}/busy` })).status).toBe(201);
+    }
+    await hl.project("quiet");
+    expect((await api("POST", "/api/v1/projects/quiet/webhooks", { name: "q", events: [EVENT], url: `${quiet.url}/quiet` })).status).toBe(201);
+
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < BACKLOG_EVENTS) {
+          const res = await api("POST", "/api/v1/projects/busy/events", { event: EVENT, subject: { n: next++ } });
+          expect(res.status).toBe(202);
+        }
+      }),
+    );
+    const busyArrived = () => busy.reduce((n, r) => n + r.requests.length, 0);
+
+    hl.runtime.startWorker();
+    await eventually(() => busyArrived() >= 100, 30_000, "the backlog being worked");
+
+    const delays: number[] = [];
+    for (let i = 0; i < PROBES; i++) {
+      const queuedAhead = BACKLOG_EVENTS * 5 - busyArrived();
+      const began = Date.now();
+      const res = await api("POST", "/api/v1/projects/quiet/events", { event: EVENT, subject: { probe: i } });
+      expect(res.status).toBe(202);
+      const [req] = (await quiet.waitFor(i + 1, 60_000)).slice(i);
+      delays.push(req.receivedAt.getTime() - began);
+      console.log(`fairness (${dialect}): probe ${i + 1} attempted after ${delays.at(-1)} ms with ~${queuedAhead} of the busy project's deliveries not yet delivered`);
+      // The backlog really was there: most of it still undelivered when the probe was published.
+      expect(queuedAhead).toBeGreaterThan(5000);
+      expect(delays.at(-1)).toBeLessThan(BOUND_MS);
+      await sleep(200);
+    }
+  });
+});
