@@ -14,6 +14,7 @@ import {
 } from "../schemas.js";
 import type { WebhookInput } from "../../domain/webhook-rules.js";
 import { testWebhook } from "../../services/publish.js";
+import { recoverWebhook } from "../../services/recover.js";
 import * as keys from "../../services/webhook-keys.js";
 import * as webhooks from "../../services/webhooks.js";
 
@@ -113,5 +114,23 @@ export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
       await keys.deleteSigningKey(ctx, req.params.project_id, req.params.id);
       return reply.status(204).send();
     },
+  );
+  app.post<{ Params: W; Body: unknown }>(
+    `${base}/:id/recover`,
+    {
+      onRequest: guard("project-admin"),
+      schema: {
+        tags,
+        description:
+          "Queues one new delivery (trigger `recover`, the normal retry schedule), oldest first, for every stored event of the project in the window (not before the webhook was created) whose type the webhook subscribes to and that has neither a succeeded nor a pending delivery to it: failed, cancelled, and published while it was disabled. `since` must be within the log retention. 409 webhook_disabled when the webhook is disabled.",
+        params: WebhookParams,
+        body: T.Object({
+          since: T.String({ format: "date-time", description: "ISO time, within the log retention" }),
+          until: T.Optional(T.String({ format: "date-time", description: "ISO time, default now" })),
+        }),
+        response: { 202: T.Object({ deliveries: T.Integer() }), 409: ErrorSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) => reply.status(202).send(await recoverWebhook(ctx, req.params.project_id, req.params.id, req.body)),
   );
 }
