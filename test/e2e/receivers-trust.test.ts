@@ -31,7 +31,7 @@ const hookPath = () => `/api/v1/projects/${PROJECT}/webhooks/${hookId}`;
 
 beforeAll(async () => {
   // Each event asks for its answer; a failed attempt's retry is an hour away, so nothing is disabled.
-  receiver = await startReceiver({ respond: (req) => ({ status: (JSON.parse(req.body).subject?.status as number | undefined) ?? 200 }) });
+  receiver = await startReceiver({ respond: (req) => ({ status: (JSON.parse(req.body).subject?.answer as number | undefined) ?? 200 }) });
   server = await startServer({ ca: receiver.ca, env: { HOOKLINE_RETRY_DELAYS: "3600" } });
   expect((await server.api("PUT", `/api/v1/projects/${PROJECT}`, { name: "Trust Co" })).status).toBe(201);
   const hook = await server.api("POST", `/api/v1/projects/${PROJECT}/webhooks`, {
@@ -42,7 +42,7 @@ beforeAll(async () => {
   });
   hookId = hook.body.id;
   for (const status of [200, 503, 404]) {
-    events[status] = (await server.api("POST", `/api/v1/projects/${PROJECT}/events`, { event: "issue.created", subject: { status } })).body.id;
+    events[status] = (await server.api("POST", `/api/v1/projects/${PROJECT}/events`, { event: "issue.created", subject: { answer: status } })).body.id;
   }
   await receiver.waitFor(3);
   browser = await launchBrowser();
@@ -173,4 +173,47 @@ describe("receivers' trust and log search in the browser", () => {
     await page.getByRole("heading", { name: HOOK, level: 1 }).waitFor();
     expect(errors).toEqual([]);
   });
+
+  it("recovers what the webhook missed from More actions › Recover", async () => {
+    await server.api("PATCH", hookPath(), { enabled: false });
+    const skipped = (await server.api("POST", `/api/v1/projects/${PROJECT}/events`, { event: "issue.created", subject: { n: "skipped" } })).body.id;
+    await server.api("PATCH", hookPath(), { enabled: true });
+    await page.goto(`${server.url}/projects/${PROJECT}/webhooks/${hookId}`);
+    await page.getByRole("heading", { name: HOOK, level: 1 }).waitFor();
+    await page.getByRole("button", { name: "More actions" }).click();
+    await page.getByRole("menu").getByRole("menuitem", { name: "Recover" }).click();
+    const dialog = page.getByRole("dialog", { name: "Recover" });
+    await dialog.waitFor();
+    await dialog.getByRole("button", { name: "Cancel" }).waitFor();
+    await dialog.getByLabel("Since").fill("2000-01-01T00:00:00");
+    await dialog.getByRole("button", { name: "Recover", exact: true }).click();
+    await dialog.getByText(/within the log retention/).waitFor(); // the server's 422, shown in the dialog
+    // Ten minutes ago, as the browser's local time (the page's zone, not this process's).
+    const since = await page.evaluate(() => {
+      const d = new Date(Date.now() - 10 * 60_000);
+      const pad = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:00`;
+    });
+    await dialog.getByLabel("Since").fill(since);
+    await screenshot(page, "recover");
+    await dialog.getByRole("button", { name: "Recover", exact: true }).click();
+    await dialog.waitFor({ state: "detached" });
+    // The skipped event, and the 503 and 404 ones whose pending retries the disable cancelled; not the one that succeeded.
+    await page.getByText("3 deliveries queued").waitFor();
+    await until(async () => receiver.requests.some((r) => JSON.parse(r.body).id === skipped));
+  });
+
+  it("shows 'Disabled: endpoint gone' for a webhook whose endpoint answered 410", async () => {
+    const gone = (await server.api("POST", `/api/v1/projects/${PROJECT}/webhooks`, { name: "Gone hook", events: ["risk.created"], url: `${receiver.url}/gone` })).body.id;
+    await server.api("POST", `/api/v1/projects/${PROJECT}/events`, { event: "risk.created", subject: { answer: 410 } });
+    await until(async () => (await server.api("GET", `/api/v1/projects/${PROJECT}/webhooks/${gone}`)).body.disabled_reason === "gone");
+    await page.goto(`${server.url}/projects/${PROJECT}/webhooks/${gone}`);
+    await page.getByRole("heading", { name: "Gone hook", level: 1 }).waitFor();
+    await page.getByText("Disabled: endpoint gone").waitFor();
+    await page.goto(`${server.url}/projects/${PROJECT}/webhooks`);
+    await page.getByRole("row").filter({ hasText: "Gone hook" }).getByText("Disabled: endpoint gone").waitFor();
+    await screenshot(page, "endpoint-gone");
+    expect(errors).toEqual([]);
+  });
 });
+
