@@ -29,7 +29,8 @@ export function validateRotation(input: unknown): { secret: string | null; previ
   const raw = body.previous_valid_seconds;
   if (raw !== undefined) {
     if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 0 || raw > MAX_PREVIOUS_VALID_SECONDS) {
-      errors.push({ field: "previous_valid_seconds", message: `previous_valid_seconds must be a whole number of seconds from 0 to ${MAX_PREVIOUS_VALID_SECONDS}.` });
+      const message = `previous_valid_seconds must be a whole number of seconds from 0 to ${MAX_PREVIOUS_VALID_SECONDS}.`;
+      errors.push({ field: "previous_valid_seconds", message });
     } else previousValidSeconds = raw;
   }
   if (errors.length > 0) throw new ValidationError(errors);

@@ -53,7 +53,9 @@ export async function recoverPage(
     .where("e.created_at", ">=", page.from)
     .where("e.created_at", "<=", page.to)
     .where("e.event", "in", page.events)
-    .$if(after !== null, (q) => q.where((eb) => eb.or([eb("e.created_at", ">", after!.at), eb.and([eb("e.created_at", "=", after!.at), eb("e.id", ">", after!.id)])])))
+    .$if(after !== null, (q) =>
+      q.where((eb) => eb.or([eb("e.created_at", ">", after!.at), eb.and([eb("e.created_at", "=", after!.at), eb("e.id", ">", after!.id)])])),
+    )
     .orderBy("e.created_at")
     .orderBy("e.id")
     .limit(page.limit)

@@ -9,7 +9,12 @@ import { useSession } from "../lib/session-context";
  * Signing key: an Ed25519 key pair whose private half stays in Hookline. Deliveries then carry a
  * `v1a,` signature that receivers verify with the public key alone (docs/receivers.md).
  */
-export function SigningKeyDialog({ webhook, path, onClose, onChanged }: { webhook: Webhook; path: string; onClose: () => void; onChanged: () => Promise<void> }) {
+export function SigningKeyDialog({ webhook, path, onClose, onChanged }: {
+  webhook: Webhook;
+  path: string;
+  onClose: () => void;
+  onChanged: () => Promise<void>;
+}) {
   const { client, canWrite } = useSession();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -47,7 +52,13 @@ export function SigningKeyDialog({ webhook, path, onClose, onChanged }: { webhoo
             </button>
           )}
           {canWrite && (
-            <button type="button" className="button button-primary" onClick={() => run(() => client.post(`${path}/signing-key`))} disabled={busy} aria-busy={busy || undefined}>
+            <button
+              type="button"
+              className="button button-primary"
+              onClick={() => run(() => client.post(`${path}/signing-key`))}
+              disabled={busy}
+              aria-busy={busy || undefined}
+            >
               {busy && <span className="spinner spinner-inline" aria-hidden="true" />}
               {key ? "Replace key" : "Create signing key"}
             </button>
