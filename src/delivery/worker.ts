@@ -139,7 +139,7 @@ export class Worker {
   private async attempt(d: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     const target = d.target;
     if (!target) return; // deleted between claim and load
-    if (d.trigger === "event" && target.enabled !== 1) {
+    if ((d.trigger === "event" || d.trigger === "recover") && target.enabled !== 1) {
       await this.recorder.cancel(d.id, this.token);
       return;
     }
