@@ -7,7 +7,6 @@ import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { buildApi } from "./api/app.js";
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from "./config.js";
-import { extraSigners } from "./delivery/extra-signers.js";
 import { Housekeeping } from "./delivery/housekeeping.js";
 import { createMetrics, type Metrics } from "./delivery/metrics.js";
 import { MetricsServer } from "./delivery/metrics-server.js";
@@ -108,7 +107,6 @@ export class Runtime {
       urlPolicy: this.config.urlPolicy,
       ca: this.opts.ca,
       lookup: this.opts.lookup,
-      sign: extraSigners(this.ctx),
     });
     const outbox = new Outbox(this.ctx, notifySecret(this.config.notifySecret, this.creds.secretKey), { ca: this.opts.ca });
     this.housekeeping = new Housekeeping(this.ctx, outbox);

@@ -50,11 +50,6 @@ export interface SenderOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   /** DNS resolver, same shape as dns.lookup (tests). Default dns.lookup. */
   lookup?: LookupFunction;
-  /**
-   * Adds signatures to the request's headers, in place, just before it is sent (extra-signers.ts).
-   * If it throws, the attempt fails without being sent.
-   */
-  sign?: (req: AttemptRequest) => Promise<void>;
 }
 
 export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
@@ -93,14 +88,12 @@ export class Sender {
   private readonly timeoutMs: number;
   private readonly policy: UrlPolicy;
   private readonly maxResponseBytes: number;
-  private readonly sign: SenderOptions["sign"];
   private closing: Promise<void> | undefined;
 
   constructor(opts: SenderOptions) {
     this.timeoutMs = opts.timeoutMs;
     this.policy = opts.urlPolicy;
     this.maxResponseBytes = opts.maxResponseBytes ?? 65536;
-    this.sign = opts.sign;
     const extraCas = opts.ca === undefined ? [] : Array.isArray(opts.ca) ? opts.ca : [opts.ca];
     this.agent = new Agent({
       connections: opts.connectionsPerOrigin ?? 16,
@@ -140,13 +133,6 @@ export class Sender {
     if (refusal) return fail(refusal);
     if (this.closing) return fail("Sender is shut down");
     if (signal?.aborted) return fail("Attempt aborted (shutting down)");
-    if (this.sign) {
-      try {
-        await this.sign(req);
-      } catch (err) {
-        return fail(`Could not sign the request: ${(err as Error).message}`);
-      }
-    }
 
     const controller = new AbortController();
     const timer = setTimeout(() => {
