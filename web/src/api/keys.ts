@@ -18,6 +18,12 @@ export interface LogFilter {
   limit: number;
   success?: "" | "true" | "false";
   event?: string;
+  /** A status code or a class (`5xx`). */
+  status_code?: string;
+  /** ISO instants. */
+  from?: string;
+  to?: string;
+  event_id?: string;
 }
 
 export const keys = {
@@ -29,10 +35,11 @@ export const keys = {
     key(`${project(projectId)}/webhooks`, { include: opts.lastDelivery ? "last_delivery" : undefined }),
   webhook: (projectId: string, webhookId: string) => key(webhook(projectId, webhookId)),
   logs: (projectId: string, webhookId: string, f: LogFilter) =>
-    key(`${webhook(projectId, webhookId)}/logs`, { limit: String(f.limit), success: f.success, event: f.event }),
+    key(`${webhook(projectId, webhookId)}/logs`, { ...f, limit: String(f.limit) }),
   log: (projectId: string, webhookId: string, logId: string) => key(`${webhook(projectId, webhookId)}/logs/${enc(logId)}`),
   stats: (projectId: string, webhookId: string, hours: number) => key(`${webhook(projectId, webhookId)}/stats`, { hours: String(hours) }),
   notifications: (projectId: string) => key(`${project(projectId)}/notifications`),
+  event: (projectId: string, eventId: string) => key(`${project(projectId)}/events/${enc(eventId)}`),
 };
 
 /** Every cached variant of `key`'s path (a prefix for `setQueriesData` / `invalidateQueries`). */

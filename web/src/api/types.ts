@@ -26,3 +26,5 @@ export type Notification = Answer<Api<"/projects/{project_id}/notifications">["g
 export type Me = Answer<Api<"/me">["get"]>;
 export type PortalSession = Answer<Api<"/projects/{project_id}/portal-sessions">["post"]>;
 export type FieldError = NonNullable<Json<Log["get"]["responses"][404]>["error"]["details"]>[number];
+export type SecretRotation = Answer<Api<"/projects/{project_id}/webhooks/{id}/secret/rotate">["post"]>;
+export type EventDetail = Answer<Api<"/projects/{project_id}/events/{event_id}">["get"]>;

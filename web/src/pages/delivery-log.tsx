@@ -10,6 +10,23 @@ import { useApi, usePageVisible } from "../lib/queries";
 import { LogEntryRow } from "./log-entry";
 
 const PAGE = 25;
+
+/** A datetime-local value (the user's zone) as an ISO instant; `end` makes a minute-precise "To" include its whole minute. */
+function localToIso(value: string, end = false): string {
+  const ms = new Date(value).getTime();
+  if (!Number.isFinite(ms)) return value; // the server names the bad parameter
+  const withSeconds = /T\d{2}:\d{2}:\d{2}/.test(value);
+  return new Date(end && !withSeconds ? ms + 59_999 : ms).toISOString();
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [current, setCurrent] = useState(value);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setCurrent(value), ms);
+    return () => window.clearTimeout(timer);
+  }, [value, ms]);
+  return current;
+}
 const POLL_MS = 1000;
 
 function newestFirst(a: LogEntry, b: LogEntry) {
@@ -34,13 +51,30 @@ export function DeliveryLog(props: { projectId: string; webhookId: string; event
   const { client, canWrite } = useSession();
   const [success, setSuccess] = useState<"" | "true" | "false">("");
   const [event, setEvent] = useState("");
+  const [statusCode, setStatusCode] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [eventId, setEventId] = useState("");
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<string | null>(null);
+  // Typed filters apply once the typing pauses, not on every keystroke.
+  const typed = useDebounced(`${statusCode}\u0000${eventId}`, 400).split("\u0000");
   const [state, setState] = useState<LogState>({ entries: [], cursor: null, loaded: false, error: null });
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [refreshing, setRefreshing] = useState(false);
   const [loadingMore, setLoadingMore] = useState(false);
   const catalog = useEventTypes().types ?? [];
   const visible = usePageVisible();
-  const key = useMemo(() => keys.logs(projectId, webhookId, { limit: PAGE, success, event }), [projectId, webhookId, success, event]);
+  const filter = {
+    limit: PAGE,
+    success,
+    event,
+    status_code: typed[0].trim(),
+    from: from && localToIso(from),
+    to: to && localToIso(to, true),
+    event_id: typed[1].trim(),
+  };
+  const key = useMemo(() => keys.logs(projectId, webhookId, filter), [projectId, webhookId, JSON.stringify(filter)]); // eslint-disable-line react-hooks/exhaustive-deps
   // The newest page, polled while the tab is visible; older pages are kept in `state` below.
   const newestPage = useApi<LogPage>(key, { poll: POLL_MS });
   const page = newestPage.data;
@@ -135,7 +169,28 @@ export function DeliveryLog(props: { projectId: string; webhookId: string; event
   }, [state.cursor, loadMore]);
 
   const eventOptions = [...new Set([...events, "test-event", ...catalog.map((c) => c.name)])];
-  const filtered = success !== "" || event !== "";
+  const filtered = Object.keys(key[1]).some((name) => name !== "limit");
+
+  /** Downloads the log with the filters shown (GET …/logs/export) as an NDJSON file. */
+  async function exportLog() {
+    setExporting(true);
+    setExportError(null);
+    try {
+      const { limit: _limit, ...filters } = key[1];
+      const blob = await client.download(apiPath([`${key[0]}/export`, filters]));
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = `${webhookId}-log.ndjson`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      setExportError(errorMessage(err));
+    }
+    setExporting(false);
+  }
 
   return (
     <section className="section" aria-labelledby="log-heading">
@@ -170,8 +225,35 @@ export function DeliveryLog(props: { projectId: string; webhookId: string; event
           <button type="button" className="button button-small" onClick={refresh} disabled={refreshing}>
             <RefreshIcon size={14} className={refreshing ? "spin" : undefined} /> Refresh
           </button>
+          <button type="button" className="button button-small" onClick={exportLog} disabled={exporting} aria-busy={exporting || undefined}>
+            {exporting && <span className="spinner spinner-inline" aria-hidden="true" />}
+            Export
+          </button>
         </div>
       </div>
+      <div className="log-filters">
+        <label className="log-filter">
+          <span>Status code</span>
+          <input className="input-small mono" value={statusCode} onChange={(e) => setStatusCode(e.target.value)} placeholder="e.g. 503 or 5xx" size={10} />
+        </label>
+        <label className="log-filter">
+          <span>From</span>
+          <input className="input-small" type="datetime-local" step={1} value={from} onChange={(e) => setFrom(e.target.value)} />
+        </label>
+        <label className="log-filter">
+          <span>To</span>
+          <input className="input-small" type="datetime-local" step={1} value={to} onChange={(e) => setTo(e.target.value)} />
+        </label>
+        <label className="log-filter log-filter-wide">
+          <span>Event ID</span>
+          <input className="input-small mono" value={eventId} onChange={(e) => setEventId(e.target.value)} placeholder="evt_…" spellCheck={false} />
+        </label>
+      </div>
+      {exportError && (
+        <p className="notice notice-warning small" role="alert">
+          Could not export the log: {exportError}
+        </p>
+      )}
 
       {error && (
         <p className="notice notice-warning small" role="status">
