@@ -14,6 +14,8 @@ export default defineConfig({
     assetsDir: "assets",
     sourcemap: false,
     target: "es2022",
+    // TanStack Query marks its hooks "use client" (for React Server Components); meaningless in a SPA.
+    rollupOptions: { onwarn: (w, warn) => w.code !== "MODULE_LEVEL_DIRECTIVE" && warn(w) },
   },
   server: {
     // `HOOKLINE_API=http://localhost:8080 npx vite --config web/vite.config.ts` for UI work.

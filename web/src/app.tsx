@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
-import { ApiError, createClient, enc, errorMessage } from "./api/client";
+import { ApiError, createClient, enc, errorMessage, type ApiClient } from "./api/client";
+import { keys } from "./api/keys";
 import type { Me, Project } from "./api/types";
 import { PageError, Shell } from "./components/shell";
 import { Skeleton } from "./components/spinner";
@@ -7,8 +8,8 @@ import { ToastProvider } from "./components/toast";
 import { ProjectFrameContext } from "./lib/project-frame";
 import { Link, matchPath, usePath } from "./lib/router";
 import { adminToken, portalToken, takePortalTokenFromHash } from "./lib/session";
-import { SessionContext, useSession, type Session } from "./lib/session-context";
-import { clearResourceCache, useResource } from "./lib/use-resource";
+import { SessionContext, type Session } from "./lib/session-context";
+import { ApiQueries, useApi } from "./lib/queries";
 import { ProjectSettings } from "./pages/project-settings";
 import { ProjectsPage } from "./pages/projects";
 import { SignIn } from "./pages/sign-in";
@@ -38,7 +39,6 @@ function AdminApp({ path }: { path: string }) {
   const [notice, setNotice] = useState<string | undefined>();
   const signOut = useCallback((message?: string) => {
     adminToken.clear();
-    clearResourceCache();
     setNotice(message);
     setToken(null);
   }, []);
@@ -66,7 +66,9 @@ function AdminApp({ path }: { path: string }) {
   }
   return (
     <SessionContext.Provider value={session}>
-      <AdminRoutes path={path} />
+      <ApiQueries client={session.client}>
+        <AdminRoutes path={path} />
+      </ApiQueries>
     </SessionContext.Provider>
   );
 }
@@ -97,9 +99,8 @@ function AdminRoutes({ path }: { path: string }) {
 }
 
 function AdminProject({ projectId, children }: { projectId: string; children: ReactNode }) {
-  const { client } = useSession();
   const base = `/projects/${enc(projectId)}`;
-  const project = useResource(base, (signal) => client.get<Project>(base, signal));
+  const project = useApi<Project>(keys.project(projectId));
   const frame = useMemo(
     () => ({
       projectId,
@@ -128,26 +129,28 @@ function PortalApp({ path }: { path: string }) {
   const [token] = useState(() => portalToken.get());
   const [expired, setExpired] = useState(false);
   const client = useMemo(() => (token ? createClient(token, () => setExpired(true)) : null), [token]);
-  const me = useResource(`me:${token}`, (signal) => (client ? client.get<Me>("/me", signal) : Promise.reject(new Error("no token"))));
+  if (!client || expired) return <LinkExpired />;
+  return (
+    <ApiQueries client={client}>
+      <PortalHome path={path} client={client} />
+    </ApiQueries>
+  );
+}
 
-  if (!token || expired || (me.error instanceof ApiError && me.error.status === 401)) {
-    return (
-      <PortalMessage title="This link has expired">
-        Portal links work for a limited time. Ask the person who sent it for a new one, or go back to the application you came from.
-      </PortalMessage>
-    );
-  }
+function PortalHome({ path, client }: { path: string; client: ApiClient }) {
+  const me = useApi<Me>(keys.me());
+  if (me.error instanceof ApiError && me.error.status === 401) return <LinkExpired />;
   if (me.error) {
     return <PortalMessage title="Could not open the portal">{errorMessage(me.error)}</PortalMessage>;
   }
-  if (!me.data || !client) {
+  if (!me.data) {
     return (
       <main className="main">
         <Skeleton lines={4} />
       </main>
     );
   }
-  if (me.data.kind !== "portal") {
+  if (me.data.kind !== "portal" || !me.data.project_id) {
     return (
       <PortalMessage title="Not a portal link">
         This token is not tied to a project. <Link to="/">Open the admin pages</Link> instead.
@@ -163,9 +166,7 @@ function PortalApp({ path }: { path: string }) {
 }
 
 function PortalRoutes({ path, projectId }: { path: string; projectId: string }) {
-  const { client } = useSession();
-  const projectPath = `/projects/${enc(projectId)}`;
-  const project = useResource(projectPath, (signal) => client.get<Project>(projectPath, signal));
+  const project = useApi<Project>(keys.project(projectId));
   const frame = useMemo(
     () => ({ projectId, base: "/portal", home: "/portal", project: project.data, crumbs: [{ label: project.data?.name ?? projectId }] }),
     [projectId, project.data],
@@ -177,6 +178,14 @@ function PortalRoutes({ path, projectId }: { path: string; projectId: string }) 
   else if ((m = matchPath("/portal/events/:eid", path))) content = <EventDetailPage key={m.eid} eventId={m.eid} />;
   else content = <NotFound home="/portal" />;
   return <ProjectFrameContext.Provider value={frame}>{content}</ProjectFrameContext.Provider>;
+}
+
+function LinkExpired() {
+  return (
+    <PortalMessage title="This link has expired">
+      Portal links work for a limited time. Ask the person who sent it for a new one, or go back to the application you came from.
+    </PortalMessage>
+  );
 }
 
 function PortalMessage({ title, children }: { title: string; children: ReactNode }) {

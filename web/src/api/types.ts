@@ -1,157 +1,30 @@
-/** Objects of the public HTTP API (as /api/openapi.json describes them). */
+/**
+ * Objects of the public HTTP API, taken from the types generated from /api/openapi.json
+ * (schema.d.ts; regenerate with `npm run gen:api-types`), so the UI and the API cannot drift.
+ */
+import type { paths } from "./schema";
 
-export interface Project {
-  id: string;
-  name: string;
-  notification_emails: string[];
-  created_at: string;
-  updated_at: string;
-}
+type Json<R> = R extends { content: { "application/json": infer T } } ? T : never;
+/** The JSON of an operation's success answer (200 or 201). */
+type Answer<Op> = Op extends { responses: infer R } ? Json<R[200 & keyof R] | R[201 & keyof R]> : never;
+type Body<Op> = Op extends { requestBody?: infer B } ? Json<NonNullable<B>> : never;
+type Api<P extends string> = paths[`/api/v1${P}` & keyof paths];
+type Webhooks = Api<"/projects/{project_id}/webhooks">;
+type Log = Api<"/projects/{project_id}/webhooks/{id}/logs/{log_id}">;
 
-export type DisabledReason = null | "manual" | "failures" | "gone";
-
-export interface LastDelivery {
-  success: boolean;
-  created_at: string;
-  status_code: number | null;
-}
-
-export interface Webhook {
-  id: string;
-  project_id: string;
-  name: string;
-  events: string[];
-  url: string;
-  enabled: boolean;
-  disabled_reason: DisabledReason;
-  disabled_at: string | null;
-  has_secret: boolean;
-  /** While the secret before the last rotation still signs too. */
-  previous_secret_expires_at: string | null;
-  /** "whpk_…": verifies the v1a signature, when the webhook has a signing key. */
-  public_key: string | null;
-  created_at: string;
-  updated_at: string;
-  last_delivery?: LastDelivery | null;
-}
-
-export interface WebhookList {
-  data: Webhook[];
-  active_count: number;
-  active_limit: number;
-}
-
-export interface EventType {
-  name: string;
-  description: string;
-  example?: unknown;
-}
-
-export type Trigger = "event" | "test" | "redeliver" | "recover";
-
-export interface LogEntry {
-  id: string;
-  webhook_id: string;
-  delivery_id: string;
-  event_id: string | null;
-  event: string;
-  attempt: number;
-  trigger: Trigger;
-  success: boolean;
-  status_code: number | null;
-  error: string | null;
-  duration_ms: number | null;
-  created_at: string;
-}
-
-export interface LogRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string | string[]>;
-  body: string;
-}
-
-export interface LogResponse {
-  status: number;
-  headers: Record<string, string | string[]>;
-  body: string;
-  truncated: boolean;
-}
-
-export interface LogEntryDetail extends LogEntry {
-  request: LogRequest;
-  response: LogResponse | null;
-}
-
-export interface LogPage {
-  data: LogEntry[];
-  next_cursor: string | null;
-}
-
-export interface StatsBucket {
-  start: string;
-  succeeded: number;
-  failed: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-}
-
-export interface Stats {
-  hours: number;
-  buckets: StatsBucket[];
-}
-
-export interface Notification {
-  id: string;
-  project_id: string;
-  kind: string;
-  webhook_id: string | null;
-  message: string;
-  created_at: string;
-  read_at: string | null;
-}
-
-export type Me =
-  | { kind: "admin" }
-  | { kind: "portal"; project_id: string; role: "admin" | "viewer"; expires_at: string };
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-export interface PortalSession {
-  token: string;
-  url: string;
-  expires_at: string;
-}
-
-export interface WebhookInput {
-  name: string;
-  events: string[];
-  url: string;
-  secret?: string | null;
-  enabled?: boolean;
-}
-
-export interface SecretRotation {
-  secret: string;
-  previous_secret_expires_at: string | null;
-}
-
-export interface EventDelivery {
-  id: string;
-  webhook_id: string;
-  status: "pending" | "succeeded" | "failed" | "cancelled";
-  attempts: number;
-  trigger: Trigger;
-}
-
-/** GET …/events/{event_id}: where did this event go? */
-export interface EventDetail {
-  id: string;
-  event: string;
-  created_at: string;
-  subject: unknown;
-  deliveries: EventDelivery[];
-}
+export type Project = Answer<Api<"/projects/{project_id}">["get"]>;
+export type WebhookList = Answer<Webhooks["get"]>;
+export type Webhook = WebhookList["data"][number];
+export type WebhookInput = Body<Webhooks["post"]>;
+export type EventType = Answer<Api<"/event-types">["get"]>["data"][number];
+export type LogPage = Answer<Api<"/projects/{project_id}/webhooks/{id}/logs">["get"]>;
+export type LogEntry = LogPage["data"][number];
+export type LogEntryDetail = Answer<Log["get"]>;
+export type Stats = Answer<Api<"/projects/{project_id}/webhooks/{id}/stats">["get"]>;
+export type StatsBucket = Stats["buckets"][number];
+export type Notification = Answer<Api<"/projects/{project_id}/notifications">["get"]>["data"][number];
+export type Me = Answer<Api<"/me">["get"]>;
+export type PortalSession = Answer<Api<"/projects/{project_id}/portal-sessions">["post"]>;
+export type FieldError = NonNullable<Json<Log["get"]["responses"][404]>["error"]["details"]>[number];
+export type SecretRotation = Answer<Api<"/projects/{project_id}/webhooks/{id}/secret/rotate">["post"]>;
+export type EventDetail = Answer<Api<"/projects/{project_id}/events/{event_id}">["get"]>;

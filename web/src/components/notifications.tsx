@@ -1,9 +1,11 @@
 import { useEffect, useId, useRef, useState } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { enc } from "../api/client";
+import { keys } from "../api/keys";
 import type { Notification } from "../api/types";
 import { Link } from "../lib/router";
 import { useSession, type ProjectScope } from "../lib/session-context";
-import { useResource } from "../lib/use-resource";
+import { useApi } from "../lib/queries";
 import { BellIcon } from "./icons";
 import { Time } from "./time";
 
@@ -16,7 +18,9 @@ export function NotificationsBell({ scope }: { scope: ProjectScope }) {
   const buttonRef = useRef<HTMLButtonElement>(null);
   const panelRef = useRef<HTMLDivElement>(null);
   const path = `/projects/${enc(scope.projectId)}/notifications`;
-  const res = useResource(path, (signal) => client.get<{ data: Notification[] }>(path, signal), 5000);
+  const key = keys.notifications(scope.projectId);
+  const res = useApi<{ data: Notification[] }>(key, { poll: 5000 });
+  const queryClient = useQueryClient();
   const items = res.data?.data ?? [];
   const unread = items.filter((n) => !n.read_at).length;
 
@@ -31,12 +35,15 @@ export function NotificationsBell({ scope }: { scope: ProjectScope }) {
     return () => document.removeEventListener("pointerdown", onPointerDown);
   }, [open]);
 
-  async function markRead(ids: string[]) {
-    const now = new Date().toISOString();
-    res.mutate((d) => d && { data: d.data.map((n) => (ids.includes(n.id) && !n.read_at ? { ...n, read_at: now } : n)) });
-    await Promise.allSettled(ids.map((id) => client.post(`${path}/${enc(id)}/read`)));
-    void res.reload();
-  }
+  const { mutate: markRead } = useMutation({
+    mutationFn: (ids: string[]) => Promise.allSettled(ids.map((id) => client.post(`${path}/${enc(id)}/read`))),
+    onMutate: (ids) => {
+      const now = new Date().toISOString();
+      const read = (n: Notification) => (ids.includes(n.id) && !n.read_at ? { ...n, read_at: now } : n);
+      queryClient.setQueryData<{ data: Notification[] }>(key, (d) => d && { data: d.data.map(read) });
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: key }),
+  });
 
   return (
     <div className="bell-wrap">
@@ -83,7 +90,7 @@ export function NotificationsBell({ scope }: { scope: ProjectScope }) {
               </button>
             )}
           </div>
-          {res.loading && !res.data ? (
+          {res.isPending ? (
             <p className="popover-empty">Loading…</p>
           ) : items.length === 0 ? (
             <p className="popover-empty">
@@ -98,7 +105,7 @@ export function NotificationsBell({ scope }: { scope: ProjectScope }) {
                       to={`${scope.base}/webhooks/${enc(n.webhook_id)}`}
                       onClick={() => {
                         setOpen(false);
-                        if (!n.read_at) void markRead([n.id]);
+                        if (!n.read_at) markRead([n.id]);
                       }}
                     >
                       <NotificationText n={n} />

@@ -1,20 +1,14 @@
-import type { ApiClient } from "../api/client";
+import { useQuery } from "@tanstack/react-query";
+import { errorMessage } from "../api/client";
+import { keys } from "../api/keys";
 import type { EventType } from "../api/types";
 
-let cache: Promise<EventType[]> | null = null;
+const withoutTest = (r: { data: EventType[] }) => r.data.filter((t) => t.name !== "test-event");
 
-/** The catalog rarely changes; one fetch per page load, retried after a failure. */
-export function loadEventTypes(client: ApiClient): Promise<EventType[]> {
-  if (!cache) {
-    cache = client
-      .get<{ data: EventType[] }>("/event-types")
-      .then((r) => r.data.filter((t) => t.name !== "test-event"))
-      .catch((err) => {
-        cache = null;
-        throw err;
-      });
-  }
-  return cache;
+/** The catalog (without `test-event`). It rarely changes: fetched once per session, again after a failure. */
+export function useEventTypes(): { types: EventType[] | null; error: string | null } {
+  const q = useQuery({ queryKey: keys.eventTypes(), staleTime: Infinity, select: withoutTest });
+  return { types: q.data ?? null, error: q.error ? errorMessage(q.error) : null };
 }
 
 /** `test-run.completed` → group `test-run`. */

@@ -1,10 +1,10 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
-import { enc, errorMessage } from "../api/client";
-import type { EventType, Webhook, WebhookInput } from "../api/types";
+import { enc } from "../api/client";
+import type { Webhook, WebhookInput } from "../api/types";
 import { Dialog } from "../components/dialog";
 import { EventPicker, FieldError, Switch } from "../components/form-bits";
 import { Skeleton } from "../components/spinner";
-import { loadEventTypes } from "../lib/event-types";
+import { useEventTypes } from "../lib/event-types";
 import { generateSecret } from "../lib/format";
 import { toFieldErrors, type FieldErrors } from "../lib/field-errors";
 import { useSession } from "../lib/session-context";
@@ -24,8 +24,7 @@ export function AddWebhookDialog({
 }) {
   const { client } = useSession();
   const formId = useId();
-  const [types, setTypes] = useState<EventType[] | null>(null);
-  const [typesError, setTypesError] = useState<string | null>(null);
+  const { types, error: typesError } = useEventTypes();
   const [name, setName] = useState("");
   const [events, setEvents] = useState<string[]>([]);
   const [url, setUrl] = useState("");
@@ -37,10 +36,6 @@ export function AddWebhookDialog({
   const atLimit = activeCount >= activeLimit;
   // A field's message goes away as soon as it is edited; the server judges it again on Add.
   const clear = (field: keyof FieldErrors) => setErrors((e) => (e[field] ? { ...e, [field]: undefined } : e));
-
-  useEffect(() => {
-    loadEventTypes(client).then(setTypes, (err) => setTypesError(errorMessage(err)));
-  }, [client]);
 
   // After a failed submit, move focus to the first field with a message.
   useEffect(() => {

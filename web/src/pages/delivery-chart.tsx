@@ -1,10 +1,10 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { errorMessage } from "../api/client";
+import type { ApiKey } from "../api/keys";
 import type { Stats, StatsBucket } from "../api/types";
 import { Skeleton } from "../components/spinner";
 import { formatDuration, formatHour } from "../lib/format";
-import { useSession } from "../lib/session-context";
-import { useResource } from "../lib/use-resource";
+import { useApi } from "../lib/queries";
 
 const PAD = { left: 36, right: 8, top: 8, bottom: 22 };
 const BARS_H = 150;
@@ -32,11 +32,9 @@ function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] 
 }
 
 /** Last 24 h per hour: stacked succeeded/failed bars, and p50/p95 latency lines. Hand-drawn SVG. */
-export function DeliveryChart({ webhookPath, refreshKey }: { webhookPath: string; refreshKey: string | null }) {
-  const { client } = useSession();
-  const path = `${webhookPath}/stats?hours=24`;
-  const res = useResource(path, (signal) => client.get<Stats>(path, signal), 30_000);
-  const reload = res.reload;
+export function DeliveryChart({ statsKey, refreshKey }: { statsKey: ApiKey; refreshKey: string | null }) {
+  const res = useApi<Stats>(statsKey, { poll: 30_000 });
+  const reload = res.refetch;
   // A new log entry means the current hour changed: fetch again (debounced).
   useEffect(() => {
     if (!refreshKey) return;

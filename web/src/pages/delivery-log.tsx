@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { errorMessage } from "../api/client";
-import type { EventType, LogEntry, LogPage } from "../api/types";
+import { apiPath, keys } from "../api/keys";
+import type { LogEntry, LogPage } from "../api/types";
 import { RefreshIcon } from "../components/icons";
 import { Skeleton } from "../components/spinner";
-import { loadEventTypes } from "../lib/event-types";
+import { useEventTypes } from "../lib/event-types";
 import { useSession } from "../lib/session-context";
-import { usePageVisible } from "../lib/use-resource";
+import { useApi, usePageVisible } from "../lib/queries";
 import { LogEntryRow } from "./log-entry";
 
 const PAGE = 25;
@@ -45,7 +46,8 @@ interface LogState {
  * in at the top), older pages on scroll or with Load more. Entries never change once written, so
  * merging by id is enough.
  */
-export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: string; events: string[]; onNewest: (id: string | null) => void }) {
+export function DeliveryLog(props: { projectId: string; webhookId: string; events: string[]; onNewest: (id: string | null) => void }) {
+  const { projectId, webhookId, events, onNewest } = props;
   const { client, canWrite } = useSession();
   const [success, setSuccess] = useState<"" | "true" | "false">("");
   const [event, setEvent] = useState("");
@@ -61,98 +63,68 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [refreshing, setRefreshing] = useState(false);
   const [loadingMore, setLoadingMore] = useState(false);
-  const [catalog, setCatalog] = useState<EventType[]>([]);
+  const catalog = useEventTypes().types ?? [];
   const visible = usePageVisible();
-  const logsPath = `${webhookPath}/logs`;
-  const query = [
-    success && `&success=${success}`,
-    event && `&event=${encodeURIComponent(event)}`,
-    typed[0].trim() && `&status_code=${encodeURIComponent(typed[0].trim())}`,
-    from && `&from=${encodeURIComponent(localToIso(from))}`,
-    to && `&to=${encodeURIComponent(localToIso(to, true))}`,
-    typed[1].trim() && `&event_id=${encodeURIComponent(typed[1].trim())}`,
-  ]
-    .filter(Boolean)
-    .join("");
+  const filter = {
+    limit: PAGE,
+    success,
+    event,
+    status_code: typed[0].trim(),
+    from: from && localToIso(from),
+    to: to && localToIso(to, true),
+    event_id: typed[1].trim(),
+  };
+  const key = useMemo(() => keys.logs(projectId, webhookId, filter), [projectId, webhookId, JSON.stringify(filter)]); // eslint-disable-line react-hooks/exhaustive-deps
+  // The newest page, polled while the tab is visible; older pages are kept in `state` below.
+  const newestPage = useApi<LogPage>(key, { poll: POLL_MS });
+  const page = newestPage.data;
+  const query = JSON.stringify(key);
   const queryRef = useRef(query);
   queryRef.current = query;
   const stateRef = useRef(state);
   stateRef.current = state;
-
-  useEffect(() => {
-    loadEventTypes(client).then(setCatalog, () => {});
-  }, [client]);
-
-  /** Fetches the newest page and merges it in; returns when done. */
-  const pollOnce = useCallback(
-    async (signal?: AbortSignal) => {
-      const forQuery = queryRef.current;
-      try {
-        const page = await client.get<LogPage>(`${logsPath}?limit=${PAGE}${forQuery}`, signal);
-        if (signal?.aborted || forQuery !== queryRef.current) return;
-        const s = stateRef.current;
-        let next: LogState = s;
-        let added: LogEntry[] = [];
-        if (!s.loaded) {
-          next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
-        } else {
-          const known = new Set(s.entries.map((e) => e.id));
-          added = page.data.filter((e) => !known.has(e.id));
-          if (added.length === 0) next = s.error ? { ...s, error: null } : s;
-          // A whole page of news means there may be a gap: start over from this page.
-          else if (added.length === page.data.length && page.next_cursor)
-            next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
-          else next = { ...s, entries: [...added, ...s.entries].sort(newestFirst), error: null };
-        }
-        if (next !== s) {
-          stateRef.current = next;
-          setState(next);
-        }
-        if (added.length) markFresh(added.map((e) => e.id));
-      } catch (err) {
-        if (signal?.aborted || forQuery !== queryRef.current) return;
-        const next = { ...stateRef.current, loaded: true, error: errorMessage(err) };
-        stateRef.current = next;
-        setState(next);
-      }
-    },
-    [client, logsPath],
-  );
 
   function markFresh(ids: string[]) {
     setFresh((f) => new Set([...f, ...ids]));
     window.setTimeout(() => setFresh((f) => new Set([...f].filter((id) => !ids.includes(id)))), 2500);
   }
 
-  // Reset and load when the webhook or the filters change.
+  // Start over when the webhook or the filters change.
   useEffect(() => {
-    const controller = new AbortController();
     const empty = { entries: [], cursor: null, loaded: false, error: null };
     stateRef.current = empty;
     setState(empty);
     setFresh(new Set());
-    void pollOnce(controller.signal);
-    return () => controller.abort();
-  }, [pollOnce, query]);
+  }, [query]);
 
-  // Live updates while the tab is visible.
+  // Merge each new answer for the newest page in.
   useEffect(() => {
-    if (!visible) return;
-    let stopped = false;
-    let timer: number | undefined;
-    const controller = new AbortController();
-    const tick = async () => {
-      if (stopped) return;
-      if (stateRef.current.loaded) await pollOnce(controller.signal);
-      if (!stopped) timer = window.setTimeout(tick, POLL_MS);
-    };
-    timer = window.setTimeout(tick, POLL_MS);
-    return () => {
-      stopped = true;
-      controller.abort();
-      window.clearTimeout(timer);
-    };
-  }, [visible, pollOnce]);
+    if (!page) return;
+    const s = stateRef.current;
+    let next: LogState;
+    let added: LogEntry[] = [];
+    if (!s.loaded) {
+      next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
+    } else {
+      const known = new Set(s.entries.map((e) => e.id));
+      added = page.data.filter((e) => !known.has(e.id));
+      if (added.length === 0) next = s.error ? { ...s, error: null } : s;
+      // A whole page of news means there may be a gap: start over from this page.
+      else if (added.length === page.data.length && page.next_cursor)
+        next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
+      else next = { ...s, entries: [...added, ...s.entries].sort(newestFirst), error: null };
+    }
+    if (next !== s) {
+      stateRef.current = next;
+      setState(next);
+    }
+    if (added.length) markFresh(added.map((e) => e.id));
+  }, [page, query]);
+
+  const pollError = newestPage.error ? errorMessage(newestPage.error) : null;
+  const error = pollError ?? state.error;
+  const loaded = state.loaded || !!pollError;
+  const pollOnce = newestPage.refetch;
 
   const newest = state.entries[0]?.id ?? null;
   useEffect(() => onNewest(newest), [newest, onNewest]);
@@ -171,7 +143,7 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
     setLoadingMore(true);
     const forQuery = queryRef.current;
     try {
-      const page = await client.get<LogPage>(`${logsPath}?limit=${PAGE}&cursor=${encodeURIComponent(s.cursor)}${forQuery}`);
+      const page = await client.get<LogPage>(apiPath([key[0], { ...key[1], cursor: s.cursor }]));
       if (forQuery === queryRef.current) {
         const cur = stateRef.current;
         const known = new Set(cur.entries.map((e) => e.id));
@@ -184,7 +156,7 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
     }
     loadingMoreRef.current = false;
     setLoadingMore(false);
-  }, [client, logsPath]);
+  }, [client, key]);
 
   // Infinite scroll: loading the next page when the end of the list comes into view.
   const sentinel = useRef<HTMLDivElement>(null);
@@ -197,18 +169,19 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
   }, [state.cursor, loadMore]);
 
   const eventOptions = [...new Set([...events, "test-event", ...catalog.map((c) => c.name)])];
-  const filtered = query !== "";
+  const filtered = Object.keys(key[1]).some((name) => name !== "limit");
 
   /** Downloads the log with the filters shown (GET …/logs/export) as an NDJSON file. */
   async function exportLog() {
     setExporting(true);
     setExportError(null);
     try {
-      const blob = await client.download(`${logsPath}/export${query ? `?${query.slice(1)}` : ""}`);
+      const { limit: _limit, ...filters } = key[1];
+      const blob = await client.download(apiPath([`${key[0]}/export`, filters]));
       const url = URL.createObjectURL(blob);
       const a = document.createElement("a");
       a.href = url;
-      a.download = `${webhookPath.split("/").pop()}-log.ndjson`;
+      a.download = `${webhookId}-log.ndjson`;
       document.body.appendChild(a);
       a.click();
       a.remove();
@@ -282,14 +255,14 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
         </p>
       )}
 
-      {state.error && (
+      {error && (
         <p className="notice notice-warning small" role="status">
-          {state.loaded && state.entries.length ? "Live updates are failing: " : "Could not load the log: "}
-          {state.error}
+          {loaded && state.entries.length ? "Live updates are failing: " : "Could not load the log: "}
+          {error}
         </p>
       )}
 
-      {!state.loaded ? (
+      {!loaded ? (
         <div className="card">
           <Skeleton lines={4} />
         </div>
@@ -305,7 +278,7 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
       ) : (
         <ol className="log-list card" aria-labelledby="log-heading">
           {state.entries.map((e) => (
-            <LogEntryRow key={e.id} entry={e} logsPath={logsPath} fresh={fresh.has(e.id)} canWrite={canWrite} onRedelivered={() => void pollOnce()} />
+            <LogEntryRow key={e.id} entry={e} projectId={projectId} fresh={fresh.has(e.id)} canWrite={canWrite} onRedelivered={() => void pollOnce()} />
           ))}
         </ol>
       )}

@@ -1,4 +1,5 @@
 import { ApiError, enc, errorMessage } from "../api/client";
+import { keys } from "../api/keys";
 import type { EventDetail, WebhookList } from "../api/types";
 import { BodyView } from "../components/json-view";
 import { PageError, Shell } from "../components/shell";
@@ -6,8 +7,7 @@ import { Skeleton } from "../components/spinner";
 import { Time } from "../components/time";
 import { useProjectFrame } from "../lib/project-frame";
 import { Link } from "../lib/router";
-import { useSession } from "../lib/session-context";
-import { useResource } from "../lib/use-resource";
+import { useApi } from "../lib/queries";
 
 const STATUS: Record<EventDetail["deliveries"][number]["status"], string> = {
   pending: "Pending",
@@ -18,12 +18,10 @@ const STATUS: Record<EventDetail["deliveries"][number]["status"], string> = {
 
 /** Where did this event go? The event (GET …/events/{id}) and each of its deliveries, by webhook. */
 export function EventDetailPage({ eventId }: { eventId: string }) {
-  const { client } = useSession();
   const frame = useProjectFrame();
-  const projectPath = `/projects/${enc(frame.projectId)}`;
-  const path = `${projectPath}/events/${enc(eventId)}`;
-  const res = useResource(path, (signal) => client.get<EventDetail>(path, signal), 5000);
-  const hooks = useResource(`${projectPath}/webhooks`, (signal) => client.get<WebhookList>(`${projectPath}/webhooks`, signal));
+  // Polled: a pending delivery's status changes as its attempts are made.
+  const res = useApi<EventDetail>(keys.event(frame.projectId, eventId), { poll: 5000 });
+  const hooks = useApi<WebhookList>(keys.webhooks(frame.projectId));
   const crumbs = [...frame.crumbs, { label: "Webhooks", to: `${frame.base}/webhooks` }, { label: eventId }];
   const name = (id: string) => hooks.data?.data.find((w) => w.id === id)?.name ?? id;
   const e = res.data;
@@ -35,7 +33,7 @@ export function EventDetailPage({ eventId }: { eventId: string }) {
         <PageError
           title={gone ? "Event not found" : undefined}
           message={gone ? "No stored event has this id. Events are kept for the log retention period." : errorMessage(res.error)}
-          onRetry={gone ? undefined : res.reload}
+          onRetry={gone ? undefined : () => void res.refetch()}
         />
       </Shell>
     );

@@ -1,11 +1,11 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { errorMessage } from "../api/client";
-import type { EventType, Webhook } from "../api/types";
+import type { Webhook } from "../api/types";
 import { EventPicker, FieldError } from "../components/form-bits";
 import { CopyButton } from "../components/json-view";
 import { Skeleton } from "../components/spinner";
 import { Time } from "../components/time";
-import { loadEventTypes } from "../lib/event-types";
+import { useEventTypes } from "../lib/event-types";
 import { toFieldErrors } from "../lib/field-errors";
 import { generateSecret } from "../lib/format";
 import { useSession } from "../lib/session-context";
@@ -126,15 +126,10 @@ export function TextEditor({
 }
 
 export function EventsEditor({ initial, onSave, onCancel }: { initial: string[]; onSave: (v: string[]) => Promise<void>; onCancel: () => void }) {
-  const { client } = useSession();
-  const [types, setTypes] = useState<EventType[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { types, error: loadError } = useEventTypes();
   const [value, setValue] = useState(initial);
   const { busy, error, run, clear } = useSave("events");
   const formRef = useRef<HTMLFormElement>(null);
-  useEffect(() => {
-    loadEventTypes(client).then(setTypes, (err) => setLoadError(errorMessage(err)));
-  }, [client]);
   useEffect(() => {
     if (types) formRef.current?.querySelector<HTMLInputElement>("input")?.focus();
   }, [types]);

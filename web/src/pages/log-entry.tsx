@@ -1,5 +1,6 @@
-import { useEffect, useId, useState } from "react";
+import { useId, useState } from "react";
 import { enc, errorMessage } from "../api/client";
+import { keys } from "../api/keys";
 import type { LogEntry, LogEntryDetail } from "../api/types";
 import { BodyView, CopyButton, HeadersView } from "../components/json-view";
 import { CheckIcon, ChevronIcon, CrossIcon, RefreshIcon } from "../components/icons";
@@ -8,6 +9,7 @@ import { Time } from "../components/time";
 import { useToast } from "../components/toast";
 import { formatDuration } from "../lib/format";
 import { useProjectFrame } from "../lib/project-frame";
+import { useApi } from "../lib/queries";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session-context";
 
@@ -32,9 +34,9 @@ function statusText(e: LogEntry): string {
 }
 
 /** One attempt: a summary line, and on demand the request and response. */
-export function LogEntryRow({ entry, logsPath, fresh, canWrite, onRedelivered }: {
+export function LogEntryRow({ entry, projectId, fresh, canWrite, onRedelivered }: {
   entry: LogEntry;
-  logsPath: string;
+  projectId: string;
   fresh: boolean;
   canWrite: boolean;
   onRedelivered: () => void;
@@ -71,28 +73,21 @@ export function LogEntryRow({ entry, logsPath, fresh, canWrite, onRedelivered }:
         </button>
       </div>
       <div id={detailsId} className="log-details" hidden={!open}>
-        {open && <LogDetails entry={entry} logsPath={logsPath} canWrite={canWrite} onRedelivered={onRedelivered} />}
+        {open && <LogDetails entry={entry} projectId={projectId} canWrite={canWrite} onRedelivered={onRedelivered} />}
       </div>
     </li>
   );
 }
 
-function LogDetails({ entry, logsPath, canWrite, onRedelivered }: { entry: LogEntry; logsPath: string; canWrite: boolean; onRedelivered: () => void }) {
+function LogDetails({ entry, projectId, canWrite, onRedelivered }: { entry: LogEntry; projectId: string; canWrite: boolean; onRedelivered: () => void }) {
   const { client } = useSession();
   const frame = useProjectFrame();
   const toast = useToast();
-  const [detail, setDetail] = useState<LogEntryDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const path = `${logsPath}/${enc(entry.id)}`;
-
-  useEffect(() => {
-    const controller = new AbortController();
-    client.get<LogEntryDetail>(path, controller.signal).then(setDetail, (err) => {
-      if (!controller.signal.aborted) setError(errorMessage(err));
-    });
-    return () => controller.abort();
-  }, [client, path]);
+  const key = keys.log(projectId, entry.webhook_id, entry.id);
+  const path = key[0];
+  // An attempt never changes once written: one fetch per session.
+  const { data: detail, error } = useApi<LogEntryDetail>(key, { staleTime: Infinity });
 
   async function redeliver() {
     setBusy(true);
@@ -106,7 +101,7 @@ function LogDetails({ entry, logsPath, canWrite, onRedelivered }: { entry: LogEn
     setBusy(false);
   }
 
-  if (error) return <p className="form-error" role="alert">Could not load this attempt: {error}</p>;
+  if (error) return <p className="form-error" role="alert">Could not load this attempt: {errorMessage(error)}</p>;
   if (!detail) return <Skeleton lines={4} />;
   const req = detail.request;
   const res = detail.response;

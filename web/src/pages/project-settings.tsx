@@ -1,5 +1,7 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { ApiError, enc, errorMessage } from "../api/client";
+import { keys } from "../api/keys";
 import type { PortalSession, Project, WebhookList } from "../api/types";
 import { CopyIcon, WebhookIcon } from "../components/icons";
 import { PageError, Shell } from "../components/shell";
@@ -8,14 +10,13 @@ import { Time } from "../components/time";
 import { useToast } from "../components/toast";
 import { navigate } from "../lib/router";
 import { useSession } from "../lib/session-context";
-import { useResource } from "../lib/use-resource";
+import { useApi } from "../lib/queries";
 
 /** A project's settings: general fields, and the Integrations section with the Webhooks card. */
 export function ProjectSettings({ projectId }: { projectId: string }) {
-  const { client } = useSession();
   const base = `/projects/${enc(projectId)}`;
-  const project = useResource(base, (signal) => client.get<Project>(base, signal));
-  const hooks = useResource(`${base}/webhooks`, (signal) => client.get<WebhookList>(`${base}/webhooks`, signal), 10_000);
+  const project = useApi<Project>(keys.project(projectId));
+  const hooks = useApi<WebhookList>(keys.webhooks(projectId), { poll: 10_000 });
 
   if (project.error && !project.data) {
     const notFound = project.error instanceof ApiError && project.error.status === 404;
@@ -24,7 +25,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
         <PageError
           title={notFound ? "Project not found" : undefined}
           message={notFound ? `There is no project “${projectId}”.` : errorMessage(project.error)}
-          onRetry={notFound ? undefined : project.reload}
+          onRetry={notFound ? undefined : () => void project.refetch()}
         />
       </Shell>
     );
@@ -46,7 +47,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
           <Skeleton lines={3} />
         </div>
       ) : (
-        <GeneralSection project={p} onSaved={() => void project.reload()} />
+        <GeneralSection project={p} />
       )}
 
       <section className="section" aria-labelledby="integrations-heading">
@@ -86,13 +87,17 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
   );
 }
 
-function GeneralSection({ project, onSaved }: { project: Project; onSaved: () => void }) {
+function GeneralSection({ project }: { project: Project }) {
   const { client } = useSession();
   const toast = useToast();
+  const queryClient = useQueryClient();
+  const put = useMutation({
+    mutationFn: (body: { name: string; notification_emails: string[] }) => client.put(`/projects/${enc(project.id)}`, body),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.project(project.id) }),
+  });
   const [name, setName] = useState(project.name);
   const [emails, setEmails] = useState(project.notification_emails.join(", "));
   const [errors, setErrors] = useState<{ name?: string; notification_emails?: string; form?: string }>({});
-  const [busy, setBusy] = useState(false);
   useEffect(() => {
     setName(project.name);
     setEmails(project.notification_emails.join(", "));
@@ -101,16 +106,14 @@ function GeneralSection({ project, onSaved }: { project: Project; onSaved: () =>
 
   async function save(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
     setErrors({});
     try {
       const list = emails
         .split(/[\s,;]+/)
         .map((s) => s.trim())
         .filter(Boolean);
-      await client.put(`/projects/${enc(project.id)}`, { name, notification_emails: list });
+      await put.mutateAsync({ name, notification_emails: list });
       toast({ message: "Project settings saved" });
-      onSaved();
     } catch (err) {
       if (err instanceof ApiError && err.details.length) {
         setErrors({
@@ -119,7 +122,6 @@ function GeneralSection({ project, onSaved }: { project: Project; onSaved: () =>
         });
       } else setErrors({ form: errorMessage(err) });
     }
-    setBusy(false);
   }
 
   return (
@@ -153,7 +155,7 @@ function GeneralSection({ project, onSaved }: { project: Project; onSaved: () =>
           <span className="muted small">
             Created <Time iso={project.created_at} />
           </span>
-          <button type="submit" className="button button-primary" disabled={!dirty || busy}>
+          <button type="submit" className="button button-primary" disabled={!dirty || put.isPending}>
             Save changes
           </button>
         </div>

@@ -1,5 +1,6 @@
 import { useRef, useState, type FormEvent } from "react";
 import { ApiError, enc, errorMessage } from "../api/client";
+import { keys } from "../api/keys";
 import type { Project } from "../api/types";
 import { Dialog } from "../components/dialog";
 import { ArrowRightIcon, PlusIcon } from "../components/icons";
@@ -9,11 +10,10 @@ import { Time } from "../components/time";
 import { useToast } from "../components/toast";
 import { Link, navigate } from "../lib/router";
 import { useSession } from "../lib/session-context";
-import { useResource } from "../lib/use-resource";
+import { useApi } from "../lib/queries";
 
 export function ProjectsPage() {
-  const { client } = useSession();
-  const res = useResource("/projects", (signal) => client.get<{ data: Project[] }>("/projects", signal), 15_000);
+  const res = useApi<{ data: Project[] }>(keys.projects(), { poll: 15_000 });
   const [adding, setAdding] = useState(false);
   const projects = res.data?.data ?? [];
 
@@ -29,7 +29,7 @@ export function ProjectsPage() {
         </button>
       </div>
       {res.error && !res.data ? (
-        <PageError message={errorMessage(res.error)} onRetry={res.reload} />
+        <PageError message={errorMessage(res.error)} onRetry={() => void res.refetch()} />
       ) : !res.data ? (
         <div className="card">
           <Skeleton lines={4} />

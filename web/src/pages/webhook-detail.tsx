@@ -1,6 +1,8 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
-import { ApiError, enc, errorMessage } from "../api/client";
-import type { Webhook, WebhookList } from "../api/types";
+import { ApiError, errorMessage } from "../api/client";
+import { keys, samePath } from "../api/keys";
+import type { Webhook, WebhookInput, WebhookList } from "../api/types";
 import { ConfirmDialog } from "../components/dialog";
 import { AlertIcon, DotsIcon, SendIcon } from "../components/icons";
 import { MenuButton } from "../components/menu";
@@ -12,7 +14,7 @@ import { useToast } from "../components/toast";
 import { useProjectFrame } from "../lib/project-frame";
 import { navigate } from "../lib/router";
 import { useSession } from "../lib/session-context";
-import { updateCached, useResource } from "../lib/use-resource";
+import { useApi } from "../lib/queries";
 import { DeliveryChart } from "./delivery-chart";
 import { DeliveryLog } from "./delivery-log";
 import { RecoverDialog } from "./recover-dialog";
@@ -25,9 +27,11 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
   const { client, canWrite } = useSession();
   const frame = useProjectFrame();
   const toast = useToast();
-  const listPath = `/projects/${enc(frame.projectId)}/webhooks`;
-  const path = `${listPath}/${enc(webhookId)}`;
-  const res = useResource(path, (signal) => client.get<Webhook>(path, signal), 5000);
+  const queryClient = useQueryClient();
+  const key = keys.webhook(frame.projectId, webhookId);
+  const lists = samePath(keys.webhooks(frame.projectId));
+  const path = key[0];
+  const res = useApi<Webhook>(key, { poll: 5000 });
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [limit, setLimit] = useState<{ count: number; limit: number } | null>(null);
   /** Recover's start: chosen by the user, or offered after enabling a webhook disabled after failures. */
@@ -38,22 +42,34 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
   const overview = `${frame.base}/webhooks`;
   const crumbs = [...frame.crumbs, { label: "Webhooks", to: overview }];
 
-  const setWebhook = useCallback(
-    (u: Webhook) => {
-      res.mutate(() => u);
-      // Keep the overview's cached list in step, so going back shows the change at once.
-      updateCached<WebhookList>(listPath, (l) => {
-        const before = l.data.find((x) => x.id === u.id);
-        if (!before) return l;
-        return {
-          ...l,
-          data: l.data.map((x) => (x.id === u.id ? { ...u, last_delivery: x.last_delivery } : x)),
-          active_count: l.active_count + (u.enabled === before.enabled ? 0 : u.enabled ? 1 : -1),
-        };
-      });
+  function setWebhook(u: Webhook) {
+    queryClient.setQueryData(key, u);
+    // Keep the cached lists in step, so going back shows the change at once.
+    queryClient.setQueriesData<WebhookList>({ queryKey: lists }, (l) => {
+      const before = l?.data.find((x) => x.id === u.id);
+      if (!l || !before) return l;
+      return {
+        ...l,
+        data: l.data.map((x) => (x.id === u.id ? { ...u, last_delivery: x.last_delivery } : x)),
+        active_count: l.active_count + (u.enabled === before.enabled ? 0 : u.enabled ? 1 : -1),
+      };
+    });
+  }
+  const patch = useMutation({
+    mutationFn: (body: Partial<WebhookInput>) => client.patch<Webhook>(path, body),
+    onSuccess: (updated) => {
+      setWebhook(updated);
+      void queryClient.invalidateQueries({ queryKey: lists });
     },
-    [res, listPath],
-  );
+  });
+  const remove = useMutation({
+    mutationFn: () => client.del(path),
+    onSuccess: () =>
+      queryClient.setQueriesData<WebhookList>({ queryKey: lists }, (l) => {
+        const gone = l?.data.find((x) => x.id === webhookId);
+        return l && gone ? { ...l, data: l.data.filter((x) => x !== gone), active_count: l.active_count - (gone.enabled ? 1 : 0) } : l;
+      }),
+  });
 
   const gone = res.error instanceof ApiError && res.error.status === 404;
   // A 404 on a later poll means it was deleted meanwhile (another tab, another admin).
@@ -63,24 +79,19 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
         <PageError
           title={gone ? "Webhook not found" : undefined}
           message={gone ? "This webhook does not exist any more — it may have been deleted." : errorMessage(res.error)}
-          onRetry={gone ? undefined : res.reload}
+          onRetry={gone ? undefined : () => void res.refetch()}
         />
       </Shell>
     );
   }
 
-  async function setEnabled(enabled: boolean) {
-    const updated = await client.patch<Webhook>(path, { enabled });
-    setWebhook(updated);
-    void res.reload();
-    return updated;
-  }
+  const setEnabled = (enabled: boolean) => patch.mutateAsync({ enabled });
 
   async function openEnable() {
     setLimit(null);
     setConfirm("enable");
     try {
-      const list = await client.get<WebhookList>(listPath);
+      const list = await queryClient.fetchQuery<WebhookList>({ queryKey: keys.webhooks(frame.projectId) });
       setLimit({ count: list.active_count, limit: list.active_limit });
     } catch {
       // The dialog works without the numbers; the server still enforces the limit.
@@ -154,12 +165,12 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                   Created <Time iso={w.created_at} />
                 </span>
               </div>
-              <WebhookFields webhook={w} path={path} onSaved={setWebhook} />
+              <WebhookFields webhook={w} path={path} patch={patch.mutateAsync} />
             </section>
-            <DeliveryChart webhookPath={path} refreshKey={newest} />
+            <DeliveryChart statsKey={keys.stats(frame.projectId, webhookId, 24)} refreshKey={newest} />
           </div>
 
-          <DeliveryLog webhookPath={path} events={w.events} onNewest={onNewest} />
+          <DeliveryLog projectId={frame.projectId} webhookId={webhookId} events={w.events} onNewest={onNewest} />
 
           {confirm === "recover" && (
             <RecoverDialog
@@ -276,12 +287,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               }
               onClose={() => setConfirm(null)}
               onConfirm={async () => {
-                await client.del(path);
-                updateCached<WebhookList>(listPath, (l) => ({
-                  ...l,
-                  data: l.data.filter((x) => x.id !== w.id),
-                  active_count: l.active_count - (w.enabled ? 1 : 0),
-                }));
+                await remove.mutateAsync();
                 toast({ message: "Webhook and its log deleted" });
                 navigate(overview, { replace: true });
               }}

@@ -1,6 +1,7 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { errorMessage } from "../api/client";
-import type { Webhook } from "../api/types";
+import type { Webhook, WebhookInput } from "../api/types";
 import { EventChips } from "../components/event-chips";
 import { DotsIcon, PencilIcon } from "../components/icons";
 import { MenuButton } from "../components/menu";
@@ -16,9 +17,11 @@ const LABELS: Record<EditableField, string> = { name: "Name", events: "Events", 
  * The webhook's settings as a list of fields; each has a pencil (`Edit <Field>`) that turns it into
  * an input with Save and Cancel. One field is edited at a time; Escape cancels, Enter saves.
  */
-export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; path: string; onSaved: (w: Webhook) => void }) {
-  const { client, canWrite } = useSession();
+/** `patch` sends the change and updates what every page shows. */
+export function WebhookFields({ webhook, path, patch }: { webhook: Webhook; path: string; patch: (body: Partial<WebhookInput>) => Promise<Webhook> }) {
+  const { canWrite } = useSession();
   const toast = useToast();
+  const queryClient = useQueryClient();
   const [editing, setEditing] = useState<EditableField | null>(null);
   const [rotating, setRotating] = useState(false);
   const pencils = useRef<Partial<Record<EditableField, HTMLButtonElement | null>>>({});
@@ -38,8 +41,7 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
 
   async function save(field: EditableField, value: unknown) {
     const before = webhook[field as keyof Webhook];
-    const updated = await client.patch<Webhook>(path, { [field]: value });
-    onSaved(updated);
+    await patch({ [field]: value });
     close();
     toast({
       message: `${LABELS[field]} saved`,
@@ -50,7 +52,7 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
               label: "Undo",
               run: async () => {
                 try {
-                  onSaved(await client.patch<Webhook>(path, { [field]: before }));
+                  await patch({ [field]: before });
                   toast({ message: `${LABELS[field]} restored`, tone: "info" });
                 } catch (err) {
                   toast({ message: `Could not undo: ${errorMessage(err)}`, tone: "error" });
@@ -131,7 +133,8 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
           webhook={webhook}
           path={path}
           onClose={() => setRotating(false)}
-          onRotated={() => void client.get<Webhook>(path).then(onSaved, () => {})}
+          // The webhook now shows until when the previous secret signs too.
+          onRotated={() => void queryClient.invalidateQueries({ queryKey: [path] })}
         />
       )}
     </div>

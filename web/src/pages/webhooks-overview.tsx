@@ -1,5 +1,7 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { enc, errorMessage } from "../api/client";
+import { keys, samePath } from "../api/keys";
 import type { Webhook, WebhookList } from "../api/types";
 import { EventChips } from "../components/event-chips";
 import { AlertIcon, ArrowRightIcon, CheckIcon, CrossIcon, PlusIcon, WebhookIcon } from "../components/icons";
@@ -11,15 +13,16 @@ import { useToast } from "../components/toast";
 import { useProjectFrame } from "../lib/project-frame";
 import { Link, navigate } from "../lib/router";
 import { useSession } from "../lib/session-context";
-import { useResource } from "../lib/use-resource";
+import { useApi } from "../lib/queries";
 import { AddWebhookDialog } from "./add-webhook-dialog";
 
 export function WebhooksOverview() {
-  const { client, canWrite } = useSession();
+  const { canWrite } = useSession();
   const frame = useProjectFrame();
   const toast = useToast();
-  const path = `/projects/${enc(frame.projectId)}/webhooks`;
-  const res = useResource(path, (signal) => client.get<WebhookList>(`${path}?include=last_delivery`, signal), 5000);
+  const queryClient = useQueryClient();
+  const key = keys.webhooks(frame.projectId, { lastDelivery: true });
+  const res = useApi<WebhookList>(key, { poll: 5000 });
   const [adding, setAdding] = useState(false);
   const [fresh, setFresh] = useState<string | null>(null);
   const list = res.data;
@@ -41,7 +44,7 @@ export function WebhooksOverview() {
       {list && <ActiveMeter count={list.active_count} limit={list.active_limit} canWrite={canWrite} />}
 
       {res.error && !list ? (
-        <PageError message={errorMessage(res.error)} onRetry={res.reload} />
+        <PageError message={errorMessage(res.error)} onRetry={() => void res.refetch()} />
       ) : !list ? (
         <div className="card">
           <Skeleton lines={4} />
@@ -71,7 +74,8 @@ export function WebhooksOverview() {
           onAdded={(w) => {
             setAdding(false);
             setFresh(w.id);
-            res.mutate(
+            queryClient.setQueryData<WebhookList>(
+              key,
               (d) =>
                 d && {
                   ...d,
@@ -79,7 +83,7 @@ export function WebhooksOverview() {
                   active_count: d.active_count + (w.enabled ? 1 : 0),
                 },
             );
-            void res.reload();
+            void queryClient.invalidateQueries({ queryKey: samePath(key) });
             toast({
               message: w.enabled ? "Webhook added" : "Webhook added, switched off",
               action: { label: "Open", run: () => navigate(`${frame.base}/webhooks/${enc(w.id)}`) },
