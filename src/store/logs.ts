@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database, LogEntryRow } from "./schema.js";
 
 type Db = Kysely<Database>;
@@ -31,7 +31,8 @@ const SUMMARY_COLUMNS = [
 export async function listLogEntries(db: Db, q: LogQuery): Promise<Omit<LogEntryRow, "request" | "response">[]> {
   let query = db.selectFrom("log_entries").select(SUMMARY_COLUMNS).where("webhook_id", "=", q.webhookId);
   if (q.before) query = query.where("id", "<", q.before);
-  if (q.success !== undefined) query = query.where("success", "=", q.success ? 1 : 0);
+  // A literal, not a parameter: the planners use the partial index of failures only for `success = 0`.
+  if (q.success !== undefined) query = query.where("success", "=", sql.lit(q.success ? 1 : 0));
   if (q.event) query = query.where("event", "=", q.event);
   return query.orderBy("id", "desc").limit(q.limit + 1).execute();
 }
@@ -44,7 +45,7 @@ export async function insertLogEntries(db: Db, rows: LogEntryRow[]): Promise<voi
   if (rows.length) await db.insertInto("log_entries").values(rows).execute();
 }
 
-/** Attempts of the last `hours` hours, for the detail page's chart. */
+/** Attempts of the last `hours` hours, for the detail page's chart (from log_entries_webhook_time alone). */
 export async function attemptsSince(db: Db, webhookId: string, since: number) {
   return db
     .selectFrom("log_entries")
