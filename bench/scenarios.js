@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import { Agent } from "undici";
 import {
-  apiClient, cpuSeconds, postgresCpuSeconds, createDatabase, freePort, log, makeWorkDir, nowNs, percentile, rssMb, seconds, sleep, spawnHookline, waitReady,
+  apiClient, cpuSeconds, postgresCpuSeconds, createDatabase, freePort, makeWorkDir, nowNs, percentile, rssMb, seconds, sleep, spawnHookline, waitReady,
 } from "./support.js";
 
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64); // HOOKLINE_CONCURRENCY and the raw client's
@@ -178,7 +178,7 @@ async function runThroughput(h, receiver, events, dialect) {
   const serverCpuMs = pgCpu(total);
   // Every attempt is logged: wait for the recorder's last batch.
   const deadline = Date.now() + 30_000;
-  let logged = 0;
+  let logged;
   while ((logged = await h.db.count("log_entries")) < total && Date.now() < deadline) await sleep(100);
   if (logged < total) throw new Error(`only ${logged} of ${total} attempts were logged`);
   const stats = await receiver.stats();

@@ -35,9 +35,11 @@ export const WebhookSchema = T.Object({
   events: T.Array(T.String()),
   url: T.String(),
   enabled: T.Boolean(),
-  disabled_reason: Nullable(T.Union([T.Literal("manual"), T.Literal("failures")])),
+  disabled_reason: Nullable(T.Union([T.Literal("manual"), T.Literal("failures"), T.Literal("gone")])),
   disabled_at: Nullable(Timestamp),
   has_secret: T.Boolean(),
+  previous_secret_expires_at: Nullable(Timestamp),
+  public_key: Nullable(T.String({ description: '"whpk_" + base64 of the raw 32-byte Ed25519 public key that verifies `v1a,` signatures' })),
   created_at: Timestamp,
   updated_at: Timestamp,
   last_delivery: T.Optional(Nullable(T.Object({ success: T.Boolean(), status_code: Nullable(T.Integer()), created_at: Timestamp }))),
@@ -47,9 +49,10 @@ const LogSummary = {
   id: T.String(),
   webhook_id: T.String(),
   delivery_id: T.String(),
+  event_id: Nullable(T.String()),
   event: T.String(),
   attempt: T.Integer(),
-  trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver")]),
+  trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver"), T.Literal("recover")]),
   success: T.Boolean(),
   status_code: Nullable(T.Integer()),
   error: Nullable(T.String()),
@@ -99,6 +102,28 @@ export const WebhookCreateBody = T.Object({
   enabled: T.Optional(T.Boolean()),
 });
 export const WebhookPatchBody = T.Partial(WebhookCreateBody);
+// Types are checked by the rotation rules, so that every bad value gets the same per-field message.
+export const SecretRotateBody = T.Object({
+  secret: T.Optional(T.Unknown({ description: "the new secret (1–256 characters); generated when omitted" })),
+  previous_valid_seconds: T.Optional(T.Unknown({ description: "0..604800, default 86400: how long the old secret keeps signing" })),
+});
+export const SecretRotation = T.Object({ secret: T.String(), previous_secret_expires_at: Nullable(Timestamp) });
+export const SigningKey = T.Object({ public_key: T.String() });
+export const EventDetailSchema = T.Object({
+  id: T.String(),
+  event: T.String(),
+  created_at: Timestamp,
+  subject: T.Unknown(),
+  deliveries: T.Array(
+    T.Object({
+      id: T.String(),
+      webhook_id: T.String(),
+      status: T.Union([T.Literal("pending"), T.Literal("succeeded"), T.Literal("failed"), T.Literal("cancelled")]),
+      attempts: T.Integer(),
+      trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver"), T.Literal("recover")]),
+    }),
+  ),
+});
 export const PortalSessionBody = T.Object({
   role: T.Optional(T.Union([T.Literal("admin"), T.Literal("viewer")])),
   ttl_seconds: T.Optional(T.Integer({ minimum: 1, maximum: 30 * 24 * 3600 })),

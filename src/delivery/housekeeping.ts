@@ -17,10 +17,10 @@ export class Housekeeping {
 
   start(): void {
     this.outboxTimer = setInterval(() => this.sendNotifications(), this.opts.outboxIntervalMs ?? 1000);
-    this.purgeTimer = setInterval(() => this.purge(), this.opts.purgeIntervalMs ?? 3600_000);
+    this.purgeTimer = setInterval(() => void this.purge(), this.opts.purgeIntervalMs ?? 3600_000);
     this.outboxTimer.unref();
     this.purgeTimer.unref();
-    this.purge();
+    void this.purge();
   }
 
   sendNotifications(): void {

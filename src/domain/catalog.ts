@@ -124,7 +124,7 @@ export function readCatalogFile(json: string): CatalogFile {
   try {
     doc = JSON.parse(json);
   } catch (err) {
-    throw new Error(`is not valid JSON (${(err as Error).message})`);
+    throw new Error(`is not valid JSON (${(err as Error).message})`, { cause: err });
   }
   const shape = 'must be a JSON array of {name, description, example?, schema?} or {"extends": "default", "event_types": [...]}';
   let list: unknown;
@@ -146,7 +146,7 @@ export function readCatalogFile(json: string): CatalogFile {
       byName.set(t.name, t);
     } catch (err) {
       const detail = err instanceof ValidationError ? err.details.map((d) => `${d.field} ${d.message}`).join("; ") : String(err);
-      throw new Error(`entry ${i}: ${detail}`);
+      throw new Error(`entry ${i}: ${detail}`, { cause: err });
     }
   });
   if (byName.size === 0) throw new Error("must define at least one event type");

@@ -158,7 +158,7 @@ export function parseAllowPrivateNetworks(raw: string | undefined): {
         return `${address}/${bits}`;
       } catch (error) {
         const expected = 'Expected "true", "false" or a comma-separated list of CIDR ranges such as 10.0.0.0/8,fd00::/8.';
-        throw new Error(`${(error as Error).message} ${expected}`);
+        throw new Error(`${(error as Error).message} ${expected}`, { cause: error });
       }
     });
   return { allowPrivateNetworks: false, allowedCidrs };

@@ -118,7 +118,7 @@ export interface ProjectInput {
   notification_emails?: string[];
 }
 
-export type DisabledReason = "manual" | "failures";
+export type DisabledReason = "manual" | "failures" | "gone";
 
 export interface Webhook {
   id: string;
@@ -130,6 +130,10 @@ export interface Webhook {
   disabled_reason: DisabledReason | null;
   disabled_at: string | null;
   has_secret: boolean;
+  /** While a rotated-out secret still signs (a second `v1,` value): until when. */
+  previous_secret_expires_at: string | null;
+  /** The Ed25519 public key receivers verify `v1a,` signatures with ("whpk_…"), or null. */
+  public_key: string | null;
   created_at: string | null;
   updated_at: string | null;
   /** The latest attempt, or null before the first one. */
@@ -152,12 +156,13 @@ export interface WebhookList {
   active_limit: number;
 }
 
-export type Trigger = "event" | "test" | "redeliver";
+export type Trigger = "event" | "test" | "redeliver" | "recover";
 
 export interface LogEntrySummary {
   id: string;
   webhook_id: string;
   delivery_id: string;
+  event_id: string | null;
   event: string;
   attempt: number;
   trigger: Trigger;

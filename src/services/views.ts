@@ -1,4 +1,4 @@
-/** Rows → the API's objects (the objects of the API reference in README.md and /api/openapi.json). Secrets never pass through here. */
+/** Rows → the API's objects (the objects of the API reference in README.md and /api/openapi.json). Secrets and private keys never pass through here. */
 import type { EventTypeRow, LogEntryRow, NotificationRow, ProjectRow, WebhookRow } from "../store/schema.js";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -19,7 +19,9 @@ export interface LastDelivery {
   status_code: number | null;
 }
 
-export function webhookView(w: WebhookRow, last?: LastDelivery | null) {
+/** `now` decides whether a rotated-out secret still counts (an expired one is as good as forgotten). */
+export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Date.now()) {
+  const previousUntil = w.previous_secret && w.previous_secret_expires_at != null && Number(w.previous_secret_expires_at) > now ? Number(w.previous_secret_expires_at) : null;
   return {
     id: w.id,
     project_id: w.project_id,
@@ -30,6 +32,8 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null) {
     disabled_reason: w.disabled_reason,
     disabled_at: iso(w.disabled_at),
     has_secret: w.secret !== null,
+    previous_secret_expires_at: iso(previousUntil),
+    public_key: w.public_key ?? null,
     created_at: iso(w.created_at),
     updated_at: iso(w.updated_at),
     ...(last !== undefined
@@ -42,11 +46,12 @@ export function eventTypeView(t: EventTypeRow) {
   return { name: t.name, description: t.description, example: JSON.parse(t.example) as unknown, schema: t.schema === null ? null : (JSON.parse(t.schema) as unknown) };
 }
 
-export function logEntryView(l: LogEntryRow, detail: boolean) {
+export function logEntryView(l: LogEntryRow & { event_id?: string | null }, detail: boolean) {
   const summary = {
     id: l.id,
     webhook_id: l.webhook_id,
     delivery_id: l.delivery_id,
+    event_id: l.event_id ?? null,
     event: l.event,
     attempt: l.attempt,
     trigger: l.trigger,

@@ -91,7 +91,7 @@ export async function stopNodes(nodes: HooklineNode[], graceMs = 10_000): Promis
   await Promise.all(
     nodes.map(async (n) => {
       if (!n.alive) return;
-      const timer = setTimeout(() => n.kill(), graceMs);
+      const timer = setTimeout(() => void n.kill(), graceMs);
       await n.stop();
       clearTimeout(timer);
     }),

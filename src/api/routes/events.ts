@@ -1,6 +1,7 @@
 import { Type as T } from "@sinclair/typebox";
 import type { RouteDeps } from "../app.js";
-import { ErrorSchema, ProjectParams, PublishBody, errorResponses } from "../schemas.js";
+import { ErrorSchema, EventDetailSchema, ProjectParams, PublishBody, errorResponses } from "../schemas.js";
+import { getEvent } from "../../services/event-lookup.js";
 import { publish, type PublishInput } from "../../services/publish.js";
 
 export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
@@ -28,5 +29,18 @@ export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
       const result = await publish(ctx, req.params.project_id, req.body, typeof key === "string" ? key : undefined, typeof parent === "string" ? parent : undefined);
       return reply.status(202).send(result);
     },
+  );
+  app.get<{ Params: { project_id: string; event_id: string } }>(
+    "/api/v1/projects/:project_id/events/:event_id",
+    {
+      onRequest: guard("project"),
+      schema: {
+        tags: ["events"],
+        description: "A stored event (kept for the log retention period) and every delivery made of it: where did this event go?",
+        params: T.Object({ project_id: T.String(), event_id: T.String() }),
+        response: { 200: EventDetailSchema, ...errorResponses },
+      },
+    },
+    async (req) => getEvent(ctx, req.params.project_id, req.params.event_id),
   );
 }

@@ -4,8 +4,6 @@
  */
 import type { Locator, Page } from "playwright-core";
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 export function isFocused(locator: Locator): Promise<boolean> {
   return locator.evaluate((el) => el === (globalThis as any).document.activeElement);
 }
