@@ -58,13 +58,17 @@ describe.each(DIALECTS)("delivery log indexes (%s)", (dialect) => {
     await hl.project("p");
     const hooks: string[] = [];
     for (let i = 0; i < 5; i++) {
-      hooks.push((await hl.api("POST", "/api/v1/projects/p/webhooks", { name: `w${i}`, events: ["test-run.completed"], url: "https://127.0.0.1:1/x", enabled: false })).body.id);
+      const body = { name: `w${i}`, events: ["test-run.completed"], url: "https://127.0.0.1:1/x", enabled: false };
+      hooks.push((await hl.api("POST", "/api/v1/projects/p/webhooks", body)).body.id);
     }
     const now = Date.now();
     await db.insertInto("events").values({ id: "evt_0", project_id: "p", event: "test-run.completed", payload: "{}", created_at: now }).execute();
     await db
       .insertInto("deliveries")
-      .values({ id: "dlv_0", event_id: "evt_0", webhook_id: hooks[0], project_id: "p", trigger: "event", status: "succeeded", attempts: 1, max_attempts: 4, run_at: now, lease_token: null, created_at: now, updated_at: now })
+      .values({
+        id: "dlv_0", event_id: "evt_0", webhook_id: hooks[0], project_id: "p", trigger: "event", status: "succeeded",
+        attempts: 1, max_attempts: 4, run_at: now, lease_token: null, created_at: now, updated_at: now,
+      })
       .execute();
     const rows = Array.from({ length: 20_000 }, (_, i) => {
       const at = now - Math.floor((i / 20_000) * 14 * 24 * 3600_000);

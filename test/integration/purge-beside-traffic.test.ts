@@ -61,7 +61,7 @@ describe.each(DIALECTS)("retention purge beside traffic (%s)", (dialect) => {
       expect(page.status).toBe(200);
       expect(purgeDone).toBe(false);
       expect(await hl.api("POST", "/api/v1/projects/p/events", { event: "test-run.completed", subject: { id: "TR-1" } })).toMatchObject({ status: 202 });
-      await eventually(() => rx.requests.some((r) => JSON.parse(r.body).subject?.id === "TR-1" || r.body.includes('"TR-1"')), 10_000, "the delivery during the purge");
+      await eventually(() => rx.requests.some((r) => r.body.includes('"TR-1"')), 10_000, "the delivery during the purge");
       // Both happened while the purge still had rows to delete.
       expect(purgeDone).toBe(false);
     } finally {
