@@ -7,6 +7,7 @@ export class Housekeeping {
   private outboxTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private purging: Promise<unknown> | null = null;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly ctx: Context,
@@ -28,7 +29,7 @@ export class Housekeeping {
 
   purge(): Promise<unknown> {
     if (!this.purging) {
-      this.purging = purgeOld(this.ctx.store.db, { now: this.ctx.now(), logRetentionDays: this.ctx.config.logRetentionDays })
+      this.purging = purgeOld(this.ctx.store.db, { now: this.ctx.now(), logRetentionDays: this.ctx.config.logRetentionDays, signal: this.stopping.signal })
         .then((r) => {
           if (r.logEntries || r.deliveries || r.events) this.ctx.log.info({ purged: r }, "retention purge");
         })
@@ -41,6 +42,8 @@ export class Housekeeping {
   async stop(): Promise<void> {
     clearInterval(this.outboxTimer);
     clearInterval(this.purgeTimer);
+    // The purge is paced and may run for minutes: it stops at its next batch; the next start resumes it.
+    this.stopping.abort();
     await this.purging;
     await this.outbox.run().catch(() => {});
     this.outbox.close();

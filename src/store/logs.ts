@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { encodeTime } from "ulid";
 import type { Database, LogEntryRow, Trigger } from "./schema.js";
 
@@ -51,7 +51,8 @@ function filtered(db: Db, q: LogQuery) {
     .leftJoin("deliveries as d", "d.id", "l.delivery_id")
     .where("l.webhook_id", "=", q.webhookId)
     .$if(q.before !== undefined, (qb) => qb.where("l.id", "<", q.before!))
-    .$if(q.success !== undefined, (qb) => qb.where("l.success", "=", q.success ? 1 : 0))
+    // A literal, not a parameter: the planners use the partial index of failures (0007) only for `success = 0`.
+    .$if(q.success !== undefined, (qb) => qb.where("l.success", "=", sql.lit(q.success ? 1 : 0)))
     .$if(q.event !== undefined, (qb) => qb.where("l.event", "=", q.event!))
     .$if(q.from !== undefined, (qb) => qb.where("l.created_at", ">=", q.from!))
     .$if(q.from !== undefined && q.from > 0, (qb) => qb.where("l.id", ">=", logIdFloor(q.from!)))

@@ -11,11 +11,22 @@
  * `DELETE … WHERE NOT EXISTS (…) LIMIT`, PostgreSQL picks a hash anti-join that reads the whole
  * referencing table for every batch (measured: 2.7 s per 1000 deliveries against 500k log entries);
  * with the explicit id list it probes the referencing index per row (about 20 ms).
+ *
+ * The purge runs beside deliveries and the API, so it is paced: between batches (and so between
+ * tables) it yields to the event loop and then rests for several times as long as the batch took.
+ * This matters most on SQLite, whose statements run synchronously on the main thread: a purge that
+ * only awaited its statements would never let a request or a delivery run until it finished. The
+ * pause keeps the purge to about PURGE_SHARE of the wall time on either store, and each SQLite batch
+ * is small so that no single statement holds the thread for long (docs/performance.md, log_scale).
  */
-import { sql, type Kysely } from "kysely";
+import { SqliteAdapter, sql, type Kysely } from "kysely";
 import type { Database, DeliveryStatus } from "../schema.js";
 
-const BATCH = 1000;
+const DEFAULT_BATCH = 1000;
+/** SQLite's deletes block the thread (index maintenance on log_entries is most of it): smaller steps. */
+const SQLITE_BATCH = 250;
+/** The share of wall time the purge may take; the rest is left to deliveries and the API. */
+const PURGE_SHARE = 0.15;
 const DAY = 24 * 3600 * 1000;
 const FINISHED: DeliveryStatus[] = ["succeeded", "failed", "cancelled"];
 
@@ -33,27 +44,55 @@ interface Cursor {
   id: string;
 }
 
-export async function purgeOld(db: Db, opts: { now: number; logRetentionDays: number }, maxBatches = 1000): Promise<PurgeResult> {
+export interface PurgeOptions {
+  now: number;
+  logRetentionDays: number;
+  /** Rows per statement; defaults to 1000 (PostgreSQL) or 250 (SQLite). */
+  batch?: number;
+  /** Share of wall time the purge may take (0 < share ≤ 1; 1 only yields between batches). */
+  share?: number;
+  /** Ends the purge between two batches (node shutdown); the result counts what went so far. */
+  signal?: AbortSignal;
+}
+
+/** Deletes what retention allows, at most `maxBatches` statements per table (default: a million rows). */
+export async function purgeOld(db: Db, opts: PurgeOptions, maxBatches?: number): Promise<PurgeResult> {
+  const result: PurgeResult = { logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 };
+  const batch = opts.batch ?? (db.getExecutor().adapter instanceof SqliteAdapter ? SQLITE_BATCH : DEFAULT_BATCH);
+  try {
+    await purgeTables(db, opts, result, batch, maxBatches ?? Math.ceil(1_000_000 / batch));
+  } catch (err) {
+    if (!(err instanceof PurgeStopped)) throw err;
+  }
+  return result;
+}
+
+class PurgeStopped extends Error {}
+
+async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATCH: number, maxBatches: number): Promise<void> {
   const now = opts.now;
   const cutoff = now - opts.logRetentionDays * DAY;
-  const result: PurgeResult = { logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 };
+  const pace = pacer(opts.share ?? PURGE_SHARE, opts.signal);
+  const keysetBatches = (page: (after: Cursor | null) => Promise<Cursor[]>, remove: (ids: string[]) => Promise<number>) =>
+    pagedDeletes(maxBatches, BATCH, pace, page, remove);
 
   // A rotated-out secret is forgotten once its overlap is over (until then it is only ignored).
   await db.updateTable("webhooks").set({ previous_secret: null, previous_secret_expires_at: null }).where("previous_secret_expires_at", "<=", now).execute();
 
   // Log entries reference nothing that must stay: delete the old ones outright, a batch at a time.
   for (let i = 0; i < maxBatches; i++) {
-    const res = await db
-      .deleteFrom("log_entries")
-      .where("id", "in", (eb) => eb.selectFrom("log_entries").select("id").where("created_at", "<", cutoff).limit(BATCH))
-      .executeTakeFirst();
+    const res = await pace(() =>
+      db
+        .deleteFrom("log_entries")
+        .where("id", "in", (eb) => eb.selectFrom("log_entries").select("id").where("created_at", "<", cutoff).limit(BATCH))
+        .executeTakeFirst(),
+    );
     result.logEntries += Number(res.numDeletedRows);
     if (Number(res.numDeletedRows) < BATCH) break;
   }
 
   for (const status of FINISHED) {
     result.deliveries += await keysetBatches(
-      maxBatches,
       (after) =>
         db
           .selectFrom("deliveries")
@@ -70,7 +109,6 @@ export async function purgeOld(db: Db, opts: { now: number; logRetentionDays: nu
   }
 
   result.events += await keysetBatches(
-    maxBatches,
     (after) =>
       db
         .selectFrom("events")
@@ -87,36 +125,61 @@ export async function purgeOld(db: Db, opts: { now: number; logRetentionDays: nu
   // Keys answer repeats for 24 h; a busy publisher makes millions a day, so these go in batches too.
   const keysBefore = now - DAY;
   for (let i = 0; i < maxBatches; i++) {
-    const res = await db
-      .deleteFrom("idempotency_keys")
-      .where("created_at", "<", keysBefore)
-      .where((eb) =>
-        eb(
-          eb.refTuple("project_id", "key"),
-          "in",
-          eb.selectFrom("idempotency_keys").select(["project_id", "key"]).where("created_at", "<", keysBefore).limit(BATCH).$asTuple("project_id", "key"),
-        ),
-      )
-      .executeTakeFirst();
+    const res = await pace(() =>
+      db
+        .deleteFrom("idempotency_keys")
+        .where("created_at", "<", keysBefore)
+        .where((eb) =>
+          eb(
+            eb.refTuple("project_id", "key"),
+            "in",
+            eb.selectFrom("idempotency_keys").select(["project_id", "key"]).where("created_at", "<", keysBefore).limit(BATCH).$asTuple("project_id", "key"),
+          ),
+        )
+        .executeTakeFirst(),
+    );
     result.idempotencyKeys += Number(res.numDeletedRows);
     if (Number(res.numDeletedRows) < BATCH) break;
   }
-  return result;
+}
+
+type Pace = <T>(step: () => Promise<T>) => Promise<T>;
+
+/**
+ * Runs each step after the previous one's pause: a turn of the event loop (timers and I/O first),
+ * then a rest of `(1 - share) / share` times the previous step's duration.
+ */
+function pacer(share: number, signal?: AbortSignal): Pace {
+  const restPerMs = share >= 1 ? 0 : (1 - share) / Math.max(share, 0.01);
+  let rest = 0;
+  return async (step) => {
+    if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+    else await new Promise((resolve) => setImmediate(resolve));
+    if (signal?.aborted) throw new PurgeStopped();
+    const t0 = performance.now();
+    try {
+      return await step();
+    } finally {
+      rest = Math.min(2000, (performance.now() - t0) * restPerMs);
+    }
+  };
 }
 
 /** Pages through candidates in key order and deletes each page; returns how many rows went. */
-async function keysetBatches(
+async function pagedDeletes(
   maxBatches: number,
+  batch: number,
+  pace: Pace,
   page: (after: Cursor | null) => Promise<Cursor[]>,
   remove: (ids: string[]) => Promise<number>,
 ): Promise<number> {
   let after: Cursor | null = null;
   let total = 0;
   for (let i = 0; i < maxBatches; i++) {
-    const rows = await page(after);
+    const rows = await pace(() => page(after));
     if (rows.length === 0) break;
-    total += await remove(rows.map((r) => r.id));
-    if (rows.length < BATCH) break;
+    total += await pace(() => remove(rows.map((r) => r.id)));
+    if (rows.length < batch) break;
     const last = rows[rows.length - 1];
     after = { at: Number(last.at), id: last.id };
   }
