@@ -1,55 +1,41 @@
+import type { LogEntry, LogPage, LogQuery, Stats } from "../api/schemas.js";
 import { NotFoundError, ValidationError } from "../domain/errors.js";
 import { isId } from "../domain/ids.js";
 import * as logs from "../store/logs.js";
 import type { Context } from "./context.js";
-import { logEntryView } from "./views.js";
+import { logEntryView, logSummaryView } from "./views.js";
 import { findWebhookRow } from "./webhooks.js";
 
-export interface LogListQuery {
-  limit?: string;
-  cursor?: string;
-  success?: string;
-  event?: string;
-}
+const wholeNumber = (n: number | undefined, min: number, max: number) => n === undefined || (Number.isInteger(n) && n >= min && n <= max);
 
-export async function listLogs(ctx: Context, projectId: string, webhookId: string, q: LogListQuery) {
+export async function listLogs(ctx: Context, projectId: string, webhookId: string, q: LogQuery): Promise<LogPage> {
   const hook = await findWebhookRow(ctx, projectId, webhookId);
+  const { limit = 20, cursor, success, event } = q;
   const details = [];
-  let limit = 20;
-  if (q.limit !== undefined) {
-    limit = /^\d{1,3}$/.test(q.limit) ? Number(q.limit) : NaN;
-    if (!(limit >= 1 && limit <= 100)) details.push({ field: "limit", message: "must be a whole number from 1 to 100" });
-  }
-  if (q.cursor !== undefined && q.cursor !== "" && !isId("log", q.cursor)) details.push({ field: "cursor", message: "must be a next_cursor value from a previous page" });
-  if (q.success !== undefined && q.success !== "true" && q.success !== "false") details.push({ field: "success", message: "must be true or false" });
-  if (q.event !== undefined && q.event.length > 100) details.push({ field: "event", message: "must be an event name" });
+  if (!wholeNumber(limit, 1, 100)) details.push({ field: "limit", message: "must be a whole number from 1 to 100" });
+  if (cursor !== undefined && cursor !== "" && !isId("log", cursor)) details.push({ field: "cursor", message: "must be a next_cursor value from a previous page" });
+  if (success !== undefined && typeof success !== "boolean") details.push({ field: "success", message: "must be true or false" });
+  if (event !== undefined && event.length > 100) details.push({ field: "event", message: "must be an event name" });
   if (details.length) throw new ValidationError(details);
-  const rows = await logs.listLogEntries(ctx.store.db, {
-    webhookId: hook.id,
-    limit,
-    before: q.cursor || undefined,
-    success: q.success === undefined ? undefined : q.success === "true",
-    event: q.event || undefined,
-  });
+  const rows = await logs.listLogEntries(ctx.store.db, { webhookId: hook.id, limit, before: cursor || undefined, success, event: event || undefined });
   const page = rows.slice(0, limit);
   return {
-    data: page.map((r) => logEntryView({ ...r, request: "", response: null }, false)),
+    data: page.map((r) => logSummaryView(r)),
     next_cursor: rows.length > limit ? page[page.length - 1].id : null,
   };
 }
 
-export async function getLog(ctx: Context, projectId: string, webhookId: string, logId: string) {
+export async function getLog(ctx: Context, projectId: string, webhookId: string, logId: string): Promise<LogEntry> {
   const hook = await findWebhookRow(ctx, projectId, webhookId);
   const row = isId("log", logId) ? await logs.findLogEntry(ctx.store.db, hook.id, logId) : undefined;
   if (!row) throw new NotFoundError("Log entry");
-  return logEntryView(row, true);
+  return logEntryView(row);
 }
 
 /** Per-hour succeeded/failed counts and latency percentiles of the last `hours` hours, oldest first. */
-export async function deliveryStats(ctx: Context, projectId: string, webhookId: string, hoursRaw?: string) {
+export async function deliveryStats(ctx: Context, projectId: string, webhookId: string, hours = 24): Promise<Stats> {
   const hook = await findWebhookRow(ctx, projectId, webhookId);
-  const hours = hoursRaw === undefined ? 24 : /^\d{1,3}$/.test(hoursRaw) ? Number(hoursRaw) : NaN;
-  if (!(hours >= 1 && hours <= 168)) throw new ValidationError([{ field: "hours", message: "must be a whole number from 1 to 168" }]);
+  if (!wholeNumber(hours, 1, 168)) throw new ValidationError([{ field: "hours", message: "must be a whole number from 1 to 168" }]);
   const hour = 3600_000;
   const firstStart = Math.floor(ctx.now() / hour) * hour - (hours - 1) * hour;
   const rows = await logs.attemptsSince(ctx.store.db, hook.id, firstStart);

@@ -1,9 +1,14 @@
-/** Rows → the API's objects (the objects of the API reference in README.md and /api/openapi.json). Secrets never pass through here. */
+/** Rows → the API's objects (their schemas are in src/api/schemas.ts, served as /api/openapi.json). Secrets never pass through here. */
+import type { EventType, LogEntry, LogEntrySummary, Notification, Project, Webhook } from "../api/schemas.js";
 import type { EventTypeRow, LogEntryRow, NotificationRow, ProjectRow, WebhookRow } from "../store/schema.js";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+function iso(ms: number): string;
+function iso(ms: number | null): string | null;
+function iso(ms: number | null) {
+  return ms === null ? null : new Date(ms).toISOString();
+}
 
-export function projectView(p: ProjectRow) {
+export function projectView(p: ProjectRow): Project {
   return {
     id: p.id,
     name: p.name,
@@ -19,7 +24,7 @@ export interface LastDelivery {
   status_code: number | null;
 }
 
-export function webhookView(w: WebhookRow, last?: LastDelivery | null) {
+export function webhookView(w: WebhookRow, last?: LastDelivery | null): Webhook {
   return {
     id: w.id,
     project_id: w.project_id,
@@ -38,12 +43,12 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null) {
   };
 }
 
-export function eventTypeView(t: EventTypeRow) {
+export function eventTypeView(t: EventTypeRow): EventType {
   return { name: t.name, description: t.description, example: JSON.parse(t.example) as unknown, schema: t.schema === null ? null : (JSON.parse(t.schema) as unknown) };
 }
 
-export function logEntryView(l: LogEntryRow, detail: boolean) {
-  const summary = {
+export function logSummaryView(l: Omit<LogEntryRow, "request" | "response">): LogEntrySummary {
+  return {
     id: l.id,
     webhook_id: l.webhook_id,
     delivery_id: l.delivery_id,
@@ -56,11 +61,13 @@ export function logEntryView(l: LogEntryRow, detail: boolean) {
     duration_ms: l.duration_ms,
     created_at: iso(l.created_at),
   };
-  if (!detail) return summary;
-  return { ...summary, request: JSON.parse(l.request) as unknown, response: l.response ? (JSON.parse(l.response) as unknown) : null };
 }
 
-export function notificationView(n: NotificationRow) {
+export function logEntryView(l: LogEntryRow): LogEntry {
+  return { ...logSummaryView(l), request: JSON.parse(l.request) as LogEntry["request"], response: l.response ? (JSON.parse(l.response) as LogEntry["response"]) : null };
+}
+
+export function notificationView(n: NotificationRow): Notification {
   return {
     id: n.id,
     project_id: n.project_id,

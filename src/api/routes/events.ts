@@ -1,10 +1,11 @@
 import { Type as T } from "@sinclair/typebox";
-import type { RouteDeps } from "../app.js";
-import { ErrorSchema, ProjectParams, PublishBody, errorResponses } from "../schemas.js";
-import { publish, type PublishInput } from "../../services/publish.js";
+import type { RoutePlugin } from "../decorators.js";
+import { ErrorSchema, ProjectParams, PublishBody, PublishResultSchema, errorResponses } from "../schemas.js";
+import { publish } from "../../services/publish.js";
 
-export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
-  app.post<{ Params: { project_id: string }; Body: PublishInput }>(
+export const eventRoutes: RoutePlugin = async (app) => {
+  const { ctx, guard } = app;
+  app.post(
     "/api/v1/projects/:project_id/events",
     {
       onRequest: guard("admin"),
@@ -14,19 +15,14 @@ export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
         params: ProjectParams,
         headers: T.Object({ "idempotency-key": T.Optional(T.String()) }),
         body: PublishBody,
-        response: {
-          202: T.Object({ id: T.Union([T.String(), T.Null()]), deliveries: T.Integer(), skipped: T.Optional(T.Literal("import")) }),
-          413: ErrorSchema,
-          ...errorResponses,
-        },
+        response: { 202: PublishResultSchema, 413: ErrorSchema, ...errorResponses },
       },
     },
     async (req, reply) => {
-      const key = req.headers["idempotency-key"];
       // A W3C traceparent makes the publish span (tracing on) a child of the caller's trace.
       const parent = req.headers.traceparent;
-      const result = await publish(ctx, req.params.project_id, req.body, typeof key === "string" ? key : undefined, typeof parent === "string" ? parent : undefined);
+      const result = await publish(ctx, req.params.project_id, req.body, req.headers["idempotency-key"], typeof parent === "string" ? parent : undefined);
       return reply.status(202).send(result);
     },
   );
-}
+};
