@@ -28,7 +28,10 @@ export const ProjectSchema = T.Object({
 });
 
 export const EventTypeSchema = T.Object({
-  name: T.String(), description: T.String(), example: T.Unknown(), schema: T.Unknown({ description: "JSON Schema (draft 2020-12) of the subject, or null" }),
+  name: T.String(),
+  description: T.String(),
+  example: T.Unknown(),
+  schema: T.Unknown({ description: "JSON Schema (draft 2020-12) of the subject, or null" }),
 });
 
 export const WebhookSchema = T.Object({
@@ -81,9 +84,7 @@ export const NotificationSchema = T.Object({
 
 export const StatsSchema = T.Object({
   hours: T.Integer(),
-  buckets: T.Array(
-    T.Object({ start: Timestamp, succeeded: T.Integer(), failed: T.Integer(), p50_ms: Nullable(T.Number()), p95_ms: Nullable(T.Number()) }),
-  ),
+  buckets: T.Array(T.Object({ start: Timestamp, succeeded: T.Integer(), failed: T.Integer(), p50_ms: Nullable(T.Number()), p95_ms: Nullable(T.Number()) })),
 });
 
 export const WebhookListSchema = T.Object({ data: T.Array(WebhookSchema), active_count: T.Integer(), active_limit: T.Integer() });
@@ -101,7 +102,11 @@ export const DeliveryIdSchema = T.Object({ delivery_id: T.String() });
 
 // Request bodies: types only. Unknown fields are ignored.
 export const ProjectBody = T.Object({ name: T.String(), notification_emails: T.Optional(Nullable(T.Array(T.String()))) });
-export const EventTypeBody = T.Object({ description: T.String(), example: T.Optional(T.Unknown()), schema: T.Optional(T.Unknown({ description: "JSON Schema (draft 2020-12) a published subject must match; null removes it" })) });
+export const EventTypeBody = T.Object({
+  description: T.String(),
+  example: T.Optional(T.Unknown()),
+  schema: T.Optional(T.Unknown({ description: "JSON Schema (draft 2020-12) a published subject must match; null removes it" })),
+});
 export const PublishBody = T.Object({
   event: T.String(),
   subject: T.Record(T.String(), T.Unknown()),

@@ -13,7 +13,8 @@ export async function listLogs(ctx: Context, projectId: string, webhookId: strin
   const { limit = 20, cursor, success, event } = q;
   const details = [];
   if (!wholeNumber(limit, 1, 100)) details.push({ field: "limit", message: "must be a whole number from 1 to 100" });
-  if (cursor !== undefined && cursor !== "" && !isId("log", cursor)) details.push({ field: "cursor", message: "must be a next_cursor value from a previous page" });
+  if (cursor !== undefined && cursor !== "" && !isId("log", cursor))
+    details.push({ field: "cursor", message: "must be a next_cursor value from a previous page" });
   if (success !== undefined && typeof success !== "boolean") details.push({ field: "success", message: "must be true or false" });
   if (event !== undefined && event.length > 100) details.push({ field: "event", message: "must be an event name" });
   if (details.length) throw new ValidationError(details);

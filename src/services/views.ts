@@ -44,7 +44,12 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null): Webhook 
 }
 
 export function eventTypeView(t: EventTypeRow): EventType {
-  return { name: t.name, description: t.description, example: JSON.parse(t.example) as unknown, schema: t.schema === null ? null : (JSON.parse(t.schema) as unknown) };
+  return {
+    name: t.name,
+    description: t.description,
+    example: JSON.parse(t.example) as unknown,
+    schema: t.schema === null ? null : (JSON.parse(t.schema) as unknown),
+  };
 }
 
 export function logSummaryView(l: Omit<LogEntryRow, "request" | "response">): LogEntrySummary {
@@ -64,7 +69,11 @@ export function logSummaryView(l: Omit<LogEntryRow, "request" | "response">): Lo
 }
 
 export function logEntryView(l: LogEntryRow): LogEntry {
-  return { ...logSummaryView(l), request: JSON.parse(l.request) as LogEntry["request"], response: l.response ? (JSON.parse(l.response) as LogEntry["response"]) : null };
+  return {
+    ...logSummaryView(l),
+    request: JSON.parse(l.request) as LogEntry["request"],
+    response: l.response ? (JSON.parse(l.response) as LogEntry["response"]) : null,
+  };
 }
 
 export function notificationView(n: NotificationRow): Notification {

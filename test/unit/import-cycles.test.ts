@@ -15,7 +15,10 @@ function importGraph(): Map<string, string[]> {
   for (const file of files) {
     const text = fs.readFileSync(path.join(src, file), "utf8");
     const specifiers = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"(\.[^"]+)"|^\s*import\s+"(\.[^"]+)"/gm)].map((m) => m[1] ?? m[2]);
-    graph.set(file, specifiers.map((s) => path.join(path.dirname(file), s.replace(/\.js$/, ".ts"))));
+    graph.set(
+      file,
+      specifiers.map((s) => path.join(path.dirname(file), s.replace(/\.js$/, ".ts"))),
+    );
   }
   return graph;
 }
@@ -36,7 +39,15 @@ function cycles(graph: Map<string, string[]>): string[][] {
 }
 
 it("finds a cycle when there is one", () => {
-  expect(cycles(new Map([["a.ts", ["b.ts"]], ["b.ts", ["a.ts"]], ["c.ts", ["a.ts"]]]))).toEqual([["a.ts", "b.ts", "a.ts"]]);
+  expect(
+    cycles(
+      new Map([
+        ["a.ts", ["b.ts"]],
+        ["b.ts", ["a.ts"]],
+        ["c.ts", ["a.ts"]],
+      ]),
+    ),
+  ).toEqual([["a.ts", "b.ts", "a.ts"]]);
 });
 
 it("src/ has no import cycle outside src/store", () => {

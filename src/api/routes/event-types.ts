@@ -13,7 +13,10 @@ export const eventTypeRoutes: RoutePlugin = async (app) => {
   );
   app.put(
     "/api/v1/event-types/:name",
-    { onRequest: guard("admin"), schema: { tags, params: T.Object({ name: T.String() }), body: EventTypeBody, response: { 200: EventTypeSchema, ...errorResponses } } },
+    {
+      onRequest: guard("admin"),
+      schema: { tags, params: T.Object({ name: T.String() }), body: EventTypeBody, response: { 200: EventTypeSchema, ...errorResponses } },
+    },
     async (req) => eventTypes.putEventType(ctx, req.params.name, req.body),
   );
 };

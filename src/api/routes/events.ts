@@ -11,7 +11,8 @@ export const eventRoutes: RoutePlugin = async (app) => {
       onRequest: guard("admin"),
       schema: {
         tags: ["events"],
-        description: "Publish an event. `source: \"import\"` is accepted and delivers nothing. An `Idempotency-Key` header makes retries of this call safe for 24 h.",
+        description:
+          'Publish an event. `source: "import"` is accepted and delivers nothing. An `Idempotency-Key` header makes retries of this call safe for 24 h.',
         params: ProjectParams,
         headers: T.Object({ "idempotency-key": T.Optional(T.String()) }),
         body: PublishBody,

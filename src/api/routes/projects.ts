@@ -8,7 +8,10 @@ export const projectRoutes: RoutePlugin = async (app) => {
   const tags = ["projects"];
   app.put(
     "/api/v1/projects/:project_id",
-    { onRequest: guard("admin"), schema: { tags, params: ProjectParams, body: ProjectBody, response: { 200: ProjectSchema, 201: ProjectSchema, ...errorResponses } } },
+    {
+      onRequest: guard("admin"),
+      schema: { tags, params: ProjectParams, body: ProjectBody, response: { 200: ProjectSchema, 201: ProjectSchema, ...errorResponses } },
+    },
     async (req, reply) => {
       const { project, created } = await projects.putProject(ctx, req.params.project_id, req.body);
       return reply.status(created ? 201 : 200).send(project);

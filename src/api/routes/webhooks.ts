@@ -22,12 +22,18 @@ export const webhookRoutes: RoutePlugin = async (app) => {
   const wantsLast = (q: { include?: string }) => (q.include ?? "").split(",").includes("last_delivery");
   app.get(
     base,
-    { onRequest: guard("project"), schema: { tags, params: ProjectParams, querystring: IncludeQuery, response: { 200: WebhookListSchema, ...errorResponses } } },
+    {
+      onRequest: guard("project"),
+      schema: { tags, params: ProjectParams, querystring: IncludeQuery, response: { 200: WebhookListSchema, ...errorResponses } },
+    },
     async (req) => webhooks.listWebhooks(ctx, req.params.project_id, wantsLast(req.query)),
   );
   app.post(
     base,
-    { onRequest: guard("project-admin"), schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
+    {
+      onRequest: guard("project-admin"),
+      schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } },
+    },
     async (req, reply) => reply.status(201).send(await webhooks.createWebhook(ctx, req.params.project_id, req.body)),
   );
   app.get(
@@ -37,7 +43,10 @@ export const webhookRoutes: RoutePlugin = async (app) => {
   );
   app.patch(
     `${base}/:id`,
-    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
+    {
+      onRequest: guard("project-admin"),
+      schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorSchema, ...errorResponses } },
+    },
     async (req) => webhooks.updateWebhook(ctx, req.params.project_id, req.params.id, req.body ?? {}),
   );
   app.delete(
@@ -50,7 +59,10 @@ export const webhookRoutes: RoutePlugin = async (app) => {
   );
   app.get(
     `${base}/:id/secret`,
-    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 200: T.Object({ secret: T.Union([T.String(), T.Null()]) }), ...errorResponses } } },
+    {
+      onRequest: guard("project-admin"),
+      schema: { tags, params: WebhookParams, response: { 200: T.Object({ secret: T.Union([T.String(), T.Null()]) }), ...errorResponses } },
+    },
     async (req, reply) => {
       reply.header("cache-control", "no-store");
       return webhooks.revealSecret(ctx, req.params.project_id, req.params.id);
