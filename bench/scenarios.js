@@ -22,7 +22,7 @@ export function subject(i, sentNs) {
     name: "Nightly regression — checkout flow",
     status: "completed",
     result: "passed",
-    totals: { passed: 412, failed: 0, blocked: 1, skipped: 3 },
+    totals: { passed: 412, failed: 0, blocked: 1, untested: 3 },
     milestone: { id: "ms_2026_11", name: "Release 2026.11" },
     started_at: "2026-11-28T14:58:12.034Z",
     finished_at: "2026-11-28T15:04:05.123Z",

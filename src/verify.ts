@@ -7,7 +7,7 @@
  * Always pass the raw request body, as received: re-serialising parsed JSON changes the bytes and
  * the signature no longer matches.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createPublicKey, timingSafeEqual, verify, type KeyObject } from "node:crypto";
 
 export type RawBody = string | Buffer | Uint8Array;
 export type HeaderBag = Record<string, string | string[] | undefined> | Headers;
@@ -28,6 +28,13 @@ export class WebhookVerificationError extends Error {
     this.name = "WebhookVerificationError";
   }
 }
+
+/**
+ * What a receiver verifies with: the webhook's secret (the `v1,` values; several secrets may be given
+ * while you switch over), its published Ed25519 public key "whpk_…" (the `v1a,` value), or both
+ * (either matching is enough). A plain string is a secret.
+ */
+export type VerificationKey = string | { secret?: string | string[]; publicKey?: string };
 
 export interface VerifyWebhookOptions {
   /** How far `webhook-timestamp` may be from now, either way, in seconds. Default 300. */
@@ -91,6 +98,27 @@ function standardMac(key: Buffer, msgId: string, timestamp: string, body: Uint8A
   return createHmac("sha256", key).update(`${msgId}.${timestamp}.`, "utf8").update(body).digest("base64");
 }
 
+const PUBLIC_KEY = /^whpk_([A-Za-z0-9+/]{43}=)$/;
+
+function publicKeyObject(publicKey: string): KeyObject {
+  const m = typeof publicKey === "string" ? PUBLIC_KEY.exec(publicKey.trim()) : null;
+  const raw = m ? Buffer.from(m[1], "base64") : null;
+  if (!raw || raw.length !== 32) {
+    throw new TypeError('publicKey must be the webhook\'s public key as shown by Hookline: "whpk_" + base64 of 32 bytes.');
+  }
+  return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+}
+
+/** The secrets and public key to try, checked before anything is read from the request. */
+function verificationKeys(key: VerificationKey): { secrets: Buffer[]; publicKey: KeyObject | null } {
+  if (typeof key === "string") return { secrets: [keyBytes(key)], publicKey: null };
+  if (typeof key !== "object" || key === null) throw new TypeError("Pass the webhook's secret, or { secret } or { publicKey }.");
+  const secrets = key.secret === undefined ? [] : (Array.isArray(key.secret) ? key.secret : [key.secret]).map(keyBytes);
+  const publicKey = key.publicKey === undefined ? null : publicKeyObject(key.publicKey);
+  if (secrets.length === 0 && !publicKey) throw new TypeError("Pass { secret } or { publicKey } (or both).");
+  return { secrets, publicKey };
+}
+
 /**
  * Verifies a delivery by its Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
  * `webhook-signature`) and returns the parsed JSON body.
@@ -99,12 +127,12 @@ function standardMac(key: Buffer, msgId: string, timestamp: string, body: Uint8A
  * `webhook-id` (Hookline delivers at least once, so the same id can legitimately arrive twice).
  */
 export function verifyWebhook(
-  secret: string,
+  key: VerificationKey,
   rawBody: RawBody,
   headers: HeaderBag,
   opts: VerifyWebhookOptions = {},
 ): unknown {
-  const key = keyBytes(secret);
+  const keys = verificationKeys(key);
   const body = bodyBytes(rawBody);
   const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (!(Number.isFinite(tolerance) && tolerance >= 0)) {
@@ -141,16 +169,25 @@ export function verifyWebhook(
     );
   }
 
-  const expected = standardMac(key, msgId, timestamp, body);
-  // Several space-separated entries let a sender sign with an old and a new secret during rotation.
-  const matches = signatures
-    .split(/\s+/)
-    .map((entry) => entry.replace(/,$/, ""))
-    .some((entry) => entry.startsWith("v1,") && sameText(entry.slice(3), expected));
-  if (!matches) {
+  // Several space-separated entries: an old and a new secret during a rotation, and a `v1a,` value
+  // when the webhook has a signing key. Any one matching a key we hold is enough.
+  const entries = signatures.split(/\s+/).map((entry) => entry.replace(/,$/, ""));
+  const expected = keys.secrets.map((k) => standardMac(k, msgId, timestamp, body));
+  const macMatches = entries.some((entry) => entry.startsWith("v1,") && expected.some((e) => sameText(entry.slice(3), e)));
+  const signed = keys.publicKey ? Buffer.concat([Buffer.from(`${msgId}.${timestamp}.`, "utf8"), body]) : null;
+  const keyMatches =
+    signed !== null &&
+    entries.some((entry) => {
+      if (!entry.startsWith("v1a,")) return false;
+      const sig = Buffer.from(entry.slice(4), "base64");
+      return sig.length === 64 && verify(null, signed, keys.publicKey!, sig);
+    });
+  if (!macMatches && !keyMatches) {
     throw new WebhookVerificationError(
       "invalid_signature",
-      "webhook-signature does not match: wrong secret, or the body was changed (pass the raw body, not re-serialised JSON).",
+      keys.publicKey && keys.secrets.length === 0
+        ? "webhook-signature has no v1a value that this public key verifies: wrong key, no signing key on the webhook, or the body was changed (pass the raw body)."
+        : "webhook-signature does not match: wrong secret, or the body was changed (pass the raw body, not re-serialised JSON).",
     );
   }
 

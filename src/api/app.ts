@@ -2,6 +2,7 @@
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv } from "ajv";
+import formats from "ajv-formats";
 import * as eventTypes from "../services/event-types.js";
 import { webhooksDoc } from "./openapi-webhooks.js";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -43,7 +44,9 @@ export interface ApiOptions {
  * Query strings arrive as text, so their numbers and booleans are coerced; bodies are JSON and are not.
  */
 const ajvOptions = { removeAdditional: false, allErrors: true, useDefaults: false, strict: false } as const;
-const validators = { strict: new Ajv({ ...ajvOptions, coerceTypes: false }), coercing: new Ajv({ ...ajvOptions, coerceTypes: true }) };
+// ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+const addFormats = ((formats as unknown as { default?: unknown }).default ?? formats) as unknown as (ajv: Ajv) => Ajv;
+const validators = { strict: addFormats(new Ajv({ ...ajvOptions, coerceTypes: false })), coercing: addFormats(new Ajv({ ...ajvOptions, coerceTypes: true })) };
 
 export async function buildApi(ctx: Context, creds: Credentials, metrics: Metrics, opts: ApiOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({

@@ -10,6 +10,7 @@ const STATUS: Record<string, number> = {
   forbidden: 403,
   not_found: 404,
   active_webhook_limit: 409,
+  webhook_disabled: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,

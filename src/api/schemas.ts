@@ -41,9 +41,11 @@ export const WebhookSchema = T.Object({
   events: T.Array(T.String()),
   url: T.String(),
   enabled: T.Boolean(),
-  disabled_reason: Nullable(T.Union([T.Literal("manual"), T.Literal("failures")])),
+  disabled_reason: Nullable(T.Union([T.Literal("manual"), T.Literal("failures"), T.Literal("gone")])),
   disabled_at: Nullable(Timestamp),
   has_secret: T.Boolean(),
+  previous_secret_expires_at: Nullable(Timestamp),
+  public_key: Nullable(T.String({ description: '"whpk_" + base64 of the raw 32-byte Ed25519 public key that verifies `v1a,` signatures' })),
   created_at: Timestamp,
   updated_at: Timestamp,
   last_delivery: T.Optional(Nullable(T.Object({ success: T.Boolean(), status_code: Nullable(T.Integer()), created_at: Timestamp }))),
@@ -53,9 +55,10 @@ const LogSummary = {
   id: T.String(),
   webhook_id: T.String(),
   delivery_id: T.String(),
+  event_id: Nullable(T.String()),
   event: T.String(),
   attempt: T.Integer(),
-  trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver")]),
+  trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver"), T.Literal("recover")]),
   success: T.Boolean(),
   status_code: Nullable(T.Integer()),
   error: Nullable(T.String()),
@@ -120,17 +123,49 @@ export const WebhookCreateBody = T.Object({
   enabled: T.Optional(T.Boolean()),
 });
 export const WebhookPatchBody = T.Partial(WebhookCreateBody);
+// Types are checked by the rotation rules, so that every bad value gets the same per-field message.
+export const SecretRotateBody = T.Object({
+  secret: T.Optional(T.Unknown({ description: "the new secret (1–256 characters); generated when omitted" })),
+  previous_valid_seconds: T.Optional(T.Unknown({ description: "0..604800, default 86400: how long the old secret keeps signing" })),
+});
+export const SecretRotation = T.Object({ secret: T.String(), previous_secret_expires_at: Nullable(Timestamp) });
+export const SigningKey = T.Object({ public_key: T.String() });
+export const EventDetailSchema = T.Object({
+  id: T.String(),
+  event: T.String(),
+  created_at: Timestamp,
+  subject: T.Unknown(),
+  deliveries: T.Array(
+    T.Object({
+      id: T.String(),
+      webhook_id: T.String(),
+      status: T.Union([T.Literal("pending"), T.Literal("succeeded"), T.Literal("failed"), T.Literal("cancelled")]),
+      attempts: T.Integer(),
+      trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver"), T.Literal("recover")]),
+    }),
+  ),
+});
 export const PortalSessionBody = T.Object({
   role: T.Optional(T.Union([T.Literal("admin"), T.Literal("viewer")])),
   ttl_seconds: T.Optional(T.Integer({ minimum: 1, maximum: 30 * 24 * 3600 })),
 });
 
 // Query strings: numbers and booleans arrive coerced (the ranges are domain rules, checked by the services).
+/** The log's filters (list and export); they combine with AND. */
+export const LogFilterQuery = T.Object({
+  success: T.Optional(T.Boolean()),
+  event: T.Optional(T.String({ description: "an event name" })),
+  from: T.Optional(T.String({ description: "ISO-8601 time: entries at or after it" })),
+  to: T.Optional(T.String({ description: "ISO-8601 time: entries at or before it" })),
+  status_code: T.Optional(T.String({ description: "a status code (e.g. 404) or a class: 2xx, 3xx, 4xx, 5xx" })),
+  event_id: T.Optional(T.String({ description: "evt_…: the attempts of that event" })),
+  delivery_id: T.Optional(T.String({ description: "dlv_…: the attempts of that delivery" })),
+  trigger: T.Optional(T.String({ description: "event, test, redeliver or recover" })),
+});
 export const LogQuery = T.Object({
   limit: T.Optional(T.Integer({ description: "1..100, default 20" })),
   cursor: T.Optional(T.String({ description: "`next_cursor` of the previous page" })),
-  success: T.Optional(T.Boolean()),
-  event: T.Optional(T.String()),
+  ...LogFilterQuery.properties,
 });
 export const StatsQuery = T.Object({ hours: T.Optional(T.Integer({ description: "1..168, default 24" })) });
 export const IncludeQuery = T.Object({
@@ -158,6 +193,7 @@ export type LogEntrySummary = Static<typeof LogEntrySummarySchema>;
 export type LogEntry = Static<typeof LogEntrySchema>;
 export type LogPage = Static<typeof LogPageSchema>;
 export type LogQuery = Static<typeof LogQuery>;
+export type LogFilterQuery = Static<typeof LogFilterQuery>;
 export type Notification = Static<typeof NotificationSchema>;
 export type Stats = Static<typeof StatsSchema>;
 export type PublishResult = Static<typeof PublishResultSchema>;

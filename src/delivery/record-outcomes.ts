@@ -41,6 +41,7 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
   const now = ctx.now();
   const finished: { outcome: string; trigger: string }[] = [];
   let cancelledByDisable = 0;
+  const disabledFor = { failures: 0, gone: 0 };
   // SQLite: shares its commit with claims and publishes of the same turn (store/sqlite/group-commit.ts).
   await transact(ctx.store, async (trx) => {
     const ids = outcomes.map((o) => o.deliveryId);
@@ -82,7 +83,17 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       if (!d || d.status !== "pending" || d.lease_token !== o.leaseToken) continue;
       // The schedule the delivery was created with (older rows: the configured one).
       const retryDelaysMs = d.retry_delays ? (JSON.parse(d.retry_delays) as number[]) : ctx.config.retryDelaysMs;
-      const step = nextStep({ success: o.result.success, attemptsMade: d.attempts + 1, maxAttempts: d.max_attempts, trigger: d.trigger, retryDelaysMs });
+      const step = nextStep({
+        success: o.result.success,
+        attemptsMade: d.attempts + 1,
+        maxAttempts: d.max_attempts,
+        trigger: d.trigger,
+        retryDelaysMs,
+        // The receiver's answer may change the schedule: Retry-After on 429/503, 410 Gone.
+        status: o.result.statusCode,
+        retryAfter: o.result.response?.headers["retry-after"],
+        now,
+      });
       steps.set(d.id, step);
       const group = byToken.get(o.leaseToken) ?? { succeeded: [], failed: [], retries: [] };
       if (step.kind === "succeeded") group.succeeded.push(d.id);
@@ -107,8 +118,10 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       if (step.kind === "retry" || !updated.has(id)) continue;
       const d = byId.get(id)!;
       finished.push({ outcome: step.kind, trigger: d.trigger });
-      const cancelled = step.kind === "failed" && step.disableWebhook ? await autoDisable(ctx, trx, d.webhook_id, d.id, now) : null;
-      if (cancelled !== null) {
+      const reason = step.kind === "failed" ? step.disableWebhook : false;
+      const cancelled = reason ? await autoDisable(ctx, trx, d.webhook_id, d.id, now, reason) : null;
+      if (reason && cancelled !== null) {
+        disabledFor[reason]++;
         summary.disabledWebhooks.push(d.webhook_id);
         summary.notifications++;
         cancelledByDisable += cancelled;
@@ -118,7 +131,7 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
   for (const f of finished) metrics.deliveries.inc({ outcome: f.outcome, trigger: f.trigger });
   // The queued deliveries an auto-disable cancelled are finished deliveries too.
   if (cancelledByDisable > 0) metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" }, cancelledByDisable);
-  if (summary.disabledWebhooks.length > 0) metrics.webhooksDisabled.inc({ reason: "failures" }, summary.disabledWebhooks.length);
+  for (const reason of ["failures", "gone"] as const) if (disabledFor[reason] > 0) metrics.webhooksDisabled.inc({ reason }, disabledFor[reason]);
   return summary;
 }
 
@@ -126,12 +139,13 @@ type Trx = Transaction<Database>;
 
 /**
  * Disables the webhook once (a second failing delivery finds it disabled) and raises the
- * notification; answers how many queued deliveries it cancelled, or null when it was disabled already.
+ * notification — after failures (retries spent) or because the endpoint answered 410 Gone; answers
+ * how many queued deliveries it cancelled, or null when it was disabled already.
  */
-async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId: string, now: number): Promise<number | null> {
+async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId: string, now: number, reason: "failures" | "gone"): Promise<number | null> {
   const res = await trx
     .updateTable("webhooks")
-    .set({ enabled: 0, disabled_reason: "failures", disabled_at: now, updated_at: now })
+    .set({ enabled: 0, disabled_reason: reason, disabled_at: now, updated_at: now })
     .where("id", "=", webhookId)
     .where("enabled", "=", 1)
     .executeTakeFirst();
@@ -149,7 +163,9 @@ async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId
     kind: "webhook.disabled",
     webhook_id: webhookId,
     message:
-      `Webhook "${hook.name}" (${hook.url}) was disabled after ${attempts} failed ${attempts === 1 ? "attempt" : "attempts"} of one delivery.` +
+      (reason === "gone"
+        ? `Webhook "${hook.name}" (${hook.url}) was disabled because the endpoint answered 410 Gone.`
+        : `Webhook "${hook.name}" (${hook.url}) was disabled after ${attempts} failed ${attempts === 1 ? "attempt" : "attempts"} of one delivery.`) +
       (cancelled > 0 ? ` ${cancelled} queued ${cancelled === 1 ? "delivery was" : "deliveries were"} cancelled.` : "") +
       " Fix the endpoint, then enable the webhook again.",
     created_at: now,
@@ -159,6 +175,6 @@ async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId
     outbox_run_at: email === "pending" || callback === "pending" ? now : null,
     outbox_attempts: 0,
   });
-  ctx.log.warn({ webhook_id: webhookId, project_id: hook.project_id }, "webhook disabled after repeated failures");
+  ctx.log.warn({ webhook_id: webhookId, project_id: hook.project_id }, reason === "gone" ? "webhook disabled: the endpoint answered 410 Gone" : "webhook disabled after repeated failures");
   return cancelled;
 }

@@ -139,7 +139,7 @@ export class Worker {
   private async attempt(d: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     const target = d.target;
     if (!target) return; // deleted between claim and load
-    if (d.trigger === "event" && target.enabled !== 1) {
+    if ((d.trigger === "event" || d.trigger === "recover") && target.enabled !== 1) {
       await this.recorder.cancel(d.id, this.token);
       return;
     }
@@ -150,6 +150,9 @@ export class Worker {
       deliveryId: d.id,
       attempt,
       secret: target.secret === null ? null : openSecret(this.ctx, target.secret),
+      // A rotated-out secret signs too until it expires; a signing key adds the `v1a,` value.
+      previousSecret: target.previous_secret && Number(target.previous_secret_expires_at) > at ? openSecret(this.ctx, target.previous_secret) : null,
+      signingKey: target.signing_key ? openSecret(this.ctx, target.signing_key) : null,
       body: target.payload,
       userAgent: USER_AGENT,
       now: new Date(at),

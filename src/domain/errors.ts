@@ -39,6 +39,13 @@ export class LimitError extends HooklineError {
 }
 
 /** 404 not_found. */
+/** 409 webhook_disabled: the action needs an enabled webhook (recover). */
+export class WebhookDisabledError extends HooklineError {
+  constructor(message: string) {
+    super("webhook_disabled", message);
+  }
+}
+
 export class NotFoundError extends HooklineError {
   constructor(what: string) {
     super("not_found", `${what} was not found.`);

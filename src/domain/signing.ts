@@ -1,13 +1,24 @@
 /**
- * The two signatures every delivery with a secret carries (docs/receivers.md, "Verifying signatures"): our own `Signature` header,
- * and the Standard Webhooks one so receivers can use an off-the-shelf verifier.
- * The key is always the secret's UTF-8 bytes, never a base64 decoding of it.
+ * The signatures a delivery carries (docs/receivers.md, "Verifying signatures"): our own `Signature` header (HMAC of the
+ * body with the secret), and the Standard Webhooks ones so receivers can use an off-the-shelf
+ * verifier: `v1,` (HMAC with a secret) and `v1a,` (Ed25519 with the webhook's signing key).
+ * An HMAC key is always the secret's UTF-8 bytes, never a base64 decoding of it.
  */
-import { createHmac } from "node:crypto";
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+
+/** Prefix of a published Ed25519 public key: "whpk_" + base64 of the raw 32 bytes. */
+export const PUBLIC_KEY_PREFIX = "whpk_";
 
 /** Lowercase hex HMAC-SHA256 of the exact body bytes. */
 export function signBody(secret: string, body: string | Buffer): string {
   return createHmac("sha256", Buffer.from(secret, "utf8")).update(body).digest("hex");
+}
+
+function checkTimestamp(timestampSeconds: number): void {
+  // A fractional timestamp would be signed as "1.5" while receivers parse the header as an integer.
+  if (!Number.isSafeInteger(timestampSeconds)) {
+    throw new RangeError(`timestampSeconds must be whole unix seconds, got ${timestampSeconds}.`);
+  }
 }
 
 /** `v1,` + base64 HMAC-SHA256 of `${msgId}.${timestampSeconds}.${body}`. */
@@ -17,14 +28,44 @@ export function standardSignature(
   timestampSeconds: number,
   body: string | Buffer,
 ): string {
-  // A fractional timestamp would be signed as "1.5" while receivers parse the header as an integer.
-  if (!Number.isSafeInteger(timestampSeconds)) {
-    throw new RangeError(`timestampSeconds must be whole unix seconds, got ${timestampSeconds}.`);
-  }
+  checkTimestamp(timestampSeconds);
   // The body is fed as bytes, not interpolated, so a Buffer is signed exactly as it will be sent.
   const mac = createHmac("sha256", Buffer.from(secret, "utf8"))
     .update(`${msgId}.${timestampSeconds}.`, "utf8")
     .update(body)
     .digest("base64");
   return `v1,${mac}`;
+}
+
+/** `v1a,` + base64 Ed25519 signature of `${msgId}.${timestampSeconds}.${body}`. */
+export function asymmetricSignature(
+  privateKey: string,
+  msgId: string,
+  timestampSeconds: number,
+  body: string | Buffer,
+): string {
+  checkTimestamp(timestampSeconds);
+  const message = Buffer.concat([Buffer.from(`${msgId}.${timestampSeconds}.`, "utf8"), Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8")]);
+  return `v1a,${sign(null, message, privateKeyObject(privateKey)).toString("base64")}`;
+}
+
+/** A new Ed25519 key pair: the private key as base64 PKCS#8 DER (to store), the public key as published. */
+export function newSigningKey(): { privateKey: string; publicKey: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return { privateKey: privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"), publicKey: publishedPublicKey(publicKey) };
+}
+
+/** The "whpk_…" form of a stored private key's public half. */
+export function publicKeyOf(privateKey: string): string {
+  return publishedPublicKey(createPublicKey(privateKeyObject(privateKey)));
+}
+
+function privateKeyObject(privateKey: string): KeyObject {
+  return createPrivateKey({ key: Buffer.from(privateKey, "base64"), format: "der", type: "pkcs8" });
+}
+
+function publishedPublicKey(key: KeyObject): string {
+  // The raw 32 bytes are the JWK's `x`; PEM/DER would wrap them in an ASN.1 header receivers must strip.
+  const raw = Buffer.from(key.export({ format: "jwk" }).x!, "base64url");
+  return PUBLIC_KEY_PREFIX + raw.toString("base64");
 }

@@ -81,7 +81,7 @@ function checkEvents(raw: unknown, catalog: ReadonlySet<string>): Check<string[]
   return problems.length > 0 ? { error: `${problems.join("; ")}.` } : { value: names };
 }
 
-function checkSecret(raw: unknown): Check<string | null> {
+export function checkSecret(raw: unknown): Check<string | null> {
   if (raw === null) return { value: null };
   if (typeof raw !== "string") return { error: "secret must be a string, or null for no secret." };
   if (raw === "") return { error: "secret must not be empty; omit it or send null for no secret." };

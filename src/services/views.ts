@@ -1,4 +1,4 @@
-/** Rows → the API's objects (their schemas are in src/api/schemas.ts, served as /api/openapi.json). Secrets never pass through here. */
+/** Rows → the API's objects (their schemas are in src/api/schemas.ts, served as /api/openapi.json). Secrets and private keys never pass through here. */
 import type { EventType, LogEntry, LogEntrySummary, Notification, Project, Webhook } from "../api/schemas.js";
 import type { EventTypeRow, LogEntryRow, NotificationRow, ProjectRow, WebhookRow } from "../store/schema.js";
 
@@ -24,7 +24,10 @@ export interface LastDelivery {
   status_code: number | null;
 }
 
-export function webhookView(w: WebhookRow, last?: LastDelivery | null): Webhook {
+/** `now` decides whether a rotated-out secret still counts (an expired one is as good as forgotten). */
+export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Date.now()): Webhook {
+  const previousUntil =
+    w.previous_secret && w.previous_secret_expires_at != null && Number(w.previous_secret_expires_at) > now ? Number(w.previous_secret_expires_at) : null;
   return {
     id: w.id,
     project_id: w.project_id,
@@ -35,6 +38,8 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null): Webhook 
     disabled_reason: w.disabled_reason,
     disabled_at: iso(w.disabled_at),
     has_secret: w.secret !== null,
+    previous_secret_expires_at: iso(previousUntil),
+    public_key: w.public_key ?? null,
     created_at: iso(w.created_at),
     updated_at: iso(w.updated_at),
     ...(last !== undefined
@@ -52,11 +57,12 @@ export function eventTypeView(t: EventTypeRow): EventType {
   };
 }
 
-export function logSummaryView(l: Omit<LogEntryRow, "request" | "response">): LogEntrySummary {
+export function logSummaryView(l: Omit<LogEntryRow, "request" | "response"> & { event_id?: string | null }): LogEntrySummary {
   return {
     id: l.id,
     webhook_id: l.webhook_id,
     delivery_id: l.delivery_id,
+    event_id: l.event_id ?? null,
     event: l.event,
     attempt: l.attempt,
     trigger: l.trigger,
@@ -68,7 +74,7 @@ export function logSummaryView(l: Omit<LogEntryRow, "request" | "response">): Lo
   };
 }
 
-export function logEntryView(l: LogEntryRow): LogEntry {
+export function logEntryView(l: LogEntryRow & { event_id?: string | null }): LogEntry {
   return {
     ...logSummaryView(l),
     request: JSON.parse(l.request) as LogEntry["request"],

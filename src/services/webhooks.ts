@@ -32,7 +32,7 @@ export async function listWebhooks(ctx: Context, projectId: string, includeLast 
   const rows = await store.listWebhooks(ctx.store.db, projectId);
   const last = includeLast ? await store.lastAttempts(ctx.store.db, rows.map((r) => r.id)) : null;
   return {
-    data: rows.map((r) => webhookView(r, last ? (last.get(r.id) ?? null) : undefined)),
+    data: rows.map((r) => webhookView(r, last ? (last.get(r.id) ?? null) : undefined, ctx.now())),
     active_count: rows.filter((r) => r.enabled === 1).length,
     active_limit: ctx.config.maxActiveWebhooks,
   };
@@ -47,9 +47,9 @@ export async function findWebhookRow(ctx: Context, projectId: string, id: string
 
 export async function getWebhook(ctx: Context, projectId: string, id: string, includeLast = false) {
   const row = await findWebhookRow(ctx, projectId, id);
-  if (!includeLast) return webhookView(row);
+  if (!includeLast) return webhookView(row, undefined, ctx.now());
   const last = await store.lastAttempts(ctx.store.db, [row.id]);
-  return webhookView(row, last.get(row.id) ?? null);
+  return webhookView(row, last.get(row.id) ?? null, ctx.now());
 }
 
 export async function createWebhook(ctx: Context, projectId: string, input: WebhookInput) {
@@ -64,6 +64,10 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     events: JSON.stringify(fields.events!),
     url: fields.url!,
     secret: fields.secret ? sealSecret(ctx, fields.secret) : null,
+    previous_secret: null,
+    previous_secret_expires_at: null,
+    signing_key: null,
+    public_key: null,
     inflight_limit: null,
     enabled: enabled ? 1 : 0,
     disabled_reason: enabled ? null : "manual",
@@ -78,7 +82,7 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     }
     await store.insertWebhook(trx, row);
   });
-  return webhookView(row);
+  return webhookView(row, undefined, now);
 }
 
 export async function updateWebhook(ctx: Context, projectId: string, id: string, input: WebhookInput) {
@@ -96,7 +100,11 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     if (fields.url !== undefined) changes.url = fields.url;
     // A new endpoint, or one enabled again after a fix, starts at the full in-flight limit again.
     if ((fields.url !== undefined && fields.url !== current.url) || (fields.enabled === true && current.enabled === 0)) changes.inflight_limit = null;
-    if (fields.secret !== undefined) changes.secret = fields.secret === null ? null : sealSecret(ctx, fields.secret);
+    if (fields.secret !== undefined) {
+      // A PATCH replaces the secret at once: no overlap (that is what secret/rotate is for).
+      changes.secret = fields.secret === null ? null : sealSecret(ctx, fields.secret);
+      Object.assign(changes, { previous_secret: null, previous_secret_expires_at: null });
+    }
     if (fields.enabled === true && current.enabled === 0) {
       if ((await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) throw new LimitError(ctx.config.maxActiveWebhooks);
       Object.assign(changes, { enabled: 1, disabled_reason: null, disabled_at: null });

@@ -168,6 +168,24 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0005_receivers_trust": {
+      // Secret rotation (the previous secret, sealed like the current one, until it expires), the
+      // Ed25519 signing key (private key sealed like secrets; the public key is not secret), and the
+      // indexes of the log's filters and of recover's scan of a project's events by time.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("webhooks").addColumn("previous_secret", "text").execute();
+        await db.schema.alterTable("webhooks").addColumn("previous_secret_expires_at", ts).execute();
+        await db.schema.alterTable("webhooks").addColumn("signing_key", "text").execute();
+        await db.schema.alterTable("webhooks").addColumn("public_key", "text").execute();
+        await db.schema.createIndex("log_entries_webhook_created").on("log_entries").columns(["webhook_id", "created_at"]).execute();
+        await db.schema.createIndex("log_entries_webhook_status").on("log_entries").columns(["webhook_id", "status_code", "id"]).execute();
+        await db.schema.createIndex("log_entries_webhook_trigger").on("log_entries").columns(["webhook_id", "trigger", "id"]).execute();
+        await db.schema.createIndex("events_project_created").on("events").columns(["project_id", "created_at"]).execute();
+        if (dialect === "sqlite") {
+          await seedSqlitePlannerStats(db, ["log_entries_webhook_created", "log_entries_webhook_status", "log_entries_webhook_trigger", "events_project_created"]);
+        }
+      },
+    },
     "0006_cluster_credentials": {
       // Generated credentials shared by every node on one database (services/cluster-credentials.ts):
       // the admin token's SHA-256, and the portal-token key (sealed when HOOKLINE_ENCRYPTION_KEY is set).
@@ -214,6 +232,12 @@ const SQLITE_STATS: [table: string, index: string, stat: string][] = [
   ["log_entries", "log_entries_webhook", "2000000 4000 1"],
   ["log_entries", "log_entries_delivery", "2000000 2"],
   ["log_entries", "log_entries_created", "2000000 2"],
+  // Without these the planner would take the new indexes to be as selective as (webhook_id, id)
+  // and could sort a webhook's whole log for a plain page.
+  ["log_entries", "log_entries_webhook_created", "2000000 4000 2"],
+  ["log_entries", "log_entries_webhook_status", "2000000 4000 400 1"],
+  ["log_entries", "log_entries_webhook_trigger", "2000000 4000 1500 1"],
+  ["events", "events_project_created", "200000 1000 2"],
   ["events", "sqlite_autoindex_events_1", "200000 1"],
   ["events", "events_created", "200000 2"],
   ["webhooks", "sqlite_autoindex_webhooks_1", "1000 1"],
@@ -226,13 +250,14 @@ const SQLITE_STATS: [table: string, index: string, stat: string][] = [
   ["idempotency_keys", "idempotency_keys_created", "100000 2"],
 ];
 
-async function seedSqlitePlannerStats(db: Kysely<any>): Promise<void> {
+/** Seeds the statistics of `only` (default: every index listed that exists), leaving measured ones of the others alone. */
+async function seedSqlitePlannerStats(db: Kysely<any>, only?: string[]): Promise<void> {
   await sql`analyze event_types`.execute(db); // creates sqlite_stat1 (a tiny table: no full scan of an old database)
   const indexes = new Set(
     (await sql<{ name: string }>`select name from sqlite_master where type = 'index'`.execute(db)).rows.map((r) => r.name),
   );
   for (const [table, index, stat] of SQLITE_STATS) {
-    if (!indexes.has(index)) continue;
+    if (!indexes.has(index) || (only && !only.includes(index))) continue;
     await sql`delete from sqlite_stat1 where tbl = ${table} and idx = ${index}`.execute(db);
     await sql`insert into sqlite_stat1 (tbl, idx, stat) values (${table}, ${index}, ${stat})`.execute(db);
   }

@@ -30,8 +30,15 @@ export interface WebhooksTable {
   events: string; // JSON array of event names
   url: string;
   secret: string | null;
+  /** The secret before the last rotation (stored like `secret`), signing too until it expires. */
+  previous_secret?: string | null;
+  previous_secret_expires_at?: number | null;
+  /** The Ed25519 private key (base64 PKCS#8 DER, stored like `secret`) for `v1a,` signatures. */
+  signing_key?: string | null;
+  /** Its public key as published to receivers: "whpk_" + base64 of the raw 32 bytes. */
+  public_key?: string | null;
   enabled: number;
-  disabled_reason: "manual" | "failures" | null;
+  disabled_reason: "manual" | "failures" | "gone" | null;
   disabled_at: number | null;
   /**
    * Attempts that may be in flight to it at once while its attempts time out (halved per time-out,
@@ -54,7 +61,7 @@ export interface EventsTable {
 }
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
-export type Trigger = "event" | "test" | "redeliver";
+export type Trigger = "event" | "test" | "redeliver" | "recover";
 
 export interface DeliveriesTable {
   id: string;

@@ -290,6 +290,10 @@ describe("admin UI against a real server", () => {
     await menu.waitFor();
     expect(await isFocused(menu.getByRole("menuitem", { name: "Disable" }))).toBe(true);
     await page.keyboard.press("ArrowDown");
+    expect(await isFocused(menu.getByRole("menuitem", { name: "Recover" }))).toBe(true);
+    await page.keyboard.press("ArrowDown");
+    expect(await isFocused(menu.getByRole("menuitem", { name: "Signing key" }))).toBe(true);
+    await page.keyboard.press("ArrowDown");
     expect(await isFocused(menu.getByRole("menuitem", { name: "Delete" }))).toBe(true);
     await page.keyboard.press("ArrowDown");
     expect(await isFocused(menu.getByRole("menuitem", { name: "Disable" }))).toBe(true);
@@ -374,6 +378,25 @@ describe("admin UI against a real server", () => {
     await page.getByText("Disabled after failures").first().waitFor();
     await until(async () => (await logEntries().count()) === 4);
     receiver.respondWith({ status: 200 });
+
+    // Enabling it again offers to recover what it missed, from the time it was disabled: here an
+    // event published while it was off.
+    const disabledAt = (await server.api("GET", `/api/v1/projects/${PROJECT}/webhooks/${id}`)).body.disabled_at as string;
+    await server.api("POST", `/api/v1/projects/${PROJECT}/events`, { event: "milestone.completed", subject: { id: "M-2" } });
+    await openMoreActions("Enable");
+    const enable = page.getByRole("dialog", { name: "Enable webhook" });
+    await enable.getByRole("button", { name: "Enable" }).click();
+    const offer = page.getByRole("dialog", { name: "Recover" });
+    await offer.waitFor();
+    const since = await offer.getByLabel("Since").inputValue();
+    // The field shows local time (Europe/Berlin) to the second; the disable time is in UTC.
+    const sinceUtc = await page.evaluate((v) => new Date(v).toISOString(), since);
+    expect(Math.abs(Date.parse(sinceUtc) - Date.parse(disabledAt))).toBeLessThan(1000);
+    await screenshot(page, "recover-offer");
+    await offer.getByRole("button", { name: "Recover", exact: true }).click();
+    await offer.waitFor({ state: "detached" });
+    await page.getByText("1 delivery queued").waitFor(); // M-2, published while it was off
+    await until(async () => (await logEntries().count()) === 5);
   });
 
   it("deletes a webhook after a confirmation that warns about its log", async () => {

@@ -41,7 +41,7 @@ describe.skipIf(!pgEnabled)("several nodes on one PostgreSQL database", () => {
   const count = async (query: string, params: unknown[] = []) => Number((await sql.query(query, params)).rows[0].n);
 
   it("every node starts against the same migrated schema", async () => {
-    expect(await count("select count(*) as n from kysely_migration")).toBe(6); // 0001, 0003, 0004 and the three 0006 (0002 is SQLite-only)
+    expect(await count("select count(*) as n from kysely_migration")).toBe(7); // 0001, 0003, 0004, 0005 and the three 0006 (0002 is SQLite-only)
     for (const n of [...apis, ...workers]) expect(n.alive).toBe(true);
   });
 

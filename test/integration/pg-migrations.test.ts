@@ -37,7 +37,7 @@ describe.skipIf(!pgEnabled)("migrations under an advisory lock (postgres)", () =
   };
 
   /** Every migration PostgreSQL runs (0002 is SQLite's planner statistics). */
-  const PG_MIGRATIONS = ["0001_initial", "0003_delivery_lease_until", "0004_delivery_claim_by_webhook", "0006_cluster_credentials", "0006_event_trace_context", "0006_event_type_schema"];
+  const PG_MIGRATIONS = ["0001_initial", "0003_delivery_lease_until", "0004_delivery_claim_by_webhook", "0005_receivers_trust", "0006_cluster_credentials", "0006_event_trace_context", "0006_event_type_schema"];
 
   it("eight concurrent migrations on a fresh database: one applies, seven find it up to date", async () => {
     const db = await fresh();

@@ -179,4 +179,33 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     const logsLeft = await db().selectFrom("log_entries").select((eb) => eb.fn.countAll<number>().as("n")).where("created_at", "<", clock - DAY).executeTakeFirstOrThrow();
     expect(Number(logsLeft.n)).toBe(0);
   });
+
+  it("keeps every event younger than the retention, with or without deliveries, and forgets expired rotated-out secrets", async () => {
+    await hl.project("keep");
+    clock = T0 + 100 * DAY;
+    const pub = (subject: unknown) => hl.api("POST", "/api/v1/projects/keep/events", { event: "risk.created", subject });
+    // Nobody subscribes: no delivery, no log entry references these events.
+    const aging = (await pub({ id: "R-aging" })).body;
+    expect(aging.deliveries).toBe(0);
+    clock += DAY - HOUR; // 23 h later: still inside the 1-day retention
+    const young = (await pub({ id: "R-young" })).body;
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
+    const kept = async () => (await db().selectFrom("events").select("id").where("project_id", "=", "keep").execute()).map((e) => e.id).sort();
+    expect(await kept()).toEqual([aging.id, young.id].sort());
+    expect((await hl.api("GET", `/api/v1/projects/keep/events/${aging.id}`)).body).toMatchObject({ id: aging.id, deliveries: [] });
+    clock += 2 * HOUR; // the first is now past the retention, the second is not
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
+    expect(await kept()).toEqual([young.id]);
+    expect((await hl.api("GET", `/api/v1/projects/keep/events/${aging.id}`)).status).toBe(404);
+
+    // A rotated-out secret: kept (sealed or not) until it expires, then the purge forgets it.
+    const hook = (await hl.api("POST", "/api/v1/projects/keep/webhooks", { name: "s", events: ["risk.created"], url: `${rx.url}/ok`, secret: "whsec_one" })).body;
+    await hl.api("POST", `/api/v1/projects/keep/webhooks/${hook.id}/secret/rotate`, { previous_valid_seconds: 3600 });
+    const previous = () => db().selectFrom("webhooks").select("previous_secret").where("id", "=", hook.id).executeTakeFirstOrThrow();
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
+    expect((await previous()).previous_secret).toBe("whsec_one");
+    clock += HOUR;
+    await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });
+    expect((await previous()).previous_secret).toBeNull();
+  });
 });

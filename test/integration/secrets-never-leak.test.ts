@@ -12,6 +12,7 @@ import net from "node:net";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSecret } from "../../src/services/secrets.js";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../helpers/databases.js";
 import { ADMIN_TOKEN, startHookline, type ApiResponse, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
@@ -35,6 +36,7 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
   const S = {
     webhookSecret: rand("whsec_first"),
     rotatedSecret: rand("whsec_second"),
+    thirdSecret: rand("whsec_third"),
     failingSecret: rand("whsec_failing"),
     refusedSecret: rand("whsec_refused"),
     secretKey: rand("secret-key-"),
@@ -48,6 +50,8 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
   };
   /** Filled as portal sessions are minted. */
   const portalTokens: string[] = [];
+  /** The webhook's Ed25519 private key (base64 PKCS#8), read from the database once created. */
+  const privateKeys: string[] = [];
   const lines: string[] = [];
   const errorBodies: string[] = [];
   let hl: TestHookline;
@@ -60,6 +64,7 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
     ...Object.entries(S),
     ["adminToken", ADMIN_TOKEN],
     ...portalTokens.map((t, i): [string, string] => [`portalToken${i}`, t]),
+    ...privateKeys.map((k, i): [string, string] => [`signingKey${i}`, k]),
   ];
   /**
    * Every secret (or the last 24 characters of a long one) that appears in `text`, also inside
@@ -166,8 +171,15 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
     for (let i = 0; i < 3; i++) expect((await api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { i } })).status).toBe(202);
     await good.waitFor(3);
     expect((await api("PATCH", `/api/v1/projects/acme/webhooks/${hook.body.id}`, { secret: S.rotatedSecret })).status).toBe(200);
+    // Rotation with an overlap and a signing key: the old secret and the private key sign too.
+    expect((await api("POST", `/api/v1/projects/acme/webhooks/${hook.body.id}/secret/rotate`, { secret: S.thirdSecret })).status).toBe(200);
+    expect((await api("POST", `/api/v1/projects/acme/webhooks/${hook.body.id}/secret/rotate`, { previous_valid_seconds: S.refusedSecret })).status).toBe(422);
+    expect((await api("POST", `/api/v1/projects/acme/webhooks/${hook.body.id}/signing-key`)).status).toBe(200);
+    const sealed = await hl.runtime.ctx.store.db.selectFrom("webhooks").select("signing_key").where("id", "=", hook.body.id).executeTakeFirstOrThrow();
+    privateKeys.push(openSecret(hl.runtime.ctx, sealed.signing_key!));
     expect((await api("POST", `/api/v1/projects/acme/webhooks/${hook.body.id}/test`)).status).toBe(202);
     await good.waitFor(4);
+    expect(String(good.requests[3].headers["webhook-signature"]).split(" ").map((v) => v.split(",")[0])).toEqual(["v1", "v1", "v1a"]);
     await eventually(async () => (await api("GET", `/api/v1/projects/acme/webhooks/${bad.body.id}`)).body.disabled_reason === "failures", 10_000, "auto-disable");
     await operator.waitFor(1, 10_000);
     await eventually(() => lines.some((l) => l.includes("notification e-mail failed")), 10_000, "the failed e-mail to be logged");
@@ -200,6 +212,7 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
         const entries = (await hl.api("GET", `/api/v1/projects/${project}/webhooks/${h.id}/logs?limit=100`)).body.data;
         expect(entries.length).toBeGreaterThan(0);
         for (const e of entries) texts.push(JSON.stringify((await hl.api("GET", `/api/v1/projects/${project}/webhooks/${h.id}/logs/${e.id}`)).body));
+        texts.push((await hl.api("GET", `/api/v1/projects/${project}/webhooks/${h.id}/logs/export`)).body as string);
       }
     }
     texts.push(JSON.stringify((await hl.api("GET", "/api/v1/projects/acme/notifications")).body));

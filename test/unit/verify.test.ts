@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { buildAttemptHeaders } from "../../src/domain/payload.js";
+import { newSigningKey } from "../../src/domain/signing.js";
 import { verifySignature, verifyWebhook, WebhookVerificationError } from "../../src/verify.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -246,3 +247,71 @@ function signedBytes(body: Buffer): Record<string, string> {
   const mac = spawnSync("openssl", ["dgst", "-sha256", "-hmac", SECRET, "-binary"], { input: data }).stdout.toString("base64");
   return { "webhook-id": "dlv_1", "webhook-timestamp": ts, "webhook-signature": `v1,${mac}` };
 }
+
+describe("verifyWebhook with a public key, and several secrets", () => {
+  const { privateKey, publicKey } = newSigningKey();
+  const other = newSigningKey();
+  const opts = { now: NOW };
+  const signedBoth = (): Record<string, string> => {
+    const h = buildAttemptHeaders({
+      event: "issue.created",
+      deliveryId: "dlv_1",
+      attempt: 1,
+      secret: SECRET,
+      previousSecret: "whsec_previous",
+      signingKey: privateKey,
+      body: BODY,
+      userAgent: "Hookline/test",
+      now: NOW,
+    });
+    return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+  };
+
+  it("sends v1 (new), v1 (previous) and v1a, in that order", () => {
+    expect(signedBoth()["webhook-signature"].split(" ").map((v) => v.split(",")[0])).toEqual(["v1", "v1", "v1a"]);
+  });
+
+  it("accepts { publicKey } on the v1a value and refuses another key or a changed body", () => {
+    expect(verifyWebhook({ publicKey }, BODY, signedBoth(), opts)).toEqual(JSON.parse(BODY));
+    expect(failure(() => verifyWebhook({ publicKey: other.publicKey }, BODY, signedBoth(), opts)).code).toBe("invalid_signature");
+    expect(failure(() => verifyWebhook({ publicKey }, BODY + " ", signedBoth(), opts)).code).toBe("invalid_signature");
+    // A delivery without a v1a value (no signing key) does not verify with a public key.
+    expect(failure(() => verifyWebhook({ publicKey }, BODY, delivered(), opts)).message).toMatch(/no v1a value/);
+  });
+
+  it("accepts either secret during a rotation, as a string, { secret } or a list", () => {
+    expect(verifyWebhook(SECRET, BODY, signedBoth(), opts)).toEqual(JSON.parse(BODY));
+    expect(verifyWebhook({ secret: "whsec_previous" }, BODY, signedBoth(), opts)).toEqual(JSON.parse(BODY));
+    expect(verifyWebhook({ secret: ["whsec_unrelated", "whsec_previous"] }, BODY, signedBoth(), opts)).toEqual(JSON.parse(BODY));
+    expect(failure(() => verifyWebhook({ secret: ["whsec_a", "whsec_b"] }, BODY, signedBoth(), opts)).code).toBe("invalid_signature");
+  });
+
+  it("accepts when either of { secret, publicKey } matches", () => {
+    expect(verifyWebhook({ secret: "whsec_wrong", publicKey }, BODY, signedBoth(), opts)).toEqual(JSON.parse(BODY));
+    expect(verifyWebhook({ secret: SECRET, publicKey: other.publicKey }, BODY, signedBoth(), opts)).toEqual(JSON.parse(BODY));
+  });
+
+  it("does not let a v1a value pass as v1 or the other way round, and ignores malformed v1a values", () => {
+    const h = signedBoth();
+    const v1a = h["webhook-signature"].split(" ")[2].slice(4);
+    expect(failure(() => verifyWebhook({ publicKey }, BODY, { ...h, "webhook-signature": `v1,${v1a}` }, opts)).code).toBe("invalid_signature");
+    expect(failure(() => verifyWebhook({ publicKey }, BODY, { ...h, "webhook-signature": "v1a,!!! v1a, v1a,AAAA" }, opts)).code).toBe("invalid_signature");
+  });
+
+  it("throws TypeError for a malformed public key or no key at all", () => {
+    for (const bad of ["", "whpk_", "whpk_AAAA", publicKey.slice(5), `whsk_${publicKey.slice(5)}`]) {
+      expect(() => verifyWebhook({ publicKey: bad }, BODY, signedBoth(), opts)).toThrow(TypeError);
+    }
+    expect(() => verifyWebhook({}, BODY, signedBoth(), opts)).toThrow(TypeError);
+    expect(() => verifyWebhook({ secret: [] }, BODY, signedBoth(), opts)).toThrow(TypeError);
+  });
+
+  it("agrees with the standardwebhooks library on the v1 values when a v1a value is present", () => {
+    // The library checks the timestamp against the real clock: sign now.
+    const now = new Date();
+    const fresh = buildAttemptHeaders({ event: "e", deliveryId: "dlv_1", attempt: 1, secret: SECRET, previousSecret: "whsec_previous", signingKey: privateKey, body: BODY, userAgent: "t", now });
+    const lower = Object.fromEntries(Object.entries(fresh).map(([k, v]) => [k.toLowerCase(), v]));
+    expect(new Webhook(SECRET, { format: "raw" }).verify(BODY, lower)).toEqual(JSON.parse(BODY));
+    expect(new Webhook("whsec_previous", { format: "raw" }).verify(BODY, lower)).toEqual(JSON.parse(BODY));
+  });
+});

@@ -12,6 +12,7 @@ import { clearResourceCache, useResource } from "./lib/use-resource";
 import { ProjectSettings } from "./pages/project-settings";
 import { ProjectsPage } from "./pages/projects";
 import { SignIn } from "./pages/sign-in";
+import { EventDetailPage } from "./pages/event-detail";
 import { WebhookDetail } from "./pages/webhook-detail";
 import { WebhooksOverview } from "./pages/webhooks-overview";
 
@@ -84,6 +85,12 @@ function AdminRoutes({ path }: { path: string }) {
     return (
       <AdminProject projectId={m.pid}>
         <WebhookDetail key={m.wid} webhookId={m.wid} />
+      </AdminProject>
+    );
+  if ((m = matchPath("/projects/:pid/events/:eid", path)))
+    return (
+      <AdminProject projectId={m.pid}>
+        <EventDetailPage key={m.eid} eventId={m.eid} />
       </AdminProject>
     );
   return <NotFound home="/" />;
@@ -167,6 +174,7 @@ function PortalRoutes({ path, projectId }: { path: string; projectId: string }) 
   let m: Record<string, string> | null;
   if (matchPath("/portal", path) || matchPath("/portal/webhooks", path)) content = <WebhooksOverview />;
   else if ((m = matchPath("/portal/webhooks/:wid", path))) content = <WebhookDetail key={m.wid} webhookId={m.wid} />;
+  else if ((m = matchPath("/portal/events/:eid", path))) content = <EventDetailPage key={m.eid} eventId={m.eid} />;
   else content = <NotFound home="/portal" />;
   return <ProjectFrameContext.Provider value={frame}>{content}</ProjectFrameContext.Provider>;
 }

@@ -1,6 +1,7 @@
 import { Type as T } from "@sinclair/typebox";
 import type { RoutePlugin } from "../decorators.js";
-import { ErrorSchema, ProjectParams, PublishBody, PublishResultSchema, errorResponses } from "../schemas.js";
+import { ErrorSchema, EventDetailSchema, ProjectParams, PublishBody, PublishResultSchema, errorResponses } from "../schemas.js";
+import { getEvent } from "../../services/event-lookup.js";
 import { publish } from "../../services/publish.js";
 
 export const eventRoutes: RoutePlugin = async (app) => {
@@ -25,5 +26,18 @@ export const eventRoutes: RoutePlugin = async (app) => {
       const result = await publish(ctx, req.params.project_id, req.body, req.headers["idempotency-key"], typeof parent === "string" ? parent : undefined);
       return reply.status(202).send(result);
     },
+  );
+  app.get(
+    "/api/v1/projects/:project_id/events/:event_id",
+    {
+      onRequest: guard("project"),
+      schema: {
+        tags: ["events"],
+        description: "A stored event (kept for the log retention period) and every delivery made of it: where did this event go?",
+        params: T.Object({ project_id: T.String(), event_id: T.String() }),
+        response: { 200: EventDetailSchema, ...errorResponses },
+      },
+    },
+    async (req) => getEvent(ctx, req.params.project_id, req.params.event_id),
   );
 };

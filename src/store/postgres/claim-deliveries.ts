@@ -2,7 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { candidatesQuery, dueAndFree } from "../queue/claim.js";
 import { fairShares } from "../queue/fair-share.js";
 import type { Database } from "../schema.js";
-import type { Candidate, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
+import type { AttemptTarget, Candidate, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
 
 /**
  * Two statements in one transaction. The first finds the candidate webhooks and locks their rows
@@ -25,7 +25,7 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
     if (quota.size === 0) return { claimed: [], lastProject, more: false };
     const limitOf = new Map(candidates.map((c) => [c.id, c.limit]));
     const ids = [...quota.keys()];
-    const res = await sql<Omit<ClaimedDelivery, "suspect" | "target"> & { event: string; payload: string; trace_context: string | null; url: string; secret: string | null; enabled: number; found: boolean }>`
+    const res = await sql<Omit<ClaimedDelivery, "suspect" | "target"> & AttemptTarget & { found: boolean }>`
       with share as (
         select * from unnest(${ids}::text[], ${ids.map((id) => quota.get(id)!)}::int[], ${ids.map((id) => limitOf.get(id)!)}::int[]) as s(webhook_id, n, lim)),
       picked as (
@@ -40,7 +40,8 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
         update deliveries d set lease_token = ${req.token}, lease_until = ${req.leaseUntil}
           from picked where d.id = picked.id
         returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at)
-      select c.*, e.event, e.payload, e.trace_context, w.url, w.secret, w.enabled, (e.id is not null and w.id is not null) as found
+      select c.*, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
+             (e.id is not null and w.id is not null) as found
         from claimed c
         left join events e on e.id = c.event_id
         left join webhooks w on w.id = c.webhook_id`.execute(trx);
@@ -55,8 +56,13 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
       max_attempts: r.max_attempts,
       run_at: Number(r.run_at),
       suspect: suspect.has(r.webhook_id),
-      target: r.found ? { event: r.event, payload: r.payload, trace_context: r.trace_context, url: r.url, secret: r.secret, enabled: r.enabled } : null,
+      target: r.found ? targetOf(r) : null,
     }));
     return { claimed, lastProject, more };
   });
+}
+
+function targetOf(r: AttemptTarget): AttemptTarget {
+  const { event, payload, trace_context, url, secret, previous_secret, previous_secret_expires_at, signing_key, enabled } = r;
+  return { event, payload, trace_context, url, secret, previous_secret, previous_secret_expires_at, signing_key, enabled };
 }

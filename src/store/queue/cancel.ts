@@ -12,14 +12,14 @@ export async function cancelLeased(db: Db, id: string, token: string, now: numbe
   return Number(res.numUpdatedRows) > 0;
 }
 
-/** Stops a webhook's queued event deliveries and retries (Test and Redeliver attempts still run). */
+/** Stops a webhook's queued event and recover deliveries and retries (Test and Redeliver attempts still run). */
 export async function cancelPendingOfWebhook(db: Db, webhookId: string, now: number, exceptId?: string): Promise<number> {
   let q = db
     .updateTable("deliveries")
     .set({ status: "cancelled", lease_token: null, lease_until: null, updated_at: now })
     .where("webhook_id", "=", webhookId)
     .where("status", "=", "pending")
-    .where("trigger", "=", "event");
+    .where("trigger", "in", ["event", "recover"]);
   if (exceptId) q = q.where("id", "!=", exceptId);
   const res = await q.executeTakeFirst();
   return Number(res.numUpdatedRows);

@@ -1,6 +1,7 @@
 /**
  * Retention: log entries older than HOOKLINE_LOG_RETENTION_DAYS go, then finished deliveries and
- * events nothing references any more, and expired idempotency keys. Each statement deletes at most
+ * events nothing references any more, and expired idempotency keys. Events younger than that stay
+ * whether or not anything references them (recover resends them), and so do their deliveries. Each statement deletes at most
  * BATCH rows in its own short transaction, so no statement holds locks for long, and several nodes
  * purging at once only skip each other's work.
  *
@@ -36,6 +37,9 @@ export async function purgeOld(db: Db, opts: { now: number; logRetentionDays: nu
   const now = opts.now;
   const cutoff = now - opts.logRetentionDays * DAY;
   const result: PurgeResult = { logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 };
+
+  // A rotated-out secret is forgotten once its overlap is over (until then it is only ignored).
+  await db.updateTable("webhooks").set({ previous_secret: null, previous_secret_expires_at: null }).where("previous_secret_expires_at", "<=", now).execute();
 
   // Log entries reference nothing that must stay: delete the old ones outright, a batch at a time.
   for (let i = 0; i < maxBatches; i++) {

@@ -26,6 +26,11 @@ export interface AttemptTarget {
   payload: string;
   url: string;
   secret: string | null;
+  /** The secret before the last rotation and until when it still signs (sealed like `secret`). */
+  previous_secret?: string | null;
+  previous_secret_expires_at?: number | null;
+  /** The Ed25519 private key that adds a `v1a,` signature (sealed like `secret`). */
+  signing_key?: string | null;
   enabled: number;
   /** The publish's `traceparent` (tracing on when it was published), the parent of the attempt's span. */
   trace_context?: string | null;

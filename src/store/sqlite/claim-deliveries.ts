@@ -42,7 +42,7 @@ async function loadTargets(db: Parameters<Parameters<typeof sharedCommit>[1]>[0]
     .selectFrom("deliveries as d")
     .innerJoin("events as e", "e.id", "d.event_id")
     .innerJoin("webhooks as w", "w.id", "d.webhook_id")
-    .select(["d.id", "e.event", "e.payload", "e.trace_context", "w.url", "w.secret", "w.enabled"])
+    .select(["d.id", "e.event", "e.payload", "e.trace_context", "w.url", "w.secret", "w.previous_secret", "w.previous_secret_expires_at", "w.signing_key", "w.enabled"])
     .where("d.id", "in", ids)
     .execute();
   return new Map(rows.map(({ id, ...t }) => [id, t]));

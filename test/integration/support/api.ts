@@ -12,7 +12,9 @@ export const WEBHOOK_FIELDS = [
   "has_secret",
   "id",
   "name",
+  "previous_secret_expires_at",
   "project_id",
+  "public_key",
   "updated_at",
   "url",
 ];
@@ -65,8 +67,10 @@ export function expectWebhookShape(w: Record<string, unknown>, extras: string[] 
   expect(Array.isArray(w.events)).toBe(true);
   expect(typeof w.url).toBe("string");
   expect(typeof w.enabled).toBe("boolean");
-  expect([null, "manual", "failures"]).toContain(w.disabled_reason);
+  expect([null, "manual", "failures", "gone"]).toContain(w.disabled_reason);
   expect(typeof w.has_secret).toBe("boolean");
+  if (w.previous_secret_expires_at !== null) expect(w.previous_secret_expires_at).toMatch(ISO);
+  if (w.public_key !== null) expect(w.public_key).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
   expect(w.created_at).toMatch(ISO);
   expect(w.updated_at).toMatch(ISO);
   if (w.enabled) {

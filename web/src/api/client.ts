@@ -32,6 +32,8 @@ export interface ApiClient {
   patch<T>(path: string, body: unknown): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
   del(path: string): Promise<void>;
+  /** GET as a file (an export): the body as a Blob, with the same auth and errors as the rest. */
+  download(path: string): Promise<Blob>;
 }
 
 const BASE = "/api/v1";
@@ -41,8 +43,8 @@ const BASE = "/api/v1";
  * user back to the token prompt (admin) or explain that the portal link expired.
  */
 export function createClient(token: string, onUnauthorized: (error: ApiError) => void): ApiClient {
-  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, asBlob = false): Promise<T> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: asBlob ? "*/*" : "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let res: Response;
     try {
@@ -58,6 +60,7 @@ export function createClient(token: string, onUnauthorized: (error: ApiError) =>
       throw new NetworkError();
     }
     if (res.status === 204) return undefined as T;
+    if (asBlob && res.ok) return (await res.blob()) as T;
     const text = await res.text();
     let json: unknown = undefined;
     if (text) {
@@ -86,6 +89,7 @@ export function createClient(token: string, onUnauthorized: (error: ApiError) =>
     patch: (path, body) => call("PATCH", path, body),
     put: (path, body) => call("PUT", path, body),
     del: (path) => call("DELETE", path),
+    download: (path) => call<Blob>("GET", path, undefined, undefined, true),
   };
 }
 

@@ -8,7 +8,7 @@ export interface Project {
   updated_at: string;
 }
 
-export type DisabledReason = null | "manual" | "failures";
+export type DisabledReason = null | "manual" | "failures" | "gone";
 
 export interface LastDelivery {
   success: boolean;
@@ -26,6 +26,10 @@ export interface Webhook {
   disabled_reason: DisabledReason;
   disabled_at: string | null;
   has_secret: boolean;
+  /** While the secret before the last rotation still signs too. */
+  previous_secret_expires_at: string | null;
+  /** "whpk_…": verifies the v1a signature, when the webhook has a signing key. */
+  public_key: string | null;
   created_at: string;
   updated_at: string;
   last_delivery?: LastDelivery | null;
@@ -43,12 +47,13 @@ export interface EventType {
   example?: unknown;
 }
 
-export type Trigger = "event" | "test" | "redeliver";
+export type Trigger = "event" | "test" | "redeliver" | "recover";
 
 export interface LogEntry {
   id: string;
   webhook_id: string;
   delivery_id: string;
+  event_id: string | null;
   event: string;
   attempt: number;
   trigger: Trigger;
@@ -127,4 +132,26 @@ export interface WebhookInput {
   url: string;
   secret?: string | null;
   enabled?: boolean;
+}
+
+export interface SecretRotation {
+  secret: string;
+  previous_secret_expires_at: string | null;
+}
+
+export interface EventDelivery {
+  id: string;
+  webhook_id: string;
+  status: "pending" | "succeeded" | "failed" | "cancelled";
+  attempts: number;
+  trigger: Trigger;
+}
+
+/** GET …/events/{event_id}: where did this event go? */
+export interface EventDetail {
+  id: string;
+  event: string;
+  created_at: string;
+  subject: unknown;
+  deliveries: EventDelivery[];
 }

@@ -9,6 +9,23 @@ import { usePageVisible } from "../lib/use-resource";
 import { LogEntryRow } from "./log-entry";
 
 const PAGE = 25;
+
+/** A datetime-local value (the user's zone) as an ISO instant; `end` makes a minute-precise "To" include its whole minute. */
+function localToIso(value: string, end = false): string {
+  const ms = new Date(value).getTime();
+  if (!Number.isFinite(ms)) return value; // the server names the bad parameter
+  const withSeconds = /T\d{2}:\d{2}:\d{2}/.test(value);
+  return new Date(end && !withSeconds ? ms + 59_999 : ms).toISOString();
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [current, setCurrent] = useState(value);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setCurrent(value), ms);
+    return () => window.clearTimeout(timer);
+  }, [value, ms]);
+  return current;
+}
 const POLL_MS = 1000;
 
 function newestFirst(a: LogEntry, b: LogEntry) {
@@ -32,6 +49,14 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
   const { client, canWrite } = useSession();
   const [success, setSuccess] = useState<"" | "true" | "false">("");
   const [event, setEvent] = useState("");
+  const [statusCode, setStatusCode] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [eventId, setEventId] = useState("");
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<string | null>(null);
+  // Typed filters apply once the typing pauses, not on every keystroke.
+  const typed = useDebounced(`${statusCode}\u0000${eventId}`, 400).split("\u0000");
   const [state, setState] = useState<LogState>({ entries: [], cursor: null, loaded: false, error: null });
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [refreshing, setRefreshing] = useState(false);
@@ -39,7 +64,16 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
   const [catalog, setCatalog] = useState<EventType[]>([]);
   const visible = usePageVisible();
   const logsPath = `${webhookPath}/logs`;
-  const query = `${success ? `&success=${success}` : ""}${event ? `&event=${encodeURIComponent(event)}` : ""}`;
+  const query = [
+    success && `&success=${success}`,
+    event && `&event=${encodeURIComponent(event)}`,
+    typed[0].trim() && `&status_code=${encodeURIComponent(typed[0].trim())}`,
+    from && `&from=${encodeURIComponent(localToIso(from))}`,
+    to && `&to=${encodeURIComponent(localToIso(to, true))}`,
+    typed[1].trim() && `&event_id=${encodeURIComponent(typed[1].trim())}`,
+  ]
+    .filter(Boolean)
+    .join("");
   const queryRef = useRef(query);
   queryRef.current = query;
   const stateRef = useRef(state);
@@ -163,7 +197,27 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
   }, [state.cursor, loadMore]);
 
   const eventOptions = [...new Set([...events, "test-event", ...catalog.map((c) => c.name)])];
-  const filtered = success !== "" || event !== "";
+  const filtered = query !== "";
+
+  /** Downloads the log with the filters shown (GET …/logs/export) as an NDJSON file. */
+  async function exportLog() {
+    setExporting(true);
+    setExportError(null);
+    try {
+      const blob = await client.download(`${logsPath}/export${query ? `?${query.slice(1)}` : ""}`);
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = `${webhookPath.split("/").pop()}-log.ndjson`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      setExportError(errorMessage(err));
+    }
+    setExporting(false);
+  }
 
   return (
     <section className="section" aria-labelledby="log-heading">
@@ -198,8 +252,35 @@ export function DeliveryLog({ webhookPath, events, onNewest }: { webhookPath: st
           <button type="button" className="button button-small" onClick={refresh} disabled={refreshing}>
             <RefreshIcon size={14} className={refreshing ? "spin" : undefined} /> Refresh
           </button>
+          <button type="button" className="button button-small" onClick={exportLog} disabled={exporting} aria-busy={exporting || undefined}>
+            {exporting && <span className="spinner spinner-inline" aria-hidden="true" />}
+            Export
+          </button>
         </div>
       </div>
+      <div className="log-filters">
+        <label className="log-filter">
+          <span>Status code</span>
+          <input className="input-small mono" value={statusCode} onChange={(e) => setStatusCode(e.target.value)} placeholder="e.g. 503 or 5xx" size={10} />
+        </label>
+        <label className="log-filter">
+          <span>From</span>
+          <input className="input-small" type="datetime-local" step={1} value={from} onChange={(e) => setFrom(e.target.value)} />
+        </label>
+        <label className="log-filter">
+          <span>To</span>
+          <input className="input-small" type="datetime-local" step={1} value={to} onChange={(e) => setTo(e.target.value)} />
+        </label>
+        <label className="log-filter log-filter-wide">
+          <span>Event ID</span>
+          <input className="input-small mono" value={eventId} onChange={(e) => setEventId(e.target.value)} placeholder="evt_…" spellCheck={false} />
+        </label>
+      </div>
+      {exportError && (
+        <p className="notice notice-warning small" role="alert">
+          Could not export the log: {exportError}
+        </p>
+      )}
 
       {state.error && (
         <p className="notice notice-warning small" role="status">

@@ -4,6 +4,7 @@ import type { EventType, Webhook } from "../api/types";
 import { EventPicker, FieldError } from "../components/form-bits";
 import { CopyButton } from "../components/json-view";
 import { Skeleton } from "../components/spinner";
+import { Time } from "../components/time";
 import { loadEventTypes } from "../lib/event-types";
 import { toFieldErrors } from "../lib/field-errors";
 import { generateSecret } from "../lib/format";
@@ -207,6 +208,11 @@ export function SecretDisplay({ webhook, path }: { webhook: Webhook; path: strin
           </button>
         ))}
       {error && <span className="field-error">{error}</span>}
+      {webhook.previous_secret_expires_at && (
+        <span className="muted small secret-previous">
+          The previous secret also signs until <Time iso={webhook.previous_secret_expires_at} />
+        </span>
+      )}
     </span>
   );
 }

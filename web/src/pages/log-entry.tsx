@@ -7,6 +7,8 @@ import { Skeleton } from "../components/spinner";
 import { Time } from "../components/time";
 import { useToast } from "../components/toast";
 import { formatDuration } from "../lib/format";
+import { useProjectFrame } from "../lib/project-frame";
+import { Link } from "../lib/router";
 import { useSession } from "../lib/session-context";
 
 export function OutcomeIcon({ success }: { success: boolean }) {
@@ -16,6 +18,13 @@ export function OutcomeIcon({ success }: { success: boolean }) {
     </span>
   );
 }
+
+const TRIGGER_TEXT: Record<LogEntry["trigger"], string> = {
+  event: "Triggered by an event",
+  test: "Sent by Test",
+  redeliver: "Sent by Redeliver",
+  recover: "Sent by Recover",
+};
 
 function statusText(e: LogEntry): string {
   if (e.status_code !== null && e.status_code !== undefined) return String(e.status_code);
@@ -40,6 +49,7 @@ export function LogEntryRow({ entry, logsPath, fresh, canWrite, onRedelivered }:
         <span className="log-event">
           <span className="mono">{entry.event}</span>
           {entry.trigger === "redeliver" && <span className="chip chip-small">Redelivery</span>}
+          {entry.trigger === "recover" && <span className="chip chip-small">Recovery</span>}
         </span>
         <span className="log-facts">
           <span className="log-attempt muted">Attempt {entry.attempt}</span>
@@ -69,6 +79,7 @@ export function LogEntryRow({ entry, logsPath, fresh, canWrite, onRedelivered }:
 
 function LogDetails({ entry, logsPath, canWrite, onRedelivered }: { entry: LogEntry; logsPath: string; canWrite: boolean; onRedelivered: () => void }) {
   const { client } = useSession();
+  const frame = useProjectFrame();
   const toast = useToast();
   const [detail, setDetail] = useState<LogEntryDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -106,9 +117,15 @@ function LogDetails({ entry, logsPath, canWrite, onRedelivered }: { entry: LogEn
           Delivery <code>{detail.delivery_id}</code>
           <CopyButton text={detail.delivery_id} label="Copy delivery ID" />
         </span>
-        <span className="muted">
-          {detail.trigger === "event" ? "Triggered by an event" : detail.trigger === "test" ? "Sent by Test" : "Sent by Redeliver"}
-        </span>
+        {detail.event_id && (
+          <span>
+            Event{" "}
+            <Link to={`${frame.base}/events/${enc(detail.event_id)}`} className="mono" title="Where this event went: every delivery of it">
+              {detail.event_id}
+            </Link>
+          </span>
+        )}
+        <span className="muted">{TRIGGER_TEXT[detail.trigger]}</span>
         {canWrite && (
           <button type="button" className="button button-small log-redeliver" onClick={redeliver} disabled={busy}>
             <RefreshIcon size={14} /> Redeliver

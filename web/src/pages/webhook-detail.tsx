@@ -15,9 +15,11 @@ import { useSession } from "../lib/session-context";
 import { updateCached, useResource } from "../lib/use-resource";
 import { DeliveryChart } from "./delivery-chart";
 import { DeliveryLog } from "./delivery-log";
+import { RecoverDialog } from "./recover-dialog";
+import { SigningKeyDialog } from "./signing-key-dialog";
 import { WebhookFields } from "./webhook-fields";
 
-type Confirm = null | "test" | "disable" | "enable" | "delete";
+type Confirm = null | "test" | "disable" | "enable" | "delete" | "signing-key" | "recover";
 
 export function WebhookDetail({ webhookId }: { webhookId: string }) {
   const { client, canWrite } = useSession();
@@ -28,6 +30,8 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
   const res = useResource(path, (signal) => client.get<Webhook>(path, signal), 5000);
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [limit, setLimit] = useState<{ count: number; limit: number } | null>(null);
+  /** Recover's start: chosen by the user, or offered after enabling a webhook disabled after failures. */
+  const [recoverFrom, setRecoverFrom] = useState<{ since: string | null; offered: boolean }>({ since: null, offered: false });
   const [newest, setNewest] = useState<string | null>(null);
   const onNewest = useCallback((id: string | null) => setNewest(id), []);
   const w = res.data;
@@ -107,6 +111,8 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                   className="icon-button icon-button-bordered"
                   items={[
                     w.enabled ? { label: "Disable", onSelect: () => setConfirm("disable") } : { label: "Enable", onSelect: () => void openEnable() },
+                    ...(w.enabled ? [{ label: "Recover", onSelect: () => (setRecoverFrom({ since: null, offered: false }), setConfirm("recover")) }] : []),
+                    { label: "Signing key", onSelect: () => setConfirm("signing-key") },
                     { label: "Delete", tone: "danger", onSelect: () => setConfirm("delete") },
                   ]}
                 />
@@ -115,10 +121,15 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
           </div>
 
           {!w.enabled && (
-            <div className={`notice ${w.disabled_reason === "failures" ? "notice-danger" : "notice-neutral"}`}>
+            <div className={`notice ${w.disabled_reason === "failures" || w.disabled_reason === "gone" ? "notice-danger" : "notice-neutral"}`}>
               <AlertIcon size={16} />
               <span>
-                {w.disabled_reason === "failures" ? (
+                {w.disabled_reason === "gone" ? (
+                  <>
+                    Hookline turned this webhook off {w.disabled_at && <Time iso={w.disabled_at} relative />} because the endpoint answered{" "}
+                    <code>410 Gone</code>. Point it at a live URL, then turn it back on from More actions.
+                  </>
+                ) : w.disabled_reason === "failures" ? (
                   <>
                     Hookline turned this webhook off {w.disabled_at && <Time iso={w.disabled_at} relative />} because every retry of a delivery
                     failed. Fix the endpoint, check it with Test, then turn it back on from More actions.
@@ -150,6 +161,27 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
 
           <DeliveryLog webhookPath={path} events={w.events} onNewest={onNewest} />
 
+          {confirm === "recover" && (
+            <RecoverDialog
+              webhook={w}
+              path={path}
+              since={recoverFrom.since}
+              offered={recoverFrom.offered}
+              onClose={() => setConfirm(null)}
+              onQueued={(n) => {
+                setConfirm(null);
+                toast({ message: n === 0 ? "Nothing to recover: every event was delivered or is queued" : `${n} ${n === 1 ? "delivery" : "deliveries"} queued — watch the log` });
+              }}
+            />
+          )}
+          {confirm === "signing-key" && (
+            <SigningKeyDialog
+              webhook={w}
+              path={path}
+              onClose={() => setConfirm(null)}
+              onChanged={async () => setWebhook(await client.get<Webhook>(path))}
+            />
+          )}
           {confirm === "test" && (
             <ConfirmDialog
               title="Send a test event"
@@ -211,9 +243,14 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               }
               onClose={() => setConfirm(null)}
               onConfirm={async () => {
+                const wasFailing = w.disabled_reason === "failures" ? w.disabled_at : null;
                 await setEnabled(true);
-                setConfirm(null);
                 toast({ message: "Sending resumed" });
+                // Back on after failures: offer to resend what it missed since it was turned off.
+                if (wasFailing) {
+                  setRecoverFrom({ since: wasFailing, offered: true });
+                  setConfirm("recover");
+                } else setConfirm(null);
               }}
             >
               {limit && (

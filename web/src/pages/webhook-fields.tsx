@@ -2,10 +2,12 @@ import { useEffect, useRef, useState, type ReactNode } from "react";
 import { errorMessage } from "../api/client";
 import type { Webhook } from "../api/types";
 import { EventChips } from "../components/event-chips";
-import { PencilIcon } from "../components/icons";
+import { DotsIcon, PencilIcon } from "../components/icons";
+import { MenuButton } from "../components/menu";
 import { useToast } from "../components/toast";
 import { useSession } from "../lib/session-context";
 import { EventsEditor, SecretDisplay, TextEditor } from "./field-editors";
+import { RotateSecretDialog } from "./rotate-secret-dialog";
 
 type EditableField = "name" | "events" | "url" | "secret";
 const LABELS: Record<EditableField, string> = { name: "Name", events: "Events", url: "URL", secret: "Secret" };
@@ -18,6 +20,7 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
   const { client, canWrite } = useSession();
   const toast = useToast();
   const [editing, setEditing] = useState<EditableField | null>(null);
+  const [rotating, setRotating] = useState(false);
   const pencils = useRef<Partial<Record<EditableField, HTMLButtonElement | null>>>({});
   const returnTo = useRef<EditableField | null>(null);
 
@@ -57,7 +60,7 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
     });
   }
 
-  const row = (field: EditableField, display: ReactNode, editor: ReactNode) => (
+  const row = (field: EditableField, display: ReactNode, editor: ReactNode, menu?: ReactNode) => (
     <div className={`field-row${editing === field ? " field-row-editing" : ""}`}>
       {editing === field ? (
         editor
@@ -66,18 +69,21 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
           <div className="field-row-label">{LABELS[field]}</div>
           <div className="field-row-value">{display}</div>
           {canWrite && (
-            <button
-              type="button"
-              className="icon-button field-row-edit"
-              aria-label={`Edit ${LABELS[field]}`}
-              title={`Edit ${LABELS[field]}`}
-              ref={(el) => {
-                pencils.current[field] = el;
-              }}
-              onClick={() => setEditing(field)}
-            >
-              <PencilIcon />
-            </button>
+            <div className="field-row-actions">
+              {menu}
+              <button
+                type="button"
+                className="icon-button field-row-edit"
+                aria-label={`Edit ${LABELS[field]}`}
+                title={`Edit ${LABELS[field]}`}
+                ref={(el) => {
+                  pencils.current[field] = el;
+                }}
+                onClick={() => setEditing(field)}
+              >
+                <PencilIcon />
+              </button>
+            </div>
           )}
         </>
       )}
@@ -118,6 +124,15 @@ export function WebhookFields({ webhook, path, onSaved }: { webhook: Webhook; pa
           onCancel={close}
           onSave={(v) => save("secret", v === "" ? null : v)}
         />,
+        <MenuButton label="Secret actions" icon={<DotsIcon size={16} />} className="icon-button field-row-edit" items={[{ label: "Rotate secret", onSelect: () => setRotating(true) }]} />,
+      )}
+      {rotating && (
+        <RotateSecretDialog
+          webhook={webhook}
+          path={path}
+          onClose={() => setRotating(false)}
+          onRotated={() => void client.get<Webhook>(path).then(onSaved, () => {})}
+        />
       )}
     </div>
   );
