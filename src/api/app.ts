@@ -1,13 +1,17 @@
 /** The Fastify application: JSON parsing, auth, every route, OpenAPI, and the UI's static files. */
 import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Ajv } from "ajv";
+import formats from "ajv-formats";
 import * as eventTypes from "../services/event-types.js";
 import { webhooksDoc } from "./openapi-webhooks.js";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { Metrics } from "../delivery/metrics.js";
 import type { Context } from "../services/context.js";
 import type { Credentials } from "../services/tokens.js";
 import { authorize, identify, type Access } from "./auth.js";
+import "./decorators.js";
 import { clientError, frameworkErrors, installErrorHandling, notFound } from "./errors.js";
 import { rateLimitHook } from "./rate-limit.js";
 import { eventTypeRoutes } from "./routes/event-types.js";
@@ -19,18 +23,6 @@ import { projectRoutes } from "./routes/projects.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { installSecurityHeaders, installUi } from "./ui.js";
-
-export interface RouteDeps {
-  app: FastifyInstance;
-  ctx: Context;
-  creds: Credentials;
-  metrics: Metrics;
-  /**
-   * The route's `onRequest` hooks: the rate limit, then authentication, before the body is parsed or
-   * validated, so a caller without a valid token learns nothing about the body rules (429, 401, then 400/413/422).
-   */
-  guard(access: Access): onRequestAsyncHookHandler[];
-}
 
 /** Largest request body: a 256 KiB subject plus room for JSON escaping. Larger subjects get our 413. */
 const BODY_LIMIT = 1024 * 1024;
@@ -47,8 +39,17 @@ export interface ApiOptions {
   timeoutCheckIntervalMs?: number;
 }
 
+/**
+ * Request schemas check types only (the domain rules give the per-field messages), every error at once.
+ * Query strings arrive as text, so their numbers and booleans are coerced; bodies are JSON and are not.
+ */
+const ajvOptions = { removeAdditional: false, allErrors: true, useDefaults: false, strict: false } as const;
+// ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+const addFormats = ((formats as unknown as { default?: unknown }).default ?? formats) as unknown as (ajv: Ajv) => Ajv;
+const validators = { strict: addFormats(new Ajv({ ...ajvOptions, coerceTypes: false })), coercing: addFormats(new Ajv({ ...ajvOptions, coerceTypes: true })) };
+
 export async function buildApi(ctx: Context, creds: Credentials, metrics: Metrics, opts: ApiOptions = {}): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({
+  const app = Fastify({
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     // Node 20 enforces the request timeout on bodies only when the server is created with it;
@@ -65,8 +66,8 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
     frameworkErrors,
     // Requests the HTTP parser refused, too (and without logging their raw bytes).
     clientErrorHandler: clientError,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
-  });
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "querystring" ? validators.coercing : validators.strict).compile(schema));
   // Response schemas document the API; answers are plain JSON.stringify so a schema can never drop or break a field.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.removeAllContentTypeParsers();
@@ -95,15 +96,11 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
 
   const who = identify(creds, ctx.now);
   const limit = await rateLimitHook(app, ctx.config.rateLimit, who);
-  const deps: RouteDeps = { app, ctx, creds, metrics, guard: (access) => [...(limit ? [limit] : []), authorize(who, access)] };
-  healthRoutes(deps);
-  projectRoutes(deps);
-  eventTypeRoutes(deps);
-  eventRoutes(deps);
-  webhookRoutes(deps);
-  logRoutes(deps);
-  notificationRoutes(deps);
-  sessionRoutes(deps);
+  app.decorate("ctx", ctx).decorate("creds", creds).decorate("metrics", metrics);
+  app.decorate("guard", (access: Access) => [...(limit ? [limit] : []), authorize(who, access)]);
+  for (const routes of [healthRoutes, projectRoutes, eventTypeRoutes, eventRoutes, webhookRoutes, logRoutes, notificationRoutes, sessionRoutes]) {
+    await app.register(routes);
+  }
   // The routes' document, plus the webhooks receivers get: one per event type of the catalog now.
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => ({ ...app.swagger(), webhooks: webhooksDoc(await eventTypes.catalog(ctx)) }));
   if (opts.ui !== false) await installUi(app, notFound);

@@ -1,8 +1,9 @@
 /**
- * Request and response schemas: Fastify validates requests against them (types only; the domain
- * rules give the per-field messages) and @fastify/swagger turns them into /api/openapi.json.
+ * The API's shapes, defined once: Fastify validates requests against them (types only; the domain
+ * rules give the per-field messages), @fastify/swagger turns them into /api/openapi.json, and their
+ * `Static` types are what the services answer and what the library publishes (src/library/types.ts).
  */
-import { Type as T, type TSchema } from "@sinclair/typebox";
+import { Type as T, type Static, type TSchema } from "@sinclair/typebox";
 
 const Nullable = <S extends TSchema>(s: S) => T.Union([s, T.Null()]);
 const Timestamp = T.String({ format: "date-time" });
@@ -26,7 +27,12 @@ export const ProjectSchema = T.Object({
   updated_at: Timestamp,
 });
 
-export const EventTypeSchema = T.Object({ name: T.String(), description: T.String(), example: T.Unknown(), schema: T.Unknown({ description: "JSON Schema (draft 2020-12) of the subject, or null" }) });
+export const EventTypeSchema = T.Object({
+  name: T.String(),
+  description: T.String(),
+  example: T.Unknown(),
+  schema: T.Unknown({ description: "JSON Schema (draft 2020-12) of the subject, or null" }),
+});
 
 export const WebhookSchema = T.Object({
   id: T.String(),
@@ -64,10 +70,10 @@ export const LogEntrySummarySchema = T.Object(LogSummary);
 export const LogEntrySchema = T.Object({
   ...LogSummary,
   request: T.Object({ method: T.String(), url: T.String(), headers: T.Record(T.String(), T.String()), body: T.String() }),
-  response: Nullable(
-    T.Object({ status: T.Integer(), headers: T.Record(T.String(), T.String()), body: T.String(), truncated: T.Boolean() }),
-  ),
+  // Response header names are lowercase; a repeated header's values are joined with ", ".
+  response: Nullable(T.Object({ status: T.Integer(), headers: T.Record(T.String(), T.String()), body: T.String(), truncated: T.Boolean() })),
 });
+export const LogPageSchema = T.Object({ data: T.Array(LogEntrySummarySchema), next_cursor: Nullable(T.String()) });
 
 export const NotificationSchema = T.Object({
   id: T.String(),
@@ -81,14 +87,29 @@ export const NotificationSchema = T.Object({
 
 export const StatsSchema = T.Object({
   hours: T.Integer(),
-  buckets: T.Array(
-    T.Object({ start: Timestamp, succeeded: T.Integer(), failed: T.Integer(), p50_ms: Nullable(T.Number()), p95_ms: Nullable(T.Number()) }),
-  ),
+  buckets: T.Array(T.Object({ start: Timestamp, succeeded: T.Integer(), failed: T.Integer(), p50_ms: Nullable(T.Number()), p95_ms: Nullable(T.Number()) })),
 });
+
+export const WebhookListSchema = T.Object({ data: T.Array(WebhookSchema), active_count: T.Integer(), active_limit: T.Integer() });
+export const PublishResultSchema = T.Object({
+  id: Nullable(T.String({ description: "The event id; null when skipped" })),
+  deliveries: T.Integer({ description: "Deliveries queued: one per enabled webhook subscribed to the event" }),
+  skipped: T.Optional(T.Literal("import")),
+});
+export const PortalLinkSchema = T.Object({
+  token: T.String(),
+  url: T.String({ description: "`<public url>/portal#token=…`: opens the UI for this project only" }),
+  expires_at: Timestamp,
+});
+export const DeliveryIdSchema = T.Object({ delivery_id: T.String() });
 
 // Request bodies: types only. Unknown fields are ignored.
 export const ProjectBody = T.Object({ name: T.String(), notification_emails: T.Optional(Nullable(T.Array(T.String()))) });
-export const EventTypeBody = T.Object({ description: T.String(), example: T.Optional(T.Unknown()), schema: T.Optional(T.Unknown({ description: "JSON Schema (draft 2020-12) a published subject must match; null removes it" })) });
+export const EventTypeBody = T.Object({
+  description: T.String(),
+  example: T.Optional(T.Unknown()),
+  schema: T.Optional(T.Unknown({ description: "JSON Schema (draft 2020-12) a published subject must match; null removes it" })),
+});
 export const PublishBody = T.Object({
   event: T.String(),
   subject: T.Record(T.String(), T.Unknown()),
@@ -129,6 +150,28 @@ export const PortalSessionBody = T.Object({
   ttl_seconds: T.Optional(T.Integer({ minimum: 1, maximum: 30 * 24 * 3600 })),
 });
 
+// Query strings: numbers and booleans arrive coerced (the ranges are domain rules, checked by the services).
+/** The log's filters (list and export); they combine with AND. */
+export const LogFilterQuery = T.Object({
+  success: T.Optional(T.Boolean()),
+  event: T.Optional(T.String({ description: "an event name" })),
+  from: T.Optional(T.String({ description: "ISO-8601 time: entries at or after it" })),
+  to: T.Optional(T.String({ description: "ISO-8601 time: entries at or before it" })),
+  status_code: T.Optional(T.String({ description: "a status code (e.g. 404) or a class: 2xx, 3xx, 4xx, 5xx" })),
+  event_id: T.Optional(T.String({ description: "evt_…: the attempts of that event" })),
+  delivery_id: T.Optional(T.String({ description: "dlv_…: the attempts of that delivery" })),
+  trigger: T.Optional(T.String({ description: "event, test, redeliver or recover" })),
+});
+export const LogQuery = T.Object({
+  limit: T.Optional(T.Integer({ description: "1..100, default 20" })),
+  cursor: T.Optional(T.String({ description: "`next_cursor` of the previous page" })),
+  ...LogFilterQuery.properties,
+});
+export const StatsQuery = T.Object({ hours: T.Optional(T.Integer({ description: "1..168, default 24" })) });
+export const IncludeQuery = T.Object({
+  include: T.Optional(T.String({ description: "`last_delivery` adds each webhook's newest attempt (success, status_code, created_at)." })),
+});
+
 export const ProjectParams = T.Object({ project_id: T.String() });
 export const WebhookParams = T.Object({ project_id: T.String(), id: T.String() });
 export const LogParams = T.Object({ project_id: T.String(), id: T.String(), log_id: T.String() });
@@ -141,3 +184,17 @@ export const errorResponses = {
   422: ErrorSchema,
   429: ErrorSchema,
 };
+
+export type Project = Static<typeof ProjectSchema>;
+export type EventType = Static<typeof EventTypeSchema>;
+export type Webhook = Static<typeof WebhookSchema>;
+export type WebhookList = Static<typeof WebhookListSchema>;
+export type LogEntrySummary = Static<typeof LogEntrySummarySchema>;
+export type LogEntry = Static<typeof LogEntrySchema>;
+export type LogPage = Static<typeof LogPageSchema>;
+export type LogQuery = Static<typeof LogQuery>;
+export type LogFilterQuery = Static<typeof LogFilterQuery>;
+export type Notification = Static<typeof NotificationSchema>;
+export type Stats = Static<typeof StatsSchema>;
+export type PublishResult = Static<typeof PublishResultSchema>;
+export type PortalLink = Static<typeof PortalLinkSchema>;

@@ -183,15 +183,8 @@ function makeHookline<E extends object>(runtime: Runtime, o: { publicUrlGiven: b
       secret: guard((projectId: string, id: string) => revealSecret(ctx, projectId, id)),
     },
     logs: {
-      list: guard((projectId: string, webhookId: string, q: LogQuery = {}): Promise<LogPage> =>
-        listLogs(ctx, projectId, webhookId, {
-          limit: q.limit === undefined ? undefined : String(q.limit),
-          cursor: q.cursor,
-          success: q.success === undefined ? undefined : String(q.success),
-          event: q.event,
-        }),
-      ),
-      get: guard(async (projectId: string, webhookId: string, logId: string) => (await getLog(ctx, projectId, webhookId, logId)) as LogEntry),
+      list: guard((projectId: string, webhookId: string, q: LogQuery = {}): Promise<LogPage> => listLogs(ctx, projectId, webhookId, q)),
+      get: guard((projectId: string, webhookId: string, logId: string): Promise<LogEntry> => getLog(ctx, projectId, webhookId, logId)),
       redeliver: guard((projectId: string, webhookId: string, logId: string) => redeliver(ctx, projectId, webhookId, logId)),
     },
     notifications: {

@@ -3,7 +3,23 @@
  * host app, the API and the docs share one shape; options of the library's own calls are camelCase.
  */
 import type { Logger } from "pino";
+import type { LogEntrySummary, Webhook } from "../api/schemas.js";
 import type { OPTIONS } from "../config.js";
+
+// The objects: the `Static` types of the API's schemas, so the library and the HTTP API cannot drift.
+export type {
+  EventType,
+  LogEntry,
+  LogEntrySummary,
+  LogPage,
+  LogQuery,
+  Notification,
+  PortalLink,
+  Project,
+  PublishResult,
+  Webhook,
+  WebhookList,
+} from "../api/schemas.js";
 
 /** Maps event names to the type of their subject, e.g. `{ "test-run.completed": TestRun }`. */
 export type EventMap = { [event: string]: object };
@@ -97,48 +113,12 @@ export interface PublishOptions {
   client?: { query(text: string, values?: unknown[]): Promise<unknown> } | object;
 }
 
-export interface PublishResult {
-  /** The event id, `null` when skipped. */
-  id: string | null;
-  /** How many deliveries were queued (one per enabled webhook subscribed to the event). */
-  deliveries: number;
-  skipped?: "import";
-}
-
-export interface Project {
-  id: string;
-  name: string;
-  notification_emails: string[];
-  created_at: string | null;
-  updated_at: string | null;
-}
-
 export interface ProjectInput {
   name: string;
   notification_emails?: string[];
 }
 
-export type DisabledReason = "manual" | "failures" | "gone";
-
-export interface Webhook {
-  id: string;
-  project_id: string;
-  name: string;
-  events: string[];
-  url: string;
-  enabled: boolean;
-  disabled_reason: DisabledReason | null;
-  disabled_at: string | null;
-  has_secret: boolean;
-  /** While a rotated-out secret still signs (a second `v1,` value): until when. */
-  previous_secret_expires_at: string | null;
-  /** The Ed25519 public key receivers verify `v1a,` signatures with ("whpk_…"), or null. */
-  public_key: string | null;
-  created_at: string | null;
-  updated_at: string | null;
-  /** The latest attempt, or null before the first one. */
-  last_delivery?: { success: boolean; status_code: number | null; created_at: string | null } | null;
-}
+export type DisabledReason = NonNullable<Webhook["disabled_reason"]>;
 
 export interface WebhookInput<E = EventMap> {
   name: string;
@@ -150,75 +130,13 @@ export interface WebhookInput<E = EventMap> {
   enabled?: boolean;
 }
 
-export interface WebhookList {
-  data: Webhook[];
-  active_count: number;
-  active_limit: number;
-}
-
-export type Trigger = "event" | "test" | "redeliver" | "recover";
-
-export interface LogEntrySummary {
-  id: string;
-  webhook_id: string;
-  delivery_id: string;
-  event_id: string | null;
-  event: string;
-  attempt: number;
-  trigger: Trigger;
-  success: boolean;
-  status_code: number | null;
-  error: string | null;
-  duration_ms: number;
-  created_at: string | null;
-}
-
-export interface LogEntry extends LogEntrySummary {
-  request: { method: string; url: string; headers: Record<string, string>; body: string };
-  response: { status: number; headers: Record<string, string | string[]>; body: string; truncated: boolean } | null;
-}
-
-export interface LogQuery {
-  /** 1–100, default 20. */
-  limit?: number;
-  /** `next_cursor` of the previous page. */
-  cursor?: string;
-  success?: boolean;
-  event?: string;
-}
-
-export interface LogPage {
-  data: LogEntrySummary[];
-  next_cursor: string | null;
-}
-
-export interface Notification {
-  id: string;
-  project_id: string;
-  kind: "webhook.disabled";
-  webhook_id: string | null;
-  message: string;
-  created_at: string | null;
-  read_at: string | null;
-}
-
-export interface EventType {
-  name: string;
-  description: string;
-  example: unknown;
-}
+export type Trigger = LogEntrySummary["trigger"];
 
 export interface PortalLinkOptions {
   /** Default "admin"; a viewer may read but not change. */
   role?: "admin" | "viewer";
   /** 1 s to 30 days; default 3600. */
   ttlSeconds?: number;
-}
-
-export interface PortalLink {
-  token: string;
-  url: string;
-  expires_at: string;
 }
 
 export interface ListenOptions {

@@ -1,27 +1,14 @@
+import type { LogEntry, LogFilterQuery, LogPage, LogQuery, Stats } from "../api/schemas.js";
 import { NotFoundError, ValidationError, type FieldError } from "../domain/errors.js";
 import { isId } from "../domain/ids.js";
 import * as logs from "../store/logs.js";
 import type { LogFilter } from "../store/logs.js";
 import type { Trigger } from "../store/schema.js";
 import type { Context } from "./context.js";
-import { logEntryView } from "./views.js";
+import { logEntryView, logSummaryView } from "./views.js";
 import { findWebhookRow } from "./webhooks.js";
 
-export interface LogFilterQuery {
-  success?: string;
-  event?: string;
-  from?: string;
-  to?: string;
-  status_code?: string;
-  event_id?: string;
-  delivery_id?: string;
-  trigger?: string;
-}
-
-export interface LogListQuery extends LogFilterQuery {
-  limit?: string;
-  cursor?: string;
-}
+const wholeNumber = (n: number | undefined, min: number, max: number) => n === undefined || (Number.isInteger(n) && n >= min && n <= max);
 
 const TRIGGERS: Trigger[] = ["event", "test", "redeliver", "recover"];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
@@ -38,8 +25,8 @@ export function parseLogFilter(q: LogFilterQuery): LogFilter {
   const details: FieldError[] = [];
   const out: LogFilter = {};
   if (q.success !== undefined) {
-    if (q.success !== "true" && q.success !== "false") details.push({ field: "success", message: "must be true or false" });
-    else out.success = q.success === "true";
+    if (typeof q.success !== "boolean") details.push({ field: "success", message: "must be true or false" });
+    else out.success = q.success;
   }
   if (q.event !== undefined && q.event !== "") {
     if (q.event.length > 100) details.push({ field: "event", message: "must be an event name" });
@@ -75,15 +62,13 @@ export function parseLogFilter(q: LogFilterQuery): LogFilter {
   return out;
 }
 
-export async function listLogs(ctx: Context, projectId: string, webhookId: string, q: LogListQuery) {
+export async function listLogs(ctx: Context, projectId: string, webhookId: string, q: LogQuery): Promise<LogPage> {
   const hook = await findWebhookRow(ctx, projectId, webhookId);
   const details: FieldError[] = [];
-  let limit = 20;
-  if (q.limit !== undefined) {
-    limit = /^\d{1,3}$/.test(q.limit) ? Number(q.limit) : NaN;
-    if (!(limit >= 1 && limit <= 100)) details.push({ field: "limit", message: "must be a whole number from 1 to 100" });
-  }
-  if (q.cursor !== undefined && q.cursor !== "" && !isId("log", q.cursor)) details.push({ field: "cursor", message: "must be a next_cursor value from a previous page" });
+  const limit = q.limit ?? 20;
+  if (!wholeNumber(limit, 1, 100)) details.push({ field: "limit", message: "must be a whole number from 1 to 100" });
+  if (q.cursor !== undefined && q.cursor !== "" && !isId("log", q.cursor))
+    details.push({ field: "cursor", message: "must be a next_cursor value from a previous page" });
   let filter: LogFilter = {};
   try {
     filter = parseLogFilter(q);
@@ -95,7 +80,7 @@ export async function listLogs(ctx: Context, projectId: string, webhookId: strin
   const rows = await logs.listLogEntries(ctx.store.db, { ...filter, webhookId: hook.id, limit: limit + 1, before: q.cursor || undefined });
   const page = rows.slice(0, limit);
   return {
-    data: page.map((r) => logEntryView({ ...r, request: "", response: null }, false)),
+    data: page.map((r) => logSummaryView(r)),
     next_cursor: rows.length > limit ? page[page.length - 1].id : null,
   };
 }
@@ -114,24 +99,23 @@ export async function* exportLogLines(ctx: Context, webhookId: string, filter: L
   for (;;) {
     const rows = await logs.listFullLogEntries(ctx.store.db, { ...filter, webhookId, limit: EXPORT_PAGE, before });
     if (rows.length === 0) return;
-    yield rows.map((r) => JSON.stringify(logEntryView(r, true)) + "\n").join("");
+    yield rows.map((r) => JSON.stringify(logEntryView(r)) + "\n").join("");
     if (rows.length < EXPORT_PAGE) return;
     before = rows[rows.length - 1].id;
   }
 }
 
-export async function getLog(ctx: Context, projectId: string, webhookId: string, logId: string) {
+export async function getLog(ctx: Context, projectId: string, webhookId: string, logId: string): Promise<LogEntry> {
   const hook = await findWebhookRow(ctx, projectId, webhookId);
   const row = isId("log", logId) ? await logs.findLogEntry(ctx.store.db, hook.id, logId) : undefined;
   if (!row) throw new NotFoundError("Log entry");
-  return logEntryView(row, true);
+  return logEntryView(row);
 }
 
 /** Per-hour succeeded/failed counts and latency percentiles of the last `hours` hours, oldest first. */
-export async function deliveryStats(ctx: Context, projectId: string, webhookId: string, hoursRaw?: string) {
+export async function deliveryStats(ctx: Context, projectId: string, webhookId: string, hours = 24): Promise<Stats> {
   const hook = await findWebhookRow(ctx, projectId, webhookId);
-  const hours = hoursRaw === undefined ? 24 : /^\d{1,3}$/.test(hoursRaw) ? Number(hoursRaw) : NaN;
-  if (!(hours >= 1 && hours <= 168)) throw new ValidationError([{ field: "hours", message: "must be a whole number from 1 to 168" }]);
+  if (!wholeNumber(hours, 1, 168)) throw new ValidationError([{ field: "hours", message: "must be a whole number from 1 to 168" }]);
   const hour = 3600_000;
   const firstStart = Math.floor(ctx.now() / hour) * hour - (hours - 1) * hour;
   const rows = await logs.attemptsSince(ctx.store.db, hook.id, firstStart);

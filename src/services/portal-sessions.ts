@@ -2,6 +2,7 @@
  * Portal sessions: a token (and UI link) that sees only one project. The HTTP route
  * (POST …/portal-sessions), the library's `portalLink` and `hookline token` share this.
  */
+import type { PortalLink } from "../api/schemas.js";
 import { ValidationError } from "../domain/errors.js";
 import type { Context } from "./context.js";
 import { getProject } from "./projects.js";
@@ -10,19 +11,12 @@ import { mintPortalToken, type Role } from "./tokens.js";
 export const PORTAL_TTL_MIN_SECONDS = 1;
 export const PORTAL_TTL_MAX_SECONDS = 30 * 24 * 3600;
 
-export interface PortalSession {
-  token: string;
-  /** `<public url>/portal#token=…`: opens the UI for this project only. */
-  url: string;
-  expires_at: string;
-}
-
 export async function createPortalSession(
   ctx: Context,
   secretKey: string,
   projectId: string,
   opts: { role?: Role; ttlSeconds?: number; publicUrl?: string } = {},
-): Promise<PortalSession> {
+): Promise<PortalLink> {
   const role = opts.role ?? "admin";
   const ttl = opts.ttlSeconds ?? 3600;
   const errors = [];

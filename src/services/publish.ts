@@ -1,4 +1,5 @@
 /** Publishing an event (fan-out), the Test action and Redeliver: everything that queues deliveries. */
+import type { PublishResult } from "../api/schemas.js";
 import { TEST_EVENT } from "../domain/catalog.js";
 import { HooklineError, NotFoundError, PayloadTooLargeError, ValidationError, type FieldError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
@@ -25,12 +26,6 @@ export interface PublishInput {
   event?: unknown;
   subject?: unknown;
   source?: unknown;
-}
-
-export interface PublishResult {
-  id: string | null;
-  deliveries: number;
-  skipped?: "import";
 }
 
 class IdempotencyRace extends Error {}

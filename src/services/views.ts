@@ -1,9 +1,14 @@
-/** Rows → the API's objects (the objects of the API reference in README.md and /api/openapi.json). Secrets and private keys never pass through here. */
+/** Rows → the API's objects (their schemas are in src/api/schemas.ts, served as /api/openapi.json). Secrets and private keys never pass through here. */
+import type { EventType, LogEntry, LogEntrySummary, Notification, Project, Webhook } from "../api/schemas.js";
 import type { EventTypeRow, LogEntryRow, NotificationRow, ProjectRow, WebhookRow } from "../store/schema.js";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+function iso(ms: number): string;
+function iso(ms: number | null): string | null;
+function iso(ms: number | null) {
+  return ms === null ? null : new Date(ms).toISOString();
+}
 
-export function projectView(p: ProjectRow) {
+export function projectView(p: ProjectRow): Project {
   return {
     id: p.id,
     name: p.name,
@@ -20,8 +25,9 @@ export interface LastDelivery {
 }
 
 /** `now` decides whether a rotated-out secret still counts (an expired one is as good as forgotten). */
-export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Date.now()) {
-  const previousUntil = w.previous_secret && w.previous_secret_expires_at != null && Number(w.previous_secret_expires_at) > now ? Number(w.previous_secret_expires_at) : null;
+export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Date.now()): Webhook {
+  const previousUntil =
+    w.previous_secret && w.previous_secret_expires_at != null && Number(w.previous_secret_expires_at) > now ? Number(w.previous_secret_expires_at) : null;
   return {
     id: w.id,
     project_id: w.project_id,
@@ -42,12 +48,17 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Dat
   };
 }
 
-export function eventTypeView(t: EventTypeRow) {
-  return { name: t.name, description: t.description, example: JSON.parse(t.example) as unknown, schema: t.schema === null ? null : (JSON.parse(t.schema) as unknown) };
+export function eventTypeView(t: EventTypeRow): EventType {
+  return {
+    name: t.name,
+    description: t.description,
+    example: JSON.parse(t.example) as unknown,
+    schema: t.schema === null ? null : (JSON.parse(t.schema) as unknown),
+  };
 }
 
-export function logEntryView(l: LogEntryRow & { event_id?: string | null }, detail: boolean) {
-  const summary = {
+export function logSummaryView(l: Omit<LogEntryRow, "request" | "response"> & { event_id?: string | null }): LogEntrySummary {
+  return {
     id: l.id,
     webhook_id: l.webhook_id,
     delivery_id: l.delivery_id,
@@ -61,11 +72,17 @@ export function logEntryView(l: LogEntryRow & { event_id?: string | null }, deta
     duration_ms: l.duration_ms,
     created_at: iso(l.created_at),
   };
-  if (!detail) return summary;
-  return { ...summary, request: JSON.parse(l.request) as unknown, response: l.response ? (JSON.parse(l.response) as unknown) : null };
 }
 
-export function notificationView(n: NotificationRow) {
+export function logEntryView(l: LogEntryRow & { event_id?: string | null }): LogEntry {
+  return {
+    ...logSummaryView(l),
+    request: JSON.parse(l.request) as LogEntry["request"],
+    response: l.response ? (JSON.parse(l.response) as LogEntry["response"]) : null,
+  };
+}
+
+export function notificationView(n: NotificationRow): Notification {
   return {
     id: n.id,
     project_id: n.project_id,

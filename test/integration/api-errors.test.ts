@@ -86,6 +86,28 @@ describe.each(DIALECTS)("API errors (%s)", (dialect) => {
     expect(res.body.error.message.length).toBeGreaterThan(0);
   });
 
+  it("query numbers and booleans are read as such, bodies are not coerced; a bad query value is 422 naming its parameter", async () => {
+    const logs = `/api/v1/projects/acme/webhooks/${hookId}/logs`;
+    const stats = `/api/v1/projects/acme/webhooks/${hookId}/stats`;
+    expect((await hl.api("GET", `${logs}?limit=5&success=false&event=issue.created`)).status).toBe(200);
+    expect((await hl.api("GET", `${stats}?hours=3`)).body.buckets).toHaveLength(3);
+    const bad: Array<[string, string]> = [
+      ...["x", "2.5", "0", "101", "", "-1", "1&limit=2"].map((v): [string, string] => [`${logs}?limit=${v}`, "limit"]),
+      ...["yes", "TRUE", "1", "", "true&success=false"].map((v): [string, string] => [`${logs}?success=${v}`, "success"]),
+      ...["x", "0", "169", "1.5", ""].map((v): [string, string] => [`${stats}?hours=${v}`, "hours"]),
+      [`${logs}?cursor=nope`, "cursor"],
+      [`${logs}?event=${"e".repeat(101)}`, "event"],
+      [`${logs}?event=a&event=b`, "event"],
+    ];
+    for (const [url, field] of bad) {
+      const res = await hl.api("GET", url);
+      expect(res.status, url).toBe(422);
+      expectValidation(res, field);
+    }
+    // A JSON body is typed already: a number or boolean sent as text is refused, not converted.
+    expectValidation(await hl.api("PATCH", `/api/v1/projects/acme/webhooks/${hookId}`, { enabled: "true" }), "enabled");
+  });
+
   it("NUL and other control characters in stored strings are 422 or stored intact, never a 500", async () => {
     expectValidation(await hl.api("PUT", "/api/v1/projects/nul", { name: "a\u0000b" }), "name");
     expectValidation(await hl.api("PUT", "/api/v1/projects/nul", { name: "line\nbreak" }), "name");

@@ -1,36 +1,33 @@
 import { Type as T } from "@sinclair/typebox";
-import type { RouteDeps } from "../app.js";
-import { ErrorSchema, EventDetailSchema, ProjectParams, PublishBody, errorResponses } from "../schemas.js";
+import type { RoutePlugin } from "../decorators.js";
+import { ErrorSchema, EventDetailSchema, ProjectParams, PublishBody, PublishResultSchema, errorResponses } from "../schemas.js";
 import { getEvent } from "../../services/event-lookup.js";
-import { publish, type PublishInput } from "../../services/publish.js";
+import { publish } from "../../services/publish.js";
 
-export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
-  app.post<{ Params: { project_id: string }; Body: PublishInput }>(
+export const eventRoutes: RoutePlugin = async (app) => {
+  const { ctx, guard } = app;
+  app.post(
     "/api/v1/projects/:project_id/events",
     {
       onRequest: guard("admin"),
       schema: {
         tags: ["events"],
-        description: "Publish an event. `source: \"import\"` is accepted and delivers nothing. An `Idempotency-Key` header makes retries of this call safe for 24 h.",
+        description:
+          'Publish an event. `source: "import"` is accepted and delivers nothing. An `Idempotency-Key` header makes retries of this call safe for 24 h.',
         params: ProjectParams,
         headers: T.Object({ "idempotency-key": T.Optional(T.String()) }),
         body: PublishBody,
-        response: {
-          202: T.Object({ id: T.Union([T.String(), T.Null()]), deliveries: T.Integer(), skipped: T.Optional(T.Literal("import")) }),
-          413: ErrorSchema,
-          ...errorResponses,
-        },
+        response: { 202: PublishResultSchema, 413: ErrorSchema, ...errorResponses },
       },
     },
     async (req, reply) => {
-      const key = req.headers["idempotency-key"];
       // A W3C traceparent makes the publish span (tracing on) a child of the caller's trace.
       const parent = req.headers.traceparent;
-      const result = await publish(ctx, req.params.project_id, req.body, typeof key === "string" ? key : undefined, typeof parent === "string" ? parent : undefined);
+      const result = await publish(ctx, req.params.project_id, req.body, req.headers["idempotency-key"], typeof parent === "string" ? parent : undefined);
       return reply.status(202).send(result);
     },
   );
-  app.get<{ Params: { project_id: string; event_id: string } }>(
+  app.get(
     "/api/v1/projects/:project_id/events/:event_id",
     {
       onRequest: guard("project"),
@@ -43,4 +40,4 @@ export function eventRoutes({ app, ctx, guard }: RouteDeps): void {
     },
     async (req) => getEvent(ctx, req.params.project_id, req.params.event_id),
   );
-}
+};

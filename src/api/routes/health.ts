@@ -1,7 +1,8 @@
 import { sql } from "kysely";
-import type { RouteDeps } from "../app.js";
+import type { RoutePlugin } from "../decorators.js";
 
-export function healthRoutes({ app, ctx, metrics }: RouteDeps): void {
+export const healthRoutes: RoutePlugin = async (app) => {
+  const { ctx, metrics } = app;
   app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
   app.get("/readyz", { schema: { hide: true } }, async (_req, reply) => {
     try {
@@ -15,4 +16,4 @@ export function healthRoutes({ app, ctx, metrics }: RouteDeps): void {
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-}
+};

@@ -1,11 +1,11 @@
 import { Type as T } from "@sinclair/typebox";
-import type { RouteDeps } from "../app.js";
-import { PortalSessionBody, ProjectParams, errorResponses } from "../schemas.js";
+import type { RoutePlugin } from "../decorators.js";
+import { PortalLinkSchema, PortalSessionBody, ProjectParams, errorResponses } from "../schemas.js";
 import { createPortalSession } from "../../services/portal-sessions.js";
-import type { Role } from "../../services/tokens.js";
 
-export function sessionRoutes({ app, ctx, guard, creds }: RouteDeps): void {
-  app.post<{ Params: { project_id: string }; Body: { role?: Role; ttl_seconds?: number } }>(
+export const sessionRoutes: RoutePlugin = async (app) => {
+  const { ctx, creds, guard } = app;
+  app.post(
     "/api/v1/projects/:project_id/portal-sessions",
     {
       onRequest: guard("admin"),
@@ -18,7 +18,7 @@ export function sessionRoutes({ app, ctx, guard, creds }: RouteDeps): void {
         description: "Mints a token (and UI link) that sees only this project. `role` defaults to admin, `ttl_seconds` to 3600.",
         params: ProjectParams,
         body: PortalSessionBody,
-        response: { 200: T.Object({ token: T.String(), url: T.String(), expires_at: T.String() }), ...errorResponses },
+        response: { 200: PortalLinkSchema, ...errorResponses },
       },
     },
     async (req) => createPortalSession(ctx, creds.secretKey, req.params.project_id, { role: req.body.role, ttlSeconds: req.body.ttl_seconds }),
@@ -42,4 +42,4 @@ export function sessionRoutes({ app, ctx, guard, creds }: RouteDeps): void {
       return { kind: "portal", project_id: p.projectId, role: p.role, expires_at: new Date(p.expiresAt).toISOString() };
     },
   );
-}
+};

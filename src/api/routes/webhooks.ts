@@ -1,78 +1,84 @@
 import { Type as T } from "@sinclair/typebox";
-import type { RouteDeps } from "../app.js";
+import type { RoutePlugin } from "../decorators.js";
 import {
+  DeliveryIdSchema,
   ErrorSchema,
+  IncludeQuery,
   ProjectParams,
   SecretRotateBody,
   SecretRotation,
   SigningKey,
   WebhookCreateBody,
+  WebhookListSchema,
   WebhookParams,
   WebhookPatchBody,
   WebhookSchema,
   errorResponses,
 } from "../schemas.js";
-import type { WebhookInput } from "../../domain/webhook-rules.js";
 import { testWebhook } from "../../services/publish.js";
 import { recoverWebhook } from "../../services/recover.js";
 import * as keys from "../../services/webhook-keys.js";
 import * as webhooks from "../../services/webhooks.js";
 
-type P = { project_id: string };
-type W = { project_id: string; id: string };
-
-export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
+export const webhookRoutes: RoutePlugin = async (app) => {
+  const { ctx, guard } = app;
   const tags = ["webhooks"];
   const base = "/api/v1/projects/:project_id/webhooks";
-  const IncludeQuery = T.Object({
-    include: T.Optional(T.String({ description: "`last_delivery` adds each webhook's newest attempt (success, status_code, created_at)." })),
-  });
-  const wantsLast = (q: { include?: string } | undefined) => (q?.include ?? "").split(",").includes("last_delivery");
-  app.get<{ Params: P; Querystring: { include?: string } }>(
+  const wantsLast = (q: { include?: string }) => (q.include ?? "").split(",").includes("last_delivery");
+  app.get(
     base,
     {
       onRequest: guard("project"),
-      schema: { tags, params: ProjectParams, querystring: IncludeQuery, response: { 200: T.Object({ data: T.Array(WebhookSchema), active_count: T.Integer(), active_limit: T.Integer() }), ...errorResponses } },
+      schema: { tags, params: ProjectParams, querystring: IncludeQuery, response: { 200: WebhookListSchema, ...errorResponses } },
     },
     async (req) => webhooks.listWebhooks(ctx, req.params.project_id, wantsLast(req.query)),
   );
-  app.post<{ Params: P; Body: WebhookInput }>(
+  app.post(
     base,
-    { onRequest: guard("project-admin"), schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
+    {
+      onRequest: guard("project-admin"),
+      schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } },
+    },
     async (req, reply) => reply.status(201).send(await webhooks.createWebhook(ctx, req.params.project_id, req.body)),
   );
-  app.get<{ Params: W; Querystring: { include?: string } }>(
+  app.get(
     `${base}/:id`,
     { onRequest: guard("project"), schema: { tags, params: WebhookParams, querystring: IncludeQuery, response: { 200: WebhookSchema, ...errorResponses } } },
     async (req) => webhooks.getWebhook(ctx, req.params.project_id, req.params.id, wantsLast(req.query)),
   );
-  app.patch<{ Params: W; Body: WebhookInput }>(
+  app.patch(
     `${base}/:id`,
-    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorSchema, ...errorResponses } } },
+    {
+      onRequest: guard("project-admin"),
+      schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorSchema, ...errorResponses } },
+    },
     async (req) => webhooks.updateWebhook(ctx, req.params.project_id, req.params.id, req.body ?? {}),
   );
-  app.delete<{ Params: W }>(
+  app.delete(
     `${base}/:id`,
     { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 204: T.Null(), ...errorResponses } } },
     async (req, reply) => {
       await webhooks.deleteWebhook(ctx, req.params.project_id, req.params.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
-  app.get<{ Params: W }>(
+  app.get(
     `${base}/:id/secret`,
-    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 200: T.Object({ secret: T.Union([T.String(), T.Null()]) }), ...errorResponses } } },
+    {
+      onRequest: guard("project-admin"),
+      schema: { tags, params: WebhookParams, response: { 200: T.Object({ secret: T.Union([T.String(), T.Null()]) }), ...errorResponses } },
+    },
     async (req, reply) => {
       reply.header("cache-control", "no-store");
       return webhooks.revealSecret(ctx, req.params.project_id, req.params.id);
     },
   );
-  app.post<{ Params: W }>(
+  app.post(
     `${base}/:id/test`,
-    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 202: T.Object({ delivery_id: T.String() }), ...errorResponses } } },
+    { onRequest: guard("project-admin"), schema: { tags, params: WebhookParams, response: { 202: DeliveryIdSchema, ...errorResponses } } },
     async (req, reply) => reply.status(202).send(await testWebhook(ctx, req.params.project_id, req.params.id)),
   );
-  app.post<{ Params: W; Body: unknown }>(
+  app.post(
     `${base}/:id/secret/rotate`,
     {
       onRequest: guard("project-admin"),
@@ -94,28 +100,37 @@ export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
       return keys.rotateSecret(ctx, req.params.project_id, req.params.id, req.body);
     },
   );
-  app.post<{ Params: W }>(
+  app.post(
     `${base}/:id/signing-key`,
     {
       onRequest: guard("project-admin"),
       schema: {
         tags,
-        description: "Creates an Ed25519 signing key (replacing any earlier one): every attempt then carries a `v1a,` signature that `public_key` verifies. The private key is never returned.",
+        description:
+          "Creates an Ed25519 signing key (replacing any earlier one): every attempt then carries a `v1a,` signature that `public_key` verifies. The private key is never returned.",
         params: WebhookParams,
         response: { 200: SigningKey, ...errorResponses },
       },
     },
     async (req) => keys.createSigningKey(ctx, req.params.project_id, req.params.id),
   );
-  app.delete<{ Params: W }>(
+  app.delete(
     `${base}/:id/signing-key`,
-    { onRequest: guard("project-admin"), schema: { tags, description: "Removes the signing key: no more `v1a,` signatures.", params: WebhookParams, response: { 204: T.Null(), ...errorResponses } } },
+    {
+      onRequest: guard("project-admin"),
+      schema: {
+        tags,
+        description: "Removes the signing key: no more `v1a,` signatures.",
+        params: WebhookParams,
+        response: { 204: T.Null(), ...errorResponses },
+      },
+    },
     async (req, reply) => {
       await keys.deleteSigningKey(ctx, req.params.project_id, req.params.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
-  app.post<{ Params: W; Body: unknown }>(
+  app.post(
     `${base}/:id/recover`,
     {
       onRequest: guard("project-admin"),
@@ -133,4 +148,4 @@ export function webhookRoutes({ app, ctx, guard }: RouteDeps): void {
     },
     async (req, reply) => reply.status(202).send(await recoverWebhook(ctx, req.params.project_id, req.params.id, req.body)),
   );
-}
+};
