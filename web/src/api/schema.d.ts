@@ -947,6 +947,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string | null;
+                            /** @description Deliveries queued: one per enabled webhook subscribed to the event */
                             deliveries: number;
                             /** @enum {string} */
                             skipped?: "import";
@@ -3005,10 +3006,10 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description 1..100, default 20 */
-                    limit?: string;
+                    limit?: number;
+                    /** @description `next_cursor` of the previous page */
                     cursor?: string;
-                    /** @description true or false */
-                    success?: string;
+                    success?: boolean;
                     /** @description an event name */
                     event?: string;
                     /** @description ISO-8601 time: entries at or after it */
@@ -3188,8 +3189,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description true or false */
-                    success?: string;
+                    success?: boolean;
                     /** @description an event name */
                     event?: string;
                     /** @description ISO-8601 time: entries at or after it */
@@ -3678,7 +3678,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    hours?: string;
+                    /** @description 1..168, default 24 */
+                    hours?: number;
                 };
                 header?: never;
                 path: {
@@ -4175,7 +4176,9 @@ export interface paths {
                     content: {
                         "application/json": {
                             token: string;
+                            /** @description `<public url>/portal#token=…`: opens the UI for this project only */
                             url: string;
+                            /** Format: date-time */
                             expires_at: string;
                         };
                     };
