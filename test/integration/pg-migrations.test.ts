@@ -10,6 +10,7 @@ import { openStore } from "../../src/store/db.js";
 import { createTestDatabase, DIALECTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
 import { runCli } from "../helpers/process.js";
 import { sleep } from "../helpers/wait.js";
+import { PG_MIGRATIONS } from "./support/migrations.js";
 
 const pgEnabled = postgresAvailable && DIALECTS.includes("postgres");
 const MIGRATION_LOCK_KEY = "7525356009530420837"; // src/store/migrations.ts
@@ -36,17 +37,6 @@ describe.skipIf(!pgEnabled)("migrations under an advisory lock (postgres)", () =
     }
   };
 
-  /** Every migration PostgreSQL runs (0002 is SQLite's planner statistics). */
-  const PG_MIGRATIONS = [
-    "0001_initial",
-    "0003_delivery_lease_until",
-    "0004_delivery_claim_by_webhook",
-    "0005_receivers_trust",
-    "0006_cluster_credentials",
-    "0006_event_trace_context",
-    "0006_event_type_schema",
-    "0007_log_entries_stats_and_failed",
-  ];
 
   it("eight concurrent migrations on a fresh database: one applies, seven find it up to date", async () => {
     const db = await fresh();

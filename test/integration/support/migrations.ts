@@ -1,0 +1,11 @@
+/** Every migration PostgreSQL runs, in order (0002 is SQLite's planner statistics): one list for every suite that checks it. */
+export const PG_MIGRATIONS = [
+  "0001_initial",
+  "0003_delivery_lease_until",
+  "0004_delivery_claim_by_webhook",
+  "0005_receivers_trust",
+  "0006_cluster_credentials",
+  "0006_event_trace_context",
+  "0006_event_type_schema",
+  "0007_log_entries_stats_and_failed",
+];
