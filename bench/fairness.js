@@ -5,9 +5,7 @@
  *   - `isolation_burst`: healthy deliveries' latency during a burst of events to a project where four
  *     webhooks hang, against the same burst to the healthy webhooks alone.
  */
-import {
-  PUBLISHERS, WEBHOOKS, hookUrls, publishMany, publishOne, setupProject, startHookline,
-} from "./scenarios.js";
+import { PUBLISHERS, WEBHOOKS, hookUrls, publishMany, publishOne, setupProject, startHookline } from "./scenarios.js";
 import { percentile, sleep } from "./support.js";
 
 /** Waits until the receiver has recorded `n` latency samples; answers them sorted. */
@@ -87,4 +85,3 @@ export async function isolationBurst(dialect, receiver, { events = 60, timeoutMs
     await h.drop();
   }
 }
-

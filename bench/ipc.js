@@ -7,8 +7,17 @@ export function ipcCaller(child, name) {
   return (msg, timeoutMs = 0) =>
     new Promise((resolve, reject) => {
       const id = ++seq;
-      const timer = timeoutMs ? setTimeout(() => { pending.delete(id); reject(new Error(`${name}: ${msg.cmd} timed out after ${timeoutMs} ms`)); }, timeoutMs) : null;
-      pending.set(id, (m) => { clearTimeout(timer); pending.delete(id); resolve(m); });
+      const timer = timeoutMs
+        ? setTimeout(() => {
+            pending.delete(id);
+            reject(new Error(`${name}: ${msg.cmd} timed out after ${timeoutMs} ms`));
+          }, timeoutMs)
+        : null;
+      pending.set(id, (m) => {
+        clearTimeout(timer);
+        pending.delete(id);
+        resolve(m);
+      });
       child.send({ ...msg, id });
     });
 }

@@ -32,7 +32,9 @@ export async function seedLogEntries(dialect, url, count, days) {
   const chunks = function* (existing) {
     for (let done = existing; done < count; done += CHUNK) {
       const n = Math.min(CHUNK, count - done);
-      const ids = [], at = [], ok = [];
+      const ids = [],
+        at = [],
+        ok = [];
       for (let i = 0; i < n; i++) {
         const t = now - Math.floor(((done + i + 0.5) / count) * days * DAY);
         ids.push(`log_${ulid(t).toLowerCase()}`);
@@ -43,14 +45,23 @@ export async function seedLogEntries(dialect, url, count, days) {
     }
   };
   const pick = (col, u) =>
-    ({ id: `${u}.id`, created_at: `${u}.created_at`, success: `case when ${u}.ok = 1 then t.success else 0 end`, status_code: `case when ${u}.ok = 1 then t.status_code else 500 end`, error: `case when ${u}.ok = 1 then t.error else 'HTTP 500' end` })[col] ?? `t.${col}`;
+    ({
+      id: `${u}.id`,
+      created_at: `${u}.created_at`,
+      success: `case when ${u}.ok = 1 then t.success else 0 end`,
+      status_code: `case when ${u}.ok = 1 then t.status_code else 500 end`,
+      error: `case when ${u}.ok = 1 then t.error else 'HTTP 500' end`,
+    })[col] ?? `t.${col}`;
 
   if (dialect === "sqlite") {
     const db = new Database(url);
     try {
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = OFF");
-      const cols = db.prepare("select name from pragma_table_info('log_entries')").all().map((r) => r.name);
+      const cols = db
+        .prepare("select name from pragma_table_info('log_entries')")
+        .all()
+        .map((r) => r.name);
       db.exec("create temp table tmpl as select * from log_entries order by id");
       const templates = db.prepare("select count(*) as n from tmpl").get().n;
       const existing = db.prepare("select count(*) as n from log_entries").get().n;
@@ -71,7 +82,9 @@ export async function seedLogEntries(dialect, url, count, days) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const cols = (await client.query("select column_name as c from information_schema.columns where table_name = 'log_entries' order by ordinal_position")).rows.map((r) => r.c);
+    const cols = (
+      await client.query("select column_name as c from information_schema.columns where table_name = 'log_entries' order by ordinal_position")
+    ).rows.map((r) => r.c);
     await client.query("create temp table tmpl as select row_number() over (order by id) - 1 as n, * from log_entries");
     const templates = Number((await client.query("select count(*) as n from tmpl")).rows[0].n);
     const existing = Number((await client.query("select count(*) as n from log_entries")).rows[0].n);
@@ -142,7 +155,10 @@ function publishUntil(api, project) {
 async function logLineTime(file, re, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const line = fs.readFileSync(file, "utf8").split("\n").find((l) => re.test(l));
+    const line = fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .find((l) => re.test(l));
     if (line) return JSON.parse(line);
     if (Date.now() > deadline) throw new Error(`no log line ${re} within ${timeoutMs} ms`);
     await sleep(50);
@@ -162,7 +178,7 @@ export async function logScale(dialect, receiver, { entries = 1_000_000, days = 
     await receiver.reset();
     await publishMany(first.api, project, templateEvents);
     await receiver.waitFor(templateEvents * WEBHOOKS, 120_000);
-    for (const deadline = Date.now() + 30_000; (await first.db.count("log_entries")) < templateEvents * WEBHOOKS; ) {
+    for (const deadline = Date.now() + 30_000; (await first.db.count("log_entries")) < templateEvents * WEBHOOKS;) {
       if (Date.now() > deadline) throw new Error("template attempts were not all logged");
       await sleep(100);
     }
@@ -188,7 +204,12 @@ export async function logScale(dialect, receiver, { entries = 1_000_000, days = 
     }
 
     // 4. Retention 7 days: the new node's worker purges the older half at start, while publishing goes on.
-    const purger = await startHookline(dialect, receiver, { label: "logscale-purge", env: { HOOKLINE_LOG_RETENTION_DAYS: "7", LOG_LEVEL: "info" }, db, workDir });
+    const purger = await startHookline(dialect, receiver, {
+      label: "logscale-purge",
+      env: { HOOKLINE_LOG_RETENTION_DAYS: "7", LOG_LEVEL: "info" },
+      db,
+      workDir,
+    });
     try {
       await receiver.reset();
       const stop = publishUntil(purger.api, project);

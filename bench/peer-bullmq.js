@@ -63,7 +63,13 @@ export async function bullmqThroughput(receiver, { events = 4000 } = {}) {
     const t0 = nowNs();
     let jobs = [];
     for (let i = 0; i < events; i++) {
-      const body = JSON.stringify({ id: `evt_${String(i).padStart(26, "0")}`, event: EVENT, created_at: new Date().toISOString(), project_id: "bench", subject: subject(i) });
+      const body = JSON.stringify({
+        id: `evt_${String(i).padStart(26, "0")}`,
+        event: EVENT,
+        created_at: new Date().toISOString(),
+        project_id: "bench",
+        subject: subject(i),
+      });
       for (let w = 0; w < WEBHOOKS; w++) {
         jobs.push({ name: EVENT, data: { url: urls[w], webhook: w, body }, opts: { attempts: 4, backoff: { type: "fixed", delay: 1000 } } });
       }
@@ -79,7 +85,7 @@ export async function bullmqThroughput(receiver, { events = 4000 } = {}) {
     const redisCpuMs = ((processCpuSeconds("redis-server") - redisCpu0) * 1000) / total;
     // Every attempt's result is kept: wait for the last completions to be recorded.
     let completed = 0;
-    for (const deadline = Date.now() + 30_000; (completed = await queue.getCompletedCount()) < total && Date.now() < deadline; ) await sleep(100);
+    for (const deadline = Date.now() + 30_000; (completed = await queue.getCompletedCount()) < total && Date.now() < deadline;) await sleep(100);
     if (completed < total) throw new Error(`only ${completed} of ${total} jobs completed`);
     return { dps, cpuMsPerDelivery: cpuMs, redisCpuMsPerDelivery: redisCpuMs };
   } finally {

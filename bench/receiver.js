@@ -26,11 +26,29 @@ const dir = process.env.BENCH_HANG_TLS_DIR ?? fs.mkdtempSync(path.join(os.tmpdir
 const keyFile = path.join(dir, "key.pem");
 const certFile = path.join(dir, "cert.pem");
 if (!HANG_ROLE) {
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
 }
 const tls = { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
 const listen = (s) => new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s.address().port)));
@@ -106,16 +124,18 @@ process.on("message", (msg) => {
       break;
     }
     case "stats":
-      hang.call({ cmd: "stats" }).then(({ hung }) => process.send({
-        type: "stats",
-        id: msg.id,
-        requests,
-        unique: seen.size,
-        hung,
-        first_ns: String(firstAt),
-        last_ns: String(lastAt),
-        latencies: msg.latencies ? latencies : undefined,
-      }));
+      hang.call({ cmd: "stats" }).then(({ hung }) =>
+        process.send({
+          type: "stats",
+          id: msg.id,
+          requests,
+          unique: seen.size,
+          hung,
+          first_ns: String(firstAt),
+          last_ns: String(lastAt),
+          latencies: msg.latencies ? latencies : undefined,
+        }),
+      );
       break;
     case "exit":
       hang.child.kill();
@@ -133,7 +153,10 @@ process.send({ type: "ready", ports, hangPorts: hang.ports, certFile });
 
 /** Forks this file in the hang role; answers its ports and a request/answer call over IPC. */
 async function startHangProcess() {
-  const child = fork(new URL(import.meta.url).pathname, [], { env: { ...process.env, BENCH_HANG_TLS_DIR: dir }, stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const child = fork(new URL(import.meta.url).pathname, [], {
+    env: { ...process.env, BENCH_HANG_TLS_DIR: dir },
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
   const ports = await new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`hang receiver exited (${code})`)));
     child.once("message", (m) => resolve(m.ports));

@@ -49,7 +49,13 @@ try {
     try {
       if (!(await redisReachable())) throw new Error(`Redis unreachable at ${REDIS_URL} (start redis-server, or set BENCH_REDIS_URL)`);
       const b = await bullmqThroughput(receiver, { events: Math.round(4000 * scale) });
-      result.peers = { bullmq: { throughput_dps: round(b.dps, 0), cpu_ms_per_delivery: round(b.cpuMsPerDelivery, 3), redis_cpu_ms_per_delivery: round(b.redisCpuMsPerDelivery, 3) } };
+      result.peers = {
+        bullmq: {
+          throughput_dps: round(b.dps, 0),
+          cpu_ms_per_delivery: round(b.cpuMsPerDelivery, 3),
+          redis_cpu_ms_per_delivery: round(b.redisCpuMsPerDelivery, 3),
+        },
+      };
     } catch (err) {
       failed = true;
       result.peers = { bullmq: { error: err.message } };
@@ -106,30 +112,48 @@ try {
     await step("fairness", async () => {
       const f = await fairness(store, receiver, { backlogEvents: Math.round(2000 * scale) });
       r.fairness = {
-        p50_ms: round(f.p50), max_ms: round(f.max), probes: f.samples,
-        backlog_at_first_probe: f.backlog_at_first_probe, backlog_at_last_probe: f.backlog_at_last_probe,
+        p50_ms: round(f.p50),
+        max_ms: round(f.max),
+        probes: f.samples,
+        backlog_at_first_probe: f.backlog_at_first_probe,
+        backlog_at_last_probe: f.backlog_at_last_probe,
       };
     });
     await step("isolation_burst", async () => {
       const b = await isolationBurst(store, receiver, { events: Math.max(10, Math.round(60 * scale)) });
       r.isolation_burst = {
         p99_ratio: round(b.p99_ratio),
-        p99_without_ms: round(b.base.p99), p99_with_hanging_ms: round(b.hang.p99),
-        p50_without_ms: round(b.base.p50), p50_with_hanging_ms: round(b.hang.p50),
-        max_with_hanging_ms: round(b.hang.max), samples: b.hang.samples, hung_requests: b.hung_requests, timeout_ms: b.timeout_ms,
+        p99_without_ms: round(b.base.p99),
+        p99_with_hanging_ms: round(b.hang.p99),
+        p50_without_ms: round(b.base.p50),
+        p50_with_hanging_ms: round(b.hang.p50),
+        max_with_hanging_ms: round(b.hang.max),
+        samples: b.hang.samples,
+        hung_requests: b.hung_requests,
+        timeout_ms: b.timeout_ms,
       };
     });
     await step("log_scale", async () => {
       const l = await logScale(store, receiver, {
-        entries: Math.round(1_000_000 * scale), pageRequests: Math.max(20, Math.round(200 * scale)), templateEvents: Math.max(50, Math.round(400 * scale)),
+        entries: Math.round(1_000_000 * scale),
+        pageRequests: Math.max(20, Math.round(200 * scale)),
+        templateEvents: Math.max(50, Math.round(400 * scale)),
       });
       const ms = (p) => ({ p50: round(p.p50), p99: round(p.p99) });
       r.log_scale = {
         log_page_p99_ms: round(l.log_page_p99_ms),
-        first_page_ms: ms(l.pages.first_page), failed_page_ms: ms(l.pages.failed_page), stats_24h_ms: ms(l.pages.stats_24h),
-        purge_rows_per_s: round(l.purge_rows_per_s, 0), purge_rows: l.purge_rows, purge_seconds: round(l.purge_seconds, 1),
-        throughput_during_purge_ratio: round(l.throughput_during_purge_ratio), dps_during_purge: round(l.dps_during_purge, 0), dps_after_purge: round(l.dps_after_purge, 0),
-        bytes_per_entry: round(l.bytes_per_entry, 0), entries: l.entries, seed_seconds: round(l.seed_seconds, 1),
+        first_page_ms: ms(l.pages.first_page),
+        failed_page_ms: ms(l.pages.failed_page),
+        stats_24h_ms: ms(l.pages.stats_24h),
+        purge_rows_per_s: round(l.purge_rows_per_s, 0),
+        purge_rows: l.purge_rows,
+        purge_seconds: round(l.purge_seconds, 1),
+        throughput_during_purge_ratio: round(l.throughput_during_purge_ratio),
+        dps_during_purge: round(l.dps_during_purge, 0),
+        dps_after_purge: round(l.dps_after_purge, 0),
+        bytes_per_entry: round(l.bytes_per_entry, 0),
+        entries: l.entries,
+        seed_seconds: round(l.seed_seconds, 1),
       };
     });
     if (store === "postgres") {

@@ -5,7 +5,19 @@
 import fs from "node:fs";
 import { Agent } from "undici";
 import {
-  apiClient, cpuSeconds, postgresCpuSeconds, createDatabase, freePort, makeWorkDir, nowNs, percentile, rssMb, seconds, sleep, spawnHookline, waitReady,
+  apiClient,
+  cpuSeconds,
+  postgresCpuSeconds,
+  createDatabase,
+  freePort,
+  makeWorkDir,
+  nowNs,
+  percentile,
+  rssMb,
+  seconds,
+  sleep,
+  spawnHookline,
+  waitReady,
 } from "./support.js";
 
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64); // HOOKLINE_CONCURRENCY and the raw client's
@@ -82,7 +94,12 @@ export async function startHookline(dialect, receiver, { label, workers = 0, ser
   }
   const api = apiClient(baseUrl, PUBLISHERS);
   return {
-    db, workDir, serve, workers: workerProcs, api, baseUrl,
+    db,
+    workDir,
+    serve,
+    workers: workerProcs,
+    api,
+    baseUrl,
     async stop(graceMs) {
       await api.close();
       await Promise.all([serve.stop(graceMs), ...workerProcs.map((w) => w.stop(graceMs))]);
@@ -99,7 +116,10 @@ export async function setupProject(api, projectId, urls) {
   if (p.status !== 201 && p.status !== 200) throw new Error(`PUT project: ${p.status} ${JSON.stringify(p.body)}`);
   for (const [i, url] of urls.entries()) {
     const res = await api.call("POST", `/api/v1/projects/${projectId}/webhooks`, {
-      name: `hook ${i + 1}`, events: [EVENT], url, secret: `whsec_bench_secret_${i}_0123456789abcdef`,
+      name: `hook ${i + 1}`,
+      events: [EVENT],
+      url,
+      secret: `whsec_bench_secret_${i}_0123456789abcdef`,
     });
     if (res.status !== 201) throw new Error(`POST webhook: ${res.status} ${JSON.stringify(res.body)}`);
   }
@@ -204,7 +224,7 @@ export async function latencyAndIsolation(dialect, receiver, { warmupS = 2, dura
       await receiver.waitFor(n * fanout, 60_000);
       // A straggler of the warm-up (no timestamp) may have counted towards n: wait for every sample.
       let { latencies } = await receiver.stats(true);
-      for (const deadline = Date.now() + 5000; latencies.length < n * fanout && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 5000; latencies.length < n * fanout && Date.now() < deadline;) {
         await sleep(20);
         ({ latencies } = await receiver.stats(true));
       }

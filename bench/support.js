@@ -53,7 +53,13 @@ export async function startReceiver() {
     /** Resolves with the receiver's hrtime (ns) of the n-th unique delivery. */
     waitFor: async (n, timeoutMs) => BigInt((await call({ cmd: "waitFor", n }, timeoutMs)).at_ns),
     stats: (latencies = false) => call({ cmd: "stats", latencies }),
-    close: () => { try { child.send({ cmd: "exit" }); } catch { /* already gone */ } },
+    close: () => {
+      try {
+        child.send({ cmd: "exit" });
+      } catch {
+        /* already gone */
+      }
+    },
   };
 }
 

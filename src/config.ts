@@ -129,7 +129,8 @@ export const OPTIONS = {
   adminToken: {
     env: "HOOKLINE_ADMIN_TOKEN",
     default: undefined as string | undefined,
-    defaultText: "generated on first start and printed once: into the data directory on SQLite; on PostgreSQL stored (as its SHA-256) in the database, and used by every node started without one",
+    defaultText:
+      "generated on first start and printed once: into the data directory on SQLite; on PostgreSQL stored (as its SHA-256) in the database, and used by every node started without one",
     doc: "The admin bearer token (at least 16 characters).",
     parse: (raw: string) => {
       if (raw.trim().length < 16) throw new Error("must be at least 16 characters");
@@ -141,7 +142,8 @@ export const OPTIONS = {
   secretKey: {
     env: "HOOKLINE_SECRET_KEY",
     default: undefined as string | undefined,
-    defaultText: "generated into the data directory on SQLite; on PostgreSQL generated once into the database (sealed with HOOKLINE_ENCRYPTION_KEY when set) and shared by every node started without one",
+    defaultText:
+      "generated into the data directory on SQLite; on PostgreSQL generated once into the database (sealed with HOOKLINE_ENCRYPTION_KEY when set) and shared by every node started without one",
     doc: "Key that signs portal tokens (at least 32 characters).",
     parse: (raw: string) => {
       if (raw.trim().length < 32) throw new Error("must be at least 32 characters");
@@ -270,11 +272,16 @@ export const OPTIONS = {
     parse: int(0, 1_000_000),
   },
   demo: { env: "HOOKLINE_DEMO", flag: "--demo", default: false, doc: "Create the `demo` project and allow loopback http targets.", parse: bool },
-  logLevel: { env: "LOG_LEVEL", default: "info", doc: "pino log level.", parse: (raw: string) => {
-    const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-    if (!levels.includes(raw.trim())) throw new Error(`must be one of ${levels.join(", ")}`);
-    return raw.trim();
-  } },
+  logLevel: {
+    env: "LOG_LEVEL",
+    default: "info",
+    doc: "pino log level.",
+    parse: (raw: string) => {
+      const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+      if (!levels.includes(raw.trim())) throw new Error(`must be one of ${levels.join(", ")}`);
+      return raw.trim();
+    },
+  },
 } satisfies Record<string, OptionDef<unknown>>;
 
 type Options = typeof OPTIONS;
@@ -318,9 +325,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     urlPolicy: {
       allowHttp: raw.allowHttp || raw.demo,
       allowPrivateNetworks: raw.allowPrivateNetworks.allowPrivateNetworks,
-      allowedCidrs: demoAllowance
-        ? [...raw.allowPrivateNetworks.allowedCidrs, "127.0.0.0/8", "::1/128"]
-        : raw.allowPrivateNetworks.allowedCidrs,
+      allowedCidrs: demoAllowance ? [...raw.allowPrivateNetworks.allowedCidrs, "127.0.0.0/8", "::1/128"] : raw.allowPrivateNetworks.allowedCidrs,
     },
   };
 }

@@ -29,14 +29,6 @@ export type {
   WebhookList,
 } from "./library/types.js";
 export { ConfigError } from "./config.js";
-export {
-  HooklineError,
-  LimitError,
-  NotFoundError,
-  PayloadTooLargeError,
-  UnavailableError,
-  ValidationError,
-  type FieldError,
-} from "./domain/errors.js";
+export { HooklineError, LimitError, NotFoundError, PayloadTooLargeError, UnavailableError, ValidationError, type FieldError } from "./domain/errors.js";
 export { DEFAULT_CATALOG, TEST_EVENT } from "./domain/catalog.js";
 export { HOOKLINE_VERSION } from "./version.js";

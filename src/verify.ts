@@ -12,12 +12,7 @@ import { createHmac, createPublicKey, timingSafeEqual, verify, type KeyObject } 
 export type RawBody = string | Buffer | Uint8Array;
 export type HeaderBag = Record<string, string | string[] | undefined> | Headers;
 
-export type WebhookVerificationErrorCode =
-  | "missing_header"
-  | "invalid_timestamp"
-  | "timestamp_out_of_tolerance"
-  | "invalid_signature"
-  | "invalid_body";
+export type WebhookVerificationErrorCode = "missing_header" | "invalid_timestamp" | "timestamp_out_of_tolerance" | "invalid_signature" | "invalid_body";
 
 export class WebhookVerificationError extends Error {
   constructor(
@@ -71,16 +66,10 @@ function sameText(a: string, b: string): boolean {
  * missing, malformed or wrong signature; throws only on a programming error (no secret, parsed body).
  * It has no timestamp, so it cannot detect replays; prefer `verifyWebhook` where you can.
  */
-export function verifySignature(
-  secret: string,
-  rawBody: RawBody,
-  signature: string | string[] | undefined | null,
-): boolean {
+export function verifySignature(secret: string, rawBody: RawBody, signature: string | string[] | undefined | null): boolean {
   const key = keyBytes(secret);
   const body = bodyBytes(rawBody);
-  const candidates = (Array.isArray(signature) ? signature : [signature]).filter(
-    (s): s is string => typeof s === "string",
-  );
+  const candidates = (Array.isArray(signature) ? signature : [signature]).filter((s): s is string => typeof s === "string");
   if (candidates.length === 0) return false;
   const expected = createHmac("sha256", key).update(body).digest("hex");
   return candidates.some((c) => sameText(c.trim().toLowerCase(), expected));
@@ -126,12 +115,7 @@ function verificationKeys(key: VerificationKey): { secrets: Buffer[]; publicKey:
  * The timestamp window stops replays of old captures; within the window, deduplicate on
  * `webhook-id` (Hookline delivers at least once, so the same id can legitimately arrive twice).
  */
-export function verifyWebhook(
-  key: VerificationKey,
-  rawBody: RawBody,
-  headers: HeaderBag,
-  opts: VerifyWebhookOptions = {},
-): unknown {
+export function verifyWebhook(key: VerificationKey, rawBody: RawBody, headers: HeaderBag, opts: VerifyWebhookOptions = {}): unknown {
   const keys = verificationKeys(key);
   const body = bodyBytes(rawBody);
   const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
@@ -142,11 +126,9 @@ export function verifyWebhook(
   const msgId = readHeader(headers, "webhook-id")?.trim();
   const timestamp = readHeader(headers, "webhook-timestamp")?.trim();
   const signatures = readHeader(headers, "webhook-signature")?.trim();
-  const missing = [
-    msgId ? null : "webhook-id",
-    timestamp ? null : "webhook-timestamp",
-    signatures ? null : "webhook-signature",
-  ].filter((h): h is string => h !== null);
+  const missing = [msgId ? null : "webhook-id", timestamp ? null : "webhook-timestamp", signatures ? null : "webhook-signature"].filter(
+    (h): h is string => h !== null,
+  );
   if (missing.length > 0 || !msgId || !timestamp || !signatures) {
     throw new WebhookVerificationError("missing_header", `Missing header ${missing.join(", ")}.`);
   }

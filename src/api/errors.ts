@@ -39,12 +39,18 @@ export function ajvDetails(err: FastifyError): FieldError[] {
   const byPath = new Map<string, { field: string; where: string; types: string[]; allowed: unknown[]; messages: string[] }>();
   for (const v of list) {
     if (v.keyword === "anyOf" || v.keyword === "oneOf") continue; // the alternatives' own errors say what was expected
-    const segments = (v.instancePath ?? "").split("/").filter(Boolean).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const segments = (v.instancePath ?? "")
+      .split("/")
+      .filter(Boolean)
+      .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
     if (v.params?.missingProperty) segments.push(v.params.missingProperty);
     const key = segments.join("/");
     let entry = byPath.get(key);
     if (!entry) {
-      const where = segments.slice(1).map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join("");
+      const where = segments
+        .slice(1)
+        .map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`))
+        .join("");
       entry = { field: segments[0] ?? ctx, where: where && `${segments[0]}${where}`, types: [], allowed: [], messages: [] };
       byPath.set(key, entry);
     }
@@ -81,8 +87,12 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = String(e?.code ?? "");
   return (
-    /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53\d{3}|40001|40P01|25006|55P03|57014)/.test(code) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(e?.message ?? "")
+    /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53\d{3}|40001|40P01|25006|55P03|57014)/.test(
+      code,
+    ) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+      e?.message ?? "",
+    )
   );
 }
 
@@ -148,7 +158,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, "unhandled error");
-    const code = status === 500 ? "internal" : status === 404 ? "not_found" : status === 403 ? "forbidden" : status === 405 ? "method_not_allowed" : "bad_request";
+    const code =
+      status === 500 ? "internal" : status === 404 ? "not_found" : status === 403 ? "forbidden" : status === 405 ? "method_not_allowed" : "bad_request";
     return reply.status(status).send(errorBody(code, status === 500 ? "Internal error." : err.message));
   });
 }

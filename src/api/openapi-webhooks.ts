@@ -14,10 +14,20 @@ function deliveryHeaders(event: string): Json[] {
     header("Hookline-Event", "The event name.", { type: "string", const: event }, true),
     header("Hookline-Delivery", "The delivery id, stable across retries of the delivery (deduplicate on it).", { type: "string", pattern: "^dlv_" }, true),
     header("Hookline-Attempt", "Attempt number, 1-based.", { type: "string", pattern: "^[1-9][0-9]*$" }, true),
-    header("Signature", "With a secret: lowercase hex HMAC-SHA256 of the exact body bytes, keyed with the secret.", { type: "string", pattern: "^[0-9a-f]{64}$" }, false),
+    header(
+      "Signature",
+      "With a secret: lowercase hex HMAC-SHA256 of the exact body bytes, keyed with the secret.",
+      { type: "string", pattern: "^[0-9a-f]{64}$" },
+      false,
+    ),
     header("webhook-id", "Standard Webhooks: the delivery id.", { type: "string" }, false),
     header("webhook-timestamp", "Standard Webhooks: unix seconds of this attempt.", { type: "string", pattern: "^[0-9]+$" }, false),
-    header("webhook-signature", "Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` (and `v1a,<base64 Ed25519>`) signatures of `id.timestamp.body`.", { type: "string" }, false),
+    header(
+      "webhook-signature",
+      "Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` (and `v1a,<base64 Ed25519>`) signatures of `id.timestamp.body`.",
+      { type: "string" },
+      false,
+    ),
     header("traceparent", "W3C Trace Context of the attempt, when the sender exports OpenTelemetry traces.", { type: "string" }, false),
   ];
 }
@@ -52,7 +62,10 @@ export function webhooksDoc(types: EventType[]): Json {
           event: { type: "string", const: t.name },
           created_at: { type: "string", format: "date-time" },
           project_id: { type: "string" },
-          subject: { ...(t.schema === null ? exampleShape(t.example) : (embedded(t.schema) as Json)), description: t.schema === null ? "Shaped like the example." : "Matches the event type's schema." },
+          subject: {
+            ...(t.schema === null ? exampleShape(t.example) : (embedded(t.schema) as Json)),
+            description: t.schema === null ? "Shaped like the example." : "Matches the event type's schema.",
+          },
         },
       };
       const example = { id: "evt_01JD2Z0X7E8Q4W5R6T7Y8U9I0P", event: t.name, created_at: "2026-01-01T12:00:00.000Z", project_id: "acme", subject: t.example };

@@ -5,11 +5,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { verifySignature, verifyWebhook, WebhookVerificationError } from "../verify.js";
 
-export type SignatureCheck =
-  | { state: "valid" }
-  | { state: "invalid"; reason: string }
-  | { state: "unsigned" }
-  | { state: "not-checked" };
+export type SignatureCheck = { state: "valid" } | { state: "invalid"; reason: string } | { state: "unsigned" } | { state: "not-checked" };
 
 export interface ReceivedDelivery {
   method: string;
@@ -56,10 +52,7 @@ export function checkSignature(secrets: string[], body: Buffer, headers: Incomin
   return { state: "invalid", reason: secrets.length > 1 ? `${reason} (tried ${secrets.length} secrets)` : reason };
 }
 
-export function describeRequest(
-  req: { method: string; path: string; headers: IncomingHttpHeaders; body: Buffer },
-  secrets: string[],
-): ReceivedDelivery {
+export function describeRequest(req: { method: string; path: string; headers: IncomingHttpHeaders; body: Buffer }, secrets: string[]): ReceivedDelivery {
   const attempt = Number(header(req.headers, "hookline-attempt"));
   return {
     ...req,

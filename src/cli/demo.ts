@@ -97,7 +97,9 @@ export async function runDemo(runtime: Runtime): Promise<Demo> {
   const lines = [
     "⚠  DEMO MODE: webhooks may point at http:// and loopback addresses. Never run --demo in production.",
     // serve prints a freshly generated token itself; a stored or configured one is shown here.
-    ...(runtime.creds.generatedAdminToken ? [] : [`Admin token: ${runtime.creds.adminToken ?? "(another node's, generated there: set HOOKLINE_ADMIN_TOKEN to share a known one)"}`]),
+    ...(runtime.creds.generatedAdminToken
+      ? []
+      : [`Admin token: ${runtime.creds.adminToken ?? "(another node's, generated there: set HOOKLINE_ADMIN_TOKEN to share a known one)"}`]),
     `Web UI: ${config.publicUrl}/  →  demo project: ${config.publicUrl}/projects/${DEMO_PROJECT}/webhooks`,
     `Portal link (project "${DEMO_PROJECT}", admin, 24 h): ${portal.url}`,
     `Demo listener (hookline listen, in this process): ${listener.url}, receiving ${plan.map((p) => `"${p.name}"`).join(" and ")}`,

@@ -39,11 +39,17 @@ export async function main(argv: string[]): Promise<number | void> {
       case "token":
         return await tokenCommand(args);
       case "listen":
-        return await (await lazy("./listen.js", "listenCommand"))(args);
+        return await (
+          await lazy("./listen.js", "listenCommand")
+        )(args);
       case "rotate-key":
-        return await (await lazy("./rotate-key.js", "rotateKeyCommand"))(args);
+        return await (
+          await lazy("./rotate-key.js", "rotateKeyCommand")
+        )(args);
       case "publish":
-        return await (await lazy("./publish.js", "publishCommand"))(args);
+        return await (
+          await lazy("./publish.js", "publishCommand")
+        )(args);
       case "--version":
       case "-v":
         console.log(HOOKLINE_VERSION);
@@ -59,7 +65,11 @@ export async function main(argv: string[]): Promise<number | void> {
         return 1;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (
+      err instanceof ConfigError ||
+      (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ||
+      (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
       console.error(`hookline ${command}: ${(err as Error).message}`);
       return 2;
     }

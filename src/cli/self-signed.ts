@@ -52,9 +52,23 @@ export async function selfSignedCertificate(dir = DEFAULT_DIR): Promise<SelfSign
   const work = fs.mkdtempSync(`${dir}-new-`);
   try {
     await run("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", path.join(work, "key.pem"), "-out", path.join(work, "cert.pem"), "-days", String(VALID_DAYS),
-      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      path.join(work, "key.pem"),
+      "-out",
+      path.join(work, "cert.pem"),
+      "-days",
+      String(VALID_DAYS),
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
     ]).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") throw new OpensslMissingError();
       throw new Error(`openssl could not make a certificate: ${(err as { stderr?: string }).stderr?.trim() || err.message}`);

@@ -71,7 +71,9 @@ export async function workerCommand(args: string[]): Promise<number> {
     options: { "database-url": { type: "string" }, concurrency: { type: "string" }, "metrics-port": { type: "string" } },
     strict: true,
   });
-  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"], concurrency: values.concurrency, metricsPort: values["metrics-port"] } });
+  const runtime = await Runtime.start({
+    config: { databaseUrl: values["database-url"], concurrency: values.concurrency, metricsPort: values["metrics-port"] },
+  });
   const { metricsPort } = runtime.config;
   if (metricsPort !== undefined) {
     const port = await runtime.serveMetrics(metricsPort);

@@ -10,7 +10,13 @@ import { mintPortalToken } from "../services/tokens.js";
 export async function tokenCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { project: { type: "string" }, role: { type: "string", default: "admin" }, ttl: { type: "string", default: "3600" }, "database-url": { type: "string" }, url: { type: "string" } },
+    options: {
+      project: { type: "string" },
+      role: { type: "string", default: "admin" },
+      ttl: { type: "string", default: "3600" },
+      "database-url": { type: "string" },
+      url: { type: "string" },
+    },
     strict: true,
   });
   if (!values.project) {
@@ -26,7 +32,10 @@ export async function tokenCommand(args: string[]): Promise<number> {
     console.error("hookline token: --ttl must be whole seconds from 60 to 2592000");
     return 2;
   }
-  const runtime = await Runtime.start({ config: { databaseUrl: values["database-url"], publicUrl: values.url }, logger: (await import("pino")).default({ level: "warn" }) });
+  const runtime = await Runtime.start({
+    config: { databaseUrl: values["database-url"], publicUrl: values.url },
+    logger: (await import("pino")).default({ level: "warn" }),
+  });
   if (runtime.creds.generatedAdminToken) {
     // The first start on this database generated the admin token: this is its only showing.
     console.error(`Admin token (generated; shown once): ${runtime.creds.adminToken}`);

@@ -43,7 +43,8 @@ export function createMetrics(ctx: Context): Metrics {
   let cached: { at: number; value: Promise<{ pending: number; oldestAgeSeconds: number }> } | null = null;
   const backlog = () => {
     const now = Date.now();
-    if (!cached || now - cached.at > 1000) cached = { at: now, value: pendingStats(ctx.store.db, ctx.now()).catch(() => ({ pending: NaN, oldestAgeSeconds: NaN })) };
+    if (!cached || now - cached.at > 1000)
+      cached = { at: now, value: pendingStats(ctx.store.db, ctx.now()).catch(() => ({ pending: NaN, oldestAgeSeconds: NaN })) };
     return cached.value;
   };
   new Gauge({

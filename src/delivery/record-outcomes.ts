@@ -175,6 +175,9 @@ async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId
     outbox_run_at: email === "pending" || callback === "pending" ? now : null,
     outbox_attempts: 0,
   });
-  ctx.log.warn({ webhook_id: webhookId, project_id: hook.project_id }, reason === "gone" ? "webhook disabled: the endpoint answered 410 Gone" : "webhook disabled after repeated failures");
+  ctx.log.warn(
+    { webhook_id: webhookId, project_id: hook.project_id },
+    reason === "gone" ? "webhook disabled: the endpoint answered 410 Gone" : "webhook disabled after repeated failures",
+  );
   return cancelled;
 }

@@ -57,7 +57,11 @@ export class OutcomeRecorder {
         const batch = this.queue.splice(0, MAX_BATCH);
         if (batch.length === 0) break;
         try {
-          const summary = await recordOutcomes(this.ctx, this.metrics, batch.map((b) => b.outcome));
+          const summary = await recordOutcomes(
+            this.ctx,
+            this.metrics,
+            batch.map((b) => b.outcome),
+          );
           for (const b of batch) b.done();
           backoff = 100;
           if (summary.notifications > 0) this.onDisabled();

@@ -68,8 +68,7 @@ function guardedLookup(resolve: LookupFunction, policy: UrlPolicy): LookupFuncti
   return (hostname, options, callback) => {
     resolve(hostname, { ...options, all: true }, (err, result) => {
       if (err) return callback(err, "");
-      const all: LookupAddress[] =
-        typeof result === "string" ? [{ address: result, family: isIP(result) }] : result;
+      const all: LookupAddress[] = typeof result === "string" ? [{ address: result, family: isIP(result) }] : result;
       if (all.length === 0) {
         return callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND", syscall: "getaddrinfo" }), "");
       }
@@ -165,7 +164,10 @@ export class Sender {
         // the TLS handshake would hold the attempt (and its worker slot) until undici's own connect
         // timer, up to half a second later. Give up at the abort; undici still closes that socket at
         // its connect timeout, and a response arriving after the abort is thrown away.
-        request.then((late) => controller.signal.aborted && late.body.destroy(), () => {});
+        request.then(
+          (late) => controller.signal.aborted && late.body.destroy(),
+          () => {},
+        );
         res = await Promise.race([request, rejectOnAbort(controller.signal)]);
       } catch (err) {
         return fail(why(err));
@@ -267,16 +269,23 @@ export function describeError(err: unknown, url: URL, timeoutMs: number): string
     return `DNS lookup failed for ${host} (${code || "unknown error"})`;
   }
   switch (code) {
-    case "ECONNREFUSED": return `Connection refused by ${peer}`;
-    case "ECONNRESET": return "Connection reset by peer";
+    case "ECONNREFUSED":
+      return `Connection refused by ${peer}`;
+    case "ECONNRESET":
+      return "Connection reset by peer";
     case "EPIPE":
-    case "UND_ERR_SOCKET": return "Connection closed by peer before the response was complete";
+    case "UND_ERR_SOCKET":
+      return "Connection closed by peer before the response was complete";
     case "EHOSTUNREACH":
-    case "ENETUNREACH": return `Host unreachable: ${peer} (${code})`;
-    case "ETIMEDOUT": return `Connection to ${peer} timed out (ETIMEDOUT)`;
-    case "UND_ERR_HEADERS_OVERFLOW": return `Response headers exceed ${MAX_RESPONSE_HEADER_BYTES} bytes`;
+    case "ENETUNREACH":
+      return `Host unreachable: ${peer} (${code})`;
+    case "ETIMEDOUT":
+      return `Connection to ${peer} timed out (ETIMEDOUT)`;
+    case "UND_ERR_HEADERS_OVERFLOW":
+      return `Response headers exceed ${MAX_RESPONSE_HEADER_BYTES} bytes`;
     case "UND_ERR_CLOSED":
-    case "UND_ERR_DESTROYED": return "Sender is shut down";
+    case "UND_ERR_DESTROYED":
+      return "Sender is shut down";
   }
   const message = e.message || String(err);
   if (TLS_CODE.test(code)) return `TLS error: ${message} (${code})`;

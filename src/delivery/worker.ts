@@ -158,7 +158,13 @@ export class Worker {
       now: new Date(at),
     });
     // Tracing on: the attempt's span, a child of its publish; the receiver gets its traceparent.
-    const span = this.ctx.tracing?.attempt(target.trace_context ?? null, { url: target.url, attempt, deliveryId: d.id, event: target.event, webhookId: d.webhook_id });
+    const span = this.ctx.tracing?.attempt(target.trace_context ?? null, {
+      url: target.url,
+      attempt,
+      deliveryId: d.id,
+      event: target.event,
+      webhookId: d.webhook_id,
+    });
     if (span) headers.traceparent = span.traceparent;
     const result = await this.sender.send({ url: target.url, headers, body: target.payload }, signal);
     const outcome = result.success ? "success" : "failure";

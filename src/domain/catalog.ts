@@ -58,8 +58,20 @@ function entity(kind: string, fields: Record<string, unknown>) {
 const requirement = entity("requirement", { id: "REQ-12", title: "Users can reset their password", status: "approved", priority: "high" });
 const risk = entity("risk", { id: "RSK-3", title: "Payment provider outage", likelihood: "medium", impact: "high" });
 const testCase = entity("test-case", { id: "TC-101", title: "Reset password with a valid link", folder: "Accounts", priority: "high" });
-const testRun = entity("test-run", { id: "TR-7", name: "Release 2.4 regression", status: "in_progress", milestone_id: "MS-2", totals: { passed: 120, failed: 3, blocked: 1, untested: 6 } });
-const testResult = entity("test-result", { id: "RES-9001", test_run_id: "TR-7", test_case_id: "TC-101", status: "failed", comment: "Link expired immediately" });
+const testRun = entity("test-run", {
+  id: "TR-7",
+  name: "Release 2.4 regression",
+  status: "in_progress",
+  milestone_id: "MS-2",
+  totals: { passed: 120, failed: 3, blocked: 1, untested: 6 },
+});
+const testResult = entity("test-result", {
+  id: "RES-9001",
+  test_run_id: "TR-7",
+  test_case_id: "TC-101",
+  status: "failed",
+  comment: "Link expired immediately",
+});
 const issue = entity("issue", { id: "BUG-77", title: "Reset link expires immediately", severity: "major", status: "open" });
 const milestone = entity("milestone", { id: "MS-2", name: "Release 2.4", due_date: "2026-12-15", status: "active" });
 
@@ -93,7 +105,10 @@ export function checkEventType(name: unknown, body: { description?: unknown; exa
   if (typeof name === "string" && RESERVED_EVENT_NAMES.has(name)) {
     errors.push({ field: `${prefix}name`, message: `"${name}" is reserved by Hookline and cannot be defined` });
   } else if (typeof name !== "string" || !EVENT_NAME_PATTERN.test(name) || name.length > 100) {
-    errors.push({ field: `${prefix}name`, message: "must be a lowercase name such as test-run.completed: letters, digits, '-' and '_', words joined by '.', at most 100 characters" });
+    errors.push({
+      field: `${prefix}name`,
+      message: "must be a lowercase name such as test-run.completed: letters, digits, '-' and '_', words joined by '.', at most 100 characters",
+    });
   }
   if (typeof body.description !== "string" || body.description.trim() === "" || body.description.length > 1000) {
     errors.push({ field: `${prefix}description`, message: "must be a non-empty string of at most 1000 characters" });

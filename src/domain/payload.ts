@@ -6,13 +6,7 @@ import { asymmetricSignature, signBody, standardSignature } from "./signing.js";
 
 export const TEST_EVENT_MESSAGE = "This is a test event from Hookline.";
 
-export function buildEventBody(e: {
-  id: string;
-  event: string;
-  createdAt: Date;
-  projectId: string;
-  subject: unknown;
-}): string {
+export function buildEventBody(e: { id: string; event: string; createdAt: Date; projectId: string; subject: unknown }): string {
   // Object literal order is JSON key order; `?? null` keeps the key when a subject is undefined.
   return JSON.stringify({
     id: e.id,
@@ -35,15 +29,17 @@ export interface ExtraSigners {
   signingKey?: string | null;
 }
 
-export function buildAttemptHeaders(a: {
-  event: string;
-  deliveryId: string;
-  attempt: number;
-  secret: string | null;
-  body: string;
-  userAgent: string;
-  now: Date;
-} & ExtraSigners): Record<string, string> {
+export function buildAttemptHeaders(
+  a: {
+    event: string;
+    deliveryId: string;
+    attempt: number;
+    secret: string | null;
+    body: string;
+    userAgent: string;
+    now: Date;
+  } & ExtraSigners,
+): Record<string, string> {
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
     "User-Agent": a.userAgent,
@@ -68,10 +64,7 @@ export function buildAttemptHeaders(a: {
  * match first) and the `v1a,` value to `webhook-signature`, in place. Without a current secret the
  * Standard Webhooks id and timestamp headers are added here; with one, its timestamp is reused.
  */
-export function addSignatures(
-  headers: Record<string, string>,
-  a: { deliveryId: string; body: string; now: Date } & ExtraSigners,
-): void {
+export function addSignatures(headers: Record<string, string>, a: { deliveryId: string; body: string; now: Date } & ExtraSigners): void {
   const signers = [a.previousSecret && headers["webhook-signature"] ? a.previousSecret : null, a.signingKey ?? null];
   if (!signers.some(Boolean)) return;
   if (!headers["webhook-timestamp"]) {

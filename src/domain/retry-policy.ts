@@ -1,10 +1,7 @@
 /** What happens after an attempt: done, retry later, or give up (and, for events, disable). */
 import { honoursRetryAfter, retryAfterMs } from "./retry-after.js";
 
-export type Next =
-  | { kind: "succeeded" }
-  | { kind: "retry"; delayMs: number }
-  | { kind: "failed"; disableWebhook: false | "failures" | "gone" };
+export type Next = { kind: "succeeded" } | { kind: "retry"; delayMs: number } | { kind: "failed"; disableWebhook: false | "failures" | "gone" };
 
 /** Deliveries of published events (first sends and recovers) retry, and disable a webhook that keeps failing or is gone. */
 const SCHEDULED = new Set(["event", "recover"]);

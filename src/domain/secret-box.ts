@@ -21,7 +21,10 @@ export interface KeyRing {
 export function parseKeyRing(raw: string): KeyRing {
   const keys = new Map<string, Buffer>();
   let currentId = "";
-  const parts = raw.split(",").map((p) => p.trim()).filter(Boolean);
+  const parts = raw
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new Error("must be a base64 32-byte key, or a comma list of id:key pairs (first is current)");
   parts.forEach((part, i) => {
     const m = /^(?:([A-Za-z0-9_-]{1,32}):)?([A-Za-z0-9+/=_-]+)$/.exec(part);

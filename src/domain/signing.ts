@@ -22,28 +22,15 @@ function checkTimestamp(timestampSeconds: number): void {
 }
 
 /** `v1,` + base64 HMAC-SHA256 of `${msgId}.${timestampSeconds}.${body}`. */
-export function standardSignature(
-  secret: string,
-  msgId: string,
-  timestampSeconds: number,
-  body: string | Buffer,
-): string {
+export function standardSignature(secret: string, msgId: string, timestampSeconds: number, body: string | Buffer): string {
   checkTimestamp(timestampSeconds);
   // The body is fed as bytes, not interpolated, so a Buffer is signed exactly as it will be sent.
-  const mac = createHmac("sha256", Buffer.from(secret, "utf8"))
-    .update(`${msgId}.${timestampSeconds}.`, "utf8")
-    .update(body)
-    .digest("base64");
+  const mac = createHmac("sha256", Buffer.from(secret, "utf8")).update(`${msgId}.${timestampSeconds}.`, "utf8").update(body).digest("base64");
   return `v1,${mac}`;
 }
 
 /** `v1a,` + base64 Ed25519 signature of `${msgId}.${timestampSeconds}.${body}`. */
-export function asymmetricSignature(
-  privateKey: string,
-  msgId: string,
-  timestampSeconds: number,
-  body: string | Buffer,
-): string {
+export function asymmetricSignature(privateKey: string, msgId: string, timestampSeconds: number, body: string | Buffer): string {
   checkTimestamp(timestampSeconds);
   const message = Buffer.concat([Buffer.from(`${msgId}.${timestampSeconds}.`, "utf8"), Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8")]);
   return `v1a,${sign(null, message, privateKeyObject(privateKey)).toString("base64")}`;

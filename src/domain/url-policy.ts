@@ -57,8 +57,7 @@ const IPV6_BLOCKED: ReadonlyArray<readonly [string, string]> = [
   ["2001::/32", "Teredo tunnel"],
 ];
 
-const parsedTable = (table: ReadonlyArray<readonly [string, string]>) =>
-  table.map(([cidr, label]) => ({ cidr, label, range: ipaddr.parseCIDR(cidr) }));
+const parsedTable = (table: ReadonlyArray<readonly [string, string]>) => table.map(([cidr, label]) => ({ cidr, label, range: ipaddr.parseCIDR(cidr) }));
 
 const IPV4_RANGES = parsedTable(IPV4_BLOCKED);
 const IPV6_RANGES = parsedTable(IPV6_BLOCKED);
@@ -132,9 +131,7 @@ function parseCidr(text: string): Cidr {
     throw new Error(`"${text}" has an invalid prefix length; use 0 to ${max}.`);
   }
   const network =
-    address.kind() === "ipv4"
-      ? ipaddr.IPv4.networkAddressFromCIDR(`${address}/${bits}`)
-      : ipaddr.IPv6.networkAddressFromCIDR(`${address}/${bits}`);
+    address.kind() === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(`${address}/${bits}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address}/${bits}`);
   if (network.toString() !== address.toString()) {
     throw new Error(`"${text}" has host bits set; did you mean ${network}/${bits}?`);
   }
@@ -164,10 +161,7 @@ export function parseAllowPrivateNetworks(raw: string | undefined): {
   return { allowPrivateNetworks: false, allowedCidrs };
 }
 
-export function checkAddress(
-  ip: string,
-  policy: UrlPolicy,
-): { allowed: true } | { allowed: false; reason: string } {
+export function checkAddress(ip: string, policy: UrlPolicy): { allowed: true } | { allowed: false; reason: string } {
   if (policy.allowPrivateNetworks) return { allowed: true };
   const addr = parseIp(ip);
   if (!addr) return { allowed: false, reason: `${ip} is not an IP address` };
@@ -231,9 +225,7 @@ export function checkWebhookUrl(raw: unknown, policy: UrlPolicy): UrlCheck {
   if (isIpLiteral) {
     const verdict = checkAddress(host, policy);
     if (!verdict.allowed) {
-      return fail(
-        `url must not point to a private, loopback or otherwise internal address (${verdict.reason}); use a public host.`,
-      );
+      return fail(`url must not point to a private, loopback or otherwise internal address (${verdict.reason}); use a public host.`);
     }
   } else if (isLocalhostName(host) && !loopbackAllowed(policy)) {
     return fail(`url must not point to ${host}, which is this machine; use a public host.`);

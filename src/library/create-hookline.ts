@@ -112,7 +112,9 @@ export async function createHookline<E extends object = EventMap>(options: Hookl
   // A misspelt option would otherwise be ignored silently (plain JavaScript callers have no types).
   const unknown = Object.keys(config).filter((k) => !(k in OPTIONS));
   if (unknown.length) {
-    throw new TypeError(`Unknown createHookline option ${unknown.map((k) => `"${k}"`).join(", ")}; known: env, logger, ca, ${Object.keys(OPTIONS).join(", ")}.`);
+    throw new TypeError(
+      `Unknown createHookline option ${unknown.map((k) => `"${k}"`).join(", ")}; known: env, logger, ca, ${Object.keys(OPTIONS).join(", ")}.`,
+    );
   }
   const overrides = toOverrides(config);
   // Validate before opening anything, so a bad option fails with the option's name.

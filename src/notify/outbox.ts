@@ -103,9 +103,7 @@ export class Outbox {
     const url = this.ctx.config.notifyUrl;
     if (!url) return "none";
     try {
-      const hook = n.webhook_id
-        ? await this.ctx.store.db.selectFrom("webhooks").selectAll().where("id", "=", n.webhook_id).executeTakeFirst()
-        : undefined;
+      const hook = n.webhook_id ? await this.ctx.store.db.selectFrom("webhooks").selectAll().where("id", "=", n.webhook_id).executeTakeFirst() : undefined;
       const body = JSON.stringify({
         id: n.id,
         event: "webhook.disabled",

@@ -38,7 +38,10 @@ export async function loadClusterCredentials(ctx: Context): Promise<Credentials>
     try {
       secretKey = open(config.encryptionKey, stored);
     } catch (err) {
-      throw new ConfigError("HOOKLINE_ENCRYPTION_KEY", `cannot open the cluster's secret key stored in the database (${(err as Error).message}); set HOOKLINE_SECRET_KEY or the encryption key it was sealed with`);
+      throw new ConfigError(
+        "HOOKLINE_ENCRYPTION_KEY",
+        `cannot open the cluster's secret key stored in the database (${(err as Error).message}); set HOOKLINE_SECRET_KEY or the encryption key it was sealed with`,
+      );
     }
   }
   return { adminToken, adminTokenHash: adminTokenHash!, secretKey, generatedAdminToken };

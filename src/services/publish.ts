@@ -57,7 +57,10 @@ function checkHostTransaction(ctx: Context, client: unknown): HostTransaction {
     );
   }
   if (!isHostTransaction(client)) {
-    throw new HooklineError("transaction_unsupported", "publish(…, { client }): `client` must be a node-postgres client (pg.Client or a pool's client) or a Kysely transaction, inside an open transaction.");
+    throw new HooklineError(
+      "transaction_unsupported",
+      "publish(…, { client }): `client` must be a node-postgres client (pg.Client or a pool's client) or a Kysely transaction, inside an open transaction.",
+    );
   }
   return client;
 }
@@ -75,7 +78,8 @@ async function checkAndPublish(
   let schema: string | null | undefined = null;
   if (typeof input.event !== "string" || input.event === "") errors.push({ field: "event", message: "is required and must be an event type name" });
   else if (input.event === TEST_EVENT) errors.push({ field: "event", message: '"test-event" is reserved for the Test action and cannot be published' });
-  else if ((schema = await catalogSchema(ctx, input.event)) === undefined) errors.push({ field: "event", message: `"${input.event.slice(0, 100)}" is not in the event catalog (GET /api/v1/event-types)` });
+  else if ((schema = await catalogSchema(ctx, input.event)) === undefined)
+    errors.push({ field: "event", message: `"${input.event.slice(0, 100)}" is not in the event catalog (GET /api/v1/event-types)` });
   if (input.subject === undefined || input.subject === null || typeof input.subject !== "object" || Array.isArray(input.subject)) {
     errors.push({ field: "subject", message: "is required and must be a JSON object" });
   } else if (schema) {
@@ -95,12 +99,27 @@ async function checkAndPublish(
   }
   // Imports are accepted and create nothing (docs/host-apps.md, "Imports").
   if (input.source === "import") return { id: null, deliveries: 0, skipped: "import" };
-  if (tx) return publishInHostTransaction(ctx, tx, { projectId, event: input.event as string, subject: input.subject, key: idempotencyKey, traceContext: trace, now: ctx.now() });
+  if (tx)
+    return publishInHostTransaction(ctx, tx, {
+      projectId,
+      event: input.event as string,
+      subject: input.subject,
+      key: idempotencyKey,
+      traceContext: trace,
+      now: ctx.now(),
+    });
   return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey, trace);
 }
 
 /** Stores the event and one delivery per enabled, subscribed webhook in one transaction. */
-async function publishEvent(ctx: Context, projectId: string, event: string, subject: unknown, key: string | undefined, traceContext: string | null): Promise<PublishResult> {
+async function publishEvent(
+  ctx: Context,
+  projectId: string,
+  event: string,
+  subject: unknown,
+  key: string | undefined,
+  traceContext: string | null,
+): Promise<PublishResult> {
   const now = ctx.now();
   const schedule = retrySchedule(ctx);
   if (!key) {
@@ -184,7 +203,10 @@ async function publishInHostTransaction(ctx: Context, tx: HostTransaction, p: Pa
     return result;
   } catch (err) {
     if (err instanceof IdempotencyRace) {
-      throw new HooklineError("idempotency_conflict", "Another publish with this idempotency key committed while this transaction ran; roll back and retry to get its result.");
+      throw new HooklineError(
+        "idempotency_conflict",
+        "Another publish with this idempotency key committed while this transaction ran; roll back and retry to get its result.",
+      );
     }
     throw err;
   } finally {
@@ -193,13 +215,27 @@ async function publishInHostTransaction(ctx: Context, tx: HostTransaction, p: Pa
 }
 
 /** Queues one single-attempt delivery of `payload` to the webhook. */
-async function queueSingle(ctx: Context, projectId: string, webhookId: string, trigger: "test" | "redeliver", eventId: string | null, event: string, subject?: unknown) {
+async function queueSingle(
+  ctx: Context,
+  projectId: string,
+  webhookId: string,
+  trigger: "test" | "redeliver",
+  eventId: string | null,
+  event: string,
+  subject?: unknown,
+) {
   const now = ctx.now();
   const deliveryId = newId("dlv", now);
   await ctx.store.db.transaction().execute(async (trx) => {
     const evtId = eventId ?? newId("evt", now);
     const payload = eventId ? "" : buildEventBody({ id: evtId, event, createdAt: new Date(now), projectId, subject });
-    await enqueue(trx, { id: evtId, projectId, event, payload, now }, [{ id: deliveryId, webhookId, trigger }], { maxAttempts: 1, retryDelaysMs: [] }, eventId !== null);
+    await enqueue(
+      trx,
+      { id: evtId, projectId, event, payload, now },
+      [{ id: deliveryId, webhookId, trigger }],
+      { maxAttempts: 1, retryDelaysMs: [] },
+      eventId !== null,
+    );
   });
   ctx.signals.emit("published");
   return { delivery_id: deliveryId };

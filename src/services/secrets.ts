@@ -20,7 +20,11 @@ export async function rotateSecrets(ctx: Context): Promise<{ resealed: number; t
   let resealed = 0;
   let total = 0;
   for (const column of SEALED_COLUMNS) {
-    const rows = await ctx.store.db.selectFrom("webhooks").select(["id", `${column} as value`]).where(column, "is not", null).execute();
+    const rows = await ctx.store.db
+      .selectFrom("webhooks")
+      .select(["id", `${column} as value`])
+      .where(column, "is not", null)
+      .execute();
     total += rows.length;
     for (const row of rows) {
       const stored = row.value as string;

@@ -9,9 +9,7 @@ import path from "node:path";
 
 export type Role = "admin" | "viewer";
 
-export type Principal =
-  | { kind: "admin" }
-  | { kind: "portal"; projectId: string; role: Role; expiresAt: number };
+export type Principal = { kind: "admin" } | { kind: "portal"; projectId: string; role: Role; expiresAt: number };
 
 const PORTAL_PREFIX = "hlp_";
 
@@ -60,9 +58,7 @@ function readOrCreate(file: string, make: () => string): { value: string; create
 }
 
 export function loadCredentials(opts: { dataDir: string; adminToken?: string; secretKey?: string }): Credentials {
-  const admin = opts.adminToken
-    ? { value: opts.adminToken, created: false }
-    : readOrCreate(path.join(opts.dataDir, "admin-token"), newAdminToken);
+  const admin = opts.adminToken ? { value: opts.adminToken, created: false } : readOrCreate(path.join(opts.dataDir, "admin-token"), newAdminToken);
   const key = opts.secretKey ? { value: opts.secretKey } : readOrCreate(path.join(opts.dataDir, "secret-key"), newSecretKey);
   return { adminToken: admin.value, adminTokenHash: sha256(admin.value), secretKey: key.value, generatedAdminToken: admin.created };
 }

@@ -30,7 +30,12 @@ function validate(input: WebhookInput, opts: WebhookRuleOptions): ValidWebhookFi
 export async function listWebhooks(ctx: Context, projectId: string, includeLast = false) {
   await getProject(ctx, projectId);
   const rows = await store.listWebhooks(ctx.store.db, projectId);
-  const last = includeLast ? await store.lastAttempts(ctx.store.db, rows.map((r) => r.id)) : null;
+  const last = includeLast
+    ? await store.lastAttempts(
+        ctx.store.db,
+        rows.map((r) => r.id),
+      )
+    : null;
   return {
     data: rows.map((r) => webhookView(r, last ? (last.get(r.id) ?? null) : undefined, ctx.now())),
     active_count: rows.filter((r) => r.enabled === 1).length,

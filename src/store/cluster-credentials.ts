@@ -7,7 +7,11 @@ import type { ClusterCredentialsTable, Database } from "./schema.js";
  * first node's value, whichever nodes race to store theirs.
  */
 export async function claimCredential(db: Kysely<Database>, name: ClusterCredentialsTable["name"], value: string, now: number): Promise<string> {
-  await db.insertInto("cluster_credentials").values({ name, value, created_at: now }).onConflict((oc) => oc.column("name").doNothing()).execute();
+  await db
+    .insertInto("cluster_credentials")
+    .values({ name, value, created_at: now })
+    .onConflict((oc) => oc.column("name").doNothing())
+    .execute();
   const row = await db.selectFrom("cluster_credentials").select("value").where("name", "=", name).executeTakeFirstOrThrow();
   return row.value;
 }

@@ -10,10 +10,5 @@ export async function findEvent(db: Db, projectId: string, id: string) {
 
 /** Every delivery of the event (index deliveries_event), oldest first. */
 export async function deliveriesOfEvent(db: Db, eventId: string) {
-  return db
-    .selectFrom("deliveries")
-    .select(["id", "webhook_id", "status", "attempts", "trigger"])
-    .where("event_id", "=", eventId)
-    .orderBy("id")
-    .execute();
+  return db.selectFrom("deliveries").select(["id", "webhook_id", "status", "attempts", "trigger"]).where("event_id", "=", eventId).orderBy("id").execute();
 }

@@ -6,12 +6,7 @@ type Db = Kysely<Database>;
 
 /** Enabled webhooks of the project, with their subscriptions, for fan-out. */
 export async function subscribedWebhookIds(db: Db, projectId: string, event: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom("webhooks")
-    .select(["id", "events"])
-    .where("project_id", "=", projectId)
-    .where("enabled", "=", 1)
-    .execute();
+  const rows = await db.selectFrom("webhooks").select(["id", "events"]).where("project_id", "=", projectId).where("enabled", "=", 1).execute();
   return rows.filter((r) => (JSON.parse(r.events) as string[]).includes(event)).map((r) => r.id);
 }
 
@@ -31,12 +26,7 @@ export async function saveIdempotentResponse(
   db: Db,
   r: { projectId: string; key: string; response: unknown; now: number; notBefore: number },
 ): Promise<boolean> {
-  await db
-    .deleteFrom("idempotency_keys")
-    .where("project_id", "=", r.projectId)
-    .where("key", "=", r.key)
-    .where("created_at", "<", r.notBefore)
-    .execute();
+  await db.deleteFrom("idempotency_keys").where("project_id", "=", r.projectId).where("key", "=", r.key).where("created_at", "<", r.notBefore).execute();
   const res = await db
     .insertInto("idempotency_keys")
     .values({ project_id: r.projectId, key: r.key, response: JSON.stringify(r.response), created_at: r.now })

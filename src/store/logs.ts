@@ -46,29 +46,33 @@ const SUMMARY_COLUMNS = [
  * walking the webhook's whole log; `event_id` goes through the event's deliveries.
  */
 function filtered(db: Db, q: LogQuery) {
-  return db
-    .selectFrom("log_entries as l")
-    .leftJoin("deliveries as d", "d.id", "l.delivery_id")
-    .where("l.webhook_id", "=", q.webhookId)
-    .$if(q.before !== undefined, (qb) => qb.where("l.id", "<", q.before!))
-    // A literal, not a parameter: the planners use the partial index of failures (0007) only for `success = 0`.
-    .$if(q.success !== undefined, (qb) => qb.where("l.success", "=", sql.lit(q.success ? 1 : 0)))
-    .$if(q.event !== undefined, (qb) => qb.where("l.event", "=", q.event!))
-    .$if(q.from !== undefined, (qb) => qb.where("l.created_at", ">=", q.from!))
-    .$if(q.from !== undefined && q.from > 0, (qb) => qb.where("l.id", ">=", logIdFloor(q.from!)))
-    .$if(q.to !== undefined, (qb) => qb.where("l.created_at", "<=", q.to!))
-    .$if(q.status !== undefined, (qb) =>
-      q.status!.min === q.status!.max
-        ? qb.where("l.status_code", "=", q.status!.min)
-        : qb.where("l.status_code", ">=", q.status!.min).where("l.status_code", "<=", q.status!.max),
-    )
-    .$if(q.deliveryId !== undefined, (qb) => qb.where("l.delivery_id", "=", q.deliveryId!))
-    .$if(q.eventId !== undefined, (qb) =>
-      qb.where("l.delivery_id", "in", (eb) => eb.selectFrom("deliveries").select("id").where("event_id", "=", q.eventId!).where("webhook_id", "=", q.webhookId)),
-    )
-    .$if(q.trigger !== undefined, (qb) => qb.where("l.trigger", "=", q.trigger!))
-    .orderBy("l.id", "desc")
-    .limit(q.limit);
+  return (
+    db
+      .selectFrom("log_entries as l")
+      .leftJoin("deliveries as d", "d.id", "l.delivery_id")
+      .where("l.webhook_id", "=", q.webhookId)
+      .$if(q.before !== undefined, (qb) => qb.where("l.id", "<", q.before!))
+      // A literal, not a parameter: the planners use the partial index of failures (0007) only for `success = 0`.
+      .$if(q.success !== undefined, (qb) => qb.where("l.success", "=", sql.lit(q.success ? 1 : 0)))
+      .$if(q.event !== undefined, (qb) => qb.where("l.event", "=", q.event!))
+      .$if(q.from !== undefined, (qb) => qb.where("l.created_at", ">=", q.from!))
+      .$if(q.from !== undefined && q.from > 0, (qb) => qb.where("l.id", ">=", logIdFloor(q.from!)))
+      .$if(q.to !== undefined, (qb) => qb.where("l.created_at", "<=", q.to!))
+      .$if(q.status !== undefined, (qb) =>
+        q.status!.min === q.status!.max
+          ? qb.where("l.status_code", "=", q.status!.min)
+          : qb.where("l.status_code", ">=", q.status!.min).where("l.status_code", "<=", q.status!.max),
+      )
+      .$if(q.deliveryId !== undefined, (qb) => qb.where("l.delivery_id", "=", q.deliveryId!))
+      .$if(q.eventId !== undefined, (qb) =>
+        qb.where("l.delivery_id", "in", (eb) =>
+          eb.selectFrom("deliveries").select("id").where("event_id", "=", q.eventId!).where("webhook_id", "=", q.webhookId),
+        ),
+      )
+      .$if(q.trigger !== undefined, (qb) => qb.where("l.trigger", "=", q.trigger!))
+      .orderBy("l.id", "desc")
+      .limit(q.limit)
+  );
 }
 
 /**
@@ -84,12 +88,16 @@ export type LogSummaryRow = Omit<LogEntryRow, "request" | "response"> & { event_
 
 /** Newest first, bodies left out; ask for one extra row to learn whether there is a next page. */
 export async function listLogEntries(db: Db, q: LogQuery): Promise<LogSummaryRow[]> {
-  return filtered(db, q).select([...SUMMARY_COLUMNS, "d.event_id"]).execute();
+  return filtered(db, q)
+    .select([...SUMMARY_COLUMNS, "d.event_id"])
+    .execute();
 }
 
 /** Like listLogEntries, with request and response: one page of an export. */
 export async function listFullLogEntries(db: Db, q: LogQuery): Promise<(LogEntryRow & { event_id: string | null })[]> {
-  return filtered(db, q).select([...SUMMARY_COLUMNS, "l.request", "l.response", "d.event_id"]).execute();
+  return filtered(db, q)
+    .select([...SUMMARY_COLUMNS, "l.request", "l.response", "d.event_id"])
+    .execute();
 }
 
 export async function findLogEntry(db: Db, webhookId: string, id: string): Promise<(LogEntryRow & { event_id: string | null }) | undefined> {

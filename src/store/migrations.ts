@@ -141,7 +141,9 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         if (dialect === "postgres") {
           // Room on each page for the claim's HOT update, and vacuum the queue table early: its rows
           // are updated twice within seconds of being inserted.
-          await sql`alter table deliveries set (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000, autovacuum_analyze_scale_factor = 0.05)`.execute(db);
+          await sql`alter table deliveries set (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000, autovacuum_analyze_scale_factor = 0.05)`.execute(
+            db,
+          );
         }
       },
     },
@@ -159,7 +161,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`create index deliveries_leased on deliveries (webhook_id, lease_until) where lease_token is not null`.execute(db);
         await sql`drop index deliveries_due`.execute(db);
         if (dialect === "sqlite") {
-          for (const [index, stat] of [["deliveries_webhook_due", "20000 50 2"], ["deliveries_leased", "200 10 1"]]) {
+          for (const [index, stat] of [
+            ["deliveries_webhook_due", "20000 50 2"],
+            ["deliveries_leased", "200 10 1"],
+          ]) {
             await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = ${index}`.execute(db);
             await sql`insert into sqlite_stat1 (tbl, idx, stat) values ('deliveries', ${index}, ${stat})`.execute(db);
           }
@@ -182,7 +187,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex("log_entries_webhook_trigger").on("log_entries").columns(["webhook_id", "trigger", "id"]).execute();
         await db.schema.createIndex("events_project_created").on("events").columns(["project_id", "created_at"]).execute();
         if (dialect === "sqlite") {
-          await seedSqlitePlannerStats(db, ["log_entries_webhook_created", "log_entries_webhook_status", "log_entries_webhook_trigger", "events_project_created"]);
+          await seedSqlitePlannerStats(db, [
+            "log_entries_webhook_created",
+            "log_entries_webhook_status",
+            "log_entries_webhook_trigger",
+            "events_project_created",
+          ]);
         }
       },
     },
@@ -224,7 +234,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         // It holds everything log_entries_webhook_created (0005) did and more: one index less per attempt written.
         await sql`drop index if exists log_entries_webhook_created`.execute(db);
         if (dialect === "sqlite") {
-          for (const [index, stat] of [["log_entries_webhook_time", "2000000 4000 2 2 2"], ["log_entries_webhook_failed", "100000 200 1"]]) {
+          for (const [index, stat] of [
+            ["log_entries_webhook_time", "2000000 4000 2 2 2"],
+            ["log_entries_webhook_failed", "100000 200 1"],
+          ]) {
             await sql`delete from sqlite_stat1 where tbl = 'log_entries' and idx = ${index}`.execute(db);
             await sql`insert into sqlite_stat1 (tbl, idx, stat) values ('log_entries', ${index}, ${stat})`.execute(db);
           }
@@ -274,9 +287,7 @@ const SQLITE_STATS: [table: string, index: string, stat: string][] = [
 /** Seeds the statistics of `only` (default: every index listed that exists), leaving measured ones of the others alone. */
 async function seedSqlitePlannerStats(db: Kysely<any>, only?: string[]): Promise<void> {
   await sql`analyze event_types`.execute(db); // creates sqlite_stat1 (a tiny table: no full scan of an old database)
-  const indexes = new Set(
-    (await sql<{ name: string }>`select name from sqlite_master where type = 'index'`.execute(db)).rows.map((r) => r.name),
-  );
+  const indexes = new Set((await sql<{ name: string }>`select name from sqlite_master where type = 'index'`.execute(db)).rows.map((r) => r.name));
   for (const [table, index, stat] of SQLITE_STATS) {
     if (!indexes.has(index) || (only && !only.includes(index))) continue;
     await sql`delete from sqlite_stat1 where tbl = ${table} and idx = ${index}`.execute(db);

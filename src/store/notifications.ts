@@ -8,13 +8,7 @@ export async function listNotifications(db: Db, projectId: string, limit = 100):
 }
 
 export async function markRead(db: Db, projectId: string, id: string, now: number): Promise<NotificationRow | undefined> {
-  await db
-    .updateTable("notifications")
-    .set({ read_at: now })
-    .where("project_id", "=", projectId)
-    .where("id", "=", id)
-    .where("read_at", "is", null)
-    .execute();
+  await db.updateTable("notifications").set({ read_at: now }).where("project_id", "=", projectId).where("id", "=", id).where("read_at", "is", null).execute();
   return db.selectFrom("notifications").selectAll().where("project_id", "=", projectId).where("id", "=", id).executeTakeFirst();
 }
 

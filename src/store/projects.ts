@@ -38,7 +38,11 @@ export async function upsertProject(
       updated_at: p.now,
     };
     // A concurrent PUT of the same id may have inserted meanwhile: then this one is an update.
-    const inserted = await trx.insertInto("projects").values(row).onConflict((oc) => oc.column("id").doNothing()).executeTakeFirst();
+    const inserted = await trx
+      .insertInto("projects")
+      .values(row)
+      .onConflict((oc) => oc.column("id").doNothing())
+      .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
       await trx
         .updateTable("projects")

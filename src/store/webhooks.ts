@@ -56,10 +56,7 @@ export async function deleteWebhook(db: Db, projectId: string, id: string): Prom
 }
 
 /** The newest attempt of each webhook, for the overview's "Last delivery" column. */
-export async function lastAttempts(
-  db: Db,
-  webhookIds: string[],
-): Promise<Map<string, { success: number; created_at: number; status_code: number | null }>> {
+export async function lastAttempts(db: Db, webhookIds: string[]): Promise<Map<string, { success: number; created_at: number; status_code: number | null }>> {
   const out = new Map<string, { success: number; created_at: number; status_code: number | null }>();
   for (const id of webhookIds) {
     const row = await db

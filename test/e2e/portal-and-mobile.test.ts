@@ -38,9 +38,7 @@ beforeAll(async () => {
   // /flaky fails, everything else succeeds: the log gets both kinds of entries.
   receiver = await startReceiver({
     respond: (req) =>
-      req.path.startsWith("/flaky")
-        ? { status: 500, body: "oops" }
-        : { status: 200, headers: { "content-type": "application/json" }, body: '{"ok":true}' },
+      req.path.startsWith("/flaky") ? { status: 500, body: "oops" } : { status: 200, headers: { "content-type": "application/json" }, body: '{"ok":true}' },
   });
   server = await startServer({ ca: receiver.ca });
   await server.api("PUT", `/api/v1/projects/${PROJECT}`, { name: "Globex QA" });
@@ -146,10 +144,9 @@ describe("projects", () => {
 
     await page.getByLabel("Notification e-mails").fill("ops@initech.example, lumbergh@initech.example");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await expect.poll(async () => (await server.api("GET", "/api/v1/projects/initech")).body.notification_emails).toEqual([
-      "ops@initech.example",
-      "lumbergh@initech.example",
-    ]);
+    await expect
+      .poll(async () => (await server.api("GET", "/api/v1/projects/initech")).body.notification_emails)
+      .toEqual(["ops@initech.example", "lumbergh@initech.example"]);
 
     await page.getByLabel("Access").selectOption("viewer");
     await page.getByRole("button", { name: "Create link" }).click();

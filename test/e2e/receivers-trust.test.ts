@@ -148,14 +148,20 @@ describe("receivers' trust and log search in the browser", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
     expect(download.suggestedFilename()).toMatch(/\.ndjson$/);
     const text = await readFile((await download.path())!, "utf8");
-    const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const lines = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ status_code: 503, event_id: events[503], request: { method: "POST" }, response: { status: 503 } });
 
     await page.getByLabel("Status code").fill("");
     await until(async () => (await logEntries().count()) === 3);
     const [all] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
-    const everything = (await readFile((await all.path())!, "utf8")).trimEnd().split("\n").map((l) => JSON.parse(l));
+    const everything = (await readFile((await all.path())!, "utf8"))
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(everything.map((l) => l.status_code)).toEqual([404, 503, 200]); // newest first
   });
 
@@ -204,7 +210,9 @@ describe("receivers' trust and log search in the browser", () => {
   });
 
   it("shows 'Disabled: endpoint gone' for a webhook whose endpoint answered 410", async () => {
-    const gone = (await server.api("POST", `/api/v1/projects/${PROJECT}/webhooks`, { name: "Gone hook", events: ["risk.created"], url: `${receiver.url}/gone` })).body.id;
+    const gone = (
+      await server.api("POST", `/api/v1/projects/${PROJECT}/webhooks`, { name: "Gone hook", events: ["risk.created"], url: `${receiver.url}/gone` })
+    ).body.id;
     await server.api("POST", `/api/v1/projects/${PROJECT}/events`, { event: "risk.created", subject: { answer: 410 } });
     await until(async () => (await server.api("GET", `/api/v1/projects/${PROJECT}/webhooks/${gone}`)).body.disabled_reason === "gone");
     await page.goto(`${server.url}/projects/${PROJECT}/webhooks/${gone}`);
@@ -216,4 +224,3 @@ describe("receivers' trust and log search in the browser", () => {
     expect(errors).toEqual([]);
   });
 });
-

@@ -364,7 +364,10 @@ describe("admin UI against a real server", () => {
     await server.api("POST", `/api/v1/projects/${PROJECT}/events`, { event: "milestone.completed", subject: { id: "M-1" } });
     const bell = page.getByRole("button", { name: "Notifications" });
     // 1 attempt + 3 retries 0.2 s apart, then the bell's next poll.
-    await until(async () => /1 unread/.test((await bell.getAttribute("aria-describedby").then((d) => page.locator(`[id="${d}"]`).textContent())) ?? ""), 15_000);
+    await until(
+      async () => /1 unread/.test((await bell.getAttribute("aria-describedby").then((d) => page.locator(`[id="${d}"]`).textContent())) ?? ""),
+      15_000,
+    );
     const row = page.getByRole("row").filter({ hasText: "Endpoint 5" });
     await row.getByText("Disabled after failures").waitFor();
     await bell.click();

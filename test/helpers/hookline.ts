@@ -19,7 +19,12 @@ export interface TestHookline {
   runtime: Runtime;
   db: TestDatabase;
   baseUrl: string;
-  api<T = any>(method: string, path: string, body?: unknown, opts?: { token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<ApiResponse<T>>;
+  api<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts?: { token?: string | null; headers?: Record<string, string>; raw?: string },
+  ): Promise<ApiResponse<T>>;
   /** PUT a project (admin) and return it. */
   project(id: string, name?: string, emails?: string[]): Promise<any>;
   close(): Promise<void>;

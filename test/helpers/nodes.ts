@@ -78,7 +78,10 @@ export async function startNode(kind: NodeKind, env: Record<string, string>, arg
 }
 
 /** Starts `apis` API nodes and `workers` delivery nodes at once (start-up migrations take the advisory lock). */
-export async function startNodes(env: Record<string, string>, counts: { apis: number; workers: number }): Promise<{ apis: HooklineNode[]; workers: HooklineNode[] }> {
+export async function startNodes(
+  env: Record<string, string>,
+  counts: { apis: number; workers: number },
+): Promise<{ apis: HooklineNode[]; workers: HooklineNode[] }> {
   const nodes = await Promise.all([
     ...Array.from({ length: counts.apis }, () => startNode("api", env)),
     ...Array.from({ length: counts.workers }, () => startNode("worker", env)),
@@ -102,9 +105,11 @@ export async function stopNodes(nodes: HooklineNode[], graceMs = 10_000): Promis
 export function nodeWarnings(nodes: HooklineNode[], lines = 20): string {
   return nodes
     .map((n) => {
-      const out = n.proc.output().split("\n").filter((l) => !l.startsWith("{") || /"level":(40|50|60)/.test(l));
+      const out = n.proc
+        .output()
+        .split("\n")
+        .filter((l) => !l.startsWith("{") || /"level":(40|50|60)/.test(l));
       return `--- ${n.kind} pid ${n.pid} (${n.alive ? "running" : "exited"}):\n${out.slice(-lines).join("\n")}`;
     })
     .join("\n");
 }
-

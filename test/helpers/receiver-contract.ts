@@ -112,7 +112,8 @@ export function receiverContract(name: string, start: StartExample): void {
           },
           body: sentBody,
         });
-      const body = (id: string) => JSON.stringify({ id: `evt_${id}`, event: "issue.created", created_at: new Date().toISOString(), project_id: "acme", subject: { id } });
+      const body = (id: string) =>
+        JSON.stringify({ id: `evt_${id}`, event: "issue.created", created_at: new Date().toISOString(), project_id: "acme", subject: { id } });
 
       it("accepts them, and hands a repeated delivery id to the handler only once", async () => {
         const before = handled.length;
@@ -138,7 +139,11 @@ export function receiverContract(name: string, start: StartExample): void {
         const at = new Date();
         const res = await fetch(endpoint, {
           method: "POST",
-          headers: { "webhook-id": "dlv_sw4", "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": forged.sign("dlv_sw4", at, body("sw4")) },
+          headers: {
+            "webhook-id": "dlv_sw4",
+            "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+            "webhook-signature": forged.sign("dlv_sw4", at, body("sw4")),
+          },
           body: body("sw4"),
         });
         expect(res.status).toBe(400);

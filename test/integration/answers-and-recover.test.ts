@@ -132,7 +132,11 @@ describe.each(DIALECTS)("answers that change the schedule, and recover (%s)", (d
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ deliveries: 2 });
       await until(async () => sent(w.path).length === 3);
-      expect(sent(w.path).slice(1).map((r) => JSON.parse(r.body).id)).toEqual([skipped1, skipped2]);
+      expect(
+        sent(w.path)
+          .slice(1)
+          .map((r) => JSON.parse(r.body).id),
+      ).toEqual([skipped1, skipped2]);
       // The log is written just after the attempts arrive.
       await until(async () => (await hl.api("GET", `${w.base}/logs?trigger=recover`)).body.data.length === 2);
       void ok;
@@ -161,7 +165,10 @@ describe.each(DIALECTS)("answers that change the schedule, and recover (%s)", (d
       expectValidation(await hl.api("POST", `${w.base}/recover`, {}), "since");
       expectValidation(await hl.api("POST", `${w.base}/recover`, { since: "yesterday" }), "since");
       expectValidation(await hl.api("POST", `${w.base}/recover`, { since: new Date(now - 15 * 86_400_000).toISOString() }), "since");
-      expectValidation(await hl.api("POST", `${w.base}/recover`, { since: new Date(now - 3600_000).toISOString(), until: new Date(now - 7200_000).toISOString() }), "since");
+      expectValidation(
+        await hl.api("POST", `${w.base}/recover`, { since: new Date(now - 3600_000).toISOString(), until: new Date(now - 7200_000).toISOString() }),
+        "since",
+      );
       expectValidation(await hl.api("POST", `${w.base}/recover`, { since: new Date(now - 3600_000).toISOString(), until: 5 }), "until");
       expectError(await hl.api("POST", `${w.base}/recover`, [1]), 422, "validation_failed");
       await hl.api("PATCH", w.base, { enabled: false });

@@ -84,7 +84,18 @@ describe.each(DIALECTS)("auth (%s)", (dialect) => {
     });
 
     it("unknown tokens and malformed Authorization headers are 401", async () => {
-      const bad = ["nope", `${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1), ADMIN_TOKEN.toUpperCase(), "hlp_", "hlp_.", "hlp_abc", "hlp_abc.def", "hlp_!!!.???", "x".repeat(5000)];
+      const bad = [
+        "nope",
+        `${ADMIN_TOKEN}x`,
+        ADMIN_TOKEN.slice(0, -1),
+        ADMIN_TOKEN.toUpperCase(),
+        "hlp_",
+        "hlp_.",
+        "hlp_abc",
+        "hlp_abc.def",
+        "hlp_!!!.???",
+        "x".repeat(5000),
+      ];
       for (const token of bad) expectError(await hl.api("GET", "/api/v1/projects", undefined, { token }), 401, "unauthorized");
       for (const authorization of [ADMIN_TOKEN, `Basic ${ADMIN_TOKEN}`, `Bearer`, `Bearer `, `Bearer ${ADMIN_TOKEN} extra`, `Token ${ADMIN_TOKEN}`]) {
         expectError(await hl.api("GET", "/api/v1/projects", undefined, { token: null, headers: { authorization } }), 401, "unauthorized");
@@ -178,7 +189,15 @@ describe.each(DIALECTS)("auth (%s)", (dialect) => {
     });
 
     it("validates role and ttl_seconds; unknown projects are 404", async () => {
-      for (const body of [{ role: "owner" }, { role: null }, { ttl_seconds: 0 }, { ttl_seconds: -5 }, { ttl_seconds: 1.5 }, { ttl_seconds: "60" }, { ttl_seconds: 31 * 24 * 3600 }]) {
+      for (const body of [
+        { role: "owner" },
+        { role: null },
+        { ttl_seconds: 0 },
+        { ttl_seconds: -5 },
+        { ttl_seconds: 1.5 },
+        { ttl_seconds: "60" },
+        { ttl_seconds: 31 * 24 * 3600 },
+      ]) {
         const res = await hl.api("POST", "/api/v1/projects/alpha/portal-sessions", body);
         expectError(res, 422, "validation_failed");
         expect(res.body.error.details.map((d: { field: string }) => d.field)).toEqual([Object.keys(body)[0]]);
@@ -247,7 +266,12 @@ describe.each(DIALECTS)("auth (%s)", (dialect) => {
 
     it("a portal admin may manage its project's webhooks", async () => {
       const { token } = await session("alpha", { role: "admin" });
-      const created = await hl.api("POST", "/api/v1/projects/alpha/webhooks", { name: "mine", events: ["issue.created"], url: URL_OK, secret: "mine-secret", enabled: false }, { token });
+      const created = await hl.api(
+        "POST",
+        "/api/v1/projects/alpha/webhooks",
+        { name: "mine", events: ["issue.created"], url: URL_OK, secret: "mine-secret", enabled: false },
+        { token },
+      );
       expect(created.status).toBe(201);
       const id = created.body.id;
       expect((await hl.api("PATCH", `/api/v1/projects/alpha/webhooks/${id}`, { name: "mine 2" }, { token })).body.name).toBe("mine 2");

@@ -39,7 +39,20 @@ describe.each(DIALECTS)("API errors (%s)", (dialect) => {
     ] as const;
 
   it("malformed JSON is 400 invalid_json on every route with a body", async () => {
-    const malformed = ["{", "{'name': 'x'}", '{"name": "x",}', "[1,]", "undefined", "NaN", '{"a":1} trailing', '{"a":1}{"b":2}', "nul", '"unterminated', "{\"a\": 01}", "\u0000"];
+    const malformed = [
+      "{",
+      "{'name': 'x'}",
+      '{"name": "x",}',
+      "[1,]",
+      "undefined",
+      "NaN",
+      '{"a":1} trailing',
+      '{"a":1}{"b":2}',
+      "nul",
+      '"unterminated',
+      '{"a": 01}',
+      "\u0000",
+    ];
     for (const [method, path] of bodyRoutes()) {
       for (const raw of malformed) {
         const res = await hl.api(method, path, undefined, { raw });
@@ -51,7 +64,10 @@ describe.each(DIALECTS)("API errors (%s)", (dialect) => {
 
   it("reads JSON whatever the Content-Type says, and tolerates a BOM and whitespace", async () => {
     for (const contentType of ["application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded"]) {
-      const res = await hl.api("PUT", "/api/v1/projects/ctype", undefined, { raw: JSON.stringify({ name: "ctype" }), headers: { "content-type": contentType } });
+      const res = await hl.api("PUT", "/api/v1/projects/ctype", undefined, {
+        raw: JSON.stringify({ name: "ctype" }),
+        headers: { "content-type": contentType },
+      });
       expect([200, 201], contentType).toContain(res.status);
     }
     expect((await hl.api("PUT", "/api/v1/projects/bom", undefined, { raw: `\uFEFF  ${JSON.stringify({ name: "bom" })}\n` })).status).toBe(201);
@@ -70,7 +86,14 @@ describe.each(DIALECTS)("API errors (%s)", (dialect) => {
 
   it("wrong types are 422 with one detail per bad field", async () => {
     expectValidation(await hl.api("PUT", "/api/v1/projects/acme", { name: ["x"], notification_emails: "a@b.example" }), "name", "notification_emails");
-    expectValidation(await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: {}, events: [1, 2], url: 5, secret: false, enabled: "yes" }), "name", "events", "url", "secret", "enabled");
+    expectValidation(
+      await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: {}, events: [1, 2], url: 5, secret: false, enabled: "yes" }),
+      "name",
+      "events",
+      "url",
+      "secret",
+      "enabled",
+    );
     expectValidation(await hl.api("PATCH", `/api/v1/projects/acme/webhooks/${hookId}`, { events: "issue.created" }), "events");
     expectValidation(await hl.api("POST", "/api/v1/projects/acme/events", { event: 5, subject: [1] }), "event", "subject");
     expectValidation(await hl.api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: "x" }), "subject");
@@ -126,7 +149,14 @@ describe.each(DIALECTS)("API errors (%s)", (dialect) => {
   });
 
   it("unknown fields are ignored", async () => {
-    const res = await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: "extra", events: ["issue.created"], url: URL_OK, enabled: false, colour: "red", secret_hint: 1 });
+    const res = await hl.api("POST", "/api/v1/projects/acme/webhooks", {
+      name: "extra",
+      events: ["issue.created"],
+      url: URL_OK,
+      enabled: false,
+      colour: "red",
+      secret_hint: 1,
+    });
     expect(res.status).toBe(201);
     expect(res.body).not.toHaveProperty("colour");
   });
@@ -227,7 +257,11 @@ describe.each(DIALECTS)("API errors (%s)", (dialect) => {
   });
 
   it("property: random JSON bodies never cause a 500, and every 4xx has the error shape", async () => {
-    const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("", " ", "\u0000", "a\u0000b", "\ud800", "😀", "test-event", "issue.created"));
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: "binary" }),
+      fc.constantFrom("", " ", "\u0000", "a\u0000b", "\ud800", "😀", "test-event", "issue.created"),
+    );
     const anyJson = fc.oneof(fc.jsonValue({ maxDepth: 3 }), text);
     const eventName = fc.oneof(text, fc.constantFrom("issue.created", "test-run.completed", "test-event", "webhook.disabled", "Issue.Created"));
     const webhookBody = fc.record(
@@ -241,7 +275,11 @@ describe.each(DIALECTS)("API errors (%s)", (dialect) => {
       { requiredKeys: [] },
     );
     const publishBody = fc.record(
-      { event: fc.oneof(eventName, anyJson), subject: fc.oneof(fc.dictionary(text, anyJson, { maxKeys: 4 }), anyJson), source: fc.oneof(fc.constantFrom("app", "import"), anyJson) },
+      {
+        event: fc.oneof(eventName, anyJson),
+        subject: fc.oneof(fc.dictionary(text, anyJson, { maxKeys: 4 }), anyJson),
+        source: fc.oneof(fc.constantFrom("app", "import"), anyJson),
+      },
       { requiredKeys: [] },
     );
     const projectBody = fc.record(
@@ -259,7 +297,8 @@ describe.each(DIALECTS)("API errors (%s)", (dialect) => {
       ["PUT event type", (b) => hl.api("PUT", "/api/v1/event-types/fuzz.thing", b), body(eventTypeBody)],
     ];
     await hl.project("fuzz");
-    const fuzzHook: string = (await hl.api("POST", "/api/v1/projects/fuzz/webhooks", { name: "f", events: ["issue.created"], url: URL_OK, enabled: false })).body.id;
+    const fuzzHook: string = (await hl.api("POST", "/api/v1/projects/fuzz/webhooks", { name: "f", events: ["issue.created"], url: URL_OK, enabled: false }))
+      .body.id;
     for (const [what, call, arb] of cases) {
       await fc.assert(
         fc.asyncProperty(arb, async (b) => {

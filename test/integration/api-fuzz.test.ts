@@ -22,14 +22,46 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const headerValue = fc.oneof(
   fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 }),
   fc.string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 20 }),
-  fc.constantFrom("", " ", "0", "-1", "1e309", "null", "undefined", "{}", "[]", "application/json", "text/plain; charset=utf-16", "Bearer", "Bearer ", "x".repeat(4000)),
+  fc.constantFrom(
+    "",
+    " ",
+    "0",
+    "-1",
+    "1e309",
+    "null",
+    "undefined",
+    "{}",
+    "[]",
+    "application/json",
+    "text/plain; charset=utf-16",
+    "Bearer",
+    "Bearer ",
+    "x".repeat(4000),
+  ),
 );
 /** Anything in a path segment, percent-encoded or spelled as given when it is safe to send. */
 const segment = fc.oneof(
   fc.string({ maxLength: 40 }).map(encodeURIComponent),
   fc.string({ unit: "binary", maxLength: 20 }).map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, "\ufffd"))),
   fc.uint8Array({ maxLength: 12 }).map((bytes) => [...bytes].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("")),
-  fc.constantFrom("", ".", "..", "%2e%2e", "%2F", "%00", "%", "%zz", "__proto__", "constructor", "wh_", "dlv_", "log_", "ntf_", "x".repeat(3000), "wh_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+  fc.constantFrom(
+    "",
+    ".",
+    "..",
+    "%2e%2e",
+    "%2F",
+    "%00",
+    "%",
+    "%zz",
+    "__proto__",
+    "constructor",
+    "wh_",
+    "dlv_",
+    "log_",
+    "ntf_",
+    "x".repeat(3000),
+    "wh_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+  ),
 );
 const json = fc.jsonValue({ maxDepth: 3 });
 
@@ -46,7 +78,9 @@ describe.each(DIALECTS)("API fuzzing (%s)", (dialect) => {
     await hl.api("PUT", "/api/v1/projects/other", { name: "Other" });
     const list = (await hl.api("GET", "/api/v1/projects/acme/webhooks")).body.data as Array<{ id: string }>;
     for (const h of list.slice(1)) await hl.api("DELETE", `/api/v1/projects/acme/webhooks/${h.id}`); // keep the active limit free
-    real.id = list[0]?.id ?? (await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: "fuzz", events: ["issue.created"], url: `${rx.url}/in`, secret: "s" })).body.id;
+    real.id =
+      list[0]?.id ??
+      (await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: "fuzz", events: ["issue.created"], url: `${rx.url}/in`, secret: "s" })).body.id;
     if (!(await hl.api("GET", `/api/v1/projects/acme/webhooks/${real.id}/logs`)).body.data.length) {
       await hl.api("POST", `/api/v1/projects/acme/webhooks/${real.id}/test`);
       await eventually(async () => (await hl.api("GET", `/api/v1/projects/acme/webhooks/${real.id}/logs`)).body.data.length > 0, 5000, "a log entry");
@@ -54,7 +88,11 @@ describe.each(DIALECTS)("API fuzzing (%s)", (dialect) => {
     real.log_id = (await hl.api("GET", `/api/v1/projects/acme/webhooks/${real.id}/logs`)).body.data[0].id;
     real.project_id = "acme";
     real.name = "issue.created";
-    for (const [name, project, role] of [["portalAdmin", "acme", "admin"], ["viewer", "acme", "viewer"], ["otherProject", "other", "admin"]] as const) {
+    for (const [name, project, role] of [
+      ["portalAdmin", "acme", "admin"],
+      ["viewer", "acme", "viewer"],
+      ["otherProject", "other", "admin"],
+    ] as const) {
       tokens[name] = (await hl.api("POST", `/api/v1/projects/${project}/portal-sessions`, { role })).body.token;
     }
   }
@@ -83,9 +121,18 @@ describe.each(DIALECTS)("API fuzzing (%s)", (dialect) => {
       op: fc.integer({ min: 0, max: operations.length - 1 }),
       params: fc.dictionary(fc.constantFrom("project_id", "id", "log_id", "name"), fc.oneof(segment, fc.constant("REAL")), { maxKeys: 4 }),
       method: fc.oneof(fc.constant(null), fc.constantFrom(...METHODS, "HEAD", "OPTIONS")),
-      query: fc.array(fc.tuple(fc.oneof(fc.constantFrom("limit", "cursor", "success", "event", "limit[]", "__proto__"), fc.string({ maxLength: 8 })), fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("0", "-1", "101", "1.5", "true", "false", "TRUE", "", "9".repeat(30)))), { maxLength: 4 }),
+      query: fc.array(
+        fc.tuple(
+          fc.oneof(fc.constantFrom("limit", "cursor", "success", "event", "limit[]", "__proto__"), fc.string({ maxLength: 8 })),
+          fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("0", "-1", "101", "1.5", "true", "false", "TRUE", "", "9".repeat(30))),
+        ),
+        { maxLength: 4 },
+      ),
       headers: fc.dictionary(
-        fc.oneof(fc.constantFrom("content-type", "idempotency-key", "accept", "accept-encoding", "x-forwarded-for", "if-none-match", "range", "origin"), fc.stringMatching(/^x-[a-z0-9-]{1,20}$/)),
+        fc.oneof(
+          fc.constantFrom("content-type", "idempotency-key", "accept", "accept-encoding", "x-forwarded-for", "if-none-match", "range", "origin"),
+          fc.stringMatching(/^x-[a-z0-9-]{1,20}$/),
+        ),
         headerValue,
         { maxKeys: 5 },
       ),
@@ -94,7 +141,12 @@ describe.each(DIALECTS)("API fuzzing (%s)", (dialect) => {
         headerValue.map((v) => `raw:${v}`),
         fc.constantFrom("hlp_", "hlp_a.b", "hlp_a.b.c", `${ADMIN_TOKEN}x`).map((v) => `raw:${v}`),
       ),
-      body: fc.oneof(fc.constant(undefined), json.map((v) => JSON.stringify(v)), fc.string({ maxLength: 200 }), fc.constantFrom("{", "[", '{"a":', "\u0000", "\ufeff{}", "null")),
+      body: fc.oneof(
+        fc.constant(undefined),
+        json.map((v) => JSON.stringify(v)),
+        fc.string({ maxLength: 200 }),
+        fc.constantFrom("{", "[", '{"a":', "\u0000", "\ufeff{}", "null"),
+      ),
     });
 
     await fc.assert(
@@ -106,7 +158,7 @@ describe.each(DIALECTS)("API fuzzing (%s)", (dialect) => {
           return given === undefined || given === "REAL" ? encodeURIComponent(real[name] ?? "x") : given;
         });
         const query = r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
-        const token = r.token === "none" ? null : r.token.startsWith("raw:") ? r.token.slice(4) : tokens[r.token] ?? ADMIN_TOKEN;
+        const token = r.token === "none" ? null : r.token.startsWith("raw:") ? r.token.slice(4) : (tokens[r.token] ?? ADMIN_TOKEN);
         const headers = { ...r.headers } as Record<string, string>;
         if (token !== null) headers.authorization = r.token.startsWith("raw:") ? token : `Bearer ${token}`;
         const sendsBody = !["GET", "HEAD"].includes(method) && r.body !== undefined;
@@ -171,7 +223,11 @@ describe.each(DIALECTS)("API fuzzing (%s)", (dialect) => {
       ),
       fc.string({ unit: "binary-ascii", maxLength: 40 }),
     );
-    const rawRequest = fc.tuple(line, fc.array(header, { maxLength: 5 }), fc.oneof(fc.constant(""), fc.string({ unit: "binary-ascii", maxLength: 40 }), fc.constantFrom("5\r\nhello\r\n0\r\n\r\n", "zz\r\n", "{}")));
+    const rawRequest = fc.tuple(
+      line,
+      fc.array(header, { maxLength: 5 }),
+      fc.oneof(fc.constant(""), fc.string({ unit: "binary-ascii", maxLength: 40 }), fc.constantFrom("5\r\nhello\r\n0\r\n\r\n", "zz\r\n", "{}")),
+    );
 
     const send = (text: string) =>
       new Promise<string>((resolve) => {

@@ -41,14 +41,21 @@ describe.each(DIALECTS)("log search and export (%s)", (dialect) => {
   const fresh = async (path = "/ok") => {
     const p = `ls${++n}`;
     await hl.project(p);
-    const hook = (await hl.api("POST", `/api/v1/projects/${p}/webhooks`, { name: "h", events: ["issue.created", "risk.created"], url: `${rx.url}${path}` })).body;
+    const hook = (await hl.api("POST", `/api/v1/projects/${p}/webhooks`, { name: "h", events: ["issue.created", "risk.created"], url: `${rx.url}${path}` }))
+      .body;
     return { p, hook: hook.id as string, base: `/api/v1/projects/${p}/webhooks/${hook.id}` };
   };
 
   /** One event, one delivery and its attempts, written straight to the tables (times chosen by the test). */
   async function seed(p: string, webhookId: string, attempts: Attempt[], bodyBytes = 40) {
     const first = attempts[0].at;
-    const event = { id: newId("evt", first), project_id: p, event: attempts[0].event ?? "issue.created", payload: JSON.stringify({ id: "x", subject: { pad: "p".repeat(bodyBytes) } }), created_at: first };
+    const event = {
+      id: newId("evt", first),
+      project_id: p,
+      event: attempts[0].event ?? "issue.created",
+      payload: JSON.stringify({ id: "x", subject: { pad: "p".repeat(bodyBytes) } }),
+      created_at: first,
+    };
     await db().insertInto("events").values(event).execute();
     const delivery = {
       id: newId("dlv", first),
@@ -81,7 +88,11 @@ describe.each(DIALECTS)("log search and export (%s)", (dialect) => {
       request: JSON.stringify({ method: "POST", url: "https://example.com/", headers: { "hookline-attempt": String(i + 1) }, body: event.payload }),
       response: a.status === null ? null : JSON.stringify({ status: a.status, headers: {}, body: "r".repeat(bodyBytes), truncated: false }),
     }));
-    for (let i = 0; i < rows.length; i += 500) await db().insertInto("log_entries").values(rows.slice(i, i + 500)).execute();
+    for (let i = 0; i < rows.length; i += 500)
+      await db()
+        .insertInto("log_entries")
+        .values(rows.slice(i, i + 500))
+        .execute();
     return { event: event.id, delivery: delivery.id, logs: rows.map((r) => r.id) };
   }
 
@@ -134,7 +145,11 @@ describe.each(DIALECTS)("log search and export (%s)", (dialect) => {
 
   it("filters by from/to, status code or class, event_id, delivery_id and trigger, combined with AND", async () => {
     const { p, hook, base } = await fresh();
-    const a = await seed(p, hook, [{ at: T0, status: 500 }, { at: T0 + 1 * MIN, status: 503 }, { at: T0 + 2 * MIN, status: 200 }]);
+    const a = await seed(p, hook, [
+      { at: T0, status: 500 },
+      { at: T0 + 1 * MIN, status: 503 },
+      { at: T0 + 2 * MIN, status: 200 },
+    ]);
     const b = await seed(p, hook, [{ at: T0 + 3 * MIN, status: 404, trigger: "redeliver" }]);
     const c = await seed(p, hook, [{ at: T0 + 4 * MIN, status: null, trigger: "test", event: "test-event" }]);
     const d = await seed(p, hook, [{ at: T0 + 5 * MIN, status: 301, trigger: "recover" }]);
@@ -203,7 +218,10 @@ describe.each(DIALECTS)("log search and export (%s)", (dialect) => {
 
   it("exports the filtered log as NDJSON, newest first, with request and response", async () => {
     const { p, hook, base } = await fresh();
-    const a = await seed(p, hook, [{ at: T0, status: 500 }, { at: T0 + MIN, status: 200 }]);
+    const a = await seed(p, hook, [
+      { at: T0, status: 500 },
+      { at: T0 + MIN, status: 200 },
+    ]);
     const b = await seed(p, hook, [{ at: T0 + 2 * MIN, status: 404 }]);
     const res = await fetch(`${hl.baseUrl}${base}/logs/export`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(res.status).toBe(200);
@@ -211,14 +229,22 @@ describe.each(DIALECTS)("log search and export (%s)", (dialect) => {
     expect(res.headers.get("content-disposition")).toMatch(/attachment/);
     const text = await res.text();
     expect(text.endsWith("\n")).toBe(true);
-    const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const lines = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.id)).toEqual([b.logs[0], a.logs[1], a.logs[0]]);
     expect(lines[0]).toMatchObject({ event_id: b.event, delivery_id: b.delivery, status_code: 404, request: { method: "POST" }, response: { status: 404 } });
     const detail = (await hl.api("GET", `${base}/logs/${a.logs[0]}`)).body;
     expect(lines[2]).toEqual(detail);
 
     const filtered = await (await fetch(`${hl.baseUrl}${base}/logs/export?status_code=5xx`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
-    expect(filtered.trimEnd().split("\n").map((l) => JSON.parse(l).id)).toEqual([a.logs[0]]);
+    expect(
+      filtered
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l).id),
+    ).toEqual([a.logs[0]]);
     const none = await fetch(`${hl.baseUrl}${base}/logs/export?trigger=recover`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(none.status).toBe(200);
     expect(await none.text()).toBe("");
@@ -273,7 +299,9 @@ describe.each(DIALECTS)("log search and export (%s)", (dialect) => {
     expect(lastId.startsWith("log_")).toBe(true);
     const heapGrowth = peakHeap - before.heapUsed;
     const rssGrowth = peakRss - before.rss;
-    console.log(`export of ${COUNT} entries (${(bytes / 1e6).toFixed(0)} MB): heap +${(heapGrowth / 1e6).toFixed(1)} MB, rss +${(rssGrowth / 1e6).toFixed(1)} MB`);
+    console.log(
+      `export of ${COUNT} entries (${(bytes / 1e6).toFixed(0)} MB): heap +${(heapGrowth / 1e6).toFixed(1)} MB, rss +${(rssGrowth / 1e6).toFixed(1)} MB`,
+    );
     // Buffered, the export would hold its whole size (135 MB) at once; streamed, a few pages.
     expect(bytes).toBeGreaterThan(100e6);
     expect(heapGrowth).toBeLessThan(40e6);

@@ -33,10 +33,42 @@ const SPEC_ROUTES = [
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 /** Keywords an OpenAPI 3.0 Schema Object may hold (3.0.3 §4.7.24), plus `x-` extensions. */
 const SCHEMA_KEYWORDS_30 = new Set([
-  "title", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern",
-  "maxItems", "minItems", "uniqueItems", "maxProperties", "minProperties", "required", "enum", "type", "allOf", "oneOf", "anyOf",
-  "not", "items", "properties", "additionalProperties", "description", "format", "default", "nullable", "discriminator",
-  "readOnly", "writeOnly", "xml", "externalDocs", "example", "deprecated", "$ref",
+  "title",
+  "multipleOf",
+  "maximum",
+  "exclusiveMaximum",
+  "minimum",
+  "exclusiveMinimum",
+  "maxLength",
+  "minLength",
+  "pattern",
+  "maxItems",
+  "minItems",
+  "uniqueItems",
+  "maxProperties",
+  "minProperties",
+  "required",
+  "enum",
+  "type",
+  "allOf",
+  "oneOf",
+  "anyOf",
+  "not",
+  "items",
+  "properties",
+  "additionalProperties",
+  "description",
+  "format",
+  "default",
+  "nullable",
+  "discriminator",
+  "readOnly",
+  "writeOnly",
+  "xml",
+  "externalDocs",
+  "example",
+  "deprecated",
+  "$ref",
 ]);
 const TYPES_30 = new Set(["string", "number", "integer", "boolean", "array", "object"]);
 
@@ -68,7 +100,8 @@ describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
     const out: Array<{ where: string; schema: Json }> = [];
     for (const { path, method, op } of operations()) {
       for (const p of op.parameters ?? []) out.push({ where: `${method} ${path} param ${p.name}`, schema: p.schema });
-      for (const [type, media] of Object.entries<Json>(op.requestBody?.content ?? {})) out.push({ where: `${method} ${path} body ${type}`, schema: media.schema });
+      for (const [type, media] of Object.entries<Json>(op.requestBody?.content ?? {}))
+        out.push({ where: `${method} ${path} body ${type}`, schema: media.schema });
       for (const [status, r] of Object.entries<Json>(op.responses ?? {})) {
         for (const [type, media] of Object.entries<Json>(r.content ?? {})) out.push({ where: `${method} ${path} ${status} ${type}`, schema: media.schema });
       }
@@ -85,7 +118,8 @@ describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
     for (const s of doc.servers) expect(() => new URL(s.url)).not.toThrow();
     expect(doc.components.securitySchemes.bearer).toEqual({ type: "http", scheme: "bearer" });
     expect(doc.security).toEqual([{ bearer: [] }]);
-    for (const key of Object.keys(doc)) expect(["openapi", "info", "servers", "paths", "components", "security", "tags", "externalDocs", "webhooks", "jsonSchemaDialect"]).toContain(key);
+    for (const key of Object.keys(doc))
+      expect(["openapi", "info", "servers", "paths", "components", "security", "tags", "externalDocs", "webhooks", "jsonSchemaDialect"]).toContain(key);
   });
 
   it("lists every route of SPEC §4", () => {
@@ -114,7 +148,10 @@ describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
         expect(status, where).toMatch(/^([1-5](\d\d|XX)|default)$/);
         expect(typeof r.description, `${where} ${status}`).toBe("string");
       }
-      expect(Object.keys(op.responses).some((s) => s.startsWith("2")), `${where} has a success answer`).toBe(true);
+      expect(
+        Object.keys(op.responses).some((s) => s.startsWith("2")),
+        `${where} has a success answer`,
+      ).toBe(true);
       if (op.requestBody) expect(Object.keys(op.requestBody.content ?? {}).length, where).toBeGreaterThan(0);
       if (op.operationId) {
         expect(ids.has(op.operationId), op.operationId).toBe(false);
@@ -183,7 +220,12 @@ describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
     await check("get", "/api/v1/projects/{project_id}", "/api/v1/projects/oas");
     await check("get", "/api/v1/event-types", "/api/v1/event-types");
     await check("put", "/api/v1/event-types/{name}", "/api/v1/event-types/oas.thing", { description: "A thing." });
-    const hook = await check("post", "/api/v1/projects/{project_id}/webhooks", "/api/v1/projects/oas/webhooks", { name: "h", events: ["issue.created"], url: "https://hooks.example.com/x", secret: "s" });
+    const hook = await check("post", "/api/v1/projects/{project_id}/webhooks", "/api/v1/projects/oas/webhooks", {
+      name: "h",
+      events: ["issue.created"],
+      url: "https://hooks.example.com/x",
+      secret: "s",
+    });
     const w = `/api/v1/projects/oas/webhooks/${hook.body.id}`;
     await check("get", "/api/v1/projects/{project_id}/webhooks", "/api/v1/projects/oas/webhooks");
     await check("get", "/api/v1/projects/{project_id}/webhooks/{id}", w);

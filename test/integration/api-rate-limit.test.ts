@@ -13,7 +13,8 @@ describe.each(DIALECTS)("API rate limits (%s)", (dialect) => {
   let hl: TestHookline;
   // The limiter's windows run on Date: only Date is faked, timers and I/O stay real.
   const tick = (ms: number) => vi.setSystemTime(Date.now() + ms);
-  const portalToken = async (role: "admin" | "viewer" = "admin") => (await hl.api("POST", "/api/v1/projects/acme/portal-sessions", { role, ttl_seconds: 86_400 })).body.token as string;
+  const portalToken = async (role: "admin" | "viewer" = "admin") =>
+    (await hl.api("POST", "/api/v1/projects/acme/portal-sessions", { role, ttl_seconds: 86_400 })).body.token as string;
 
   beforeAll(async () => {
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
@@ -40,7 +41,8 @@ describe.each(DIALECTS)("API rate limits (%s)", (dialect) => {
     expect(Number(later.headers.get("retry-after"))).toBeGreaterThanOrEqual(19);
     expect(Number(later.headers.get("retry-after"))).toBeLessThanOrEqual(20);
     tick(20_000);
-    for (let i = 0; i < LIMIT; i++) expect((await hl.api("GET", "/api/v1/projects/acme", undefined, { token })).status, `new minute, request ${i + 1}`).toBe(200);
+    for (let i = 0; i < LIMIT; i++)
+      expect((await hl.api("GET", "/api/v1/projects/acme", undefined, { token })).status, `new minute, request ${i + 1}`).toBe(200);
     expect((await hl.api("GET", "/api/v1/projects/acme", undefined, { token })).status).toBe(429);
   });
 
@@ -55,11 +57,19 @@ describe.each(DIALECTS)("API rate limits (%s)", (dialect) => {
   it("counts every answer, refusals and writes included, before the body is read", async () => {
     const viewer = await portalToken("viewer");
     for (let i = 0; i < LIMIT; i++) {
-      const res = await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: "x", events: ["issue.created"], url: "https://example.com/" }, { token: viewer });
+      const res = await hl.api(
+        "POST",
+        "/api/v1/projects/acme/webhooks",
+        { name: "x", events: ["issue.created"], url: "https://example.com/" },
+        { token: viewer },
+      );
       expect(res.status).toBe(403);
     }
     // A 2 MiB body would be 413; the limit answers first, without reading it.
-    const huge = await hl.api("POST", "/api/v1/projects/acme/webhooks", undefined, { token: viewer, raw: JSON.stringify({ name: "x".repeat(2 * 1024 * 1024) }) });
+    const huge = await hl.api("POST", "/api/v1/projects/acme/webhooks", undefined, {
+      token: viewer,
+      raw: JSON.stringify({ name: "x".repeat(2 * 1024 * 1024) }),
+    });
     expectError(huge, 429, "rate_limited");
   });
 

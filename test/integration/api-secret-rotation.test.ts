@@ -31,7 +31,11 @@ function nodePublicKey(whpk: string) {
   return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(whpk.slice(5), "base64").toString("base64url") }, format: "jwk" });
 }
 const signedContent = (r: ReceivedRequest) => Buffer.from(`${r.headers["webhook-id"]}.${r.headers["webhook-timestamp"]}.${r.body}`, "utf8");
-const v1aOf = (r: ReceivedRequest) => String(r.headers["webhook-signature"]).split(" ").filter((s) => s.startsWith("v1a,")).map((s) => s.slice(4));
+const v1aOf = (r: ReceivedRequest) =>
+  String(r.headers["webhook-signature"])
+    .split(" ")
+    .filter((s) => s.startsWith("v1a,"))
+    .map((s) => s.slice(4));
 const hasPythonCryptography = spawnSync("python3", ["-c", "import cryptography"]).status === 0;
 
 describe.each(DIALECTS)("secret rotation and signing keys (%s)", (dialect) => {
@@ -112,7 +116,11 @@ describe.each(DIALECTS)("secret rotation and signing keys (%s)", (dialect) => {
     // The purge forgets it.
     const { purgeOld } = await import("../../src/store/queue/purge.js");
     await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: 14 });
-    const row = await hl.runtime.ctx.store.db.selectFrom("webhooks").select(["previous_secret", "previous_secret_expires_at"]).where("project_id", "=", p).executeTakeFirstOrThrow();
+    const row = await hl.runtime.ctx.store.db
+      .selectFrom("webhooks")
+      .select(["previous_secret", "previous_secret_expires_at"])
+      .where("project_id", "=", p)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ previous_secret: null, previous_secret_expires_at: null });
     offsetMs = 0;
   });
@@ -189,7 +197,9 @@ describe.each(DIALECTS)("secret rotation and signing keys (%s)", (dialect) => {
     expect(v1a).toBeDefined();
     expect(String(sent.headers["webhook-signature"]).split(" ")[0]).toMatch(/^v1,/);
     expect(verify(null, signedContent(sent), nodePublicKey(created.body.public_key), Buffer.from(v1a, "base64"))).toBe(true);
-    expect(verify(null, Buffer.concat([signedContent(sent), Buffer.from(" ")]), nodePublicKey(created.body.public_key), Buffer.from(v1a, "base64"))).toBe(false);
+    expect(verify(null, Buffer.concat([signedContent(sent), Buffer.from(" ")]), nodePublicKey(created.body.public_key), Buffer.from(v1a, "base64"))).toBe(
+      false,
+    );
     expect(verifiesWith(OLD, sent)).toBe(true); // the v1a value does not disturb HMAC verifiers
 
     if (hasPythonCryptography) {
@@ -206,7 +216,10 @@ except InvalidSignature:
     print("invalid")
 `;
       const run = (content: string) =>
-        spawnSync("python3", ["-c", script], { input: JSON.stringify({ public_key: created.body.public_key, sig: v1a, content }), encoding: "utf8" }).stdout.trim();
+        spawnSync("python3", ["-c", script], {
+          input: JSON.stringify({ public_key: created.body.public_key, sig: v1a, content }),
+          encoding: "utf8",
+        }).stdout.trim();
       expect(run(signedContent(sent).toString("utf8"))).toBe("valid");
       expect(run(signedContent(sent).toString("utf8") + "x")).toBe("invalid");
     }

@@ -50,17 +50,31 @@ describe.each(DIALECTS)("slow clients (%s)", (dialect) => {
   }
 
   it.each([
-    ["a body", `POST /api/v1/projects/acme/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`, `{"event":"issue.created","subject":{"x":"${"y".repeat(900)}"}}`],
+    [
+      "a body",
+      `POST /api/v1/projects/acme/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`,
+      `{"event":"issue.created","subject":{"x":"${"y".repeat(900)}"}}`,
+    ],
     ["the headers", "GET /api/v1/projects HTTP/1.1\r\n", `Host: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nX-Slow: ${"z".repeat(200)}\r\n\r\n`],
   ])("%s dripping in byte by byte is cut off with 408 request_timeout", async (_what, head, drip) => {
-    const before = (await hl.runtime.ctx.store.db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
+    const before = (
+      await hl.runtime.ctx.store.db
+        .selectFrom("events")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n;
     const { answer, closedAfterMs } = await dripping(head, drip);
     expect(closedAfterMs).toBeGreaterThanOrEqual(900);
     expect(closedAfterMs).toBeLessThan(3000);
     const [status, body] = answer.split("\r\n\r\n");
     expect(status).toMatch(/^HTTP\/1\.1 408 /);
     expect(JSON.parse(body)).toEqual({ error: { code: "request_timeout", message: expect.any(String) } });
-    const after = (await hl.runtime.ctx.store.db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
+    const after = (
+      await hl.runtime.ctx.store.db
+        .selectFrom("events")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n;
     expect(Number(after)).toBe(Number(before));
   });
 });

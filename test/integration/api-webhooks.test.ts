@@ -102,7 +102,10 @@ describe.each(DIALECTS)("webhooks API (%s)", (dialect) => {
       expect(res.body).toMatchObject({ id: w.id, name: "renamed", events: w.events, url: w.url, has_secret: true, created_at: w.created_at });
       expect(Date.parse(res.body.updated_at)).toBeGreaterThan(Date.parse(w.updated_at));
 
-      res = await hl.api("PATCH", `/api/v1/projects/${p}/webhooks/${w.id}`, { events: ["issue.created", "issue.updated"], url: "https://other.example.com/x?y=1" });
+      res = await hl.api("PATCH", `/api/v1/projects/${p}/webhooks/${w.id}`, {
+        events: ["issue.created", "issue.updated"],
+        url: "https://other.example.com/x?y=1",
+      });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ name: "renamed", events: ["issue.created", "issue.updated"], url: "https://other.example.com/x?y=1" });
 
@@ -162,7 +165,16 @@ describe.each(DIALECTS)("webhooks API (%s)", (dialect) => {
 
     it("unknown or malformed webhook ids are 404", async () => {
       const p = await freshProject();
-      for (const id of ["wh_01aaaaaaaaaaaaaaaaaaaaaaaa", "nope", "wh_", "WH_01AAAAAAAAAAAAAAAAAAAAAAAA", "evt_01aaaaaaaaaaaaaaaaaaaaaa", "%00", "%F0%9F%92%A9", "x".repeat(500)]) {
+      for (const id of [
+        "wh_01aaaaaaaaaaaaaaaaaaaaaaaa",
+        "nope",
+        "wh_",
+        "WH_01AAAAAAAAAAAAAAAAAAAAAAAA",
+        "evt_01aaaaaaaaaaaaaaaaaaaaaa",
+        "%00",
+        "%F0%9F%92%A9",
+        "x".repeat(500),
+      ]) {
         expectError(await hl.api("GET", `/api/v1/projects/${p}/webhooks/${id}`), 404, "not_found");
         expectError(await hl.api("PATCH", `/api/v1/projects/${p}/webhooks/${id}`, { name: "x" }), 404, "not_found");
         expectError(await hl.api("DELETE", `/api/v1/projects/${p}/webhooks/${id}`), 404, "not_found");
@@ -204,10 +216,14 @@ describe.each(DIALECTS)("webhooks API (%s)", (dialect) => {
         const base = "/api/v1/projects/auto/webhooks";
         const hook = (await worker.api("POST", base, { name: "failing", events: ["issue.created"], url: rx.url })).body;
         expect((await worker.api("POST", "/api/v1/projects/auto/events", { event: "issue.created", subject: { id: 1 } })).status).toBe(202);
-        const disabled = await until(async () => {
-          const w = (await worker.api("GET", `${base}/${hook.id}`)).body;
-          return w.disabled_reason === "failures" ? w : null;
-        }, 8000, "auto-disable");
+        const disabled = await until(
+          async () => {
+            const w = (await worker.api("GET", `${base}/${hook.id}`)).body;
+            return w.disabled_reason === "failures" ? w : null;
+          },
+          8000,
+          "auto-disable",
+        );
         expectWebhookShape(disabled);
         expect(disabled).toMatchObject({ enabled: false, disabled_reason: "failures" });
         expect(disabled.disabled_at).toMatch(ISO);
@@ -239,8 +255,21 @@ describe.each(DIALECTS)("webhooks API (%s)", (dialect) => {
     it("requires name, events and url, and reports each bad field at once", async () => {
       const p = await freshProject();
       expectValidation(await hl.api("POST", `/api/v1/projects/${p}/webhooks`, {}), "name", "events", "url");
-      expectValidation(await hl.api("POST", `/api/v1/projects/${p}/webhooks`, { name: "", events: [], url: "ftp://x", secret: "" }), "name", "events", "url", "secret");
-      expectValidation(await hl.api("POST", `/api/v1/projects/${p}/webhooks`, { name: 1, events: "issue.created", url: null, secret: 5, enabled: "no" }), "name", "events", "url", "secret", "enabled");
+      expectValidation(
+        await hl.api("POST", `/api/v1/projects/${p}/webhooks`, { name: "", events: [], url: "ftp://x", secret: "" }),
+        "name",
+        "events",
+        "url",
+        "secret",
+      );
+      expectValidation(
+        await hl.api("POST", `/api/v1/projects/${p}/webhooks`, { name: 1, events: "issue.created", url: null, secret: 5, enabled: "no" }),
+        "name",
+        "events",
+        "url",
+        "secret",
+        "enabled",
+      );
       expect((await hl.api("GET", `/api/v1/projects/${p}/webhooks`)).body.data).toEqual([]);
     });
 
@@ -384,7 +413,10 @@ describe.each(DIALECTS)("webhooks API (%s)", (dialect) => {
         expect(ok.status).toBe(201);
         expect(ok.body.url).toBe("http://hooks.example.com/x");
         expectValidation(await other.api("POST", "/api/v1/projects/h/webhooks", { name: "h", events: ["issue.created"], url: "http://127.0.0.1/x" }), "url");
-        expectValidation(await other.api("POST", "/api/v1/projects/h/webhooks", { name: "h", events: ["issue.created"], url: "ftp://hooks.example.com/x" }), "url");
+        expectValidation(
+          await other.api("POST", "/api/v1/projects/h/webhooks", { name: "h", events: ["issue.created"], url: "ftp://hooks.example.com/x" }),
+          "url",
+        );
       } finally {
         await other.close();
       }
@@ -490,7 +522,11 @@ describe.each(DIALECTS)("webhooks API (%s)", (dialect) => {
           other.api("POST", "/api/v1/projects/m/webhooks", { name: "h", events: ["issue.created"], url: URL_OK, ...body });
         const results = await Promise.all(Array.from({ length: 6 }, () => post()));
         expect(results.filter((r) => r.status === 201)).toHaveLength(2);
-        expectError(results.find((r) => r.status !== 201)!, 409, "active_webhook_limit");
+        expectError(
+          results.find((r) => r.status !== 201)!,
+          409,
+          "active_webhook_limit",
+        );
         expect((await post({ enabled: false })).status).toBe(201);
         const list = await other.api("GET", "/api/v1/projects/m/webhooks");
         expect(list.body).toMatchObject({ active_count: 2, active_limit: 2 });

@@ -80,7 +80,9 @@ describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
 
     const began = await burst(["burst"], events);
     const slowest = await slowestArrival(healthy, events, began);
-    console.log(`burst isolation (${dialect}, ${hanging} hanging, ${events} events): slowest healthy arrival ${slowest} ms (bound ${BOUND_MS} ms, timeout ${TIMEOUT_MS} ms)`);
+    console.log(
+      `burst isolation (${dialect}, ${hanging} hanging, ${events} events): slowest healthy arrival ${slowest} ms (bound ${BOUND_MS} ms, timeout ${TIMEOUT_MS} ms)`,
+    );
     expect(healthy.requests.length).toBe(events);
     expect(slowest).toBeLessThan(BOUND_MS);
     // The hanging endpoints were really being tried meanwhile.
@@ -108,7 +110,9 @@ describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
 
     const began = await burst(["calm"], 30);
     const slowest = await slowestArrival(healthy, 30, began);
-    console.log(`burst isolation (${dialect}, 12 hanging endpoints > 8 slots): slowest healthy arrival ${slowest} ms (bound ${BOUND_MS} ms); hanging attempts so far ${hangs.reduce((n, h) => n + h.requests.length, 0)}`);
+    console.log(
+      `burst isolation (${dialect}, 12 hanging endpoints > 8 slots): slowest healthy arrival ${slowest} ms (bound ${BOUND_MS} ms); hanging attempts so far ${hangs.reduce((n, h) => n + h.requests.length, 0)}`,
+    );
     expect(slowest).toBeLessThan(BOUND_MS);
   });
 });

@@ -36,7 +36,12 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     await hl.project(project);
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const res = await hl.api("POST", `/api/v1/projects/${project}/webhooks`, { name: `h${i}`, events: ["test-run.completed"], url: "https://127.0.0.1:1/x", enabled: false });
+      const res = await hl.api("POST", `/api/v1/projects/${project}/webhooks`, {
+        name: `h${i}`,
+        events: ["test-run.completed"],
+        url: "https://127.0.0.1:1/x",
+        enabled: false,
+      });
       expect(res.status).toBe(201);
       ids.push(res.body.id);
     }
@@ -44,7 +49,12 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
   }
 
   const request = (now: number, want: number, token: string, cap = 4, suspectWant = want): ClaimRequest => ({
-    now, leaseUntil: now + 60_000, token, want, suspectWant, cap,
+    now,
+    leaseUntil: now + 60_000,
+    token,
+    want,
+    suspectWant,
+    cap,
   });
   const count = (rows: { webhook_id: string }[], id: string) => rows.filter((r) => r.webhook_id === id).length;
 
@@ -56,7 +66,13 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     expect(first.claimed).toHaveLength(6);
     for (const h of hooks) expect(count(first.claimed, h)).toBe(2); // round-robin across the project's webhooks
     // Oldest first within a webhook, and each comes with what its attempt needs.
-    for (const h of hooks) expect(first.claimed.filter((d) => d.webhook_id === h).map((d) => d.run_at).sort()).toEqual([t0, t0 + 1]);
+    for (const h of hooks)
+      expect(
+        first.claimed
+          .filter((d) => d.webhook_id === h)
+          .map((d) => d.run_at)
+          .sort(),
+      ).toEqual([t0, t0 + 1]);
     expect(first.claimed[0].target?.event).toBe("test-run.completed");
     // Another claimer sees those leases: two more per webhook, then none.
     const second = await claimDeliveries(other, request(t0 + 100, 50, "t2"));
@@ -109,7 +125,15 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
         }
         if (claimed.length === 0) return;
         // Finish them (as an outcome would), so the next claim has slots again.
-        await s.db.updateTable("deliveries").set({ status: "succeeded", lease_token: null, lease_until: null }).where("id", "in", claimed.map((r) => r.id)).execute();
+        await s.db
+          .updateTable("deliveries")
+          .set({ status: "succeeded", lease_token: null, lease_until: null })
+          .where(
+            "id",
+            "in",
+            claimed.map((r) => r.id),
+          )
+          .execute();
       }
     };
     await Promise.all([claimer(store, "one"), claimer(other, "two"), claimer(store, "three")]);

@@ -36,7 +36,14 @@ describe("hookline serve --demo", () => {
     db = await createTestDatabase("sqlite");
     port = await freePort();
     // No HOOKLINE_ADMIN_TOKEN: the demo generates one into the data directory, as for a new user.
-    env = { DATABASE_URL: db.url, HOOKLINE_ADMIN_TOKEN: undefined, HOOKLINE_SECRET_KEY: undefined, HOOKLINE_PUBLIC_URL: undefined, PORT: undefined, LOG_LEVEL: undefined };
+    env = {
+      DATABASE_URL: db.url,
+      HOOKLINE_ADMIN_TOKEN: undefined,
+      HOOKLINE_SECRET_KEY: undefined,
+      HOOKLINE_PUBLIC_URL: undefined,
+      PORT: undefined,
+      LOG_LEVEL: undefined,
+    };
     serve = runCli(["serve", "--demo", "--port", String(port)], env);
     [, adminToken] = await serve.waitForOutput(/Admin token \(generated[^:]*\): (\S+)/, 30_000);
   });
@@ -67,11 +74,17 @@ describe("hookline serve --demo", () => {
 
   it("`hookline publish` sends through the API with the stored admin token", async () => {
     const url = `http://localhost:${port}`;
-    const pub = runCli(["publish", "--project", "demo", "--event", "test-case.created", "--subject", '{"id":"TC-9","title":"From the CLI"}', "--url", url], env);
+    const pub = runCli(
+      ["publish", "--project", "demo", "--event", "test-case.created", "--subject", '{"id":"TC-9","title":"From the CLI"}', "--url", url],
+      env,
+    );
     // Without --subject: the catalog's example.
     const example = runCli(["publish", "--project", "demo", "--event", "issue.updated", "--url", url], env);
     const bad = runCli(["publish", "--project", "demo", "--event", "nope.nope", "--subject", "{}", "--url", url], env);
-    const down = runCli(["publish", "--project", "demo", "--event", "issue.created", "--subject", "{}", "--url", "http://127.0.0.1:1", "--token", "x".repeat(20)], env);
+    const down = runCli(
+      ["publish", "--project", "demo", "--event", "issue.created", "--subject", "{}", "--url", "http://127.0.0.1:1", "--token", "x".repeat(20)],
+      env,
+    );
     expect(await pub.exited).toBe(0);
     expect(JSON.parse(pub.output().slice(pub.output().indexOf("{")))).toMatchObject({ id: expect.stringMatching(/^evt_/), deliveries: 1 });
     await serve.waitForOutput(/test-case\.created {2}dlv_\w+ {2}attempt 1 {2}signature ✓ {2}→ 200\n.*subject \{"id":"TC-9","title":"From the CLI"\}/);

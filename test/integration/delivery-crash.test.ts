@@ -161,15 +161,16 @@ describe.each(DIALECTS)("crash and restart of hookline serve (%s)", (dialect) =>
       throw new Error(`${err.message}: ${pairsOf().size} of ${2 * allIds.length} (${seenAtKill} before the kill)`);
     });
     // Wait until nothing is pending, so repeats of in-flight attempts (after their lease) are counted too.
-    await eventually(
-      async () => /^hookline_pending_deliveries 0$/m.test(await (await fetch(`${base}/metrics`)).text()),
-      20_000,
-      "no pending deliveries",
-    );
+    await eventually(async () => /^hookline_pending_deliveries 0$/m.test(await (await fetch(`${base}/metrics`)).text()), 20_000, "no pending deliveries");
 
     const pairs = pairsOf();
     for (const id of allIds) for (const p of ["/a", "/b"]) expect(pairs.has(`${id} ${p}`), `${id} ${p}`).toBe(true);
-    expect(rx.requests.filter((r) => JSON.parse(r.body).id === lastId).map((r) => r.path).sort()).toEqual(["/a", "/b"]);
+    expect(
+      rx.requests
+        .filter((r) => JSON.parse(r.body).id === lastId)
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(["/a", "/b"]);
     const byDelivery = new Set(rx.requests.map((r) => r.headers["hookline-delivery"] as string));
     expect(byDelivery.size).toBe(2 * allIds.length);
     // A crash repeats an attempt with the same Hookline-Attempt; a slow answer under load may instead

@@ -46,7 +46,9 @@ async function startSmtp(port = 0): Promise<Smtp> {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((a) => a.address),
           // Unfold headers so a long Subject reads as one line.
-          raw: Buffer.concat(chunks).toString("utf8").replace(/\r\n[ \t]+/g, " "),
+          raw: Buffer.concat(chunks)
+            .toString("utf8")
+            .replace(/\r\n[ \t]+/g, " "),
         });
         callback();
       });
@@ -77,13 +79,14 @@ const opensslHmac = (key: string, body: string) =>
 
 /** Decodes RFC 2047 encoded-words (`=?UTF-8?Q?…?=` / `?B?`), as mail clients show a header. */
 const decodeHeader = (value: string) =>
-  value
-    .replace(/\?=\s+=\?/g, "?==?")
-    .replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g, (_, _charset: string, enc: string, text: string) =>
-      enc.toUpperCase() === "B"
-        ? Buffer.from(text, "base64").toString("utf8")
-        : Buffer.from(text.replace(/_/g, " ").replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8"),
-    );
+  value.replace(/\?=\s+=\?/g, "?==?").replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g, (_, _charset: string, enc: string, text: string) =>
+    enc.toUpperCase() === "B"
+      ? Buffer.from(text, "base64").toString("utf8")
+      : Buffer.from(
+          text.replace(/_/g, " ").replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+          "latin1",
+        ).toString("utf8"),
+  );
 const header = (raw: string, name: string) => decodeHeader(raw.match(new RegExp(`^${name}: (.*)$`, "mi"))?.[1] ?? "");
 
 const deliveryOf = (r: ReceivedRequest) => r.headers["hookline-delivery"] as string;
@@ -162,10 +165,14 @@ describe.each(DIALECTS)("auto-disable notifications (%s)", (dialect) => {
     const late = await Promise.all([0, 1, 2].map((i) => publish("p1", { id: `TR-late-${i}` })));
     expect(late.every((e) => e.deliveries === 1)).toBe(true);
 
-    const hook = await eventually(async () => {
-      const h = await fetchHook("p1", flaky.id);
-      return h.enabled === false ? h : undefined;
-    }, 8000, "the webhook to be disabled");
+    const hook = await eventually(
+      async () => {
+        const h = await fetchHook("p1", flaky.id);
+        return h.enabled === false ? h : undefined;
+      },
+      8000,
+      "the webhook to be disabled",
+    );
     expect(hook).toMatchObject({ enabled: false, disabled_reason: "failures" });
     expect(hook.disabled_at).toMatch(ISO);
     const sentAtDisable = rx.requests.filter((r) => r.path === "/flaky").length;
@@ -223,10 +230,14 @@ describe.each(DIALECTS)("auto-disable notifications (%s)", (dialect) => {
     // A second auto-disable in the same project comes first in the list.
     const second = await createHook("p1", "Second endpoint", "/second");
     await publish("p1", { id: "TR-second" });
-    const list = await eventually(async () => {
-      const l = await notifications("p1");
-      return l.length === 2 ? l : undefined;
-    }, 8000, "a second notification");
+    const list = await eventually(
+      async () => {
+        const l = await notifications("p1");
+        return l.length === 2 ? l : undefined;
+      },
+      8000,
+      "a second notification",
+    );
     expect(list.map((x) => x.webhook_id)).toEqual([second.id, flaky.id]);
     expect(list[0].read_at).toBeNull();
   });
@@ -282,7 +293,12 @@ describe.each(DIALECTS)("auto-disable notifications (%s)", (dialect) => {
       const data = (await hl.api("GET", `/api/v1/projects/p2/webhooks/${probe.id}/logs`)).body.data as any[];
       return data.filter((l) => !l.success).length === 2 ? data : undefined;
     });
-    expect(failed.filter((l) => !l.success).map((l) => l.trigger).sort()).toEqual(["redeliver", "test"]);
+    expect(
+      failed
+        .filter((l) => !l.success)
+        .map((l) => l.trigger)
+        .sort(),
+    ).toEqual(["redeliver", "test"]);
     await sleep(RETRY_DELAYS_MS.reduce((a, b) => a + b) + 300);
 
     // One attempt each, no retries, still enabled, nobody told.

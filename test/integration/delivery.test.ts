@@ -44,7 +44,8 @@ describe.each(DIALECTS)("delivery (%s)", (dialect) => {
   };
   const publish = (event = "test-run.completed", subject: unknown = { id: "TR-7", status: "passed" }, headers?: Record<string, string>) =>
     hl.api("POST", `/api/v1/projects/${project}/events`, { event, subject }, { headers });
-  const logs = async (webhookId: string, query = "") => (await hl.api("GET", `/api/v1/projects/${project}/webhooks/${webhookId}/logs${query}`)).body.data as any[];
+  const logs = async (webhookId: string, query = "") =>
+    (await hl.api("GET", `/api/v1/projects/${project}/webhooks/${webhookId}/logs${query}`)).body.data as any[];
 
   it("sends the spec's headers and body, signed so openssl and standardwebhooks agree", async () => {
     const secret = "whsec_dGhpcyBpcyBhIHRlc3Qgc2VjcmV0IGtleQ==";
@@ -73,7 +74,16 @@ describe.each(DIALECTS)("delivery (%s)", (dialect) => {
     expect(() => wh.verify(req.body, req.headers as Record<string, string>)).not.toThrow();
     expect(() => wh.verify(req.body + " ", req.headers as Record<string, string>)).toThrow();
     const entry = await eventually(async () => (await logs(hook.id))[0]);
-    expect(entry).toMatchObject({ webhook_id: hook.id, delivery_id: deliveryId, event: "test-run.completed", attempt: 1, trigger: "event", success: true, status_code: 200, error: null });
+    expect(entry).toMatchObject({
+      webhook_id: hook.id,
+      delivery_id: deliveryId,
+      event: "test-run.completed",
+      attempt: 1,
+      trigger: "event",
+      success: true,
+      status_code: 200,
+      error: null,
+    });
   });
 
   it("sends no signature headers without a secret", async () => {
@@ -195,11 +205,14 @@ describe.each(DIALECTS)("delivery (%s)", (dialect) => {
       worker: true,
       ca: rx.ca,
       env: { HOOKLINE_ALLOW_PRIVATE_NETWORKS: "", HOOKLINE_RETRY_DELAYS: "" },
-      lookup: ((_host: string, opts: any, cb: any) => (opts?.all ? cb(null, [{ address: "169.254.169.254", family: 4 }]) : cb(null, "169.254.169.254", 4))) as any,
+      lookup: ((_host: string, opts: any, cb: any) =>
+        opts?.all ? cb(null, [{ address: "169.254.169.254", family: 4 }]) : cb(null, "169.254.169.254", 4)) as any,
     });
     try {
       await guarded.project("g");
-      const hook = (await guarded.api("POST", "/api/v1/projects/g/webhooks", { name: "meta", events: ["issue.created"], url: "https://metadata.example.com/x" })).body;
+      const hook = (
+        await guarded.api("POST", "/api/v1/projects/g/webhooks", { name: "meta", events: ["issue.created"], url: "https://metadata.example.com/x" })
+      ).body;
       await guarded.api("POST", "/api/v1/projects/g/events", { event: "issue.created", subject: { id: 1 } });
       const entry = await eventually(async () => (await guarded.api("GET", `/api/v1/projects/g/webhooks/${hook.id}/logs`)).body.data[0]);
       expect(entry.success).toBe(false);

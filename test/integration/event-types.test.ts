@@ -8,13 +8,27 @@ import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { expectError, expectValidation } from "./support/api.js";
 
 const SPEC_CATALOG = [
-  "requirement.created", "requirement.updated", "requirement.deleted",
-  "risk.created", "risk.updated", "risk.deleted",
-  "test-case.created", "test-case.updated", "test-case.deleted",
-  "test-run.created", "test-run.updated", "test-run.completed", "test-run.deleted",
-  "test-result.created", "test-result.updated",
-  "issue.created", "issue.updated", "issue.deleted",
-  "milestone.created", "milestone.updated", "milestone.completed",
+  "requirement.created",
+  "requirement.updated",
+  "requirement.deleted",
+  "risk.created",
+  "risk.updated",
+  "risk.deleted",
+  "test-case.created",
+  "test-case.updated",
+  "test-case.deleted",
+  "test-run.created",
+  "test-run.updated",
+  "test-run.completed",
+  "test-run.deleted",
+  "test-result.created",
+  "test-result.updated",
+  "issue.created",
+  "issue.updated",
+  "issue.deleted",
+  "milestone.created",
+  "milestone.updated",
+  "milestone.completed",
 ];
 const URL_OK = "https://hooks.example.com/in";
 
@@ -61,7 +75,10 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
   });
 
   it("PUT /api/v1/event-types/{name} creates a type that webhooks can subscribe to and events can use", async () => {
-    const res = await hl.api("PUT", "/api/v1/event-types/deployment.finished", { description: "  A deployment finished.  ", example: { id: "DEP-1", env: "prod" } });
+    const res = await hl.api("PUT", "/api/v1/event-types/deployment.finished", {
+      description: "  A deployment finished.  ",
+      example: { id: "DEP-1", env: "prod" },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ name: "deployment.finished", description: "A deployment finished.", example: { id: "DEP-1", env: "prod" }, schema: null });
     const listed = (await hl.api("GET", "/api/v1/event-types")).body.data.find((t: { name: string }) => t.name === "deployment.finished");
@@ -95,7 +112,15 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
     for (const name of ["Upper.Case", "a..b", ".a", "a.", "-a.b", "with space", "a/b", "ü.x", `a.${"b".repeat(100)}`, "a%00b"]) {
       expectValidation(await hl.api("PUT", `/api/v1/event-types/${encodeURIComponent(name)}`, { description: "ok" }), "name");
     }
-    for (const body of [{}, { description: "" }, { description: "   " }, { description: 5 }, { description: "d".repeat(1001) }, { description: "a\u0000b" }, { description: null }]) {
+    for (const body of [
+      {},
+      { description: "" },
+      { description: "   " },
+      { description: 5 },
+      { description: "d".repeat(1001) },
+      { description: "a\u0000b" },
+      { description: null },
+    ]) {
       expectValidation(await hl.api("PUT", "/api/v1/event-types/valid.name", body), "description");
     }
     expect((await names(hl)).includes("valid.name")).toBe(false);
@@ -125,7 +150,11 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
       $schema: "https://json-schema.org/draft/2020-12/schema",
       type: "object",
       required: ["id", "total"],
-      properties: { id: { type: "string", pattern: "^INV-" }, total: { type: "number", minimum: 0 }, lines: { type: "array", items: { type: "object", required: ["sku"] } } },
+      properties: {
+        id: { type: "string", pattern: "^INV-" },
+        total: { type: "number", minimum: 0 },
+        lines: { type: "array", items: { type: "object", required: ["sku"] } },
+      },
       additionalProperties: false,
     };
     const put = await hl.api("PUT", "/api/v1/event-types/invoice.paid", { description: "An invoice was paid.", example: { id: "INV-1", total: 10 }, schema });
@@ -142,12 +171,26 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
     expect((await hl.api("PUT", "/api/v1/event-types/invoice.paid", { description: "Paid.", schema: null })).body.schema).toBeNull();
     expect((await publish({ id: "X-1" })).status).toBe(202);
     // The default catalog's schemas describe the documented fields' types.
-    expectValidation(await hl.api("POST", "/api/v1/projects/acme/events", { event: "test-run.completed", subject: { id: "TR-1", totals: { passed: "many", failed: 0, blocked: 0, untested: 0 } } }), "subject.totals.passed");
+    expectValidation(
+      await hl.api("POST", "/api/v1/projects/acme/events", {
+        event: "test-run.completed",
+        subject: { id: "TR-1", totals: { passed: "many", failed: 0, blocked: 0, untested: 0 } },
+      }),
+      "subject.totals.passed",
+    );
   });
 
   it("refuses an invalid schema at PUT with 422 on the schema field, and keeps the old one", async () => {
     await hl.api("PUT", "/api/v1/event-types/schema.kept", { description: "Kept.", schema: { type: "object", required: ["id"] } });
-    for (const schema of [{ type: "strin" }, "text", [1], 5, { minimum: "zero" }, { $schema: "http://json-schema.org/draft-07/schema#", type: "object" }, { $ref: "#/nowhere" }]) {
+    for (const schema of [
+      { type: "strin" },
+      "text",
+      [1],
+      5,
+      { minimum: "zero" },
+      { $schema: "http://json-schema.org/draft-07/schema#", type: "object" },
+      { $ref: "#/nowhere" },
+    ]) {
       const res = await hl.api("PUT", "/api/v1/event-types/schema.kept", { description: "Changed.", schema });
       expectValidation(res, "schema");
     }
@@ -160,7 +203,9 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
     const again = await startHookline({ dialect, database: hl.db });
     try {
       expect(await names(again)).toContain("survives.restart");
-      expect((await again.api("GET", "/api/v1/event-types")).body.data.find((t: { name: string }) => t.name === "test-run.completed").description).toBe("Again.");
+      expect((await again.api("GET", "/api/v1/event-types")).body.data.find((t: { name: string }) => t.name === "test-run.completed").description).toBe(
+        "Again.",
+      );
     } finally {
       await again.close();
     }
@@ -187,7 +232,7 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
       }
     });
 
-    it("{extends: \"default\", event_types} adds to the default catalog and may override entries", async () => {
+    it('{extends: "default", event_types} adds to the default catalog and may override entries', async () => {
       const file = catalogFile(`extends-${dialect}.json`, {
         extends: "default",
         event_types: [
@@ -211,10 +256,18 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
         const first = await startHookline({ dialect, database: db });
         expect(await names(first)).toHaveLength(SPEC_CATALOG.length);
         await first.close();
-        const listed = await startHookline({ dialect, database: db, env: { HOOKLINE_EVENT_TYPES: catalogFile(`r-${dialect}.json`, { event_types: [{ name: "only.one", description: "Only one." }] }) } });
+        const listed = await startHookline({
+          dialect,
+          database: db,
+          env: { HOOKLINE_EVENT_TYPES: catalogFile(`r-${dialect}.json`, { event_types: [{ name: "only.one", description: "Only one." }] }) },
+        });
         expect(await names(listed)).toEqual([...SPEC_CATALOG, "only.one"].sort());
         await listed.close();
-        const extended = await startHookline({ dialect, database: db, env: { HOOKLINE_EVENT_TYPES: catalogFile(`e-${dialect}.json`, { extends: "default", event_types: [{ name: "extra.one", description: "Extra." }] }) } });
+        const extended = await startHookline({
+          dialect,
+          database: db,
+          env: { HOOKLINE_EVENT_TYPES: catalogFile(`e-${dialect}.json`, { extends: "default", event_types: [{ name: "extra.one", description: "Extra." }] }) },
+        });
         expect(await names(extended)).toEqual([...SPEC_CATALOG, "extra.one", "only.one"].sort());
         await extended.close();
       } finally {
@@ -259,7 +312,14 @@ describe.each(DIALECTS)("event types (%s)", (dialect) => {
     });
 
     it("a file's entries may carry a schema, which publishes are validated against", async () => {
-      const file = catalogFile(`schema-${dialect}.json`, [{ name: "order.placed", description: "Placed.", example: { id: "O-1" }, schema: { type: "object", required: ["id"], properties: { id: { type: "string" } } } }]);
+      const file = catalogFile(`schema-${dialect}.json`, [
+        {
+          name: "order.placed",
+          description: "Placed.",
+          example: { id: "O-1" },
+          schema: { type: "object", required: ["id"], properties: { id: { type: "string" } } },
+        },
+      ]);
       const other = await startHookline({ dialect, env: { HOOKLINE_EVENT_TYPES: file } });
       try {
         await other.project("shop");

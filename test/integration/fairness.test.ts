@@ -62,7 +62,9 @@ describe.each(DIALECTS)("fairness across projects (%s)", (dialect) => {
       expect(res.status).toBe(202);
       const [req] = (await quiet.waitFor(i + 1, 60_000)).slice(i);
       delays.push(req.receivedAt.getTime() - began);
-      console.log(`fairness (${dialect}): probe ${i + 1} attempted after ${delays.at(-1)} ms with ~${queuedAhead} of the busy project's deliveries not yet delivered`);
+      console.log(
+        `fairness (${dialect}): probe ${i + 1} attempted after ${delays.at(-1)} ms with ~${queuedAhead} of the busy project's deliveries not yet delivered`,
+      );
       // The backlog really was there: most of it still undelivered when the probe was published.
       expect(queuedAhead).toBeGreaterThan(5000);
       expect(delays.at(-1)).toBeLessThan(BOUND_MS);

@@ -18,7 +18,10 @@ import { eventually } from "../helpers/wait.js";
 import { expectError } from "./support/api.js";
 
 async function countEvents(hl: TestHookline): Promise<number> {
-  const row = await hl.runtime.ctx.store.db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  const row = await hl.runtime.ctx.store.db
+    .selectFrom("events")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -139,11 +142,15 @@ describe.runIf(DIALECTS.includes("postgres"))("PostgreSQL faults at publish time
     } finally {
       await setReadOnly(false);
     }
-    const after = await eventually(async () => {
-      const res = await publish(hl, { fault: "pg-readonly", when: "after" });
-      if (res.status !== 202) expectUnavailable(res, "while reconnecting");
-      return res.status === 202 && res;
-    }, 10_000, "publishing to work again");
+    const after = await eventually(
+      async () => {
+        const res = await publish(hl, { fault: "pg-readonly", when: "after" });
+        if (res.status !== 202) expectUnavailable(res, "while reconnecting");
+        return res.status === 202 && res;
+      },
+      10_000,
+      "publishing to work again",
+    );
     expect(await countEvents(hl), "only the accepted events were stored").toBe(events + 1);
     await eventually(() => rx.requests.some((r) => JSON.parse(r.body).id === after.body.id), 15_000, "the event accepted after the fault to be delivered");
   });

@@ -27,9 +27,15 @@ describe("SQLite group commit", () => {
     expect(store.groupCommit).toBeDefined();
     const works = Array.from({ length: 20 }, (_, i) =>
       transact(store, async (trx) => {
-        await trx.insertInto("projects").values(project(`p${i}`)).execute();
+        await trx
+          .insertInto("projects")
+          .values(project(`p${i}`))
+          .execute();
         if (i === 7) throw new Error("work 7 fails after its insert");
-        await trx.insertInto("projects").values(project(`q${i}`)).execute();
+        await trx
+          .insertInto("projects")
+          .values(project(`q${i}`))
+          .execute();
         return i;
       }),
     );

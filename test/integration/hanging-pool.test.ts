@@ -31,7 +31,9 @@ describe.each(DIALECTS)("a worker pool with more hanging endpoints than slots (%
     // Each hanging webhook in a project of its own (many tenants, one bad endpoint each).
     for (let i = 0; i < HANGING; i++) {
       await hl.project(`t${i}`);
-      expect((await hl.api("POST", `/api/v1/projects/t${i}/webhooks`, { name: "hang", events: ["issue.created"], url: `${hanging.url}/h${i}` })).status).toBe(201);
+      expect((await hl.api("POST", `/api/v1/projects/t${i}/webhooks`, { name: "hang", events: ["issue.created"], url: `${hanging.url}/h${i}` })).status).toBe(
+        201,
+      );
     }
     await hl.project("good");
     expect((await hl.api("POST", "/api/v1/projects/good/webhooks", { name: "ok", events: ["issue.created"], url: healthy.url })).status).toBe(201);

@@ -30,7 +30,15 @@ interface Expected {
 
 /** [behaviour, what the result must look like]. */
 const EXPECTED: Array<[Behaviour, Expected]> = [
-  ["reset-mid-response", { success: false, statusCode: 200, error: /^Connection (reset by peer|closed by peer before the response was complete) while reading the response body$/, truncated: true }],
+  [
+    "reset-mid-response",
+    {
+      success: false,
+      statusCode: 200,
+      error: /^Connection (reset by peer|closed by peer before the response was complete) while reading the response body$/,
+      truncated: true,
+    },
+  ],
   ["reset-before-response", { success: false, statusCode: null, error: /^Connection (reset by peer|closed by peer before the response was complete)$/ }],
   ["slow-headers", { success: false, statusCode: null, error: /^Timed out after 1000 ms$/ }],
   ["endless-body", { success: true, statusCode: 200, error: null, truncated: true }],
@@ -188,11 +196,19 @@ describe.each(DIALECTS)("the worker against hostile receivers (%s)", (dialect) =
 
   it("makes at most HOOKLINE_WEBHOOK_CONCURRENCY attempts at once to one hanging webhook, then one at a time once they time out", async () => {
     const hanging = await startReceiver({ respond: { hang: true } });
-    const solo = await startHookline({ dialect, worker: true, ca: hanging.ca, env: { HOOKLINE_TIMEOUT_MS: String(WORKER_TIMEOUT), HOOKLINE_RETRY_DELAYS: "60" } });
+    const solo = await startHookline({
+      dialect,
+      worker: true,
+      ca: hanging.ca,
+      env: { HOOKLINE_TIMEOUT_MS: String(WORKER_TIMEOUT), HOOKLINE_RETRY_DELAYS: "60" },
+    });
     try {
       await solo.project("solo");
-      expect((await solo.api("POST", "/api/v1/projects/solo/webhooks", { name: "hang", events: ["issue.created"], url: `${hanging.url}/hang` })).status).toBe(201);
-      for (let i = 0; i < 20; i++) expect((await solo.api("POST", "/api/v1/projects/solo/events", { event: "issue.created", subject: { i } })).status).toBe(202);
+      expect((await solo.api("POST", "/api/v1/projects/solo/webhooks", { name: "hang", events: ["issue.created"], url: `${hanging.url}/hang` })).status).toBe(
+        201,
+      );
+      for (let i = 0; i < 20; i++)
+        expect((await solo.api("POST", "/api/v1/projects/solo/events", { event: "issue.created", subject: { i } })).status).toBe(202);
       await hanging.waitFor(16, WORKER_TIMEOUT);
       await new Promise((r) => setTimeout(r, WORKER_TIMEOUT / 3));
       expect(hanging.requests).toHaveLength(16);

@@ -5,15 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  ConfigError,
-  createHookline,
-  LimitError,
-  NotFoundError,
-  ValidationError,
-  type Hookline,
-  type HooklineOptions,
-} from "../../src/index.js";
+import { ConfigError, createHookline, LimitError, NotFoundError, ValidationError, type Hookline, type HooklineOptions } from "../../src/index.js";
 import { Webhook } from "standardwebhooks";
 import { verifySignature, verifyWebhook } from "../../src/verify.js";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../helpers/databases.js";
@@ -143,9 +135,11 @@ describe.each(DIALECTS)("library (%s)", (dialect) => {
   });
 
   it("withoutWebhooks passes errors through and still validates publishes", async () => {
-    await expect(hookline.withoutWebhooks(() => {
-      throw new Error("import failed");
-    })).rejects.toThrow("import failed");
+    await expect(
+      hookline.withoutWebhooks(() => {
+        throw new Error("import failed");
+      }),
+    ).rejects.toThrow("import failed");
     await expect(hookline.withoutWebhooks(() => hookline.publish("acme", "no.such-event", {}))).rejects.toBeInstanceOf(ValidationError);
     expect(await hookline.withoutWebhooks(() => 42)).toBe(42);
   });

@@ -49,7 +49,10 @@ describe.each(DIALECTS)("delivery log indexes (%s)", (dialect) => {
       // As autovacuum leaves a table that has taken inserts (the visibility map index-only scans need).
       if (dialect === "postgres") await sql`vacuum analyze log_entries`.execute(conn);
       const rows = (await conn.executeQuery(CompiledQuery.raw(explain, [...parameters]))).rows as any[];
-      return rows.map((r) => String(r.detail ?? r["QUERY PLAN"])).join("\n").toLowerCase();
+      return rows
+        .map((r) => String(r.detail ?? r["QUERY PLAN"]))
+        .join("\n")
+        .toLowerCase();
     });
   }
 
@@ -66,19 +69,44 @@ describe.each(DIALECTS)("delivery log indexes (%s)", (dialect) => {
     await db
       .insertInto("deliveries")
       .values({
-        id: "dlv_0", event_id: "evt_0", webhook_id: hooks[0], project_id: "p", trigger: "event", status: "succeeded",
-        attempts: 1, max_attempts: 4, run_at: now, lease_token: null, created_at: now, updated_at: now,
+        id: "dlv_0",
+        event_id: "evt_0",
+        webhook_id: hooks[0],
+        project_id: "p",
+        trigger: "event",
+        status: "succeeded",
+        attempts: 1,
+        max_attempts: 4,
+        run_at: now,
+        lease_token: null,
+        created_at: now,
+        updated_at: now,
       })
       .execute();
     const rows = Array.from({ length: 20_000 }, (_, i) => {
       const at = now - Math.floor((i / 20_000) * 14 * 24 * 3600_000);
       return {
-        id: newId("log", at), webhook_id: hooks[i % 5], delivery_id: "dlv_0", project_id: "p", event: "test-run.completed",
-        attempt: 1, trigger: "event" as const, success: i % 20 === 0 ? 0 : 1, status_code: i % 20 === 0 ? 500 : 200, error: null, duration_ms: i % 97,
-        created_at: at, request: "{}", response: null,
+        id: newId("log", at),
+        webhook_id: hooks[i % 5],
+        delivery_id: "dlv_0",
+        project_id: "p",
+        event: "test-run.completed",
+        attempt: 1,
+        trigger: "event" as const,
+        success: i % 20 === 0 ? 0 : 1,
+        status_code: i % 20 === 0 ? 500 : 200,
+        error: null,
+        duration_ms: i % 97,
+        created_at: at,
+        request: "{}",
+        response: null,
       };
     });
-    for (let i = 0; i < rows.length; i += 500) await db.insertInto("log_entries").values(rows.slice(i, i + 500)).execute();
+    for (let i = 0; i < rows.length; i += 500)
+      await db
+        .insertInto("log_entries")
+        .values(rows.slice(i, i + 500))
+        .execute();
 
     const stats = await planOf((d) => attemptsSince(d, hooks[0], now - 24 * 3600_000));
     expect(stats).toContain("log_entries_webhook_time");

@@ -64,7 +64,12 @@ describe.skipIf(!pgEnabled)("several nodes on one PostgreSQL database", () => {
     expect((await node(1).call("PUT", "/api/v1/projects/limit-enable", { name: "L" })).status).toBe(201);
     const ids: string[] = [];
     for (let i = 0; i < 9; i++) {
-      const res = await node(i).call("POST", "/api/v1/projects/limit-enable/webhooks", { name: `w${i}`, events: ["issue.created"], url: `${rx.url}/ok`, enabled: false });
+      const res = await node(i).call("POST", "/api/v1/projects/limit-enable/webhooks", {
+        name: `w${i}`,
+        events: ["issue.created"],
+        url: `${rx.url}/ok`,
+        enabled: false,
+      });
       expect(res.status).toBe(201);
       ids.push(res.body.id);
     }
@@ -82,7 +87,9 @@ describe.skipIf(!pgEnabled)("several nodes on one PostgreSQL database", () => {
       expect(res.status).toBe(201);
     }
     const results = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => node(i).call("POST", "/api/v1/projects/idem/events", { event: "issue.created", subject: { n: 1 } }, { "idempotency-key": "same-key" })),
+      Array.from({ length: 16 }, (_, i) =>
+        node(i).call("POST", "/api/v1/projects/idem/events", { event: "issue.created", subject: { n: 1 } }, { "idempotency-key": "same-key" }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(16).fill(202));
     const ids = new Set(results.map((r) => r.body.id));
@@ -105,18 +112,29 @@ describe.skipIf(!pgEnabled)("several nodes on one PostgreSQL database", () => {
       Array.from({ length: 40 }, (_, i) => node(i).call("POST", "/api/v1/projects/dis/events", { event: "issue.created", subject: { n: i } })),
     );
     expect(published.every((r) => r.status === 202 && r.body.deliveries === 1)).toBe(true);
-    await eventually(async () => (await count("select count(*) as n from deliveries where webhook_id = $1 and status = 'pending'", [hook.body.id])) === 0, 30_000, "no pending deliveries");
+    await eventually(
+      async () => (await count("select count(*) as n from deliveries where webhook_id = $1 and status = 'pending'", [hook.body.id])) === 0,
+      30_000,
+      "no pending deliveries",
+    );
     const after = await node(1).call("GET", `/api/v1/projects/dis/webhooks/${hook.body.id}`);
     expect(after.body).toMatchObject({ enabled: false, disabled_reason: "failures" });
     const notifications = await node(0).call("GET", "/api/v1/projects/dis/notifications");
     expect(notifications.body.data).toHaveLength(1);
     expect(notifications.body.data[0]).toMatchObject({ kind: "webhook.disabled", webhook_id: hook.body.id });
     const byStatus = Object.fromEntries(
-      (await sql.query("select status, count(*) as n from deliveries where webhook_id = $1 group by status", [hook.body.id])).rows.map((r) => [r.status, Number(r.n)]),
+      (await sql.query("select status, count(*) as n from deliveries where webhook_id = $1 group by status", [hook.body.id])).rows.map((r) => [
+        r.status,
+        Number(r.n),
+      ]),
     );
     expect(byStatus.failed).toBeGreaterThanOrEqual(1);
     expect((byStatus.failed ?? 0) + (byStatus.cancelled ?? 0)).toBe(40);
-    expect(Object.keys(byStatus).sort()).toEqual(Object.keys(byStatus).filter((s) => s === "failed" || s === "cancelled").sort());
+    expect(Object.keys(byStatus).sort()).toEqual(
+      Object.keys(byStatus)
+        .filter((s) => s === "failed" || s === "cancelled")
+        .sort(),
+    );
     // Nothing is sent to a disabled webhook afterwards.
     const sent = rx.requests.filter((r) => r.path === "/fail").length;
     await node(0).call("POST", "/api/v1/projects/dis/events", { event: "issue.created", subject: { n: "late" } });

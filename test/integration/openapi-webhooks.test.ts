@@ -48,7 +48,16 @@ describe.each(DIALECTS)("OpenAPI webhooks (%s)", (dialect) => {
       expect(op.requestBody.required).toBe(true);
       expect(media.example).toMatchObject({ event: name, project_id: expect.any(String) });
       const headers = Object.fromEntries(op.parameters.map((p: Json) => [p.name, p]));
-      for (const h of ["Hookline-Event", "Hookline-Delivery", "Hookline-Attempt", "Signature", "webhook-id", "webhook-timestamp", "webhook-signature", "User-Agent"]) {
+      for (const h of [
+        "Hookline-Event",
+        "Hookline-Delivery",
+        "Hookline-Attempt",
+        "Signature",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "User-Agent",
+      ]) {
         expect(headers[h]?.in, `${name} ${h}`).toBe("header");
       }
       expect(headers["Hookline-Event"].schema.const).toBe(name);
@@ -56,7 +65,9 @@ describe.each(DIALECTS)("OpenAPI webhooks (%s)", (dialect) => {
       const validate = ajv.compile(media.schema);
       // The example is a valid body, and so is a body Hookline builds for it.
       expect(validate(media.example), `${name}: ${JSON.stringify(validate.errors)}`).toBe(true);
-      const built = JSON.parse(buildEventBody({ id: "evt_01JD2Z0X7E8Q4W5R6T7Y8U9I0P", event: name, createdAt: new Date(), projectId: "acme", subject: media.example.subject }));
+      const built = JSON.parse(
+        buildEventBody({ id: "evt_01JD2Z0X7E8Q4W5R6T7Y8U9I0P", event: name, createdAt: new Date(), projectId: "acme", subject: media.example.subject }),
+      );
       expect(validate(built), name).toBe(true);
       expect(validate({ ...built, event: "other.event" }), `${name} accepts another event name`).toBe(false);
     }
@@ -86,7 +97,14 @@ type Run = webhooks["test-run.completed"]["post"]["requestBody"]["content"]["app
 export const passed: number | undefined = ({} as Run).totals?.passed;
 `,
       );
-      const program = ts.createProgram([path.join(dir, "receiver.ts")], { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, skipLibCheck: true });
+      const program = ts.createProgram([path.join(dir, "receiver.ts")], {
+        strict: true,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        skipLibCheck: true,
+      });
       const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
       expect(problems).toEqual([]);
     } finally {

@@ -37,7 +37,6 @@ describe.skipIf(!pgEnabled)("migrations under an advisory lock (postgres)", () =
     }
   };
 
-
   it("eight concurrent migrations on a fresh database: one applies, seven find it up to date", async () => {
     const db = await fresh();
     const stores = await Promise.all(Array.from({ length: 8 }, () => openStore({ databaseUrl: db.url, poolSize: 2 })));
@@ -48,9 +47,7 @@ describe.skipIf(!pgEnabled)("migrations under an advisory lock (postgres)", () =
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
-    expect(await tables(db.url)).toEqual(
-      expect.arrayContaining(["deliveries", "events", "log_entries", "webhooks", "projects", "kysely_migration"]),
-    );
+    expect(await tables(db.url)).toEqual(expect.arrayContaining(["deliveries", "events", "log_entries", "webhooks", "projects", "kysely_migration"]));
   });
 
   it("three concurrent `hookline migrate` processes all succeed, and one applies", async () => {

@@ -39,10 +39,7 @@ describe.skipIf(!pgEnabled)("LISTEN/NOTIFY wake-up across nodes (postgres)", () 
       HOOKLINE_TIMEOUT_MS: "2000",
     };
     const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-    [apiNode, workerNode] = await Promise.all([
-      Runtime.start({ env, logger }),
-      Runtime.start({ env, logger, ca: rx.ca, pollIntervalMs: POLL_MS }),
-    ]);
+    [apiNode, workerNode] = await Promise.all([Runtime.start({ env, logger }), Runtime.start({ env, logger, ca: rx.ca, pollIntervalMs: POLL_MS })]);
     base = await apiNode.listen(0, "127.0.0.1");
     workerNode.startWorker();
     await eventually(() => workerNode.listener?.connected, 5000, "the LISTEN connection");
@@ -90,7 +87,9 @@ describe.skipIf(!pgEnabled)("LISTEN/NOTIFY wake-up across nodes (postgres)", () 
   });
 
   it("the LISTEN connection comes back after the server kills it", async () => {
-    const killed = await sql.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'hookline-listener'");
+    const killed = await sql.query(
+      "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'hookline-listener'",
+    );
     expect(killed.rowCount).toBe(1);
     await eventually(() => !workerNode.listener!.connected, 3000, "the listener to notice");
     await eventually(() => workerNode.listener!.connected, 5000, "the listener to reconnect");
@@ -108,7 +107,10 @@ describe.skipIf(!pgEnabled)("LISTEN/NOTIFY wake-up across nodes (postgres)", () 
     await sleep(300); // a reconnect attempt or two fail meanwhile
     // Queue a delivery behind Hookline's back: no NOTIFY is sent, so only a fetch can find it.
     const now = Date.now();
-    await sql.query("insert into events (id, project_id, event, payload, created_at) values ('evt_quiet', 'acme', 'issue.created', '{\"id\":\"evt_quiet\"}', $1)", [now]);
+    await sql.query(
+      "insert into events (id, project_id, event, payload, created_at) values ('evt_quiet', 'acme', 'issue.created', '{\"id\":\"evt_quiet\"}', $1)",
+      [now],
+    );
     await sql.query(
       `insert into deliveries (id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, run_at, lease_token, created_at, updated_at)
        values ('dlv_quiet', 'evt_quiet', $1, 'acme', 'event', 'pending', 0, 1, $2, null, $2, $2)`,

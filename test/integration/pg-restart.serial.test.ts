@@ -83,7 +83,9 @@ describe.skipIf(!cluster)("a PostgreSQL restart under load: 2 API and 2 worker p
     onTestFailed(() => console.log(nodeWarnings([...apis, ...workers])));
     expect((await apis[0].call("PUT", "/api/v1/projects/acme", { name: "Acme" })).status).toBe(201);
     for (let i = 0; i < 3; i++) {
-      expect((await apis[1].call("POST", "/api/v1/projects/acme/webhooks", { name: `w${i}`, events: ["issue.created"], url: `${rx.url}/w${i}` })).status).toBe(201);
+      expect((await apis[1].call("POST", "/api/v1/projects/acme/webhooks", { name: `w${i}`, events: ["issue.created"], url: `${rx.url}/w${i}` })).status).toBe(
+        201,
+      );
     }
 
     // Four clients publish through both API nodes; each retries its event (same key) until a 202.
@@ -160,7 +162,11 @@ describe.skipIf(!cluster)("a PostgreSQL restart under load: 2 API and 2 worker p
     try {
       const events = (await c.query("select id from events where project_id = 'acme'")).rows.map((r) => r.id as string);
       expect(new Set(events)).toEqual(accepted);
-      await eventually(async () => Number((await c.query("select count(*) as n from deliveries where status <> 'succeeded'")).rows[0].n) === 0, 30_000, "every delivery succeeded");
+      await eventually(
+        async () => Number((await c.query("select count(*) as n from deliveries where status <> 'succeeded'")).rows[0].n) === 0,
+        30_000,
+        "every delivery succeeded",
+      );
       expect(Number((await c.query("select count(*) as n from deliveries")).rows[0].n)).toBe(want);
     } finally {
       await c.end();
@@ -169,6 +175,8 @@ describe.skipIf(!cluster)("a PostgreSQL restart under load: 2 API and 2 worker p
     for (const n of [...apis, ...workers]) expect(n.alive).toBe(true);
     for (const w of workers) expect(w.proc.output()).toMatch(/LISTEN connection re-established/);
     if (process.env.HOOKLINE_TEST_DUMP_NODES) console.log(nodeWarnings([...apis, ...workers], 60));
-    console.log(`pg restart: ${accepted.size} events accepted, ${unavailable} answers 503 unavailable meanwhile, ${rx.requests.length} requests for ${want} deliveries`);
+    console.log(
+      `pg restart: ${accepted.size} events accepted, ${unavailable} answers 503 unavailable meanwhile, ${rx.requests.length} requests for ${want} deliveries`,
+    );
   });
 });

@@ -48,14 +48,20 @@ describe.skipIf(!DIALECTS.includes("postgres"))("PostgreSQL timeouts", () => {
     const ok = await hl.api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { id: "BUG-1" } });
     expect(ok.status).toBe(202);
     // Nothing of the refused publish was stored: only the second event exists.
-    const n = await hl.runtime.ctx.store.db.selectFrom("events").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
+    const n = await hl.runtime.ctx.store.db
+      .selectFrom("events")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(1);
   });
 
   it("a statement running past the statement timeout is cancelled", async () => {
     await expect(sql`select pg_sleep(3)`.execute(hl.runtime.ctx.store.db)).rejects.toMatchObject({ code: "57014" });
     // The pool's connections still work, with the timeouts they were opened with.
-    const r = await sql<{ lock: string; statement: string }>`select current_setting('lock_timeout') as lock, current_setting('statement_timeout') as statement`.execute(hl.runtime.ctx.store.db);
+    const r = await sql<{
+      lock: string;
+      statement: string;
+    }>`select current_setting('lock_timeout') as lock, current_setting('statement_timeout') as statement`.execute(hl.runtime.ctx.store.db);
     expect(r.rows[0]).toEqual({ lock: "700ms", statement: "1500ms" });
   });
 });

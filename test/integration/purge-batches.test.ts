@@ -23,7 +23,11 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
 
   async function insertChunked<T>(table: "events" | "deliveries" | "idempotency_keys", rows: T[]) {
     const db = hl.runtime.ctx.store.db;
-    for (let i = 0; i < rows.length; i += 500) await db.insertInto(table).values(rows.slice(i, i + 500) as any).execute();
+    for (let i = 0; i < rows.length; i += 500)
+      await db
+        .insertInto(table)
+        .values(rows.slice(i, i + 500) as any)
+        .execute();
   }
 
   it("deletes every old finished row across batches and keeps what is still referenced or pending", async () => {
@@ -41,9 +45,18 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
       const at = old + Math.floor(i / 7);
       events.push({ id: `evt_${pad(i)}`, project_id: "p", event: "test-run.completed", payload: "{}", created_at: at });
       deliveries.push({
-        id: `dlv_${pad(i)}`, event_id: `evt_${pad(i)}`, webhook_id: wh.body.id, project_id: "p", trigger: "event",
-        status: i === 1 ? "pending" : i % 3 === 0 ? "failed" : "succeeded", attempts: 1, max_attempts: 4,
-        run_at: at, lease_token: null, created_at: at, updated_at: at,
+        id: `dlv_${pad(i)}`,
+        event_id: `evt_${pad(i)}`,
+        webhook_id: wh.body.id,
+        project_id: "p",
+        trigger: "event",
+        status: i === 1 ? "pending" : i % 3 === 0 ? "failed" : "succeeded",
+        attempts: 1,
+        max_attempts: 4,
+        run_at: at,
+        lease_token: null,
+        created_at: at,
+        updated_at: at,
       });
     }
     await insertChunked("events", events);
@@ -52,11 +65,28 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
     await db
       .insertInto("log_entries")
       .values({
-        id: "log_keep", webhook_id: wh.body.id, delivery_id: "dlv_000000", project_id: "p", event: "test-run.completed", attempt: 1,
-        trigger: "event", success: 0, status_code: 500, error: null, duration_ms: 1, created_at: now - 1000, request: "{}", response: null,
+        id: "log_keep",
+        webhook_id: wh.body.id,
+        delivery_id: "dlv_000000",
+        project_id: "p",
+        event: "test-run.completed",
+        attempt: 1,
+        trigger: "event",
+        success: 0,
+        status_code: 500,
+        error: null,
+        duration_ms: 1,
+        created_at: now - 1000,
+        request: "{}",
+        response: null,
       })
       .execute();
-    const keys: IdempotencyKeysTable[] = Array.from({ length: 2100 }, (_, i) => ({ project_id: "p", key: `k${i}`, response: "{}", created_at: now - 2 * DAY - i }));
+    const keys: IdempotencyKeysTable[] = Array.from({ length: 2100 }, (_, i) => ({
+      project_id: "p",
+      key: `k${i}`,
+      response: "{}",
+      created_at: now - 2 * DAY - i,
+    }));
     keys.push({ project_id: "p", key: "fresh", response: "{}", created_at: now - 1000 });
     await insertChunked("idempotency_keys", keys);
 
@@ -70,6 +100,11 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
     expect((await db.selectFrom("events").select("id").orderBy("id").execute()).map((e) => e.id)).toEqual(["evt_000000", "evt_000001"]);
     expect((await db.selectFrom("log_entries").select("id").execute()).map((l) => l.id)).toEqual(["log_keep"]);
     expect((await db.selectFrom("idempotency_keys").select("key").execute()).map((k) => k.key)).toEqual(["fresh"]);
-    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({ logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 });
+    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({
+      logEntries: 0,
+      deliveries: 0,
+      events: 0,
+      idempotencyKeys: 0,
+    });
   });
 });

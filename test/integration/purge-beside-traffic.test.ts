@@ -32,10 +32,14 @@ describe.each(DIALECTS)("retention purge beside traffic (%s)", (dialect) => {
     await hl.project("p");
     const hook = (await hl.api("POST", "/api/v1/projects/p/webhooks", { name: "w", events: ["test-run.completed"], url: `${rx.url}/w` })).body;
     expect(await hl.api("POST", "/api/v1/projects/p/events", { event: "test-run.completed", subject: { id: "TR-0" } })).toMatchObject({ status: 202 });
-    const [template] = await eventually(async () => {
-      const rows = await db.selectFrom("log_entries").selectAll().execute();
-      return rows.length === 1 ? rows : undefined;
-    }, 8000, "the first attempt's log entry");
+    const [template] = await eventually(
+      async () => {
+        const rows = await db.selectFrom("log_entries").selectAll().execute();
+        return rows.length === 1 ? rows : undefined;
+      },
+      8000,
+      "the first attempt's log entry",
+    );
 
     // Copies of the real entry, 8 to 20 days old, written straight into the table.
     const old = Date.now() - 20 * DAY;
@@ -70,6 +74,12 @@ describe.each(DIALECTS)("retention purge beside traffic (%s)", (dialect) => {
     }
     // The purge was paced, not a single burst: it took several times its own work.
     expect(Date.now() - started).toBeGreaterThan(200);
-    expect(await db.selectFrom("log_entries").select("id").where("created_at", "<", Date.now() - 7 * DAY).execute()).toEqual([]);
+    expect(
+      await db
+        .selectFrom("log_entries")
+        .select("id")
+        .where("created_at", "<", Date.now() - 7 * DAY)
+        .execute(),
+    ).toEqual([]);
   }, 120_000);
 });

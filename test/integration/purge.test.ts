@@ -47,10 +47,14 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
   };
   const logs = async (webhookId: string) => (await hl.api("GET", `/api/v1/projects/ret/webhooks/${webhookId}/logs?limit=100`)).body.data as any[];
   const logsOf = (webhookId: string, n: number) =>
-    eventually(async () => {
-      const l = await logs(webhookId);
-      return l.length === n ? l : undefined;
-    }, 8000, `${n} log entries of ${webhookId}`);
+    eventually(
+      async () => {
+        const l = await logs(webhookId);
+        return l.length === n ? l : undefined;
+      },
+      8000,
+      `${n} log entries of ${webhookId}`,
+    );
 
   it("purges old logs, then finished deliveries and unreferenced events, and expired idempotency keys", async () => {
     await hl.project("ret");
@@ -67,7 +71,12 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     const testFail = (await hl.api("POST", `/api/v1/projects/ret/webhooks/${failing.id}/test`)).body.delivery_id as string;
     await logsOf(ok.id, 2);
     await logsOf(failing.id, 2);
-    const oldPending = await db().selectFrom("deliveries").selectAll().where("event_id", "=", old.id).where("webhook_id", "=", failing.id).executeTakeFirstOrThrow();
+    const oldPending = await db()
+      .selectFrom("deliveries")
+      .selectAll()
+      .where("event_id", "=", old.id)
+      .where("webhook_id", "=", failing.id)
+      .executeTakeFirstOrThrow();
     expect(oldPending).toMatchObject({ status: "pending", attempts: 1 });
     const testEvents = (await db().selectFrom("deliveries").select("event_id").where("id", "in", [testOk, testFail]).execute()).map((d) => d.event_id);
 
@@ -95,7 +104,12 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     expect(keys).toEqual(["k-recent"]);
 
     // A purge with nothing old left removes nothing.
-    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({ logEntries: 0, deliveries: 0, events: 0, idempotencyKeys: 0 });
+    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({
+      logEntries: 0,
+      deliveries: 0,
+      events: 0,
+      idempotencyKeys: 0,
+    });
 
     // The expired key publishes again; the recent one still answers its first result and sends nothing.
     const again = await publish("test-run.completed", { id: "TR-old" }, "k-old");
@@ -108,10 +122,16 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     const sentBefore = rx.requests.filter((r) => r.path === "/fail" && JSON.parse(r.body).id === old.id);
     expect(sentBefore).toHaveLength(1);
     clock = T0 + 48 * HOUR + 1000;
-    const retry = await eventually(() => rx.requests.find((r) => r.path === "/fail" && JSON.parse(r.body).id === old.id && r.headers["hookline-attempt"] === "2"), 5000, "the retry");
+    const retry = await eventually(
+      () => rx.requests.find((r) => r.path === "/fail" && JSON.parse(r.body).id === old.id && r.headers["hookline-attempt"] === "2"),
+      5000,
+      "the retry",
+    );
     expect(retry.body).toBe(sentBefore[0].body);
     expect(retry.headers["hookline-delivery"]).toBe(oldPending.id);
-    await eventually(async () => (await db().selectFrom("deliveries").select("status").where("id", "=", oldPending.id).executeTakeFirstOrThrow()).status === "succeeded");
+    await eventually(
+      async () => (await db().selectFrom("deliveries").select("status").where("id", "=", oldPending.id).executeTakeFirstOrThrow()).status === "succeeded",
+    );
   });
 
   it("works through more than one batch, past rows that must stay", async () => {
@@ -160,23 +180,55 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     });
     for (let i = 0; i < rows.length; i += 200) {
       const chunk = rows.slice(i, i + 200);
-      await db().insertInto("events").values(chunk.map((r) => r.event)).execute();
-      await db().insertInto("deliveries").values(chunk.map((r) => r.delivery)).execute();
-      await db().insertInto("log_entries").values(chunk.map((r) => r.log)).execute();
+      await db()
+        .insertInto("events")
+        .values(chunk.map((r) => r.event))
+        .execute();
+      await db()
+        .insertInto("deliveries")
+        .values(chunk.map((r) => r.delivery))
+        .execute();
+      await db()
+        .insertInto("log_entries")
+        .values(chunk.map((r) => r.log))
+        .execute();
     }
     const kept = rows.filter((r) => r.delivery.status === "pending");
     expect(kept).toHaveLength(25);
 
-    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({ logEntries: 2525, deliveries: 2500, events: 2500, idempotencyKeys: 0 });
+    expect(await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays })).toEqual({
+      logEntries: 2525,
+      deliveries: 2500,
+      events: 2500,
+      idempotencyKeys: 0,
+    });
     const ids = rows.map((r) => r.delivery.id);
     const left = [];
     for (let i = 0; i < ids.length; i += 500) {
-      left.push(...(await db().selectFrom("deliveries").select(["id", "event_id"]).where("id", "in", ids.slice(i, i + 500)).execute()));
+      left.push(
+        ...(await db()
+          .selectFrom("deliveries")
+          .select(["id", "event_id"])
+          .where("id", "in", ids.slice(i, i + 500))
+          .execute()),
+      );
     }
     expect(left.map((d) => d.id).sort()).toEqual(kept.map((r) => r.delivery.id).sort());
-    const events = await db().selectFrom("events").select("id").where("id", "in", kept.map((r) => r.event.id)).execute();
+    const events = await db()
+      .selectFrom("events")
+      .select("id")
+      .where(
+        "id",
+        "in",
+        kept.map((r) => r.event.id),
+      )
+      .execute();
     expect(events).toHaveLength(25);
-    const logsLeft = await db().selectFrom("log_entries").select((eb) => eb.fn.countAll<number>().as("n")).where("created_at", "<", clock - DAY).executeTakeFirstOrThrow();
+    const logsLeft = await db()
+      .selectFrom("log_entries")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("created_at", "<", clock - DAY)
+      .executeTakeFirstOrThrow();
     expect(Number(logsLeft.n)).toBe(0);
   });
 
@@ -199,7 +251,8 @@ describe.each(DIALECTS)("retention purge (%s)", (dialect) => {
     expect((await hl.api("GET", `/api/v1/projects/keep/events/${aging.id}`)).status).toBe(404);
 
     // A rotated-out secret: kept (sealed or not) until it expires, then the purge forgets it.
-    const hook = (await hl.api("POST", "/api/v1/projects/keep/webhooks", { name: "s", events: ["risk.created"], url: `${rx.url}/ok`, secret: "whsec_one" })).body;
+    const hook = (await hl.api("POST", "/api/v1/projects/keep/webhooks", { name: "s", events: ["risk.created"], url: `${rx.url}/ok`, secret: "whsec_one" }))
+      .body;
     await hl.api("POST", `/api/v1/projects/keep/webhooks/${hook.id}/secret/rotate`, { previous_valid_seconds: 3600 });
     const previous = () => db().selectFrom("webhooks").select("previous_secret").where("id", "=", hook.id).executeTakeFirstOrThrow();
     await purgeOld(hl.runtime.ctx.store.db, { now: hl.runtime.ctx.now(), logRetentionDays: hl.runtime.config.logRetentionDays });

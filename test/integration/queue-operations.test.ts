@@ -40,7 +40,12 @@ describe.each(DIALECTS)("delivery queue operations (%s)", (dialect) => {
   async function leased(n: number, token: string, trigger: "event" | "test" = "event"): Promise<string[]> {
     const evt = `evt_q${++seq}`;
     const ids = Array.from({ length: n }, (_, i) => `dlv_q${seq}_${i}`);
-    await enqueue(store.db, { id: evt, projectId: "q", event: "test-run.completed", payload: "{}", now: T }, ids.map((id) => ({ id, webhookId: hook, trigger })), { maxAttempts: 3, retryDelaysMs: [1500, 2500] });
+    await enqueue(
+      store.db,
+      { id: evt, projectId: "q", event: "test-run.completed", payload: "{}", now: T },
+      ids.map((id) => ({ id, webhookId: hook, trigger })),
+      { maxAttempts: 3, retryDelaysMs: [1500, 2500] },
+    );
     const { claimed } = await claimDeliveries(store, { now: T, leaseUntil: T + 10_000, token, want: n, suspectWant: n, cap: 100 });
     expect(claimed.map((d) => d.id).sort()).toEqual([...ids].sort());
     return ids;
@@ -66,7 +71,19 @@ describe.each(DIALECTS)("delivery queue operations (%s)", (dialect) => {
 
   it("schedule retry: due again at the caller's time (each its own), lease dropped", async () => {
     const [a, b] = await leased(2, "r");
-    expect((await scheduleRetries(store.db, [{ id: a, runAt: T + 1500 }, { id: b, runAt: T + 60_000 }], "r", T + 1)).sort()).toEqual([a, b].sort());
+    expect(
+      (
+        await scheduleRetries(
+          store.db,
+          [
+            { id: a, runAt: T + 1500 },
+            { id: b, runAt: T + 60_000 },
+          ],
+          "r",
+          T + 1,
+        )
+      ).sort(),
+    ).toEqual([a, b].sort());
     expect(await row(a)).toMatchObject({ status: "pending", attempts: 1, run_at: T + 1500, lease_token: null });
     expect(await row(b)).toMatchObject({ run_at: T + 60_000 });
     const early = await claimDeliveries(store, { now: T + 1600, leaseUntil: T + 20_000, token: "r2", want: 10, suspectWant: 10, cap: 100 });

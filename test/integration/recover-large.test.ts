@@ -33,11 +33,21 @@ describe.each(DIALECTS)("recover of %s: 100,000 events", (dialect) => {
       const rows = Array.from({ length: Math.min(1000, COUNT - i) }, (_, j) => {
         const at = start + i + j;
         const id = newId("evt", at);
-        return { id, project_id: "big", event: "issue.created", payload: JSON.stringify({ id, event: "issue.created", created_at: new Date(at).toISOString(), project_id: "big", subject: { n: i + j } }), created_at: at };
+        return {
+          id,
+          project_id: "big",
+          event: "issue.created",
+          payload: JSON.stringify({ id, event: "issue.created", created_at: new Date(at).toISOString(), project_id: "big", subject: { n: i + j } }),
+          created_at: at,
+        };
       });
       await db.insertInto("events").values(rows).execute();
     }
-    await db.updateTable("webhooks").set({ created_at: start - 1000 }).where("id", "=", big.id).execute();
+    await db
+      .updateTable("webhooks")
+      .set({ created_at: start - 1000 })
+      .where("id", "=", big.id)
+      .execute();
 
     const latencies: number[] = [];
     let done = false;
@@ -55,17 +65,22 @@ describe.each(DIALECTS)("recover of %s: 100,000 events", (dialect) => {
     await new Promise((r) => setTimeout(r, 300));
     const published = Date.now();
     await hl.api("POST", "/api/v1/projects/big/events", { event: "risk.created", subject: { id: "R-1" } });
-    const [quietReq] = await rx.waitFor(1, 20_000).then(() => new Promise<typeof rx.requests>((resolve) => {
-      const check = () => (rx.requests.some((r) => r.path === "/quiet") ? resolve(rx.requests.filter((r) => r.path === "/quiet")) : setTimeout(check, 20));
-      check();
-    }));
+    const [quietReq] = await rx.waitFor(1, 20_000).then(
+      () =>
+        new Promise<typeof rx.requests>((resolve) => {
+          const check = () => (rx.requests.some((r) => r.path === "/quiet") ? resolve(rx.requests.filter((r) => r.path === "/quiet")) : setTimeout(check, 20));
+          check();
+        }),
+    );
     const quietDelay = quietReq.receivedAt.getTime() - published;
     const res = await recovering;
     done = true;
     await probe;
     latencies.sort((a, b) => a - b);
     const p99 = latencies[Math.floor(latencies.length * 0.99)];
-    console.log(`${dialect}: recover of ${COUNT} in ${Date.now() - began} ms; API p99 ${p99.toFixed(0)} ms, max ${latencies.at(-1)!.toFixed(0)} ms over ${latencies.length} calls; quiet webhook's event after ${quietDelay} ms`);
+    console.log(
+      `${dialect}: recover of ${COUNT} in ${Date.now() - began} ms; API p99 ${p99.toFixed(0)} ms, max ${latencies.at(-1)!.toFixed(0)} ms over ${latencies.length} calls; quiet webhook's event after ${quietDelay} ms`,
+    );
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ deliveries: COUNT });
     expect(quietDelay).toBeLessThan(5000);

@@ -84,7 +84,12 @@ describe.skipIf(!pgEnabled)("scale-out: 2 API and 4 worker processes on one Post
   async function project(id: string, pathPrefix: string): Promise<void> {
     expect((await apis[0].call("PUT", `/api/v1/projects/${id}`, { name: id })).status).toBe(201);
     for (let i = 0; i < 5; i++) {
-      const res = await apis[i % 2].call("POST", `/api/v1/projects/${id}/webhooks`, { name: `w${i}`, events: ["test-run.completed"], url: `${rx.url}${pathPrefix}${i}`, secret: `s3cret-${i}` });
+      const res = await apis[i % 2].call("POST", `/api/v1/projects/${id}/webhooks`, {
+        name: `w${i}`,
+        events: ["test-run.completed"],
+        url: `${rx.url}${pathPrefix}${i}`,
+        secret: `s3cret-${i}`,
+      });
       expect(res.status).toBe(201);
     }
   }
@@ -116,7 +121,11 @@ describe.skipIf(!pgEnabled)("scale-out: 2 API and 4 worker processes on one Post
     expect([...perEvent.values()].every((n) => n === 5)).toBe(true);
     // And the database agrees: all succeeded, one successful log entry each, and a delivery was sent
     // more than once only after a failed attempt was logged.
-    await eventually(async () => (await count("select count(*) as n from deliveries where project_id = 'scale' and status = 'succeeded'")) === 10_000, 10_000, "10,000 recorded");
+    await eventually(
+      async () => (await count("select count(*) as n from deliveries where project_id = 'scale' and status = 'succeeded'")) === 10_000,
+      10_000,
+      "10,000 recorded",
+    );
     expect(await count("select count(*) as n from log_entries where project_id = 'scale' and success = 1")).toBe(10_000);
     const failedAttempts = await count("select count(*) as n from log_entries where project_id = 'scale' and success = 0");
     expect(retried.reduce((n, l) => n + l.length - 1, 0)).toBeLessThanOrEqual(failedAttempts);
@@ -157,7 +166,11 @@ describe.skipIf(!pgEnabled)("scale-out: 2 API and 4 worker processes on one Post
     for (const list of repeated) expect(list[0].receivedAt.getTime()).toBeLessThanOrEqual(killedAt);
     // Every delivery succeeded and has exactly one successful log entry: the killed worker never
     // recorded the attempts it died in.
-    await eventually(async () => (await count("select count(*) as n from deliveries where project_id = 'crash' and status = 'succeeded'")) === total, 15_000, "all recorded");
+    await eventually(
+      async () => (await count("select count(*) as n from deliveries where project_id = 'crash' and status = 'succeeded'")) === total,
+      15_000,
+      "all recorded",
+    );
     expect(await count("select count(*) as n from log_entries where project_id = 'crash' and success = 1")).toBe(total);
     expect(workers.slice(1).every((w) => w.alive)).toBe(true);
   });

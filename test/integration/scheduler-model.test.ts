@@ -28,7 +28,11 @@ const CAP = 3;
 const TIMEOUT = 1_000;
 const LEASE = TIMEOUT + 5_000;
 const SLOW = 300;
-const PROJECTS: [string, number][] = [["mp0", 3], ["mp1", 2], ["mp2", 1]];
+const PROJECTS: [string, number][] = [
+  ["mp0", 3],
+  ["mp1", 2],
+  ["mp2", 1],
+];
 
 type Behaviour = "healthy" | "failing" | "slow" | "hanging";
 
@@ -68,11 +72,19 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
   const hooks: { id: string; project: string }[] = [];
 
   beforeAll(async () => {
-    hl = await startHookline({ dialect, now: () => clock, env: { HOOKLINE_WEBHOOK_CONCURRENCY: String(CAP), HOOKLINE_RETRY_DELAYS: "1,2", HOOKLINE_TIMEOUT_MS: String(TIMEOUT) } });
+    hl = await startHookline({
+      dialect,
+      now: () => clock,
+      env: { HOOKLINE_WEBHOOK_CONCURRENCY: String(CAP), HOOKLINE_RETRY_DELAYS: "1,2", HOOKLINE_TIMEOUT_MS: String(TIMEOUT) },
+    });
     for (const [project, n] of PROJECTS) {
       await hl.project(project);
       for (let i = 0; i < n; i++) {
-        const res = await hl.api("POST", `/api/v1/projects/${project}/webhooks`, { name: `h${i}`, events: ["test-run.completed"], url: "https://127.0.0.1:1/x" });
+        const res = await hl.api("POST", `/api/v1/projects/${project}/webhooks`, {
+          name: `h${i}`,
+          events: ["test-run.completed"],
+          url: "https://127.0.0.1:1/x",
+        });
         expect(res.status).toBe(201);
         hooks.push({ id: res.body.id, project });
       }
@@ -104,13 +116,25 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
     await db.updateTable("webhooks").set({ enabled: 1, disabled_reason: null, disabled_at: null, inflight_limit: null }).execute();
     const behaviour = new Map(hooks.map((h, i) => [h.id, behaviours[i]]));
     let generation = 0;
-    const workers: ModelWorker[] = pools.map((pool, i) => ({ token: `w${i}-0`, pool, suspectSlots: Math.max(1, Math.floor(pool / 2)), inFlight: new Map(), generation: 0 }));
+    const workers: ModelWorker[] = pools.map((pool, i) => ({
+      token: `w${i}-0`,
+      pool,
+      suspectSlots: Math.max(1, Math.floor(pool / 2)),
+      inFlight: new Map(),
+      generation: 0,
+    }));
     const published = new Set<string>();
     const finished = new Map<string, string>();
     let seq = 0;
 
     const liveLeases = async () =>
-      db.selectFrom("deliveries").select(["id", "webhook_id", "lease_token"]).where("status", "=", "pending").where("lease_token", "is not", null).where("lease_until", ">", clock).execute();
+      db
+        .selectFrom("deliveries")
+        .select(["id", "webhook_id", "lease_token"])
+        .where("status", "=", "pending")
+        .where("lease_token", "is not", null)
+        .where("lease_until", ">", clock)
+        .execute();
 
     const limits = async () => {
       const rows = await db.selectFrom("webhooks").select(["id", "inflight_limit", "enabled"]).execute();
@@ -123,8 +147,13 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
         if (free <= 0) break;
         const suspectNow = [...w.inFlight.values()].filter((f) => f.d.suspect).length;
         const res = await claimDeliveries(store, {
-          now: clock, leaseUntil: clock + LEASE, token: w.token, want: free,
-          suspectWant: Math.max(0, w.suspectSlots - suspectNow), cap: CAP, afterProject: w.afterProject,
+          now: clock,
+          leaseUntil: clock + LEASE,
+          token: w.token,
+          want: free,
+          suspectWant: Math.max(0, w.suspectSlots - suspectNow),
+          cap: CAP,
+          afterProject: w.afterProject,
         });
         if (res.lastProject) w.afterProject = res.lastProject;
         for (const d of res.claimed) {
@@ -178,7 +207,15 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
         else if (b === "slow" && elapsed >= SLOW) result = attempt(true, false, SLOW);
         else if (b === "hanging" && elapsed >= TIMEOUT) result = attempt(false, true, TIMEOUT);
         if (!result) continue;
-        outcomes.push({ deliveryId: id, leaseToken: w.token, attempt: f.d.attempts + 1, event: "test-run.completed", request: { method: "POST", url: "https://127.0.0.1:1/x", headers: {}, body: "{}" }, result, at: clock });
+        outcomes.push({
+          deliveryId: id,
+          leaseToken: w.token,
+          attempt: f.d.attempts + 1,
+          event: "test-run.completed",
+          request: { method: "POST", url: "https://127.0.0.1:1/x", headers: {}, body: "{}" },
+          result,
+          at: clock,
+        });
         w.inFlight.delete(id);
       }
       await recordOutcomes(ctx, hl.runtime.metrics, outcomes);
@@ -212,7 +249,10 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
         for (let e = 0; e < step.events; e++) {
           const id = `evt_m${++seq}`;
           const ds = targets.filter((h) => enabled.has(h.id)).map((h) => ({ id: `dlv_m${seq}_${h.id}`, webhookId: h.id, trigger: "event" as const }));
-          await enqueue(db, { id, projectId: project, event: "test-run.completed", payload: "{}", now: clock }, ds, { maxAttempts: 3, retryDelaysMs: [1_000, 2_000] });
+          await enqueue(db, { id, projectId: project, event: "test-run.completed", payload: "{}", now: clock }, ds, {
+            maxAttempts: 3,
+            retryDelaysMs: [1_000, 2_000],
+          });
           for (const d of ds) published.add(d.id);
         }
       } else if (step.kind === "poll") await poll(w!);
@@ -246,5 +286,12 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
 });
 
 function attempt(success: boolean, timedOut: boolean, durationMs: number): Outcome["result"] {
-  return { success, timedOut, statusCode: success ? 200 : timedOut ? null : 500, error: success ? null : timedOut ? "timeout" : "HTTP 500", durationMs, response: null };
+  return {
+    success,
+    timedOut,
+    statusCode: success ? 200 : timedOut ? null : 500,
+    error: success ? null : timedOut ? "timeout" : "HTTP 500",
+    durationMs,
+    response: null,
+  };
 }

@@ -79,14 +79,22 @@ describe.each(DIALECTS)("secrets at rest (%s)", (dialect) => {
       await hl.api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { id: 2 } });
       const [req] = await rx.waitFor(1);
       expect(req.headers["signature"]).toBe(signBody("whsec_second-secret", req.body));
-      expect(String(req.headers["webhook-signature"]).split(" ").map((v) => v.split(",")[0])).toEqual(["v1", "v1", "v1a"]);
+      expect(
+        String(req.headers["webhook-signature"])
+          .split(" ")
+          .map((v) => v.split(",")[0]),
+      ).toEqual(["v1", "v1", "v1a"]);
     } finally {
       await hl.close();
     }
     const rotated = await startHookline({ dialect, database: own, env: { HOOKLINE_ENCRYPTION_KEY: `two:${k2},one:${k1}` } });
     try {
       expect(await rotateSecrets(rotated.runtime.ctx)).toEqual({ resealed: 3, total: 3 });
-      const row = await rotated.runtime.ctx.store.db.selectFrom("webhooks").select(["secret", "previous_secret", "signing_key"]).where("id", "=", hookId).executeTakeFirstOrThrow();
+      const row = await rotated.runtime.ctx.store.db
+        .selectFrom("webhooks")
+        .select(["secret", "previous_secret", "signing_key"])
+        .where("id", "=", hookId)
+        .executeTakeFirstOrThrow();
       for (const v of Object.values(row)) expect(v).toMatch(/^enc:v1:two:/);
     } finally {
       await rotated.close();

@@ -131,18 +131,32 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
       secret: S.webhookSecret,
     });
     expect(hook.status).toBe(201);
-    const bad = await api("POST", "/api/v1/projects/acme/webhooks", { name: "Failing", events: ["issue.created"], url: `${failing.url}/x`, secret: S.failingSecret });
+    const bad = await api("POST", "/api/v1/projects/acme/webhooks", {
+      name: "Failing",
+      events: ["issue.created"],
+      url: `${failing.url}/x`,
+      secret: S.failingSecret,
+    });
     expect(bad.status).toBe(201);
 
     // Refused inputs that carry secrets.
-    expect((await api("POST", "/api/v1/projects/acme/webhooks", { name: "x", events: ["issue.created"], url: "https://169.254.169.254/", secret: S.refusedSecret })).status).toBe(422);
+    expect(
+      (await api("POST", "/api/v1/projects/acme/webhooks", { name: "x", events: ["issue.created"], url: "https://169.254.169.254/", secret: S.refusedSecret }))
+        .status,
+    ).toBe(422);
     expect((await api("POST", "/api/v1/projects/acme/webhooks", { name: "", events: [], url: "nope", secret: S.refusedSecret.repeat(20) })).status).toBe(422);
     expect((await api("PATCH", `/api/v1/projects/acme/webhooks/${hook.body.id}`, { secret: [S.refusedSecret] })).status).toBe(422);
     expect((await api("PATCH", `/api/v1/projects/acme/webhooks/${hook.body.id}`, { secret: S.refusedSecret, url: "ftp://x" })).status).toBe(422);
     expect((await api("POST", "/api/v1/projects/acme/webhooks", undefined, { raw: `{"secret": "${S.refusedSecret}",` })).status).toBe(400);
 
     // Presented credentials that are wrong, malformed or of another kind.
-    for (const authorization of [`Bearer ${S.wrongToken}`, `Basic ${S.basicCredentials}`, `Bearer ${S.wrongToken} extra`, S.wrongToken, `Bearer ${ADMIN_TOKEN}x`]) {
+    for (const authorization of [
+      `Bearer ${S.wrongToken}`,
+      `Basic ${S.basicCredentials}`,
+      `Bearer ${S.wrongToken} extra`,
+      S.wrongToken,
+      `Bearer ${ADMIN_TOKEN}x`,
+    ]) {
       expect((await api("GET", "/api/v1/projects", undefined, { token: null, headers: { authorization } })).status).toBe(401);
     }
 
@@ -179,8 +193,16 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
     privateKeys.push(openSecret(hl.runtime.ctx, sealed.signing_key!));
     expect((await api("POST", `/api/v1/projects/acme/webhooks/${hook.body.id}/test`)).status).toBe(202);
     await good.waitFor(4);
-    expect(String(good.requests[3].headers["webhook-signature"]).split(" ").map((v) => v.split(",")[0])).toEqual(["v1", "v1", "v1a"]);
-    await eventually(async () => (await api("GET", `/api/v1/projects/acme/webhooks/${bad.body.id}`)).body.disabled_reason === "failures", 10_000, "auto-disable");
+    expect(
+      String(good.requests[3].headers["webhook-signature"])
+        .split(" ")
+        .map((v) => v.split(",")[0]),
+    ).toEqual(["v1", "v1", "v1a"]);
+    await eventually(
+      async () => (await api("GET", `/api/v1/projects/acme/webhooks/${bad.body.id}`)).body.disabled_reason === "failures",
+      10_000,
+      "auto-disable",
+    );
     await operator.waitFor(1, 10_000);
     await eventually(() => lines.some((l) => l.includes("notification e-mail failed")), 10_000, "the failed e-mail to be logged");
     const logs = (await api("GET", `/api/v1/projects/acme/webhooks/${hook.body.id}/logs`)).body.data;
@@ -192,7 +214,10 @@ describe.each(DIALECTS)("secrets never leak (%s)", (dialect) => {
 
   it("no secret in any log line, at trace level", () => {
     expect(lines.length, "log lines captured").toBeGreaterThan(50);
-    expect(lines.some((l) => /incoming request/.test(l)), "request logs captured").toBe(true);
+    expect(
+      lines.some((l) => /incoming request/.test(l)),
+      "request logs captured",
+    ).toBe(true);
     expect(lines.some((l) => /webhook disabled after repeated failures/.test(l))).toBe(true);
     const found = lines.map((l) => ({ line: l, leaks: leaks(l) })).filter((x) => x.leaks.length > 0);
     expect(found.map((x) => `${x.leaks.join(",")}: ${x.line.slice(0, 300)}`)).toEqual([]);

@@ -34,7 +34,11 @@ const BLOCKED: Array<[string, string[], RegExp]> = [
   ["metadata.hookline.test", ["169.254.169.254"], /^Blocked address 169\.254\.169\.254: in 169\.254\.0\.0\/16 \(link-local\)$/],
   ["cgnat.hookline.test", ["100.64.0.1"], /^Blocked address 100\.64\.0\.1: in 100\.64\.0\.0\/10 \(carrier-grade NAT\)$/],
   ["zero.hookline.test", ["0.0.0.0"], /^Blocked address 0\.0\.0\.0: in 0\.0\.0\.0\/8/],
-  ["mapped.hookline.test", ["::ffff:127.0.0.1"], /^Blocked address ::ffff:127\.0\.0\.1: .*IPv4-mapped form of 127\.0\.0\.1, which is in 127\.0\.0\.0\/8 \(loopback\)$/],
+  [
+    "mapped.hookline.test",
+    ["::ffff:127.0.0.1"],
+    /^Blocked address ::ffff:127\.0\.0\.1: .*IPv4-mapped form of 127\.0\.0\.1, which is in 127\.0\.0\.0\/8 \(loopback\)$/,
+  ],
   ["nat64.hookline.test", ["64:ff9b::7f00:1"], /^Blocked address 64:ff9b::7f00:1: .*NAT64 form of 127\.0\.0\.1, which is in 127\.0\.0\.0\/8 \(loopback\)$/],
   ["sixtofour.hookline.test", ["2002:7f00:1::"], /^Blocked address 2002:7f00:1::: .*6to4 form of 127\.0\.0\.1, which is in 127\.0\.0\.0\/8 \(loopback\)$/],
   ["v6loopback.hookline.test", ["::1"], /^Blocked address ::1: in ::1\/128 \(loopback\)$/],
@@ -71,7 +75,11 @@ describe.each(DIALECTS)("SSRF guard at delivery time (%s)", (dialect) => {
     expect(created.status, `${url}: ${JSON.stringify(created.body)}`).toBe(201);
     const hook = created.body.id as string;
     expect((await hl.api("POST", `/api/v1/projects/ssrf/webhooks/${hook}/test`)).status).toBe(202);
-    const entry = await eventually(async () => (await hl.api("GET", `/api/v1/projects/ssrf/webhooks/${hook}/logs`)).body.data[0], 8000, `a log entry for ${url}`);
+    const entry = await eventually(
+      async () => (await hl.api("GET", `/api/v1/projects/ssrf/webhooks/${hook}/logs`)).body.data[0],
+      8000,
+      `a log entry for ${url}`,
+    );
     return (await hl.api("GET", `/api/v1/projects/ssrf/webhooks/${hook}/logs/${entry.id}`)).body;
   }
 
@@ -141,7 +149,8 @@ describe.each(DIALECTS)("SSRF guard at delivery time (%s)", (dialect) => {
       }
       expect(rx.connectionCount - before).toBe(2);
       // A literal in a listed range is accepted when saved; one outside it is not.
-      const literal = (url: string) => listed.api("POST", "/api/v1/projects/ssrf/webhooks", { name: "literal", events: ["issue.created"], url, enabled: false });
+      const literal = (url: string) =>
+        listed.api("POST", "/api/v1/projects/ssrf/webhooks", { name: "literal", events: ["issue.created"], url, enabled: false });
       expect((await literal("https://10.9.8.7/hook")).status).toBe(201);
       expect((await literal("https://172.16.0.1/hook")).status).toBe(422);
     } finally {
@@ -164,9 +173,27 @@ describe("SSRF guard in the sender: URLs saved under a laxer policy", () => {
 
   it("refuses every spelling of a loopback address without connecting", async () => {
     const spellings = [
-      "127.0.0.1", "127.1", "2130706433", "0x7f.1", "0x7f000001", "0177.0.0.1", "017700000001", "127.000.000.001",
-      "%31%32%37.0.0.1", "１２７.0.0.1", "127.0.0.1.", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[0:0:0:0:0:ffff:7f00:1]",
-      "[::127.0.0.1]", "[64:ff9b::7f00:1]", "[64:ff9b::127.0.0.1]", "[2002:7f00:1::]", "[::ffff:0:7f00:1]", "[::1]", "localhost",
+      "127.0.0.1",
+      "127.1",
+      "2130706433",
+      "0x7f.1",
+      "0x7f000001",
+      "0177.0.0.1",
+      "017700000001",
+      "127.000.000.001",
+      "%31%32%37.0.0.1",
+      "１２７.0.0.1",
+      "127.0.0.1.",
+      "[::ffff:127.0.0.1]",
+      "[::ffff:7f00:1]",
+      "[0:0:0:0:0:ffff:7f00:1]",
+      "[::127.0.0.1]",
+      "[64:ff9b::7f00:1]",
+      "[64:ff9b::127.0.0.1]",
+      "[2002:7f00:1::]",
+      "[::ffff:0:7f00:1]",
+      "[::1]",
+      "localhost",
     ];
     for (const host of spellings) {
       const result = await sender.send({ url: `https://${host}:${rx.port}/`, headers: {}, body: "{}" });

@@ -40,7 +40,15 @@ async function startCollector() {
         for (const rs of doc.resourceSpans ?? []) {
           const service = attrs(rs.resource?.attributes)["service.name"];
           for (const ss of rs.scopeSpans ?? []) {
-            for (const s of ss.spans ?? []) spans.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, attributes: attrs(s.attributes), service });
+            for (const s of ss.spans ?? [])
+              spans.push({
+                traceId: s.traceId,
+                spanId: s.spanId,
+                parentSpanId: s.parentSpanId || undefined,
+                name: s.name,
+                attributes: attrs(s.attributes),
+                service,
+              });
           }
         }
       }
@@ -48,7 +56,12 @@ async function startCollector() {
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, contentTypes, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    contentTypes,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 const HOST_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -70,7 +83,11 @@ describe.each(DIALECTS)("OpenTelemetry traces (%s)", (dialect) => {
     const db = await createTestDatabase(dialect);
     const nodes: HooklineNode[] = [];
     try {
-      const env = nodeEnv(db.url, rx.ca, { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: "100", OTEL_SERVICE_NAME: `hookline-${dialect}` });
+      const env = nodeEnv(db.url, rx.ca, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        OTEL_SERVICE_NAME: `hookline-${dialect}`,
+      });
       const api = await startNode("api", env);
       nodes.push(api);
       const worker = await startNode("worker", env);
@@ -79,24 +96,44 @@ describe.each(DIALECTS)("OpenTelemetry traces (%s)", (dialect) => {
       const hook = (await api.call("POST", "/api/v1/projects/acme/webhooks", { name: "h", events: ["issue.created"], url: `${rx.url}/hook` })).body;
       let calls = 0;
       rx.respondWith(() => (++calls === 1 ? { status: 500 } : { status: 200 }));
-      const pub = await api.call("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { id: "BUG-1" } }, { traceparent: `00-${HOST_TRACE}-${HOST_SPAN}-01` });
+      const pub = await api.call(
+        "POST",
+        "/api/v1/projects/acme/events",
+        { event: "issue.created", subject: { id: "BUG-1" } },
+        { traceparent: `00-${HOST_TRACE}-${HOST_SPAN}-01` },
+      );
       expect(pub.status).toBe(202);
       const requests = await rx.waitFor(2, 15_000);
 
-      const spans = await eventually(() => {
-        const mine = collector.spans.filter((s) => s.traceId === HOST_TRACE);
-        return mine.length >= 3 ? mine : null;
-      }, 15_000, `the publish span and two attempt spans (got ${JSON.stringify(collector.spans.map((s) => [s.name, s.traceId, s.parentSpanId]))})`);
+      const spans = await eventually(
+        () => {
+          const mine = collector.spans.filter((s) => s.traceId === HOST_TRACE);
+          return mine.length >= 3 ? mine : null;
+        },
+        15_000,
+        `the publish span and two attempt spans (got ${JSON.stringify(collector.spans.map((s) => [s.name, s.traceId, s.parentSpanId]))})`,
+      );
       const publish = spans.find((s) => s.name === "publish issue.created")!;
       expect(publish).toBeDefined();
       expect(publish.parentSpanId).toBe(HOST_SPAN);
-      expect(publish.attributes).toMatchObject({ "hookline.project_id": "acme", "hookline.event": "issue.created", "hookline.event_id": pub.body.id, "hookline.deliveries": 1 });
+      expect(publish.attributes).toMatchObject({
+        "hookline.project_id": "acme",
+        "hookline.event": "issue.created",
+        "hookline.event_id": pub.body.id,
+        "hookline.deliveries": 1,
+      });
       expect(publish.service).toBe(`hookline-${dialect}`);
       const attempts = spans.filter((s) => s !== publish).sort((a, b) => Number(a.attributes["hookline.attempt"]) - Number(b.attributes["hookline.attempt"]));
       expect(attempts).toHaveLength(2);
       for (const [i, a] of attempts.entries()) {
         expect(a.parentSpanId).toBe(publish.spanId);
-        expect(a.attributes).toMatchObject({ "server.address": "127.0.0.1", "hookline.attempt": i + 1, "hookline.webhook_id": hook.id, "http.response.status_code": i === 0 ? 500 : 200, "hookline.outcome": i === 0 ? "failure" : "success" });
+        expect(a.attributes).toMatchObject({
+          "server.address": "127.0.0.1",
+          "hookline.attempt": i + 1,
+          "hookline.webhook_id": hook.id,
+          "http.response.status_code": i === 0 ? 500 : 200,
+          "hookline.outcome": i === 0 ? "failure" : "success",
+        });
         // The receiver got this attempt's own context.
         expect(requests[i].headers.traceparent).toBe(`00-${HOST_TRACE}-${a.spanId}-01`);
       }
@@ -156,7 +193,12 @@ describe.each(DIALECTS)("OpenTelemetry traces (%s)", (dialect) => {
       await off.project("acme");
       await off.api("POST", "/api/v1/projects/acme/webhooks", { name: "h", events: ["issue.created"], url: `${rx.url}/off` });
       const before = collector.spans.length;
-      await off.api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { id: "BUG-3" } }, { headers: { traceparent: `00-${HOST_TRACE}-${HOST_SPAN}-01` } });
+      await off.api(
+        "POST",
+        "/api/v1/projects/acme/events",
+        { event: "issue.created", subject: { id: "BUG-3" } },
+        { headers: { traceparent: `00-${HOST_TRACE}-${HOST_SPAN}-01` } },
+      );
       const [req] = await rx.waitFor(1, 10_000);
       expect(req.headers.traceparent).toBeUndefined();
       expect(collector.spans.length).toBe(before);

@@ -97,7 +97,9 @@ describe.skipIf(!DIALECTS.includes("postgres"))("transactional publish (postgres
       await sleep(700);
       expect(subjects()).toEqual(["BUG-4"]);
       // The idempotency key was recorded in the same transaction.
-      const again = await host.transaction().execute((trx) => hookline.publish("acme", "issue.created", { id: "BUG-4" }, { client: trx, idempotencyKey: "bug-4" }));
+      const again = await host
+        .transaction()
+        .execute((trx) => hookline.publish("acme", "issue.created", { id: "BUG-4" }, { client: trx, idempotencyKey: "bug-4" }));
       expect(again.deliveries).toBe(1);
       expect(await eventCount()).toBe(2);
       expect(Number((await sql<{ n: string }>`select count(*) as n from host_issues`.execute(host)).rows[0].n)).toBe(2);
@@ -115,7 +117,9 @@ describe.skipIf(!DIALECTS.includes("postgres"))("transactional publish (postgres
     } finally {
       client.release();
     }
-    await expect(hookline.publish("acme", "issue.created", { id: "X" }, { client: { not: "a client" } })).rejects.toThrow(/node-postgres client|Kysely transaction/);
+    await expect(hookline.publish("acme", "issue.created", { id: "X" }, { client: { not: "a client" } })).rejects.toThrow(
+      /node-postgres client|Kysely transaction/,
+    );
   });
 });
 

@@ -49,10 +49,14 @@ describe.each(DIALECTS)("worker metrics (%s)", (dialect) => {
       expect((await api.call("POST", "/api/v1/projects/acme/webhooks", { name: "h", events: ["issue.created"], url: rx.url })).status).toBe(201);
       for (let i = 0; i < 3; i++) await api.call("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { id: `BUG-${i}` } });
       // The attempts were made by the worker process, so its endpoint is where they are counted.
-      const text = await eventually(async () => {
-        const t = await (await fetch(`${base}/metrics`)).text();
-        return series(t, "hookline_deliveries_total", { outcome: "succeeded" }) === 3 ? t : null;
-      }, 15_000, "3 succeeded deliveries on the worker's /metrics");
+      const text = await eventually(
+        async () => {
+          const t = await (await fetch(`${base}/metrics`)).text();
+          return series(t, "hookline_deliveries_total", { outcome: "succeeded" }) === 3 ? t : null;
+        },
+        15_000,
+        "3 succeeded deliveries on the worker's /metrics",
+      );
       expect(series(text, "hookline_attempts_total", { outcome: "success" })).toBe(3);
       expect(series(text, "hookline_attempt_duration_seconds_count")).toBe(3);
       expect(text).toMatch(/^hookline_oldest_pending_age_seconds /m);
@@ -81,10 +85,27 @@ describe.each(DIALECTS)("worker metrics (%s)", (dialect) => {
     });
     const cancelledMetric = async () => series(await (await fetch(`${hl.baseUrl}/metrics`)).text(), "hookline_deliveries_total", { outcome: "cancelled" });
     const cancelledRows = async () =>
-      Number((await hl.runtime.ctx.store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll().as("n")).where("status", "=", "cancelled").executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await hl.runtime.ctx.store.db
+            .selectFrom("deliveries")
+            .select((eb) => eb.fn.countAll().as("n"))
+            .where("status", "=", "cancelled")
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     const inFlight = async (webhookId: string) =>
-      Number((await hl.runtime.ctx.store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll().as("n")).where("webhook_id", "=", webhookId).where("lease_token", "is not", null).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await hl.runtime.ctx.store.db
+            .selectFrom("deliveries")
+            .select((eb) => eb.fn.countAll().as("n"))
+            .where("webhook_id", "=", webhookId)
+            .where("lease_token", "is not", null)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     it("counts the queued deliveries a manual disable cancels, and those an auto-disable cancels", async () => {
       // Manual: deliveries whose first attempts are in flight (answered after 3 s) are cancelled by
@@ -106,7 +127,11 @@ describe.each(DIALECTS)("worker metrics (%s)", (dialect) => {
       await hl.api("POST", "/api/v1/projects/acme/events", { event: "test-run.completed", subject: { id: "TR-0" } });
       await eventually(async () => (await hl.api("GET", `/api/v1/projects/acme/webhooks/${b.id}`)).body.disabled_reason === "failures", 15_000, "auto-disable");
       const rows = await cancelledRows();
-      const dbg = await hl.runtime.ctx.store.db.selectFrom("deliveries").innerJoin("events", "events.id", "deliveries.event_id").select(["events.payload", "deliveries.status", "deliveries.attempts", "deliveries.webhook_id"]).execute();
+      const dbg = await hl.runtime.ctx.store.db
+        .selectFrom("deliveries")
+        .innerJoin("events", "events.id", "deliveries.event_id")
+        .select(["events.payload", "deliveries.status", "deliveries.attempts", "deliveries.webhook_id"])
+        .execute();
       expect(rows, JSON.stringify(dbg.map((d) => [JSON.parse(d.payload).subject.id, d.status, d.attempts]))).toBe(3 + 4);
       await eventually(async () => (await cancelledMetric()) === rows, 5000, `the metric to count ${rows} cancellations`);
       const text = await (await fetch(`${hl.baseUrl}/metrics`)).text();
@@ -114,7 +139,11 @@ describe.each(DIALECTS)("worker metrics (%s)", (dialect) => {
       // Every attempt to either webhook failed in the last 5 minutes.
       expect(series(text, "hookline_webhook_failure_ratio", { webhook_id: b.id, project_id: "acme" })).toBe(1);
       // a's attempts, answered after the cancellation, are logged as failures too.
-      await eventually(async () => series(await (await fetch(`${hl.baseUrl}/metrics`)).text(), "hookline_webhook_failure_ratio", { webhook_id: a.id }) === 1, 10_000, "a's failure ratio");
+      await eventually(
+        async () => series(await (await fetch(`${hl.baseUrl}/metrics`)).text(), "hookline_webhook_failure_ratio", { webhook_id: a.id }) === 1,
+        10_000,
+        "a's failure ratio",
+      );
     });
   });
 });

@@ -29,29 +29,105 @@ const KEY2 = crypto.randomBytes(32).toString("base64");
 
 /** For each option: good raw values with what they resolve to, and bad raw values. */
 const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } = {
-  port: { good: [["8080", 8080], [" 9000 ", 9000], ["0", 0], ["65535", 65535]], bad: ["99999", "65536", "-1", "abc", "80.5", "", "8080abc", "1e3"] },
+  port: {
+    good: [
+      ["8080", 8080],
+      [" 9000 ", 9000],
+      ["0", 0],
+      ["65535", 65535],
+    ],
+    bad: ["99999", "65536", "-1", "abc", "80.5", "", "8080abc", "1e3"],
+  },
   databaseUrl: {
-    good: [["/var/lib/hookline/h.db", "/var/lib/hookline/h.db"], ["postgres://u@db/hl", "postgres://u@db/hl"], ["postgresql://u@db/hl", "postgresql://u@db/hl"], [" ./x.db ", "./x.db"], ["sqlite://./data/x.db", "sqlite://./data/x.db"]],
+    good: [
+      ["/var/lib/hookline/h.db", "/var/lib/hookline/h.db"],
+      ["postgres://u@db/hl", "postgres://u@db/hl"],
+      ["postgresql://u@db/hl", "postgresql://u@db/hl"],
+      [" ./x.db ", "./x.db"],
+      ["sqlite://./data/x.db", "sqlite://./data/x.db"],
+    ],
     bad: ["", "   ", "mysql://u@db/hl", "https://db.example.com/hl"],
   },
   publicUrl: {
-    good: [["https://hooks.example.com", "https://hooks.example.com"], ["https://hooks.example.com/", "https://hooks.example.com"], ["http://localhost:8080/hookline/", "http://localhost:8080/hookline"], ["", "http://localhost:8080"]],
-    bad: ["hooks.example.com", "ftp://hooks.example.com", "https://hooks.example.com/?a=1", "https://hooks.example.com/#x", "https://u:p@hooks.example.com", "not a url"],
+    good: [
+      ["https://hooks.example.com", "https://hooks.example.com"],
+      ["https://hooks.example.com/", "https://hooks.example.com"],
+      ["http://localhost:8080/hookline/", "http://localhost:8080/hookline"],
+      ["", "http://localhost:8080"],
+    ],
+    bad: [
+      "hooks.example.com",
+      "ftp://hooks.example.com",
+      "https://hooks.example.com/?a=1",
+      "https://hooks.example.com/#x",
+      "https://u:p@hooks.example.com",
+      "not a url",
+    ],
   },
-  adminToken: { good: [["0123456789abcdef", "0123456789abcdef"], ["  hla_abcdefghijklmnop  ", "hla_abcdefghijklmnop"]], bad: ["short", "", "0123456789 abcdef", "0123456789abcdé€"] },
+  adminToken: {
+    good: [
+      ["0123456789abcdef", "0123456789abcdef"],
+      ["  hla_abcdefghijklmnop  ", "hla_abcdefghijklmnop"],
+    ],
+    bad: ["short", "", "0123456789 abcdef", "0123456789abcdé€"],
+  },
   secretKey: { good: [["k".repeat(32), "k".repeat(32)]], bad: ["k".repeat(31), ""] },
   encryptionKey: {
-    good: [[KEY, { currentId: "k1" }], [`new:${KEY},old:${KEY2}`, { currentId: "new" }]],
+    good: [
+      [KEY, { currentId: "k1" }],
+      [`new:${KEY},old:${KEY2}`, { currentId: "new" }],
+    ],
     bad: ["", "not-base64-!!!", crypto.randomBytes(16).toString("base64"), `${KEY},${KEY2}`, `a:${KEY},a:${KEY2}`],
   },
   retryDelaysMs: {
-    good: [["1,10,100", [1000, 10_000, 100_000]], ["0.1, 0.25 ,2", [100, 250, 2000]], [".5", [500]], ["0", [0]], ["", []]],
+    good: [
+      ["1,10,100", [1000, 10_000, 100_000]],
+      ["0.1, 0.25 ,2", [100, 250, 2000]],
+      [".5", [500]],
+      ["0", [0]],
+      ["", []],
+    ],
     bad: ["1,x", "1,,2", "1,10,", "-1", "1e2", "abc", "1;2", String(8 * 24 * 3600), Array(21).fill("1").join(",")],
   },
-  timeoutMs: { good: [["10000", 10_000], ["100", 100], ["600000", 600_000]], bad: ["abc", "99", "600001", "1.5", "", "10s"] },
-  maxActiveWebhooks: { good: [["5", 5], ["1", 1], ["1000", 1000]], bad: ["0", "-1", "1001", "five", ""] },
-  logRetentionDays: { good: [["14", 14], ["1", 1], ["3650", 3650]], bad: ["0", "3651", "2w", ""] },
-  allowHttp: { good: [["true", true], ["TRUE", true], ["1", true], ["yes", true], ["on", true], ["false", false], ["0", false], ["no", false], ["off", false], ["", false]], bad: ["maybe", "2", "enabled"] },
+  timeoutMs: {
+    good: [
+      ["10000", 10_000],
+      ["100", 100],
+      ["600000", 600_000],
+    ],
+    bad: ["abc", "99", "600001", "1.5", "", "10s"],
+  },
+  maxActiveWebhooks: {
+    good: [
+      ["5", 5],
+      ["1", 1],
+      ["1000", 1000],
+    ],
+    bad: ["0", "-1", "1001", "five", ""],
+  },
+  logRetentionDays: {
+    good: [
+      ["14", 14],
+      ["1", 1],
+      ["3650", 3650],
+    ],
+    bad: ["0", "3651", "2w", ""],
+  },
+  allowHttp: {
+    good: [
+      ["true", true],
+      ["TRUE", true],
+      ["1", true],
+      ["yes", true],
+      ["on", true],
+      ["false", false],
+      ["0", false],
+      ["no", false],
+      ["off", false],
+      ["", false],
+    ],
+    bad: ["maybe", "2", "enabled"],
+  },
   allowPrivateNetworks: {
     good: [
       ["true", { allowPrivateNetworks: true, allowedCidrs: [] }],
@@ -63,22 +139,111 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
     ],
     bad: ["10.0.0.0/99", "10.0.0.1/8", "not-a-cidr", "yes", "fd00::/129", "10.0.0.0/8,bogus"],
   },
-  eventTypesFile: { good: [["./events.json", "./events.json"], ["", undefined], ["  ", undefined]], bad: [] },
-  notifyUrl: { good: [["https://ops.example.com/hook", "https://ops.example.com/hook"], ["", undefined]], bad: ["ops.example.com", "mailto:ops@example.com"] },
-  notifySecret: { good: [["s3cret", "s3cret"], ["", undefined]], bad: [] },
-  smtpUrl: { good: [["smtp://mail.example.com:25", "smtp://mail.example.com:25"], ["smtps://u:p@mail.example.com", "smtps://u:p@mail.example.com"], ["", undefined]], bad: ["mail.example.com", "https://mail.example.com"] },
+  eventTypesFile: {
+    good: [
+      ["./events.json", "./events.json"],
+      ["", undefined],
+      ["  ", undefined],
+    ],
+    bad: [],
+  },
+  notifyUrl: {
+    good: [
+      ["https://ops.example.com/hook", "https://ops.example.com/hook"],
+      ["", undefined],
+    ],
+    bad: ["ops.example.com", "mailto:ops@example.com"],
+  },
+  notifySecret: {
+    good: [
+      ["s3cret", "s3cret"],
+      ["", undefined],
+    ],
+    bad: [],
+  },
+  smtpUrl: {
+    good: [
+      ["smtp://mail.example.com:25", "smtp://mail.example.com:25"],
+      ["smtps://u:p@mail.example.com", "smtps://u:p@mail.example.com"],
+      ["", undefined],
+    ],
+    bad: ["mail.example.com", "https://mail.example.com"],
+  },
   smtpFrom: { good: [["Hookline <noreply@example.com>", "Hookline <noreply@example.com>"]], bad: [] },
-  worker: { good: [["false", false], ["true", true]], bad: ["nope"] },
-  concurrency: { good: [["64", 64], ["1", 1]], bad: ["0", "10001", "many"] },
-  poolSize: { good: [["10", 10], ["1", 1]], bad: ["0", "1001", "x"] },
-  dbLockTimeoutMs: { good: [["5000", 5000], ["0", 0]], bad: ["-1", "x", "3600001"] },
-  dbStatementTimeoutMs: { good: [["30000", 30000], ["0", 0]], bad: ["-5", "1.5"] },
-  otlpEndpoint: { good: [["http://127.0.0.1:4318", "http://127.0.0.1:4318"], ["", undefined]], bad: ["collector:4318", "ftp://x"] },
-  metricsPort: { good: [["9464", 9464], ["0", 0], ["", undefined]], bad: ["65536", "-1", "x"] },
+  worker: {
+    good: [
+      ["false", false],
+      ["true", true],
+    ],
+    bad: ["nope"],
+  },
+  concurrency: {
+    good: [
+      ["64", 64],
+      ["1", 1],
+    ],
+    bad: ["0", "10001", "many"],
+  },
+  poolSize: {
+    good: [
+      ["10", 10],
+      ["1", 1],
+    ],
+    bad: ["0", "1001", "x"],
+  },
+  dbLockTimeoutMs: {
+    good: [
+      ["5000", 5000],
+      ["0", 0],
+    ],
+    bad: ["-1", "x", "3600001"],
+  },
+  dbStatementTimeoutMs: {
+    good: [
+      ["30000", 30000],
+      ["0", 0],
+    ],
+    bad: ["-5", "1.5"],
+  },
+  otlpEndpoint: {
+    good: [
+      ["http://127.0.0.1:4318", "http://127.0.0.1:4318"],
+      ["", undefined],
+    ],
+    bad: ["collector:4318", "ftp://x"],
+  },
+  metricsPort: {
+    good: [
+      ["9464", 9464],
+      ["0", 0],
+      ["", undefined],
+    ],
+    bad: ["65536", "-1", "x"],
+  },
   perWebhookConcurrency: { good: [["8", 8]], bad: ["0", "1001", "x"] },
-  rateLimit: { good: [["600", 600], ["0", 0], ["1000000", 1_000_000]], bad: ["-1", "1000001", "10/s", ""] },
-  demo: { good: [["true", true], ["false", false]], bad: ["sure"] },
-  logLevel: { good: [["debug", "debug"], ["silent", "silent"], [" warn ", "warn"]], bad: ["verbose", "", "INFO"] },
+  rateLimit: {
+    good: [
+      ["600", 600],
+      ["0", 0],
+      ["1000000", 1_000_000],
+    ],
+    bad: ["-1", "1000001", "10/s", ""],
+  },
+  demo: {
+    good: [
+      ["true", true],
+      ["false", false],
+    ],
+    bad: ["sure"],
+  },
+  logLevel: {
+    good: [
+      ["debug", "debug"],
+      ["silent", "silent"],
+      [" warn ", "warn"],
+    ],
+    bad: ["verbose", "", "INFO"],
+  },
 };
 
 describe("config", () => {
@@ -136,7 +301,9 @@ describe("config", () => {
     expect(expectConfigError(() => resolveConfig({ HOOKLINE_TIMEOUT_MS: "abc" }), "HOOKLINE_TIMEOUT_MS").message).toMatch(/abc/);
     expect(expectConfigError(() => resolveConfig({ HOOKLINE_RETRY_DELAYS: "1,x" }), "HOOKLINE_RETRY_DELAYS").message).toMatch(/1,x/);
     expect(expectConfigError(() => resolveConfig({ PORT: "99999" }), "PORT").message).toMatch(/65535/);
-    expect(expectConfigError(() => resolveConfig({ HOOKLINE_ALLOW_PRIVATE_NETWORKS: "10.0.0.0/99" }), "HOOKLINE_ALLOW_PRIVATE_NETWORKS").message).toMatch(/10\.0\.0\.0\/99/);
+    expect(expectConfigError(() => resolveConfig({ HOOKLINE_ALLOW_PRIVATE_NETWORKS: "10.0.0.0/99" }), "HOOKLINE_ALLOW_PRIVATE_NETWORKS").message).toMatch(
+      /10\.0\.0\.0\/99/,
+    );
   });
 
   it("explicit settings (flags, library options) win over the environment, and errors name the flag", () => {
@@ -176,9 +343,23 @@ describe("config", () => {
     const vars = Object.values(OPTIONS).map((o) => o.env);
     expect(new Set(vars).size).toBe(vars.length);
     for (const o of Object.values(OPTIONS)) expect(o.doc.length, o.env).toBeGreaterThan(10);
-    for (const v of ["PORT", "DATABASE_URL", "HOOKLINE_PUBLIC_URL", "HOOKLINE_ADMIN_TOKEN", "HOOKLINE_SECRET_KEY", "HOOKLINE_RETRY_DELAYS", "HOOKLINE_TIMEOUT_MS",
-      "HOOKLINE_MAX_ACTIVE_WEBHOOKS", "HOOKLINE_LOG_RETENTION_DAYS", "HOOKLINE_ALLOW_HTTP", "HOOKLINE_ALLOW_PRIVATE_NETWORKS", "HOOKLINE_EVENT_TYPES",
-      "HOOKLINE_NOTIFY_URL", "SMTP_URL", "SMTP_FROM"]) {
+    for (const v of [
+      "PORT",
+      "DATABASE_URL",
+      "HOOKLINE_PUBLIC_URL",
+      "HOOKLINE_ADMIN_TOKEN",
+      "HOOKLINE_SECRET_KEY",
+      "HOOKLINE_RETRY_DELAYS",
+      "HOOKLINE_TIMEOUT_MS",
+      "HOOKLINE_MAX_ACTIVE_WEBHOOKS",
+      "HOOKLINE_LOG_RETENTION_DAYS",
+      "HOOKLINE_ALLOW_HTTP",
+      "HOOKLINE_ALLOW_PRIVATE_NETWORKS",
+      "HOOKLINE_EVENT_TYPES",
+      "HOOKLINE_NOTIFY_URL",
+      "SMTP_URL",
+      "SMTP_FROM",
+    ]) {
       expect(vars, v).toContain(v);
     }
   });
@@ -198,7 +379,14 @@ describe("CLI: a bad value stops the process with a message naming the variable"
         [bin, ...args],
         {
           cwd: dataDir,
-          env: { PATH: process.env.PATH ?? "", HOME: dataDir, DATABASE_URL: path.join(dataDir, `${args[0]}.db`), HOOKLINE_ADMIN_TOKEN: "cli-admin-token-0123456789", LOG_LEVEL: "silent", ...env },
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: dataDir,
+            DATABASE_URL: path.join(dataDir, `${args[0]}.db`),
+            HOOKLINE_ADMIN_TOKEN: "cli-admin-token-0123456789",
+            LOG_LEVEL: "silent",
+            ...env,
+          },
           encoding: "utf8",
           timeout: 30_000,
         },

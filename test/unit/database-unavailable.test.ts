@@ -32,7 +32,7 @@ describe("isDatabaseUnavailable", () => {
   it.each([
     ["a constraint violation", err('duplicate key value violates unique constraint "webhooks_pkey"', "23505")],
     ["bad SQL (a bug)", err('syntax error at or near "selec"', "42601")],
-    ["invalid input", err("invalid byte sequence for encoding \"UTF8\": 0x00", "22021")],
+    ["invalid input", err('invalid byte sequence for encoding "UTF8": 0x00', "22021")],
     ["a plain error", new Error("boom")],
     ["not an error", undefined],
   ])("%s → not 503", (_, e) => {

@@ -38,7 +38,9 @@ describe("describeError", () => {
 
   it("labels TLS failures and non-HTTP answers with the library's message", () => {
     expect(say(err("DEPTH_ZERO_SELF_SIGNED_CERT", {}, "self-signed certificate"))).toBe("TLS error: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)");
-    expect(say(err("ERR_TLS_CERT_ALTNAME_INVALID", {}, "Hostname/IP does not match"))).toBe("TLS error: Hostname/IP does not match (ERR_TLS_CERT_ALTNAME_INVALID)");
+    expect(say(err("ERR_TLS_CERT_ALTNAME_INVALID", {}, "Hostname/IP does not match"))).toBe(
+      "TLS error: Hostname/IP does not match (ERR_TLS_CERT_ALTNAME_INVALID)",
+    );
     expect(say(err("HPE_INVALID_CONSTANT", {}, "Expected HTTP/"))).toBe("Invalid HTTP response: Expected HTTP/ (HPE_INVALID_CONSTANT)");
     expect(say(Object.assign(new Error("Response does not match the HTTP/1.1 protocol"), { name: "HTTPParserError" }))).toBe(
       "Invalid HTTP response: Response does not match the HTTP/1.1 protocol",

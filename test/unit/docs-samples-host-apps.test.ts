@@ -27,7 +27,12 @@ describe.skipIf(!DIALECTS.includes("postgres"))("docs/host-apps.md transactional
   const dir = fs.mkdtempSync(path.join(root, ".tmp", "docs-samples-"));
   beforeAll(async () => {
     db = await createTestDatabase("postgres");
-    const setup = await createHookline({ databaseUrl: db.url, adminToken: "docs-admin-token-0123456789", secretKey: "docs-secret-key-0123456789abcdef0123456", logLevel: "silent" });
+    const setup = await createHookline({
+      databaseUrl: db.url,
+      adminToken: "docs-admin-token-0123456789",
+      secretKey: "docs-secret-key-0123456789abcdef0123456",
+      logLevel: "silent",
+    });
     await setup.projects.put("acme", { name: "Acme" });
     await setup.webhooks.create("acme", { name: "h", events: ["test-run.completed"], url: "https://hooks.example.com/in" });
     await setup.close();
@@ -49,14 +54,22 @@ describe.skipIf(!DIALECTS.includes("postgres"))("docs/host-apps.md transactional
     const file = path.join(dir, `${name.replace(/\W+/g, "-")}.mjs`);
     fs.writeFileSync(file, sample(name));
     const r = spawnSync(process.execPath, [file], {
-      env: { ...process.env, DATABASE_URL: db.url, HOOKLINE_ADMIN_TOKEN: "docs-admin-token-0123456789", HOOKLINE_SECRET_KEY: "docs-secret-key-0123456789abcdef0123456", LOG_LEVEL: "silent" },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        HOOKLINE_ADMIN_TOKEN: "docs-admin-token-0123456789",
+        HOOKLINE_SECRET_KEY: "docs-secret-key-0123456789abcdef0123456",
+        LOG_LEVEL: "silent",
+      },
       encoding: "utf8",
       timeout: 60_000,
     });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     return (async () => {
       expect((await client.query("select status from test_runs where id = $1", [runId])).rows[0].status).toBe("completed");
-      const events = await client.query("select e.payload, (select count(*) from deliveries d where d.event_id = e.id) as n from events e where e.event = 'test-run.completed'");
+      const events = await client.query(
+        "select e.payload, (select count(*) from deliveries d where d.event_id = e.id) as n from events e where e.event = 'test-run.completed'",
+      );
       const mine = events.rows.filter((row) => JSON.parse(row.payload).subject.id === runId);
       expect(mine).toHaveLength(1);
       expect(Number(mine[0].n)).toBe(1);

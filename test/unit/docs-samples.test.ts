@@ -60,7 +60,10 @@ function runNodeSample(code: string, scope: Record<string, unknown>, tail = ""):
   const names: string[] = [];
   const values: unknown[] = [];
   const body = code.replace(/^import \{([^}]+)\} from "([^"]+)";\n/gm, (_, list: string, from: string) => {
-    for (const name of list.split(",").map((n) => n.trim()).filter(Boolean)) {
+    for (const name of list
+      .split(",")
+      .map((n) => n.trim())
+      .filter(Boolean)) {
       if (!(from in modules) || !(name in modules[from])) throw new Error(`sample imports ${name} from ${from}, which does not have it`);
       names.push(name);
       values.push(modules[from][name]);

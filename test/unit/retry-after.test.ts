@@ -17,7 +17,18 @@ describe("retryAfterMs", () => {
     expect(retryAfterMs("Tue, 01 Dec 2026 18:00:00 GMT", NOW)).toBe(MAX_RETRY_AFTER_MS);
   });
   it("ignores garbage, zero, negative, fractional and past or present dates", () => {
-    for (const bad of ["", "soon", "-5", "1.5", "0", "2 seconds", "Mon, 30 Nov 2026 17:59:00 GMT", "Mon, 30 Nov 2026 18:00:00 GMT", "2026-11-30T19:00:00Z", "Sun, 30 Nov 2026 18:00:30 UTC"]) {
+    for (const bad of [
+      "",
+      "soon",
+      "-5",
+      "1.5",
+      "0",
+      "2 seconds",
+      "Mon, 30 Nov 2026 17:59:00 GMT",
+      "Mon, 30 Nov 2026 18:00:00 GMT",
+      "2026-11-30T19:00:00Z",
+      "Sun, 30 Nov 2026 18:00:30 UTC",
+    ]) {
       expect(retryAfterMs(bad, NOW), bad).toBeNull();
     }
     expect(retryAfterMs(undefined, NOW)).toBeNull();

@@ -3,13 +3,14 @@ import type { FastifyError } from "fastify";
 import { describe, expect, it } from "vitest";
 import { ajvDetails } from "../../src/api/errors.js";
 
-const fail = (validation: unknown[], validationContext = "body") => Object.assign(new Error("bad"), { validation, validationContext }) as unknown as FastifyError;
+const fail = (validation: unknown[], validationContext = "body") =>
+  Object.assign(new Error("bad"), { validation, validationContext }) as unknown as FastifyError;
 
 describe("ajvDetails", () => {
   it("reports a missing property against that property", () => {
-    expect(ajvDetails(fail([{ keyword: "required", instancePath: "", params: { missingProperty: "name" }, message: "must have required property 'name'" }]))).toEqual([
-      { field: "name", message: "is required" },
-    ]);
+    expect(
+      ajvDetails(fail([{ keyword: "required", instancePath: "", params: { missingProperty: "name" }, message: "must have required property 'name'" }])),
+    ).toEqual([{ field: "name", message: "is required" }]);
   });
 
   it("merges the alternatives of a union into one message and drops the anyOf summary", () => {
@@ -38,14 +39,18 @@ describe("ajvDetails", () => {
   });
 
   it("names the nested path inside the top-level field, with array indexes and escaped slashes", () => {
-    expect(ajvDetails(fail([{ keyword: "type", instancePath: "/events/2", params: { type: "string" } }]))).toEqual([{ field: "events", message: "events[2] must be string" }]);
+    expect(ajvDetails(fail([{ keyword: "type", instancePath: "/events/2", params: { type: "string" } }]))).toEqual([
+      { field: "events", message: "events[2] must be string" },
+    ]);
     expect(ajvDetails(fail([{ keyword: "maxLength", instancePath: "/headers/a~1b", message: "must NOT have more than 5 characters" }]))).toEqual([
       { field: "headers", message: "headers.a/b must NOT have more than 5 characters" },
     ]);
   });
 
   it("falls back to the validation context for errors of the whole value, and keeps one entry per field", () => {
-    expect(ajvDetails(fail([{ keyword: "type", instancePath: "", params: { type: "object" } }], "querystring"))).toEqual([{ field: "querystring", message: "must be object" }]);
+    expect(ajvDetails(fail([{ keyword: "type", instancePath: "", params: { type: "object" } }], "querystring"))).toEqual([
+      { field: "querystring", message: "must be object" },
+    ]);
     const two = ajvDetails(
       fail([
         { keyword: "minLength", instancePath: "/name", message: "must NOT have fewer than 1 characters" },

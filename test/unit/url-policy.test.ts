@@ -89,9 +89,8 @@ describe("checkAddress: blocked ranges", () => {
     expect(reasonOf("::ffff:10.0.0.1")).toBe("::ffff:a00:1 is the IPv4-mapped form of 10.0.0.1, which is in 10.0.0.0/8 (private network)");
   });
 
-  it.each(["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "2a00:1450:4001:80b::200e"])(
-    "allows the public address %s",
-    (ip) => expect(checkAddress(ip, STRICT)).toEqual({ allowed: true }),
+  it.each(["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "2a00:1450:4001:80b::200e"])("allows the public address %s", (ip) =>
+    expect(checkAddress(ip, STRICT)).toEqual({ allowed: true }),
   );
 
   it("refuses what is not an IP address, without throwing", () => {
@@ -219,9 +218,8 @@ describe("checkWebhookUrl", () => {
     expect(messageOf("https://exa\tmple.com/")).toMatch(/spaces or control characters/);
   });
 
-  it.each(["https://user:pw@example.com/", "https://user@example.com/", "https://:pw@example.com/"])(
-    "refuses credentials in %s",
-    (raw) => expect(messageOf(raw)).toMatch(/must not contain a user name or password/),
+  it.each(["https://user:pw@example.com/", "https://user@example.com/", "https://:pw@example.com/"])("refuses credentials in %s", (raw) =>
+    expect(messageOf(raw)).toMatch(/must not contain a user name or password/),
   );
 
   it.each(["https://example.com/#top", "https://example.com/#", "https://example.com/a?b#"])("refuses the fragment in %s", (raw) => {
@@ -311,17 +309,14 @@ const BLOCKED_V4: Array<[number, number]> = IPV4_RANGES.map(([cidr]) => {
 });
 const isBlockedV4 = (n: number) => BLOCKED_V4.some(([lo, hi]) => n >= lo && n <= hi);
 
-const blockedV4 = fc
-  .constantFrom(...BLOCKED_V4)
-  .chain(([lo, hi]) => fc.integer({ min: lo, max: hi }));
+const blockedV4 = fc.constantFrom(...BLOCKED_V4).chain(([lo, hi]) => fc.integer({ min: lo, max: hi }));
 const publicV4 = fc.integer({ min: 0, max: 0xffffffff }).filter((n) => !isBlockedV4(n));
 
 const octets = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 const dotted = (n: number) => octets(n).join(".");
 const hex16 = (n: number) => `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
 type Radix = "dec" | "hex" | "oct";
-const inRadix = (n: number, radix: Radix) =>
-  radix === "hex" ? `0x${n.toString(16)}` : radix === "oct" ? `0${n.toString(8)}` : String(n);
+const inRadix = (n: number, radix: Radix) => (radix === "hex" ? `0x${n.toString(16)}` : radix === "oct" ? `0${n.toString(8)}` : String(n));
 
 /** Every way a host can write one IPv4 address in a URL. */
 const spellings = (n: number, r: Radix[], upper: boolean, suffix: number): string[] => {

@@ -142,7 +142,15 @@ describe("verifyWebhook", () => {
     });
 
     it("fails when none matches", () => {
-      for (const sig of [bad, `${bad} ${bad}`, `v2,${good.slice(3)}`, `v1;${good.slice(3)}`, good.slice(3), `v1 ,${good.slice(3)}`, `v1,${good.slice(3, -2)}`]) {
+      for (const sig of [
+        bad,
+        `${bad} ${bad}`,
+        `v2,${good.slice(3)}`,
+        `v1;${good.slice(3)}`,
+        good.slice(3),
+        `v1 ,${good.slice(3)}`,
+        `v1,${good.slice(3, -2)}`,
+      ]) {
         expect(failure(() => check(withSignature(sig))).code, sig).toBe("invalid_signature");
       }
     });
@@ -194,9 +202,7 @@ describe("verifyWebhook", () => {
 
     it("defaults to the real clock", () => {
       expect(verifyWebhook(SECRET, BODY, delivered({ now: new Date() }))).toBeTruthy();
-      expect(failure(() => verifyWebhook(SECRET, BODY, delivered({ now: new Date(Date.now() - 3_600_000) }))).code).toBe(
-        "timestamp_out_of_tolerance",
-      );
+      expect(failure(() => verifyWebhook(SECRET, BODY, delivered({ now: new Date(Date.now() - 3_600_000) }))).code).toBe("timestamp_out_of_tolerance");
     });
   });
 
@@ -268,7 +274,8 @@ describe("verifyWebhook with a public key, and several secrets", () => {
   };
 
   it("sends v1 (new), v1 (previous) and v1a, in that order", () => {
-    expect(signedBoth()["webhook-signature"].split(" ").map((v) => v.split(",")[0])).toEqual(["v1", "v1", "v1a"]);
+    const values = signedBoth()["webhook-signature"].split(" ");
+    expect(values.map((v) => v.split(",")[0])).toEqual(["v1", "v1", "v1a"]);
   });
 
   it("accepts { publicKey } on the v1a value and refuses another key or a changed body", () => {
@@ -309,7 +316,17 @@ describe("verifyWebhook with a public key, and several secrets", () => {
   it("agrees with the standardwebhooks library on the v1 values when a v1a value is present", () => {
     // The library checks the timestamp against the real clock: sign now.
     const now = new Date();
-    const fresh = buildAttemptHeaders({ event: "e", deliveryId: "dlv_1", attempt: 1, secret: SECRET, previousSecret: "whsec_previous", signingKey: privateKey, body: BODY, userAgent: "t", now });
+    const fresh = buildAttemptHeaders({
+      event: "e",
+      deliveryId: "dlv_1",
+      attempt: 1,
+      secret: SECRET,
+      previousSecret: "whsec_previous",
+      signingKey: privateKey,
+      body: BODY,
+      userAgent: "t",
+      now,
+    });
     const lower = Object.fromEntries(Object.entries(fresh).map(([k, v]) => [k.toLowerCase(), v]));
     expect(new Webhook(SECRET, { format: "raw" }).verify(BODY, lower)).toEqual(JSON.parse(BODY));
     expect(new Webhook("whsec_previous", { format: "raw" }).verify(BODY, lower)).toEqual(JSON.parse(BODY));

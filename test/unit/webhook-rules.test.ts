@@ -20,8 +20,7 @@ function detailsOf(input: WebhookInput, opts = CREATE): FieldError[] {
   throw new Error("expected a ValidationError");
 }
 
-const messageFor = (field: string, input: WebhookInput, opts = CREATE) =>
-  detailsOf(input, opts).find((d) => d.field === field)?.message;
+const messageFor = (field: string, input: WebhookInput, opts = CREATE) => detailsOf(input, opts).find((d) => d.field === field)?.message;
 
 describe("validateWebhookInput: create", () => {
   it("returns the cleaned fields", () => {
@@ -132,9 +131,7 @@ describe("events", () => {
   });
 
   it("refuses duplicates", () => {
-    expect(messageFor("events", { events: ["issue.created", "issue.updated", "issue.created"] }, PATCH)).toBe(
-      'events lists "issue.created" more than once.',
-    );
+    expect(messageFor("events", { events: ["issue.created", "issue.updated", "issue.created"] }, PATCH)).toBe('events lists "issue.created" more than once.');
   });
 
   it("keeps a long list of problems readable", () => {
@@ -145,10 +142,7 @@ describe("events", () => {
   });
 
   it("keeps the order given", () => {
-    expect(validateWebhookInput({ events: ["issue.updated", "issue.created"] }, PATCH).events).toEqual([
-      "issue.updated",
-      "issue.created",
-    ]);
+    expect(validateWebhookInput({ events: ["issue.updated", "issue.created"] }, PATCH).events).toEqual(["issue.updated", "issue.created"]);
   });
 });
 

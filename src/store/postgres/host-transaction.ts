@@ -15,7 +15,10 @@ export interface PgQueryable {
 export type HostTransaction = PgQueryable | Kysely<any>;
 
 export function isKysely(x: unknown): x is Kysely<any> {
-  return x instanceof Kysely || (typeof x === "object" && x !== null && typeof (x as Kysely<any>).selectFrom === "function" && typeof (x as Kysely<any>).executeQuery === "function");
+  return (
+    x instanceof Kysely ||
+    (typeof x === "object" && x !== null && typeof (x as Kysely<any>).selectFrom === "function" && typeof (x as Kysely<any>).executeQuery === "function")
+  );
 }
 
 export function isHostTransaction(x: unknown): x is HostTransaction {

@@ -72,5 +72,11 @@ export async function enqueueSubscribedAtOnce(
 ): Promise<string[] | null> {
   if (store.dialect !== "postgres") return null;
   const { event: e, deliveryIds } = prepare();
-  return publishEventPostgres(store.db, { ...e, traceContext: e.traceContext ?? null, maxAttempts: schedule.maxAttempts, retryDelays: JSON.stringify(schedule.retryDelaysMs), deliveryIds });
+  return publishEventPostgres(store.db, {
+    ...e,
+    traceContext: e.traceContext ?? null,
+    maxAttempts: schedule.maxAttempts,
+    retryDelays: JSON.stringify(schedule.retryDelaysMs),
+    deliveryIds,
+  });
 }

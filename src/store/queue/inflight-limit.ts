@@ -6,11 +6,7 @@ import type { Db } from "./settle.js";
  * on the webhook rows, where every worker's claim reads them. Only webhooks whose limit changes are
  * written; `updated_at` (what users edited last) is left alone.
  */
-export async function adjustInflightLimits(
-  db: Db,
-  results: Map<string, { success: boolean; timedOut: boolean }[]>,
-  cap: number,
-): Promise<void> {
+export async function adjustInflightLimits(db: Db, results: Map<string, { success: boolean; timedOut: boolean }[]>, cap: number): Promise<void> {
   // Only results that can change a limit: a time-out, or a success of a webhook already lowered.
   const ids = [...results.keys()];
   if (ids.length === 0) return;

@@ -198,12 +198,28 @@ async function deleteUnreferenced(db: Db, table: "deliveries" | "events", ids: s
           .deleteFrom("deliveries as d")
           .where("d.id", "in", ids)
           .where("d.status", "!=", "pending")
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom("log_entries as l").select(sql`1`.as("one")).whereRef("l.delivery_id", "=", "d.id"))))
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom("log_entries as l")
+                  .select(sql`1`.as("one"))
+                  .whereRef("l.delivery_id", "=", "d.id"),
+              ),
+            ),
+          )
           .executeTakeFirst()
       : await db
           .deleteFrom("events as e")
           .where("e.id", "in", ids)
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom("deliveries as d").select(sql`1`.as("one")).whereRef("d.event_id", "=", "e.id"))))
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom("deliveries as d")
+                  .select(sql`1`.as("one"))
+                  .whereRef("d.event_id", "=", "e.id"),
+              ),
+            ),
+          )
           .executeTakeFirst();
   return Number(res.numDeletedRows);
 }

@@ -94,7 +94,11 @@ export async function recoverPage(
       created_at: now,
       updated_at: now,
     }));
-    for (let i = 0; i < values.length; i += 500) await db.insertInto("deliveries").values(values.slice(i, i + 500)).execute();
+    for (let i = 0; i < values.length; i += 500)
+      await db
+        .insertInto("deliveries")
+        .values(values.slice(i, i + 500))
+        .execute();
   }
   const last = rows[rows.length - 1];
   return { queued: missing.length, next: rows.length < page.limit ? null : { at: Number(last.created_at), id: last.id } };

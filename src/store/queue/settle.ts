@@ -10,13 +10,7 @@ import type { Database } from "../schema.js";
 export type Db = Kysely<Database>;
 
 /** Answers the ids it changed. */
-export async function settle(
-  db: Db,
-  ids: string[],
-  token: string,
-  now: number,
-  next: UpdateObject<Database, "deliveries", "deliveries">,
-): Promise<string[]> {
+export async function settle(db: Db, ids: string[], token: string, now: number, next: UpdateObject<Database, "deliveries", "deliveries">): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .updateTable("deliveries")

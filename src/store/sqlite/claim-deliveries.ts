@@ -29,7 +29,10 @@ export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResul
         update deliveries set lease_token = ${req.token}, lease_until = ${req.leaseUntil}
          where id in (${sql.join(seeks.slice(i, i + 200), sql` union all `)})
         returning id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at`.execute(db);
-      const targets = await loadTargets(db, res.rows.map((r) => r.id));
+      const targets = await loadTargets(
+        db,
+        res.rows.map((r) => r.id),
+      );
       for (const r of res.rows) claimed.push({ ...r, suspect: suspect.has(r.webhook_id), target: targets.get(r.id) ?? null });
     }
     return { claimed, lastProject, more };
@@ -42,7 +45,18 @@ async function loadTargets(db: Parameters<Parameters<typeof sharedCommit>[1]>[0]
     .selectFrom("deliveries as d")
     .innerJoin("events as e", "e.id", "d.event_id")
     .innerJoin("webhooks as w", "w.id", "d.webhook_id")
-    .select(["d.id", "e.event", "e.payload", "e.trace_context", "w.url", "w.secret", "w.previous_secret", "w.previous_secret_expires_at", "w.signing_key", "w.enabled"])
+    .select([
+      "d.id",
+      "e.event",
+      "e.payload",
+      "e.trace_context",
+      "w.url",
+      "w.secret",
+      "w.previous_secret",
+      "w.previous_secret_expires_at",
+      "w.signing_key",
+      "w.enabled",
+    ])
     .where("d.id", "in", ids)
     .execute();
   return new Map(rows.map(({ id, ...t }) => [id, t]));

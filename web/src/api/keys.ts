@@ -34,8 +34,7 @@ export const keys = {
   webhooks: (projectId: string, opts: { lastDelivery?: boolean } = {}) =>
     key(`${project(projectId)}/webhooks`, { include: opts.lastDelivery ? "last_delivery" : undefined }),
   webhook: (projectId: string, webhookId: string) => key(webhook(projectId, webhookId)),
-  logs: (projectId: string, webhookId: string, f: LogFilter) =>
-    key(`${webhook(projectId, webhookId)}/logs`, { ...f, limit: String(f.limit) }),
+  logs: (projectId: string, webhookId: string, f: LogFilter) => key(`${webhook(projectId, webhookId)}/logs`, { ...f, limit: String(f.limit) }),
   log: (projectId: string, webhookId: string, logId: string) => key(`${webhook(projectId, webhookId)}/logs/${enc(logId)}`),
   stats: (projectId: string, webhookId: string, hours: number) => key(`${webhook(projectId, webhookId)}/stats`, { hours: String(hours) }),
   notifications: (projectId: string) => key(`${project(projectId)}/notifications`),

@@ -92,12 +92,7 @@ export function Dialog({ title, onClose, children, footer, initialFocus, busy, s
   }, []);
 
   return createPortal(
-    <dialog
-      ref={ref}
-      className={`dialog dialog-${size}`}
-      aria-labelledby={titleId}
-      aria-describedby={description ? descId : undefined}
-    >
+    <dialog ref={ref} className={`dialog dialog-${size}`} aria-labelledby={titleId} aria-describedby={description ? descId : undefined}>
       <div className="dialog-header">
         <h2 id={titleId} className="dialog-title">
           {title}
@@ -161,14 +156,7 @@ export function ConfirmDialog({ title, confirmLabel, tone = "primary", descripti
           <button type="button" className="button" ref={cancelRef} onClick={onClose} disabled={busy}>
             Cancel
           </button>
-          <button
-            type="button"
-            className={`button button-${tone}`}
-            ref={confirmRef}
-            onClick={confirm}
-            disabled={busy}
-            aria-busy={busy || undefined}
-          >
+          <button type="button" className={`button button-${tone}`} ref={confirmRef} onClick={confirm} disabled={busy} aria-busy={busy || undefined}>
             {busy && <span className="spinner spinner-inline" aria-hidden="true" />}
             {confirmLabel}
           </button>

@@ -86,7 +86,13 @@ export function EventPicker({
   }
 
   return (
-    <fieldset className="event-picker" aria-labelledby={legendId} aria-describedby={error ? errorId : undefined} aria-invalid={error ? true : undefined} disabled={disabled}>
+    <fieldset
+      className="event-picker"
+      aria-labelledby={legendId}
+      aria-describedby={error ? errorId : undefined}
+      aria-invalid={error ? true : undefined}
+      disabled={disabled}
+    >
       <legend id={legendId} className={legendVisible ? "label" : "visually-hidden"}>
         Events
       </legend>

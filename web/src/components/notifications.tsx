@@ -93,9 +93,7 @@ export function NotificationsBell({ scope }: { scope: ProjectScope }) {
           {res.isPending ? (
             <p className="popover-empty">Loading…</p>
           ) : items.length === 0 ? (
-            <p className="popover-empty">
-              You’re all caught up. Hookline tells you here when it disables a webhook after repeated failures.
-            </p>
+            <p className="popover-empty">You’re all caught up. Hookline tells you here when it disables a webhook after repeated failures.</p>
           ) : (
             <ul className="notification-list">
               {items.slice(0, 30).map((n) => (

@@ -12,7 +12,10 @@ export interface Crumb {
 /** Top bar (logo, breadcrumb, bell, sign out) around one page. */
 export function Shell({ crumbs = [], scope, children, home }: { crumbs?: Crumb[]; scope?: ProjectScope; children: ReactNode; home: string }) {
   const session = useSession();
-  const title = [...crumbs].reverse().map((c) => c.label).join(" · ");
+  const title = [...crumbs]
+    .reverse()
+    .map((c) => c.label)
+    .join(" · ");
   useEffect(() => {
     document.title = title ? `${title} — Hookline` : "Hookline";
   }, [title]);

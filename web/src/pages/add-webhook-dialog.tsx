@@ -145,8 +145,7 @@ export function AddWebhookDialog({
             </button>
           </div>
           <p className="hint" id={`${ids.secret}-hint`}>
-            Signs every delivery (<code>Signature</code> and <code>webhook-signature</code> headers) so your endpoint can verify it came from
-            Hookline.
+            Signs every delivery (<code>Signature</code> and <code>webhook-signature</code> headers) so your endpoint can verify it came from Hookline.
           </p>
           <FieldError id={`${ids.secret}-error`} message={errors.secret} />
         </div>
@@ -160,8 +159,8 @@ export function AddWebhookDialog({
             hint={
               atLimit && enabled ? (
                 <span className="warning-text">
-                  {activeCount} of {activeLimit} active webhooks are in use — the most a project can have. Switch this off to add it anyway, or
-                  turn another webhook off first.
+                  {activeCount} of {activeLimit} active webhooks are in use — the most a project can have. Switch this off to add it anyway, or turn another
+                  webhook off first.
                 </span>
               ) : enabled ? (
                 "Starts receiving events as soon as it is added."

@@ -102,9 +102,7 @@ function Charts({ buckets }: { buckets: StatsBucket[] }) {
 
   const ok = buckets.reduce((s, b) => s + b.succeeded, 0);
   const failed = buckets.reduce((s, b) => s + b.failed, 0);
-  const summary = empty
-    ? "None."
-    : `${ok} delivered, ${failed} not delivered. Busiest hour ${describeBusiest(buckets)}.`;
+  const summary = empty ? "None." : `${ok} delivered, ${failed} not delivered. Busiest hour ${describeBusiest(buckets)}.`;
 
   function onMove(e: React.PointerEvent<SVGSVGElement>) {
     const rect = e.currentTarget.getBoundingClientRect();
@@ -237,7 +235,19 @@ function XLabels({ buckets, x, step, y }: { buckets: StatsBucket[]; x: (i: numbe
   );
 }
 
-function Line({ buckets, pick, x, y, className }: { buckets: StatsBucket[]; pick: (b: StatsBucket) => number | null; x: (i: number) => number; y: (v: number) => number; className: string }) {
+function Line({
+  buckets,
+  pick,
+  x,
+  y,
+  className,
+}: {
+  buckets: StatsBucket[];
+  pick: (b: StatsBucket) => number | null;
+  x: (i: number) => number;
+  y: (v: number) => number;
+  className: string;
+}) {
   // Hours without deliveries break the line rather than pretending latency was zero.
   let d = "";
   let pen = false;

@@ -74,7 +74,9 @@ export function DeliveryLog(props: { projectId: string; webhookId: string; event
     to: to && localToIso(to, true),
     event_id: typed[1].trim(),
   };
-  const key = useMemo(() => keys.logs(projectId, webhookId, filter), [projectId, webhookId, JSON.stringify(filter)]); // eslint-disable-line react-hooks/exhaustive-deps
+  const filterKey = JSON.stringify(filter);
+  // The filter object is rebuilt on every render; its JSON is the stable dependency.
+  const key = useMemo(() => keys.logs(projectId, webhookId, filter), [projectId, webhookId, filterKey]); // eslint-disable-line react-hooks/exhaustive-deps
   // The newest page, polled while the tab is visible; older pages are kept in `state` below.
   const newestPage = useApi<LogPage>(key, { poll: POLL_MS });
   const page = newestPage.data;
@@ -110,8 +112,7 @@ export function DeliveryLog(props: { projectId: string; webhookId: string; event
       added = page.data.filter((e) => !known.has(e.id));
       if (added.length === 0) next = s.error ? { ...s, error: null } : s;
       // A whole page of news means there may be a gap: start over from this page.
-      else if (added.length === page.data.length && page.next_cursor)
-        next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
+      else if (added.length === page.data.length && page.next_cursor) next = { entries: page.data, cursor: page.next_cursor, loaded: true, error: null };
       else next = { ...s, entries: [...added, ...s.entries].sort(newestFirst), error: null };
     }
     if (next !== s) {
@@ -198,7 +199,10 @@ export function DeliveryLog(props: { projectId: string; webhookId: string; event
         <h2 id="log-heading" className="section-title">
           Log
         </h2>
-        <span className={`live${visible ? "" : " live-paused"}`} title={visible ? "New attempts appear here as they happen" : "Paused while this tab is in the background"}>
+        <span
+          className={`live${visible ? "" : " live-paused"}`}
+          title={visible ? "New attempts appear here as they happen" : "Paused while this tab is in the background"}
+        >
           <span className="live-dot" aria-hidden="true" />
           {visible ? "Live" : "Paused"}
         </span>

@@ -211,4 +211,3 @@ export function SecretDisplay({ webhook, path }: { webhook: Webhook; path: strin
     </span>
   );
 }
-

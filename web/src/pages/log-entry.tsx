@@ -34,7 +34,13 @@ function statusText(e: LogEntry): string {
 }
 
 /** One attempt: a summary line, and on demand the request and response. */
-export function LogEntryRow({ entry, projectId, fresh, canWrite, onRedelivered }: {
+export function LogEntryRow({
+  entry,
+  projectId,
+  fresh,
+  canWrite,
+  onRedelivered,
+}: {
   entry: LogEntry;
   projectId: string;
   fresh: boolean;
@@ -101,7 +107,12 @@ function LogDetails({ entry, projectId, canWrite, onRedelivered }: { entry: LogE
     setBusy(false);
   }
 
-  if (error) return <p className="form-error" role="alert">Could not load this attempt: {errorMessage(error)}</p>;
+  if (error)
+    return (
+      <p className="form-error" role="alert">
+        Could not load this attempt: {errorMessage(error)}
+      </p>
+    );
   if (!detail) return <Skeleton lines={4} />;
   const req = detail.request;
   const res = detail.response;

@@ -65,10 +65,8 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
               <p className="small">
                 {hooks.data ? (
                   <>
-                    {hooks.data.data.length === 0
-                      ? "No webhooks yet"
-                      : `${hooks.data.data.length} webhook${hooks.data.data.length === 1 ? "" : "s"}`}{" "}
-                    · {hooks.data.active_count} of {hooks.data.active_limit} active
+                    {hooks.data.data.length === 0 ? "No webhooks yet" : `${hooks.data.data.length} webhook${hooks.data.data.length === 1 ? "" : "s"}`} ·{" "}
+                    {hooks.data.active_count} of {hooks.data.active_limit} active
                   </>
                 ) : (
                   "\u00a0"
@@ -132,8 +130,18 @@ function GeneralSection({ project }: { project: Project }) {
       <form className="card form" onSubmit={save} noValidate>
         <div className="field">
           <label htmlFor="project-name">Project name</label>
-          <input id="project-name" value={name} onChange={(e) => setName(e.target.value)} aria-invalid={!!errors.name || undefined} aria-describedby="pn-error" />
-          {errors.name && <p className="field-error" id="pn-error">{errors.name}</p>}
+          <input
+            id="project-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            aria-invalid={!!errors.name || undefined}
+            aria-describedby="pn-error"
+          />
+          {errors.name && (
+            <p className="field-error" id="pn-error">
+              {errors.name}
+            </p>
+          )}
         </div>
         <div className="field">
           <label htmlFor="project-emails">Notification e-mails</label>
@@ -148,9 +156,17 @@ function GeneralSection({ project }: { project: Project }) {
           <p className="hint" id="pe-hint">
             Who hears about it when Hookline disables a webhook after repeated failures. Separate addresses with commas.
           </p>
-          {errors.notification_emails && <p className="field-error" id="pe-error">{errors.notification_emails}</p>}
+          {errors.notification_emails && (
+            <p className="field-error" id="pe-error">
+              {errors.notification_emails}
+            </p>
+          )}
         </div>
-        {errors.form && <p className="form-error" role="alert">{errors.form}</p>}
+        {errors.form && (
+          <p className="form-error" role="alert">
+            {errors.form}
+          </p>
+        )}
         <div className="form-actions">
           <span className="muted small">
             Created <Time iso={project.created_at} />
@@ -190,9 +206,7 @@ function PortalLinkSection({ projectId }: { projectId: string }) {
         Portal link
       </h2>
       <div className="card form">
-        <p className="muted">
-          A link that opens this project’s webhooks for one hour, without the admin token. Viewers can look but not change anything.
-        </p>
+        <p className="muted">A link that opens this project’s webhooks for one hour, without the admin token. Viewers can look but not change anything.</p>
         <div className="inline-fields">
           <div className="field">
             <label htmlFor="portal-role">Access</label>
@@ -205,7 +219,11 @@ function PortalLinkSection({ projectId }: { projectId: string }) {
             Create link
           </button>
         </div>
-        {error && <p className="form-error" role="alert">{error}</p>}
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
         {session && (
           <div className="secret-box">
             <code className="mono break">{session.url}</code>

@@ -132,7 +132,14 @@ function NewProjectDialog({ onClose, onCreated }: { onClose: () => void; onCreat
       <form ref={formRef} onSubmit={submit} noValidate className="form">
         <div className="field">
           <label htmlFor="project-id">Project ID</label>
-          <input id="project-id" value={id} onChange={(e) => setId(e.target.value)} spellCheck={false} aria-invalid={!!errors.id || undefined} aria-describedby="project-id-hint project-id-error" />
+          <input
+            id="project-id"
+            value={id}
+            onChange={(e) => setId(e.target.value)}
+            spellCheck={false}
+            aria-invalid={!!errors.id || undefined}
+            aria-describedby="project-id-hint project-id-error"
+          />
           <p className="hint" id="project-id-hint">
             Your application’s own ID for the project; it cannot be changed later.
           </p>
@@ -144,7 +151,13 @@ function NewProjectDialog({ onClose, onCreated }: { onClose: () => void; onCreat
         </div>
         <div className="field">
           <label htmlFor="project-name">Project name</label>
-          <input id="project-name" value={name} onChange={(e) => setName(e.target.value)} aria-invalid={!!errors.name || undefined} aria-describedby="project-name-error" />
+          <input
+            id="project-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            aria-invalid={!!errors.name || undefined}
+            aria-describedby="project-name-error"
+          />
           {errors.name && (
             <p className="field-error" id="project-name-error">
               {errors.name}

@@ -15,7 +15,14 @@ function toLocalInput(iso: string): string {
  * Recover: queue one new delivery (trigger `recover`) for every stored event since a time that this
  * webhook subscribes to and never received: failed, cancelled, or published while it was off.
  */
-export function RecoverDialog({ webhook, path, since, offered = false, onClose, onQueued }: {
+export function RecoverDialog({
+  webhook,
+  path,
+  since,
+  offered = false,
+  onClose,
+  onQueued,
+}: {
   webhook: Webhook;
   path: string;
   /** Pre-filled start (ISO), e.g. when the webhook was disabled. */
@@ -56,8 +63,8 @@ export function RecoverDialog({ webhook, path, since, offered = false, onClose, 
               <strong>{webhook.name}</strong> is on again. Resend what it missed?{" "}
             </>
           ) : null}
-          Every stored event since this time that <strong>{webhook.name}</strong> subscribes to and did not receive (failed, cancelled, or published
-          while it was off) is queued once more, oldest first.
+          Every stored event since this time that <strong>{webhook.name}</strong> subscribes to and did not receive (failed, cancelled, or published while it
+          was off) is queued once more, oldest first.
         </p>
       }
       footer={

@@ -49,9 +49,7 @@ export function RotateSecretDialog({ webhook, path, onClose, onRotated }: { webh
       >
         <p>The new secret signs every delivery from now on. Copy it now: this dialog shows it only once.</p>
         <div className="field">
-          <label htmlFor="new-secret">
-            New secret
-          </label>
+          <label htmlFor="new-secret">New secret</label>
           <div className="input-with-button">
             <input id="new-secret" className="mono" readOnly value={result.secret} onFocus={(e) => e.currentTarget.select()} />
             <CopyButton text={result.secret} label="Copy new secret" />
@@ -60,8 +58,7 @@ export function RotateSecretDialog({ webhook, path, onClose, onRotated }: { webh
         {result.previous_secret_expires_at ? (
           <p className="notice notice-info small" role="status">
             <span>
-              The old secret stays valid until <Time iso={result.previous_secret_expires_at} />: until then every delivery carries a signature
-              made with each.
+              The old secret stays valid until <Time iso={result.previous_secret_expires_at} />: until then every delivery carries a signature made with each.
             </span>
           </p>
         ) : (
@@ -81,8 +78,8 @@ export function RotateSecretDialog({ webhook, path, onClose, onRotated }: { webh
       description={
         webhook.has_secret ? (
           <p>
-            Hookline generates a new secret. While your receivers switch to it, the current secret keeps signing deliveries too (a second{" "}
-            <code>v1,</code> signature).
+            Hookline generates a new secret. While your receivers switch to it, the current secret keeps signing deliveries too (a second <code>v1,</code>{" "}
+            signature).
           </p>
         ) : (
           <p>This webhook has no secret yet: the new one signs every delivery from now on.</p>

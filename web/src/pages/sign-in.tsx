@@ -40,8 +40,8 @@ export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (t
           <h1>Hookline</h1>
         </div>
         <p className="muted">
-          Enter the admin token to manage projects and their webhooks. It is printed when Hookline first starts, or set with{" "}
-          <code>HOOKLINE_ADMIN_TOKEN</code>. It is kept only for this browser tab.
+          Enter the admin token to manage projects and their webhooks. It is printed when Hookline first starts, or set with <code>HOOKLINE_ADMIN_TOKEN</code>.
+          It is kept only for this browser tab.
         </p>
         {notice && (
           <p className="notice notice-warning" role="status">

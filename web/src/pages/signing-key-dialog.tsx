@@ -9,7 +9,12 @@ import { useSession } from "../lib/session-context";
  * Signing key: an Ed25519 key pair whose private half stays in Hookline. Deliveries then carry a
  * `v1a,` signature that receivers verify with the public key alone (docs/receivers.md).
  */
-export function SigningKeyDialog({ webhook, path, onClose, onChanged }: {
+export function SigningKeyDialog({
+  webhook,
+  path,
+  onClose,
+  onChanged,
+}: {
   webhook: Webhook;
   path: string;
   onClose: () => void;
@@ -40,8 +45,8 @@ export function SigningKeyDialog({ webhook, path, onClose, onChanged }: {
       size="large"
       description={
         <p>
-          With a signing key every delivery also carries an Ed25519 signature (<code>v1a,</code> in <code>webhook-signature</code>). Receivers
-          verify it with the public key alone, which is safe to publish: it cannot sign anything.
+          With a signing key every delivery also carries an Ed25519 signature (<code>v1a,</code> in <code>webhook-signature</code>). Receivers verify it with
+          the public key alone, which is safe to publish: it cannot sign anything.
         </p>
       }
       footer={
@@ -71,9 +76,7 @@ export function SigningKeyDialog({ webhook, path, onClose, onChanged }: {
     >
       {key ? (
         <div className="field">
-          <label htmlFor="public-key">
-            Public key
-          </label>
+          <label htmlFor="public-key">Public key</label>
           <div className="input-with-button">
             <input id="public-key" className="mono" readOnly value={key} onFocus={(e) => e.currentTarget.select()} />
             <CopyButton text={key} label="Copy public key" />

@@ -142,13 +142,13 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                   </>
                 ) : w.disabled_reason === "failures" ? (
                   <>
-                    Hookline turned this webhook off {w.disabled_at && <Time iso={w.disabled_at} relative />} because every retry of a delivery
-                    failed. Fix the endpoint, check it with Test, then turn it back on from More actions.
+                    Hookline turned this webhook off {w.disabled_at && <Time iso={w.disabled_at} relative />} because every retry of a delivery failed. Fix the
+                    endpoint, check it with Test, then turn it back on from More actions.
                   </>
                 ) : (
                   <>
-                    Switched off {w.disabled_at && <Time iso={w.disabled_at} relative />}: nothing is sent until it is turned back on, and events
-                    published meanwhile are not delivered later.
+                    Switched off {w.disabled_at && <Time iso={w.disabled_at} relative />}: nothing is sent until it is turned back on, and events published
+                    meanwhile are not delivered later.
                   </>
                 )}
               </span>
@@ -181,17 +181,17 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               onClose={() => setConfirm(null)}
               onQueued={(n) => {
                 setConfirm(null);
-                toast({ message: n === 0 ? "Nothing to recover: every event was delivered or is queued" : `${n} ${n === 1 ? "delivery" : "deliveries"} queued — watch the log` });
+                toast({
+                  message:
+                    n === 0
+                      ? "Nothing to recover: every event was delivered or is queued"
+                      : `${n} ${n === 1 ? "delivery" : "deliveries"} queued — watch the log`,
+                });
               }}
             />
           )}
           {confirm === "signing-key" && (
-            <SigningKeyDialog
-              webhook={w}
-              path={path}
-              onClose={() => setConfirm(null)}
-              onChanged={async () => setWebhook(await client.get<Webhook>(path))}
-            />
+            <SigningKeyDialog webhook={w} path={path} onClose={() => setConfirm(null)} onChanged={async () => setWebhook(await client.get<Webhook>(path))} />
           )}
           {confirm === "test" && (
             <ConfirmDialog
@@ -200,8 +200,8 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               description={
                 <p>
                   Hookline sends one <code>test-event</code> delivery to <span className="mono break">{w.url}</span>
-                  {w.enabled ? "" : ", even though the webhook is switched off"}. It is attempted once, without retries, and never disables the
-                  webhook. The result appears in the log below.
+                  {w.enabled ? "" : ", even though the webhook is switched off"}. It is attempted once, without retries, and never disables the webhook. The
+                  result appears in the log below.
                 </p>
               }
               onClose={() => setConfirm(null)}
@@ -218,8 +218,8 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
               confirmLabel="Disable"
               description={
                 <p>
-                  Stop sending events to <strong>{w.name}</strong>? Pending retries are cancelled, and events published while it is off are
-                  never sent. You can enable it again at any time.
+                  Stop sending events to <strong>{w.name}</strong>? Pending retries are cancelled, and events published while it is off are never sent. You can
+                  enable it again at any time.
                 </p>
               }
               onClose={() => setConfirm(null)}

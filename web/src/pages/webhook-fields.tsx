@@ -126,7 +126,12 @@ export function WebhookFields({ webhook, path, patch }: { webhook: Webhook; path
           onCancel={close}
           onSave={(v) => save("secret", v === "" ? null : v)}
         />,
-        <MenuButton label="Secret actions" icon={<DotsIcon size={16} />} className="icon-button field-row-edit" items={[{ label: "Rotate secret", onSelect: () => setRotating(true) }]} />,
+        <MenuButton
+          label="Secret actions"
+          icon={<DotsIcon size={16} />}
+          className="icon-button field-row-edit"
+          items={[{ label: "Rotate secret", onSelect: () => setRotating(true) }]}
+        />,
       )}
       {rotating && (
         <RotateSecretDialog

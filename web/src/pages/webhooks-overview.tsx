@@ -121,11 +121,21 @@ function WebhookTable({ hooks, base, fresh }: { hooks: Webhook[]; base: string; 
       <table className="table webhook-table" role="table">
         <thead role="rowgroup">
           <tr role="row">
-            <th role="columnheader" scope="col">Name</th>
-            <th role="columnheader" scope="col">URL</th>
-            <th role="columnheader" scope="col">Events</th>
-            <th role="columnheader" scope="col">Status</th>
-            <th role="columnheader" scope="col">Last delivery</th>
+            <th role="columnheader" scope="col">
+              Name
+            </th>
+            <th role="columnheader" scope="col">
+              URL
+            </th>
+            <th role="columnheader" scope="col">
+              Events
+            </th>
+            <th role="columnheader" scope="col">
+              Status
+            </th>
+            <th role="columnheader" scope="col">
+              Last delivery
+            </th>
             <th role="columnheader" scope="col">
               <span className="visually-hidden">Open</span>
             </th>
