@@ -9,11 +9,10 @@ import { nextStep, type Next } from "../domain/retry-policy.js";
 import type { AttemptResult } from "./sender.js";
 import { transact } from "../store/db.js";
 import { cancelPendingOfWebhook } from "../store/queue/cancel.js";
-import { failDeliveries } from "../store/queue/fail.js";
+import { attemptedDeliveries } from "../store/queue/attempted.js";
 import { adjustInflightLimits } from "../store/queue/inflight-limit.js";
-import { scheduleRetries, type Retry } from "../store/queue/schedule-retry.js";
-import { succeedDeliveries } from "../store/queue/succeed.js";
-import { insertLogEntries } from "../store/logs.js";
+import { settleAll, type Settlement } from "../store/queue/settle.js";
+import { insertLogEntries, storedRequest } from "../store/logs.js";
 import { insertNotification } from "../store/notifications.js";
 import type { Transaction } from "kysely";
 import type { Database, LogEntryRow } from "../store/schema.js";
@@ -44,12 +43,10 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
   const disabledFor = { failures: 0, gone: 0 };
   // SQLite: shares its commit with claims and publishes of the same turn (store/sqlite/group-commit.ts).
   await transact(ctx.store, async (trx) => {
-    const ids = outcomes.map((o) => o.deliveryId);
-    const rows = await trx
-      .selectFrom("deliveries")
-      .select(["id", "webhook_id", "project_id", "trigger", "status", "attempts", "max_attempts", "retry_delays", "lease_token"])
-      .where("id", "in", ids)
-      .execute();
+    const rows = await attemptedDeliveries(
+      trx,
+      outcomes.map((o) => o.deliveryId),
+    );
     const byId = new Map(rows.map((r) => [r.id, r]));
     const logs: LogEntryRow[] = [];
     for (const o of outcomes) {
@@ -68,15 +65,15 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
         error: o.result.error,
         duration_ms: Math.round(o.result.durationMs),
         created_at: o.at,
-        request: JSON.stringify(o.request),
+        request: storedRequest(o.request, d.payload),
         response: o.result.response ? JSON.stringify(o.result.response) : null,
       });
     }
     await insertLogEntries(trx, logs);
 
-    // Each delivery's next state, one statement per kind (and lease token) for the whole batch.
+    // Each delivery's next state: one statement per lease token (one per worker) for the whole batch.
     const steps = new Map<string, Next>();
-    const byToken = new Map<string, { succeeded: string[]; failed: string[]; retries: Retry[] }>();
+    const byToken = new Map<string, Settlement[]>();
     for (const o of outcomes) {
       const d = byId.get(o.deliveryId);
       // Cancelled meanwhile, or our lease expired and another worker owns it now: the log is all we add.
@@ -95,25 +92,20 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
         now,
       });
       steps.set(d.id, step);
-      const group = byToken.get(o.leaseToken) ?? { succeeded: [], failed: [], retries: [] };
-      if (step.kind === "succeeded") group.succeeded.push(d.id);
-      else if (step.kind === "failed") group.failed.push(d.id);
-      else group.retries.push({ id: d.id, runAt: now + step.delayMs });
+      const group = byToken.get(o.leaseToken) ?? [];
+      group.push(step.kind === "retry" ? { id: d.id, status: "pending", runAt: now + step.delayMs } : { id: d.id, status: step.kind, runAt: null });
       byToken.set(o.leaseToken, group);
     }
     const updated = new Set<string>();
-    for (const [token, g] of byToken) {
-      for (const id of await succeedDeliveries(trx, g.succeeded, token, now)) updated.add(id);
-      for (const id of await failDeliveries(trx, g.failed, token, now)) updated.add(id);
-      for (const id of await scheduleRetries(trx, g.retries, token, now)) updated.add(id);
-    }
+    for (const [token, group] of byToken) for (const id of await settleAll(trx, group, token, now)) updated.add(id);
     // Time-outs lower a webhook's in-flight limit, successes raise it back (domain/inflight-limit.ts).
     const results = new Map<string, { success: boolean; timedOut: boolean }[]>();
     for (const o of outcomes) {
       const d = byId.get(o.deliveryId);
       if (d) results.set(d.webhook_id, [...(results.get(d.webhook_id) ?? []), o.result]);
     }
-    await adjustInflightLimits(trx, results, ctx.config.perWebhookConcurrency);
+    const limits = new Map(rows.map((r) => [r.webhook_id, r.inflight_limit ?? null]));
+    await adjustInflightLimits(trx, results, limits, ctx.config.perWebhookConcurrency);
     for (const [id, step] of steps) {
       if (step.kind === "retry" || !updated.has(id)) continue;
       const d = byId.get(id)!;

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import { encodeTime } from "ulid";
 import type { Database, LogEntryRow, Trigger } from "./schema.js";
+import { fixedRun, fixedStatement, isSqlite } from "./fixed-statement.js";
 
 type Db = Kysely<Database>;
 
@@ -95,24 +96,89 @@ export async function listLogEntries(db: Db, q: LogQuery): Promise<LogSummaryRow
 
 /** Like listLogEntries, with request and response: one page of an export. */
 export async function listFullLogEntries(db: Db, q: LogQuery): Promise<(LogEntryRow & { event_id: string | null })[]> {
-  return filtered(db, q)
-    .select([...SUMMARY_COLUMNS, "l.request", "l.response", "d.event_id"])
+  const rows = await filtered(db, q)
+    .leftJoin("events as e", "e.id", "d.event_id")
+    .select([...SUMMARY_COLUMNS, "l.request", "l.response", "d.event_id", "e.payload"])
     .execute();
+  return rows.map(withRequestBody);
 }
 
 export async function findLogEntry(db: Db, webhookId: string, id: string): Promise<(LogEntryRow & { event_id: string | null }) | undefined> {
-  return db
+  const row = await db
     .selectFrom("log_entries as l")
     .leftJoin("deliveries as d", "d.id", "l.delivery_id")
+    .leftJoin("events as e", "e.id", "d.event_id")
     .selectAll("l")
-    .select("d.event_id")
+    .select(["d.event_id", "e.payload"])
     .where("l.webhook_id", "=", webhookId)
     .where("l.id", "=", id)
     .executeTakeFirst();
+  return row && withRequestBody(row);
 }
 
+/**
+ * A logged request as stored: `{method, url, headers, body}` as JSON, but without `body` when the
+ * body sent was the event's payload — nearly always, and the payload is most of an attempt's bytes.
+ * The entry's delivery references the event, and retention keeps both as long as the entry
+ * (purge.ts: a delivery goes only once no log entry references it, an event once no delivery does),
+ * so reading puts the same body back. Entries written before kept the body in full.
+ */
+export function storedRequest(request: { method: string; url: string; headers: Record<string, string>; body: string }, payload: string): string {
+  if (request.body !== payload) return JSON.stringify(request);
+  const { body: _sent, ...rest } = request;
+  return JSON.stringify(rest);
+}
+
+/** The logged request with its body, whichever way it was stored. */
+function withRequestBody<T extends { request: string; payload: string | null }>({ payload, ...row }: T): Omit<T, "payload"> {
+  const request = JSON.parse(row.request) as { body?: string };
+  if (request.body !== undefined) return row;
+  request.body = payload ?? "";
+  return { ...row, request: JSON.stringify(request) };
+}
+
+const INSERT_COLUMNS = `id, webhook_id, delivery_id, project_id, event, attempt, "trigger", success, status_code, error, duration_ms, created_at, request, response`;
+
+const INSERT_LOG_ENTRY = fixedStatement({
+  sqlite: `insert into log_entries (${INSERT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  postgres: `insert into log_entries (${INSERT_COLUMNS})
+             select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::int[], $9::int[],
+                                  $10::text[], $11::int[], $12::bigint[], $13::text[], $14::text[])`,
+});
+
+const rowValues = (r: LogEntryRow) => [
+  r.id,
+  r.webhook_id,
+  r.delivery_id,
+  r.project_id,
+  r.event,
+  r.attempt,
+  r.trigger,
+  r.success,
+  r.status_code,
+  r.error,
+  r.duration_ms,
+  r.created_at,
+  r.request,
+  r.response,
+];
+
+/**
+ * Inserts a batch of entries: PostgreSQL in one statement (arrays through unnest), SQLite one
+ * prepared statement per row (a multi-row form through json_each measured three times slower).
+ */
 export async function insertLogEntries(db: Db, rows: LogEntryRow[]): Promise<void> {
-  if (rows.length) await db.insertInto("log_entries").values(rows).execute();
+  if (rows.length === 0) return;
+  if (isSqlite(db)) {
+    for (const r of rows) await fixedRun(db, INSERT_LOG_ENTRY, rowValues(r));
+    return;
+  }
+  const values = rows.map(rowValues);
+  await fixedRun(
+    db,
+    INSERT_LOG_ENTRY,
+    values[0].map((_, i) => values.map((v) => v[i])),
+  );
 }
 
 /** Attempts of the last `hours` hours, for the detail page's chart. */

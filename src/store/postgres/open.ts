@@ -2,6 +2,7 @@ import pg from "pg";
 import { Kysely, PostgresDialect } from "kysely";
 import type { Store } from "../db.js";
 import type { Database } from "../schema.js";
+import { preparedName } from "../fixed-statement.js";
 
 // bigint columns hold epoch milliseconds and counters, all far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -30,7 +31,10 @@ export function openPostgres(url: string, poolSize: number, timeouts: { lockTime
   // Nor may a checked-out one: pg-pool only listens for errors on idle clients, and a client that
   // loses its server between two statements of a transaction emits "error" with nobody listening.
   // Its next query fails instead, and the pool discards it on release.
-  pool.on("connect", (client) => client.on("error", () => {}));
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+    namePreparedStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -38,5 +42,19 @@ export function openPostgres(url: string, poolSize: number, timeouts: { lockTime
     async close() {
       await db.destroy();
     },
+  };
+}
+
+/**
+ * The hot path's fixed statements (fixed-statement.ts) go to the server as named prepared
+ * statements: each connection parses and plans them once instead of on every call. Everything
+ * else is sent as before (unnamed).
+ */
+function namePreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+    const name = typeof config === "string" ? preparedName(config) : undefined;
+    if (name === undefined || typeof values === "function") return query(config, values, callback);
+    return query({ name, text: config, values }, callback);
   };
 }

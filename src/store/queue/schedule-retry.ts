@@ -1,4 +1,4 @@
-import { settle, type Db } from "./settle.js";
+import { settleAll, type Db } from "./settle.js";
 
 export interface Retry {
   id: string;
@@ -10,11 +10,11 @@ export interface Retry {
 }
 
 /** Failed attempts with retries left: each delivery is due again at its `runAt`. Answers the ids it changed. */
-export async function scheduleRetries(db: Db, retries: Retry[], token: string, now: number): Promise<string[]> {
-  // One statement per distinct time: a batch's retries mostly share a few.
-  const byTime = new Map<number, string[]>();
-  for (const r of retries) byTime.set(r.runAt, [...(byTime.get(r.runAt) ?? []), r.id]);
-  const changed: string[] = [];
-  for (const [runAt, ids] of byTime) changed.push(...(await settle(db, ids, token, now, { run_at: runAt })));
-  return changed;
+export function scheduleRetries(db: Db, retries: Retry[], token: string, now: number): Promise<string[]> {
+  return settleAll(
+    db,
+    retries.map((r) => ({ id: r.id, status: "pending", runAt: r.runAt })),
+    token,
+    now,
+  );
 }

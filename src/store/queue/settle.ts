@@ -3,22 +3,50 @@
  * the attempt, set the next state, drop the lease — only while the row is still pending and leased
  * by the caller. Another node may have cancelled it (webhook disabled) or taken it over (lease
  * expired) since the attempt started; the condition makes the caller lose that race cleanly.
+ * A batch of outcomes is one statement whatever its mix of ends (a fixed text: fixed-statement.ts).
  */
-import type { Kysely, UpdateObject } from "kysely";
-import type { Database } from "../schema.js";
+import type { Kysely } from "kysely";
+import type { Database, DeliveryStatus } from "../schema.js";
+import { fixedRows, fixedStatement, isSqlite } from "../fixed-statement.js";
 
 export type Db = Kysely<Database>;
 
-/** Answers the ids it changed. */
-export async function settle(db: Db, ids: string[], token: string, now: number, next: UpdateObject<Database, "deliveries", "deliveries">): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
-    .updateTable("deliveries")
-    .set((eb) => ({ ...next, attempts: eb("attempts", "+", 1), lease_token: null, lease_until: null, updated_at: now }))
-    .where("id", "in", ids)
-    .where("status", "=", "pending")
-    .where("lease_token", "=", token)
-    .returning("id")
-    .execute();
+export interface Settlement {
+  id: string;
+  /** `pending` with a `runAt`: a retry, due then. */
+  status: Extract<DeliveryStatus, "succeeded" | "failed" | "pending">;
+  runAt: number | null;
+}
+
+const SETTLE = fixedStatement({
+  sqlite: `update deliveries set status = s.value ->> 1, run_at = coalesce(s.value ->> 2, run_at), attempts = attempts + 1,
+                  lease_token = null, lease_until = null, updated_at = ?
+             from json_each(?) s
+            where deliveries.id = s.value ->> 0 and deliveries.status = 'pending' and deliveries.lease_token = ?
+        returning deliveries.id`,
+  postgres: `update deliveries d set status = s.status, run_at = coalesce(s.run_at, d.run_at), attempts = d.attempts + 1,
+                    lease_token = null, lease_until = null, updated_at = $1
+               from unnest($2::text[], $3::text[], $4::bigint[]) as s(id, status, run_at)
+              where d.id = s.id and d.status = 'pending' and d.lease_token = $5
+          returning d.id`,
+});
+
+/** Applies each delivery's end of its attempt, one statement for the batch; answers the ids it changed. */
+export async function settleAll(db: Db, items: Settlement[], token: string, now: number): Promise<string[]> {
+  if (items.length === 0) return [];
+  const params = isSqlite(db)
+    ? [now, JSON.stringify(items.map((i) => [i.id, i.status, i.runAt])), token]
+    : [now, items.map((i) => i.id), items.map((i) => i.status), items.map((i) => i.runAt), token];
+  const rows = await fixedRows<{ id: string }>(db, SETTLE, params);
   return rows.map((r) => r.id);
+}
+
+/** Answers the ids it changed. */
+export function settle(db: Db, ids: string[], token: string, now: number, status: Settlement["status"], runAt: number | null = null): Promise<string[]> {
+  return settleAll(
+    db,
+    ids.map((id) => ({ id, status, runAt })),
+    token,
+    now,
+  );
 }

@@ -1,0 +1,30 @@
+/**
+ * What recording a batch of finished attempts reads first, in one statement: each delivery's state
+ * as it is now (the next step depends on it, and only a delivery still leased by the caller takes
+ * one), its event's payload (a log entry refers to it instead of copying the body it sent: logs.ts)
+ * and its webhook's in-flight limit (inflight-limit.ts).
+ */
+import type { DeliveryRow } from "../schema.js";
+import { fixedRows, fixedStatement, isSqlite } from "../fixed-statement.js";
+import type { Db } from "./settle.js";
+
+export type AttemptedDelivery = Pick<
+  DeliveryRow,
+  "id" | "event_id" | "webhook_id" | "project_id" | "trigger" | "status" | "attempts" | "max_attempts" | "retry_delays" | "lease_token"
+> & { payload: string; inflight_limit: number | null };
+
+const COLUMNS = `d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.status, d.attempts, d.max_attempts, d.retry_delays, d.lease_token,
+                 e.payload, w.inflight_limit`;
+
+const ATTEMPTED = fixedStatement({
+  sqlite: `select ${COLUMNS} from json_each(?) j
+             join deliveries d on d.id = j.value join events e on e.id = d.event_id join webhooks w on w.id = d.webhook_id`,
+  postgres: `select ${COLUMNS} from deliveries d join events e on e.id = d.event_id join webhooks w on w.id = d.webhook_id
+              where d.id = any($1::text[])`,
+});
+
+/** The deliveries of `ids` that still exist (a deleted webhook or project took its deliveries along). */
+export function attemptedDeliveries(db: Db, ids: string[]): Promise<AttemptedDelivery[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return fixedRows<AttemptedDelivery>(db, ATTEMPTED, [isSqlite(db) ? JSON.stringify(ids) : ids]);
+}
