@@ -22,6 +22,11 @@ export function fixedStatement(texts: FixedStatement): FixedStatement {
   return texts;
 }
 
+/** A PostgreSQL-only hot text (a dialect's own module), run as a named prepared statement. */
+export function namedPostgres(text: string): string {
+  return fixedStatement({ sqlite: "", postgres: text }).postgres;
+}
+
 /** The name a PostgreSQL connection prepares `text` under, or undefined when it is not a hot statement. */
 export function preparedName(text: string): string | undefined {
   return pgNames.get(text);
@@ -35,6 +40,11 @@ export function isSqlite(db: Kysely<any>): boolean {
   if (!(adapter instanceof SqliteAdapter)) return false;
   sqliteAdapters.add(adapter);
   return true;
+}
+
+/** Runs a text written for `db`'s dialect (a dialect's own module); answers its rows. */
+export async function rawRows<T>(db: Kysely<any>, text: string, params: unknown[]): Promise<T[]> {
+  return (await db.executeQuery<T>(CompiledQuery.raw(text, params))).rows;
 }
 
 /** Runs the statement's text for `db`'s dialect; answers its rows (a statement with RETURNING, or a select). */

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
-import { candidatesQuery, dueAndFree } from "../queue/claim.js";
+import { namedPostgres, rawRows } from "../fixed-statement.js";
+import { candidatesText, dueAndFreeText } from "../queue/candidates.js";
 import { fairShares } from "../queue/fair-share.js";
 import type { Database } from "../schema.js";
 import type { AttemptTarget, Candidate, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
@@ -12,6 +13,29 @@ import type { AttemptTarget, Candidate, ClaimRequest, ClaimResult, ClaimedDelive
  * webhooks, caps each share at the free slots it finds, and per webhook leases its oldest due rows
  * (a LATERAL seek into deliveries_webhook_due, LIMIT its share), returning what the attempts need.
  */
+const CANDIDATES = namedPostgres(`${candidatesText("$1::int", "$2::bigint")} for no key update of w skip locked`);
+
+const LEASE = namedPostgres(`
+  with share as (
+    select * from unnest($1::text[], $2::int[], $3::int[]) as s(webhook_id, n, lim)),
+  picked as (
+    select p.id from share s cross join lateral (
+      select d.id from deliveries d
+       where d.webhook_id = s.webhook_id and ${dueAndFreeText("$4::bigint")}
+       order by d.run_at
+       limit greatest(0, least(s.n, s.lim - (select count(*) from deliveries l
+                                              where l.webhook_id = s.webhook_id and l.lease_token is not null and l.lease_until > $4::bigint)))
+       for update skip locked) p),
+  claimed as (
+    update deliveries d set lease_token = $5, lease_until = $6
+      from picked where d.id = picked.id
+    returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at)
+  select c.*, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
+         (e.id is not null and w.id is not null) as found
+    from claimed c
+    left join events e on e.id = c.event_id
+    left join webhooks w on w.id = c.webhook_id`);
+
 export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimResult> {
   return db.transaction().execute(async (trx) => {
     // Right after a burst of publishes the statistics still describe the table as small, and the
@@ -19,34 +43,22 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
     // walking deliveries_webhook_due in order and stopping at the share. The ordered index scan is
     // the right plan at any size; `set local` ends with the transaction.
     await sql`set local enable_bitmapscan = off`.execute(trx);
-    const rows = (await sql<Candidate>`${candidatesQuery(req)} for no key update of w skip locked`.execute(trx)).rows;
+    const rows = await rawRows<Candidate>(trx, CANDIDATES, [req.cap, req.now]);
     const candidates = rows.map((r) => ({ ...r, limit: Number(r.limit), busy: Number(r.busy) }));
     const { quota, lastProject, more } = fairShares(candidates, req.want, req.suspectWant, req.afterProject);
     if (quota.size === 0) return { claimed: [], lastProject, more: false };
     const limitOf = new Map(candidates.map((c) => [c.id, c.limit]));
     const ids = [...quota.keys()];
-    const res = await sql<Omit<ClaimedDelivery, "suspect" | "target"> & AttemptTarget & { found: boolean }>`
-      with share as (
-        select * from unnest(${ids}::text[], ${ids.map((id) => quota.get(id)!)}::int[], ${ids.map((id) => limitOf.get(id)!)}::int[]) as s(webhook_id, n, lim)),
-      picked as (
-        select p.id from share s cross join lateral (
-          select d.id from deliveries d
-           where d.webhook_id = s.webhook_id and ${dueAndFree(req.now)}
-           order by d.run_at
-           limit greatest(0, least(s.n, s.lim - (select count(*) from deliveries l
-                                                  where l.webhook_id = s.webhook_id and l.lease_token is not null and l.lease_until > ${req.now})))
-           for update skip locked) p),
-      claimed as (
-        update deliveries d set lease_token = ${req.token}, lease_until = ${req.leaseUntil}
-          from picked where d.id = picked.id
-        returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at)
-      select c.*, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
-             (e.id is not null and w.id is not null) as found
-        from claimed c
-        left join events e on e.id = c.event_id
-        left join webhooks w on w.id = c.webhook_id`.execute(trx);
+    const leased = await rawRows<Omit<ClaimedDelivery, "suspect" | "target"> & AttemptTarget & { found: boolean }>(trx, LEASE, [
+      ids,
+      ids.map((id) => quota.get(id)!),
+      ids.map((id) => limitOf.get(id)!),
+      req.now,
+      req.token,
+      req.leaseUntil,
+    ]);
     const suspect = new Set(candidates.filter((c) => c.suspect).map((c) => c.id));
-    const claimed: ClaimedDelivery[] = res.rows.map((r) => ({
+    const claimed: ClaimedDelivery[] = leased.map((r) => ({
       id: r.id,
       event_id: r.event_id,
       webhook_id: r.webhook_id,

@@ -15,7 +15,6 @@
  * transaction, SQLite's single writer; postgres/claim-deliveries.ts: the candidate webhooks' rows
  * locked, so two workers never count the same webhook's free slots at once).
  */
-import { sql } from "kysely";
 import type { Store } from "../db.js";
 import { claimSqlite } from "../sqlite/claim-deliveries.js";
 import { claimPostgres } from "../postgres/claim-deliveries.js";
@@ -24,24 +23,4 @@ import type { ClaimRequest, ClaimResult } from "./types.js";
 export function claimDeliveries(store: Store, req: ClaimRequest): Promise<ClaimResult> {
   if (req.want <= 0) return Promise.resolve({ claimed: [], more: false });
   return store.dialect === "postgres" ? claimPostgres(store.db, req) : claimSqlite(store, req);
-}
-
-/** A delivery row a claim may lease now: pending, due, and not under a live lease. */
-export const dueAndFree = (now: number, alias = "d") =>
-  sql`${sql.ref(`${alias}.status`)} = 'pending' and ${sql.ref(`${alias}.run_at`)} <= ${now} and (${sql.ref(`${alias}.lease_until`)} is null or ${sql.ref(`${alias}.lease_until`)} <= ${now})`;
-
-/**
- * Step 1's query (without PostgreSQL's row locks): every webhook with a free slot and a due,
- * unleased delivery, with its limit and live leases.
- */
-export function candidatesQuery(req: ClaimRequest) {
-  const limit = sql`case when w.inflight_limit is not null and w.inflight_limit < ${req.cap} then w.inflight_limit else ${req.cap} end`;
-  return sql`
-    select w.id, w.project_id, ${limit} as "limit", coalesce(l.n, 0) as busy, (w.inflight_limit is not null) as suspect
-      from webhooks w
-      left join (select webhook_id, count(*) as n from deliveries
-                  where lease_token is not null and lease_until > ${req.now}
-                  group by webhook_id) l on l.webhook_id = w.id
-     where coalesce(l.n, 0) < ${limit}
-       and exists (select 1 from deliveries d where d.webhook_id = w.id and ${dueAndFree(req.now)})`;
 }
