@@ -1,10 +1,17 @@
 import type { Kysely } from "kysely";
 import type { Database, ProjectRow } from "./schema.js";
+import { fixedRows, fixedStatement } from "./fixed-statement.js";
 
 type Db = Kysely<Database>;
 
+// Every publish reads its project: a fixed statement (fixed-statement.ts).
+const FIND = fixedStatement({
+  sqlite: "select id, name, notification_emails, created_at, updated_at from projects where id = ?",
+  postgres: "select id, name, notification_emails, created_at, updated_at from projects where id = $1",
+});
+
 export async function findProject(db: Db, id: string): Promise<ProjectRow | undefined> {
-  return db.selectFrom("projects").selectAll().where("id", "=", id).executeTakeFirst();
+  return (await fixedRows<ProjectRow>(db, FIND, [id]))[0];
 }
 
 export async function listProjects(db: Db): Promise<ProjectRow[]> {

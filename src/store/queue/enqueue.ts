@@ -4,9 +4,10 @@
  * applies to new deliveries only.
  */
 import type { Store } from "../db.js";
-import type { Database, DeliveriesTable, Trigger } from "../schema.js";
+import type { Database, Trigger } from "../schema.js";
 import type { Kysely } from "kysely";
 import { publishEventPostgres } from "../postgres/publish-event.js";
+import { fixedRun, fixedStatement, isSqlite } from "../fixed-statement.js";
 
 type Db = Kysely<Database>;
 
@@ -32,31 +33,42 @@ export interface RetrySchedule {
   retryDelaysMs: number[];
 }
 
+// The publish's inserts as fixed statements (fixed-statement.ts): SQLite one prepared statement
+// per delivery row, PostgreSQL one statement for all of them (arrays through unnest).
+const INSERT_EVENT = fixedStatement({
+  sqlite: "insert into events (id, project_id, event, payload, created_at, trace_context) values (?, ?, ?, ?, ?, ?)",
+  postgres: "insert into events (id, project_id, event, payload, created_at, trace_context) values ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text)",
+});
+
+const DELIVERY_COLUMNS = `id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, retry_delays, run_at, lease_token, created_at, updated_at`;
+
+const INSERT_DELIVERY = fixedStatement({
+  sqlite: `insert into deliveries (${DELIVERY_COLUMNS}) values (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, null, ?, ?)`,
+  postgres: `insert into deliveries (${DELIVERY_COLUMNS})
+             select d.id, $2::text, d.webhook_id, $3::text, d.trigger, 'pending', 0, $4::int, $5::text, $6::bigint, null, $6::bigint, $6::bigint
+               from unnest($1::text[], $7::text[], $8::text[]) as d(id, webhook_id, trigger)`,
+});
+
 /** Inserts the event (unless `eventExists`) and one pending delivery per entry, due now. */
 export async function enqueue(db: Db, e: NewEvent, deliveries: NewDelivery[], schedule: RetrySchedule, eventExists = false): Promise<void> {
-  if (!eventExists) {
-    await db
-      .insertInto("events")
-      .values({ id: e.id, project_id: e.projectId, event: e.event, payload: e.payload, created_at: e.now, trace_context: e.traceContext ?? null })
-      .execute();
-  }
+  if (!eventExists) await fixedRun(db, INSERT_EVENT, [e.id, e.projectId, e.event, e.payload, e.now, e.traceContext ?? null]);
   if (deliveries.length === 0) return;
-  const rows: DeliveriesTable[] = deliveries.map((d) => ({
-    id: d.id,
-    event_id: e.id,
-    webhook_id: d.webhookId,
-    project_id: e.projectId,
-    trigger: d.trigger,
-    status: "pending",
-    attempts: 0,
-    max_attempts: schedule.maxAttempts,
-    retry_delays: JSON.stringify(schedule.retryDelaysMs),
-    run_at: e.now,
-    lease_token: null,
-    created_at: e.now,
-    updated_at: e.now,
-  }));
-  await db.insertInto("deliveries").values(rows).execute();
+  const retryDelays = JSON.stringify(schedule.retryDelaysMs);
+  if (isSqlite(db)) {
+    for (const d of deliveries)
+      await fixedRun(db, INSERT_DELIVERY, [d.id, e.id, d.webhookId, e.projectId, d.trigger, schedule.maxAttempts, retryDelays, e.now, e.now, e.now]);
+    return;
+  }
+  await fixedRun(db, INSERT_DELIVERY, [
+    deliveries.map((d) => d.id),
+    e.id,
+    e.projectId,
+    schedule.maxAttempts,
+    retryDelays,
+    e.now,
+    deliveries.map((d) => d.webhookId),
+    deliveries.map((d) => d.trigger),
+  ]);
 }
 
 /**
