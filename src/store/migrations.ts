@@ -245,6 +245,30 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0008_delivery_indexes_outside_the_hot_path": {
+      // Fewer index entries written per delivery (docs/performance.md, "Write less per delivery").
+      // deliveries_webhook (webhook_id, status) moved in the index at every outcome, for queries that
+      // filter by webhook alone (the webhook's delete, the log's event filter): now (webhook_id).
+      // Pending rows have deliveries_webhook_due; the webhook's pending rows are found there.
+      // deliveries_finished (status, updated_at) served only the retention purge, which reads
+      // finished rows: now only they are in it, so a publish and a retry write nothing to it.
+      async up(db: Kysely<any>) {
+        await sql`drop index deliveries_webhook`.execute(db);
+        await sql`create index deliveries_webhook on deliveries (webhook_id)`.execute(db);
+        await sql`drop index deliveries_finished`.execute(db);
+        await sql`create index deliveries_finished on deliveries (status, updated_at) where status <> 'pending'`.execute(db);
+        if (dialect === "sqlite") {
+          for (const [index, stat] of [
+            ["deliveries_webhook", "1000000 2000"],
+            ["deliveries_finished", "1000000 330000 2"],
+          ]) {
+            await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = ${index}`.execute(db);
+            await sql`insert into sqlite_stat1 (tbl, idx, stat) values ('deliveries', ${index}, ${stat})`.execute(db);
+          }
+          await sql`analyze sqlite_schema`.execute(db);
+        }
+      },
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { Db } from "./settle.js";
 
 /** An event delivery whose webhook was disabled before its attempt: cancelled, nothing sent. */
@@ -18,7 +19,8 @@ export async function cancelPendingOfWebhook(db: Db, webhookId: string, now: num
     .updateTable("deliveries")
     .set({ status: "cancelled", lease_token: null, lease_until: null, updated_at: now })
     .where("webhook_id", "=", webhookId)
-    .where("status", "=", "pending")
+    // A literal: both planners then find the webhook's pending rows in deliveries_webhook_due (partial).
+    .where("status", "=", sql.lit("pending"))
     .where("trigger", "in", ["event", "recover"]);
   if (exceptId) q = q.where("id", "!=", exceptId);
   const res = await q.executeTakeFirst();

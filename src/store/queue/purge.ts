@@ -97,7 +97,8 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
         db
           .selectFrom("deliveries")
           .select(["id", "updated_at as at"])
-          .where("status", "=", status) // index deliveries_finished (status, updated_at)
+          .where("status", "=", status) // index deliveries_finished (status, updated_at), finished rows only:
+          .where(sql<boolean>`status <> 'pending'`) // its condition, written out so that SQLite uses it
           .where("updated_at", "<", cutoff)
           .$if(after !== null, (q) => q.where("updated_at", ">=", after!.at).where((eb) => eb.or([eb("updated_at", ">", after!.at), eb("id", ">", after!.id)])))
           .orderBy("updated_at")
