@@ -1,10 +1,11 @@
 /**
  * The delivery hot path's statements (claim, load targets, record outcomes, publish): fixed SQL
  * text per dialect, run without Kysely's query builder. Building and compiling a Kysely query per
- * call was about 8 % of a busy node's CPU. The texts never vary with the batch size (a JSON array
- * through `json_each` on SQLite, arrays through `= any($1)` / `unnest` on PostgreSQL), so SQLite
- * parses each once (the connection's statement cache, sqlite/open.ts) and PostgreSQL runs each as a
- * named prepared statement (postgres/open.ts): parsed and planned once per connection.
+ * call was about 8 % of a busy node's CPU. The texts do not vary with the batch size (a JSON array
+ * through `json_each` on SQLite, arrays through `= any($1)` / `unnest` on PostgreSQL; SQLite's claim
+ * has one text per number of webhooks served), so SQLite parses each once (the connection's
+ * statement cache, sqlite/open.ts) and PostgreSQL runs each as a named prepared statement
+ * (postgres/open.ts): parsed and planned once per connection.
  */
 import { CompiledQuery, SqliteAdapter, type Kysely } from "kysely";
 

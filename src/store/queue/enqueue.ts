@@ -37,7 +37,8 @@ export interface RetrySchedule {
 // per delivery row, PostgreSQL one statement for all of them (arrays through unnest).
 const INSERT_EVENT = fixedStatement({
   sqlite: "insert into events (id, project_id, event, payload, created_at, trace_context) values (?, ?, ?, ?, ?, ?)",
-  postgres: "insert into events (id, project_id, event, payload, created_at, trace_context) values ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text)",
+  postgres:
+    "insert into events (id, project_id, event, payload, created_at, trace_context) values ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text)",
 });
 
 const DELIVERY_COLUMNS = `id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, retry_delays, run_at, lease_token, created_at, updated_at`;

@@ -5,6 +5,10 @@
  * BATCH rows in its own short transaction, so no statement holds locks for long, and several nodes
  * purging at once only skip each other's work.
  *
+ * The order matters beyond tidiness: a log entry reads its request body from its delivery's event
+ * (store/logs.ts), and a delivery goes only once no log entry references it, an event only once no
+ * delivery does, so every entry that is kept can still show the body it sent.
+ *
  * Deliveries and events are purged in two steps per batch: the candidates come from an index range
  * scan in key order (resuming after the previous batch, so rows that must stay cannot stall the
  * purge), then one DELETE of those ids re-checks that nothing references them. Written as a single
