@@ -12,11 +12,7 @@ export interface CoalescedRunOptions {
   start?: "now" | "soon";
 }
 
-interface Pending {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
-}
+type Pending = { promise: Promise<void>; resolve(): void; reject(err: unknown): void };
 
 export class CoalescedRun {
   private running: Promise<void> | null = null;
@@ -47,19 +43,9 @@ export class CoalescedRun {
     return promise;
   }
 
-  /** True while the task runs or a run is asked for. */
-  get busy(): boolean {
-    return this.running !== null || this.pending !== null;
-  }
-
-  /** Resolves once no run is in progress or asked for (failures included). */
-  async idle(): Promise<void> {
-    while (this.busy) await (this.running ?? this.pending!.promise).catch(() => {});
-  }
-
-  /** No run starts after this; answers once the current one (and one already asked for) is done. */
+  /** No run starts after this; answers once the current one (and one already asked for) is done, failed or not. */
   async close(): Promise<void> {
-    await this.idle();
+    while (this.running || this.pending) await (this.running ?? this.pending!.promise).catch(() => {});
     this.closed = true;
   }
 
