@@ -22,6 +22,7 @@ import { notificationRoutes } from "./routes/notifications.js";
 import { projectRoutes } from "./routes/projects.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { ErrorSchema } from "./schemas.js";
 import { installSecurityHeaders, installUi } from "./ui.js";
 
 /** Largest request body: a 256 KiB subject plus room for JSON escaping. Larger subjects get our 413. */
@@ -92,7 +93,10 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
     },
+    // Shared schemas (app.addSchema) become components.schemas entries named by their $id.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`) },
   });
+  app.addSchema(ErrorSchema);
 
   const who = identify(creds, ctx.now);
   const limit = await rateLimitHook(app, ctx.config.rateLimit, who);

@@ -176,13 +176,16 @@ export const ProjectParams = T.Object({ project_id: T.String() });
 export const WebhookParams = T.Object({ project_id: T.String(), id: T.String() });
 export const LogParams = T.Object({ project_id: T.String(), id: T.String(), log_id: T.String() });
 
+/** The error body, by reference to the one `Error` component (registered by buildApi). */
+export const ErrorRef = T.Unsafe<Static<typeof ErrorSchema>>(T.Ref("Error"));
+
 export const errorResponses = {
-  400: ErrorSchema,
-  401: ErrorSchema,
-  403: ErrorSchema,
-  404: ErrorSchema,
-  422: ErrorSchema,
-  429: ErrorSchema,
+  400: ErrorRef,
+  401: ErrorRef,
+  403: ErrorRef,
+  404: ErrorRef,
+  422: ErrorRef,
+  429: ErrorRef,
 };
 
 export type Project = Static<typeof ProjectSchema>;

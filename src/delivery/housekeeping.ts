@@ -2,12 +2,20 @@
 import type { Context } from "../services/context.js";
 import type { Outbox } from "../notify/outbox.js";
 import { purgeOld } from "../store/queue/purge.js";
+import { CoalescedRun } from "../lib/coalesced-run.js";
 
 export class Housekeeping {
   private outboxTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
-  private purging: Promise<unknown> | null = null;
   private readonly stopping = new AbortController();
+  private readonly purges = new CoalescedRun(async () => {
+    try {
+      const r = await purgeOld(this.ctx.store.db, { now: this.ctx.now(), logRetentionDays: this.ctx.config.logRetentionDays, signal: this.stopping.signal });
+      if (r.logEntries || r.deliveries || r.events) this.ctx.log.info({ purged: r }, "retention purge");
+    } catch (err) {
+      this.ctx.log.warn({ err: { message: (err as Error).message } }, "retention purge failed");
+    }
+  });
 
   constructor(
     private readonly ctx: Context,
@@ -27,16 +35,9 @@ export class Housekeeping {
     this.outbox.run().catch((err) => this.ctx.log.warn({ err: { message: (err as Error).message } }, "notification outbox pass failed"));
   }
 
-  purge(): Promise<unknown> {
-    if (!this.purging) {
-      this.purging = purgeOld(this.ctx.store.db, { now: this.ctx.now(), logRetentionDays: this.ctx.config.logRetentionDays, signal: this.stopping.signal })
-        .then((r) => {
-          if (r.logEntries || r.deliveries || r.events) this.ctx.log.info({ purged: r }, "retention purge");
-        })
-        .catch((err) => this.ctx.log.warn({ err: { message: (err as Error).message } }, "retention purge failed"))
-        .finally(() => (this.purging = null));
-    }
-    return this.purging;
+  /** A purge pass; asked for during one, it runs once more afterwards. */
+  purge(): Promise<void> {
+    return this.purges.request();
   }
 
   async stop(): Promise<void> {
@@ -44,7 +45,7 @@ export class Housekeeping {
     clearInterval(this.purgeTimer);
     // The purge is paced and may run for minutes: it stops at its next batch; the next start resumes it.
     this.stopping.abort();
-    await this.purging;
+    await this.purges.close();
     await this.outbox.run().catch(() => {});
     this.outbox.close();
   }

@@ -18,6 +18,7 @@ import type { Context } from "../services/context.js";
 import { dueOutbox, updateOutbox } from "../store/notifications.js";
 import type { NotificationRow, OutboxState } from "../store/schema.js";
 import { notificationView, webhookView } from "../services/views.js";
+import { CoalescedRun } from "../lib/coalesced-run.js";
 import { Mailer } from "./mailer.js";
 
 const BACKOFF_MS = [5_000, 30_000, 120_000, 600_000, 3_600_000];
@@ -26,7 +27,7 @@ const LEASE_MS = 60_000;
 export class Outbox {
   private readonly mailer: Mailer | null;
   private readonly dispatcher: Dispatcher | undefined;
-  private running: Promise<void> | null = null;
+  private readonly passes = new CoalescedRun(() => this.pass());
 
   constructor(
     private readonly ctx: Context,
@@ -40,10 +41,9 @@ export class Outbox {
     this.mailer = ctx.config.smtpUrl ? new Mailer(ctx.config.smtpUrl, ctx.config.smtpFrom) : null;
   }
 
-  /** Sends what is due; concurrent calls share one pass. */
+  /** Sends what is due: a pass that starts after this call (calls made during a pass share the next one). */
   run(): Promise<void> {
-    if (!this.running) this.running = this.pass().finally(() => (this.running = null));
-    return this.running;
+    return this.passes.request();
   }
 
   private async pass(): Promise<void> {

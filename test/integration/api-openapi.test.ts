@@ -1,5 +1,5 @@
-/** /api/openapi.json: a valid OpenAPI 3 document listing every route of SPEC §4, whose schemas match real answers. */
-import { Ajv } from "ajv";
+/** /api/openapi.json: a valid OpenAPI 3.1 document listing every route of SPEC §4, whose schemas match real answers. */
+import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS } from "../helpers/databases.js";
@@ -31,48 +31,52 @@ const SPEC_ROUTES = [
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-/** Keywords an OpenAPI 3.0 Schema Object may hold (3.0.3 §4.7.24), plus `x-` extensions. */
-const SCHEMA_KEYWORDS_30 = new Set([
-  "title",
-  "multipleOf",
-  "maximum",
-  "exclusiveMaximum",
-  "minimum",
-  "exclusiveMinimum",
-  "maxLength",
-  "minLength",
-  "pattern",
-  "maxItems",
-  "minItems",
-  "uniqueItems",
-  "maxProperties",
-  "minProperties",
-  "required",
-  "enum",
-  "type",
-  "allOf",
-  "oneOf",
-  "anyOf",
-  "not",
-  "items",
-  "properties",
-  "additionalProperties",
-  "description",
-  "format",
-  "default",
-  "nullable",
-  "discriminator",
-  "readOnly",
-  "writeOnly",
-  "xml",
-  "externalDocs",
-  "example",
-  "deprecated",
-  "$ref",
+/**
+ * Keywords an OpenAPI 3.1 Schema Object may hold: JSON Schema 2020-12 (core, applicator,
+ * unevaluated, validation, meta-data, format and content vocabularies) and the OpenAPI base
+ * vocabulary, plus `x-` extensions. 3.0's `nullable` is not among them.
+ */
+const SCHEMA_KEYWORDS_31 = new Set([
+  ...["$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary", "$comment", "$defs"],
+  ...["prefixItems", "items", "contains", "additionalProperties", "properties", "patternProperties", "dependentSchemas", "propertyNames"],
+  ...["if", "then", "else", "allOf", "anyOf", "oneOf", "not", "unevaluatedItems", "unevaluatedProperties"],
+  ...["type", "const", "enum", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern"],
+  ...["maxItems", "minItems", "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties", "required", "dependentRequired"],
+  ...["title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples", "format"],
+  ...["contentEncoding", "contentMediaType", "contentSchema"],
+  ...["discriminator", "xml", "externalDocs", "example"],
 ]);
-const TYPES_30 = new Set(["string", "number", "integer", "boolean", "array", "object"]);
+/** Keywords whose value is a schema, a list of schemas, or a map of them. */
+const SUBSCHEMA = [
+  "items",
+  "contains",
+  "additionalProperties",
+  "propertyNames",
+  "if",
+  "then",
+  "else",
+  "not",
+  "unevaluatedItems",
+  "unevaluatedProperties",
+  "contentSchema",
+];
+const SUBSCHEMA_LISTS = ["prefixItems", "allOf", "anyOf", "oneOf"];
+const SUBSCHEMA_MAPS = ["properties", "patternProperties", "dependentSchemas", "$defs"];
+const DIALECTS_31 = ["https://spec.openapis.org/oas/3.1/dialect/base", "https://json-schema.org/draft/2020-12/schema"];
+/** Where the tests' Ajv finds components.schemas (a document's `#/components/schemas/…` refs are rewritten to it). */
+const COMPONENTS_ID = "https://hookline.test/components";
 
 type Json = Record<string, any>;
+
+// ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+const addFormats = ((formats as unknown as { default?: unknown }).default ?? formats) as unknown as (a: Ajv2020) => Ajv2020;
+
+/** `schema` with the document's `#/components/schemas/X` refs pointing at COMPONENTS_ID's `$defs/X`. */
+function localRefs<T>(schema: T): T {
+  return JSON.parse(JSON.stringify(schema), (k, v) =>
+    k === "$ref" && typeof v === "string" ? v.replace(/^#\/components\/schemas\//, `${COMPONENTS_ID}#/$defs/`) : v,
+  );
+}
 
 describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
   let hl: TestHookline;
@@ -88,8 +92,8 @@ describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
     await hl?.close();
   });
 
-  const operations = () =>
-    Object.entries<Json>(doc.paths).flatMap(([path, item]) =>
+  const operations = (of: Json = doc.paths) =>
+    Object.entries<Json>(of).flatMap(([path, item]) =>
       Object.entries<Json>(item)
         .filter(([m]) => METHODS.includes(m))
         .map(([method, op]) => ({ path, method, op })),
@@ -98,7 +102,7 @@ describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
   /** Every schema object in the document, with where it is. */
   const schemas = () => {
     const out: Array<{ where: string; schema: Json }> = [];
-    for (const { path, method, op } of operations()) {
+    for (const { path, method, op } of [...operations(), ...operations(doc.webhooks ?? {})]) {
       for (const p of op.parameters ?? []) out.push({ where: `${method} ${path} param ${p.name}`, schema: p.schema });
       for (const [type, media] of Object.entries<Json>(op.requestBody?.content ?? {}))
         out.push({ where: `${method} ${path} body ${type}`, schema: media.schema });
@@ -175,33 +179,65 @@ describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
     for (const route of SPEC_ROUTES) expect(statuses(route), route).toEqual(expect.arrayContaining(["401"]));
   });
 
-  it("uses only schema keywords of its OpenAPI version", () => {
-    const is30 = doc.openapi.startsWith("3.0");
-    const walk = (s: unknown, where: string): void => {
-      if (!s || typeof s !== "object") return;
-      const schema = s as Json;
-      if (is30) {
-        for (const k of Object.keys(schema)) if (!k.startsWith("x-")) expect(SCHEMA_KEYWORDS_30.has(k), `${where}: keyword ${k}`).toBe(true);
-        if (schema.type !== undefined) expect(TYPES_30.has(schema.type), `${where}: type ${JSON.stringify(schema.type)}`).toBe(true);
-        if (schema.required !== undefined) expect(schema.required.length, `${where}: required must not be empty in 3.0`).toBeGreaterThan(0);
-        if (schema.nullable !== undefined) expect(typeof schema.nullable).toBe("boolean");
+  /** Every schema object inside `schema` (itself included), with where it is. */
+  const subschemas = (schema: unknown, where: string): Array<{ where: string; schema: Json }> => {
+    if (!schema || typeof schema !== "object") return [];
+    const s = schema as Json;
+    const out = [{ where, schema: s }];
+    for (const k of SUBSCHEMA) if (k in s) out.push(...subschemas(s[k], `${where}.${k}`));
+    for (const k of SUBSCHEMA_LISTS) for (const [i, sub] of (s[k] ?? []).entries()) out.push(...subschemas(sub, `${where}.${k}[${i}]`));
+    for (const k of SUBSCHEMA_MAPS) for (const [name, sub] of Object.entries(s[k] ?? {})) out.push(...subschemas(sub, `${where}.${k}.${name}`));
+    return out;
+  };
+
+  /** Ajv for the document's dialect (JSON Schema 2020-12), strict: an unknown keyword or a wrong type fails to compile. */
+  const ajv2020 = () => {
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
+    addFormats(ajv);
+    ajv.addVocabulary(["discriminator", "xml", "externalDocs", "example"]);
+    const extensions = new Set(
+      schemas().flatMap(({ where, schema }) => subschemas(schema, where).flatMap((s) => Object.keys(s.schema).filter((k) => k.startsWith("x-")))),
+    );
+    if (extensions.size) ajv.addVocabulary([...extensions]);
+    ajv.addSchema({ $id: COMPONENTS_ID, $defs: localRefs(doc.components?.schemas ?? {}) });
+    return ajv;
+  };
+
+  it("is OpenAPI 3.1 whose schemas are JSON Schema 2020-12: only its keywords, valid by its meta-schema, refs that resolve", () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    if (doc.jsonSchemaDialect !== undefined) expect(DIALECTS_31).toContain(doc.jsonSchemaDialect);
+    const meta = new Ajv2020({ strict: false });
+    const all = schemas();
+    expect(all.length).toBeGreaterThan(100);
+    for (const { where, schema: root } of all) {
+      expect(root, where).toBeTypeOf("object");
+      expect(meta.validateSchema(root), `${where}: ${JSON.stringify(meta.errors)}`).toBe(true);
+      for (const { where: at, schema } of subschemas(root, where)) {
+        for (const k of Object.keys(schema)) if (!k.startsWith("x-")) expect(SCHEMA_KEYWORDS_31.has(k), `${at}: keyword ${k}`).toBe(true);
+        if (schema.$ref !== undefined) {
+          expect(schema.$ref, at).toMatch(/^#\/components\/schemas\/[^/]+$/);
+          expect(doc.components.schemas[schema.$ref.split("/").pop()], `${at}: ${schema.$ref}`).toBeDefined();
+        }
       }
-      for (const k of ["items", "not", "additionalProperties"]) if (schema[k] && typeof schema[k] === "object") walk(schema[k], `${where}.${k}`);
-      for (const k of ["allOf", "oneOf", "anyOf"]) for (const [i, sub] of (schema[k] ?? []).entries()) walk(sub, `${where}.${k}[${i}]`);
-      for (const [name, sub] of Object.entries(schema.properties ?? {})) walk(sub, `${where}.properties.${name}`);
-    };
-    for (const { where, schema } of schemas()) {
-      expect(schema, where).toBeTypeOf("object");
-      walk(schema, where);
     }
   });
 
-  it("every schema compiles, and real answers match the documented response schemas", async () => {
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
-    const addFormats = ((formats as unknown as { default?: unknown }).default ?? formats) as unknown as (a: Ajv) => Ajv;
-    addFormats(ajv);
-    for (const { where, schema } of schemas()) expect(() => ajv.compile(schema), where).not.toThrow();
+  it("the error body is one shared component that every error answer refers to", () => {
+    const ref = { $ref: "#/components/schemas/Error" };
+    expect(doc.components.schemas.Error.properties.error.required).toEqual(["code", "message"]);
+    let errors = 0;
+    for (const { path, method, op } of operations())
+      for (const [status, r] of Object.entries<Json>(op.responses))
+        if (/^[45]/.test(status) && r.content) {
+          expect(r.content["application/json"].schema, `${method} ${path} ${status}`).toEqual(ref);
+          errors++;
+        }
+    expect(errors).toBeGreaterThan(100);
+  });
+
+  it("every schema compiles under strict JSON Schema 2020-12, and real answers match the documented response schemas", async () => {
+    const ajv = ajv2020();
+    for (const { where, schema } of schemas()) expect(() => ajv.compile(localRefs(schema)), where).not.toThrow();
 
     const check = async (method: string, template: string, path: string, body?: unknown) => {
       const res = await hl.api(method.toUpperCase(), path, body);
@@ -209,7 +245,7 @@ describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
       expect(documented, `${method} ${path} answered ${res.status}, which is not documented`).toBeDefined();
       const schema = documented.content?.["application/json"]?.schema;
       if (schema) {
-        const validate = ajv.compile(schema);
+        const validate = ajv.compile(localRefs(schema));
         expect(validate(res.body), `${method} ${path} ${res.status}: ${JSON.stringify(validate.errors)}`).toBe(true);
       }
       return res;

@@ -9,10 +9,11 @@
  *   healthy project still arrives well before the next wave of time-outs.
  * Each case logs its measured figure (slowest healthy arrival after the burst began).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DIALECTS } from "../helpers/databases.js";
-import { startHookline, type TestHookline } from "../helpers/hookline.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import type { TestHookline } from "../helpers/hookline.js";
+import type { Receiver } from "../helpers/receiver.js";
+import { hooklineWithReceivers } from "./support/hookline-with-receivers.js";
 import { eventually, sleep } from "../helpers/wait.js";
 
 const TIMEOUT_MS = 5000;
@@ -21,34 +22,23 @@ const BOUND_MS = TIMEOUT_MS * 0.6;
 const EVENT = "test-run.completed";
 
 describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
-  let hl: TestHookline | undefined;
-  let receivers: Receiver[] = [];
-
-  afterEach(async () => {
-    // Hanging sockets first: the runtime's shutdown then has no attempt left to wait for.
-    await Promise.all(receivers.map((r) => r.close()));
-    receivers = [];
-    await hl?.close();
-    hl = undefined;
-  });
+  const startWith = hooklineWithReceivers(dialect);
+  let hl: TestHookline;
 
   async function start(env: Record<string, string>, hanging: number): Promise<{ healthy: Receiver; hangs: Receiver[] }> {
-    const healthy = await startReceiver();
-    const hangs = await Promise.all(Array.from({ length: hanging }, () => startReceiver({ respond: { hang: true } })));
-    receivers = [healthy, ...hangs];
-    hl = await startHookline({
-      dialect,
+    const started = await startWith([{}, ...Array.from({ length: hanging }, () => ({ respond: { hang: true } }))], {
       worker: true,
       pollIntervalMs: 500, // the shipped default (the helper's 100 ms would paper over a claim that misses due work)
-      ca: receivers.map((r) => r.ca),
       // Retries far away: only first attempts are in play.
       env: { HOOKLINE_TIMEOUT_MS: String(TIMEOUT_MS), HOOKLINE_RETRY_DELAYS: "60,60,60", ...env },
     });
+    hl = started.hl;
+    const [healthy, ...hangs] = started.receivers;
     return { healthy, hangs };
   }
 
   async function hook(project: string, url: string): Promise<void> {
-    const res = await hl!.api("POST", `/api/v1/projects/${project}/webhooks`, { name: url, events: [EVENT], url });
+    const res = await hl.api("POST", `/api/v1/projects/${project}/webhooks`, { name: url, events: [EVENT], url });
     expect(res.status).toBe(201);
   }
 
@@ -57,7 +47,7 @@ describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
     const began = Date.now();
     const calls = [];
     for (let i = 0; i < count; i++) {
-      for (const p of projects) calls.push(hl!.api("POST", `/api/v1/projects/${p}/events`, { event: EVENT, subject: { n: i } }));
+      for (const p of projects) calls.push(hl.api("POST", `/api/v1/projects/${p}/events`, { event: EVENT, subject: { n: i } }));
     }
     for (const res of await Promise.all(calls)) expect(res.status).toBe(202);
     return began;
@@ -74,7 +64,7 @@ describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
     { hanging: 4, events: 60 },
   ])("$hanging hanging webhook(s) and one healthy, $events events at once: healthy deliveries arrive before the time-outs", async ({ hanging, events }) => {
     const { healthy, hangs } = await start({}, hanging);
-    await hl!.project("burst");
+    await hl.project("burst");
     for (const h of hangs) await hook("burst", `${h.url}/hang`);
     await hook("burst", `${healthy.url}/ok`);
 
@@ -93,10 +83,10 @@ describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
     const { healthy, hangs } = await start({ HOOKLINE_CONCURRENCY: "8" }, 12);
     const hangProjects = hangs.map((_, i) => `hang${i}`);
     for (const [i, h] of hangs.entries()) {
-      await hl!.project(hangProjects[i]);
+      await hl.project(hangProjects[i]);
       await hook(hangProjects[i], `${h.url}/hang`);
     }
-    await hl!.project("calm");
+    await hl.project("calm");
     await hook("calm", `${healthy.url}/ok`);
 
     // A backlog for every hanging endpoint. No design can tell a hanging endpoint before its first

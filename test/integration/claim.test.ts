@@ -3,9 +3,13 @@
  * limits counted from live leases in the database (any number of claimers), oldest first within a
  * webhook, round-robin across projects and webhooks, the suspect share, and two claimers working at
  * once (two connections, as a `serve` and a `hookline worker` would) never lease one row twice nor
- * exceed a webhook's limit together.
+ * exceed a webhook's limit together. On PostgreSQL the worker's claim is claimPostgres
+ * (postgres/claim-deliveries.ts): these tests run that statement, and the last one makes another
+ * worker lease between its two statements, which only the second statement's recount can see.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { KyselyPlugin } from "kysely";
+import { claimPostgres } from "../../src/store/postgres/claim-deliveries.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
 import type { ClaimRequest } from "../../src/store/queue/types.js";
 import { openStore, type Store } from "../../src/store/db.js";
@@ -138,5 +142,36 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     };
     await Promise.all([claimer(store, "one"), claimer(other, "two"), claimer(store, "three")]);
     expect([...seen.keys()].filter((id) => id.startsWith("dlv_c_")).length).toBe(150 * 3);
+  });
+
+  it.runIf(dialect === "postgres")("recounts live leases after locking: leases another worker commits meanwhile still count against the limit", async () => {
+    const [hook] = await webhooks("p6", 1);
+    const t0 = 11_000_000;
+    const cap = 4;
+    await queueRows(store.db, "p6", [hook], "r", 10, t0);
+    // Right after the first statement found the webhook with all 4 slots free, another worker leases 3.
+    let raced = false;
+    const race: KyselyPlugin = {
+      transformQuery: (args) => args.node,
+      async transformResult(args) {
+        if (!raced && args.result.rows.some((r) => typeof r === "object" && r !== null && "busy" in r)) {
+          raced = true;
+          const three = (await other.db.selectFrom("deliveries").select("id").where("webhook_id", "=", hook).orderBy("run_at", "desc").limit(3).execute()).map(
+            (r) => r.id,
+          );
+          await other.db
+            .updateTable("deliveries")
+            .set({ lease_token: "elsewhere", lease_until: t0 + 60_000 })
+            .where("id", "in", three)
+            .execute();
+        }
+        return args.result;
+      },
+    };
+    const { claimed } = await claimPostgres(store.db.withPlugin(race), request(t0 + 100, 10, "r1", cap));
+    expect(raced).toBe(true);
+    expect(claimed).toHaveLength(1);
+    const live = await store.db.selectFrom("deliveries").select("id").where("webhook_id", "=", hook).where("lease_token", "is not", null).execute();
+    expect(live).toHaveLength(cap);
   });
 });

@@ -5,10 +5,9 @@
  * then publishes single events, and each must be attempted within about a second. The bound here is
  * 2.5 s so a busy CI machine does not make it flaky; the measured delays are logged.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DIALECTS } from "../helpers/databases.js";
-import { startHookline, type TestHookline } from "../helpers/hookline.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import { hooklineWithReceivers } from "./support/hookline-with-receivers.js";
 import { eventually, sleep } from "../helpers/wait.js";
 
 const EVENT = "test-run.completed";
@@ -17,21 +16,12 @@ const BOUND_MS = 2500;
 const PROBES = 3;
 
 describe.each(DIALECTS)("fairness across projects (%s)", (dialect) => {
-  let hl: TestHookline | undefined;
-  let receivers: Receiver[] = [];
-
-  afterEach(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-    receivers = [];
-    await hl?.close();
-    hl = undefined;
-  });
+  const startWith = hooklineWithReceivers(dialect);
 
   it("a quiet project's event is attempted within about a second behind another project's 10,000 queued deliveries", async () => {
-    const busy = await Promise.all(Array.from({ length: 5 }, () => startReceiver({ respond: { status: 200, delayMs: 100 } })));
-    const quiet = await startReceiver();
-    receivers = [...busy, quiet];
-    hl = await startHookline({ dialect, worker: false, ca: receivers.map((r) => r.ca) });
+    const { hl, receivers } = await startWith([...Array.from({ length: 5 }, () => ({ respond: { status: 200, delayMs: 100 } })), {}], { worker: false });
+    const busy = receivers.slice(0, 5);
+    const quiet = receivers[5];
     const api = hl.api;
     await hl.project("busy");
     for (const [i, r] of busy.entries()) {

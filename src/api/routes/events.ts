@@ -1,6 +1,6 @@
 import { Type as T } from "@sinclair/typebox";
 import type { RoutePlugin } from "../decorators.js";
-import { ErrorSchema, EventDetailSchema, ProjectParams, PublishBody, PublishResultSchema, errorResponses } from "../schemas.js";
+import { ErrorRef, EventDetailSchema, ProjectParams, PublishBody, PublishResultSchema, errorResponses } from "../schemas.js";
 import { getEvent } from "../../services/event-lookup.js";
 import { publish } from "../../services/publish.js";
 
@@ -17,7 +17,7 @@ export const eventRoutes: RoutePlugin = async (app) => {
         params: ProjectParams,
         headers: T.Object({ "idempotency-key": T.Optional(T.String()) }),
         body: PublishBody,
-        response: { 202: PublishResultSchema, 413: ErrorSchema, ...errorResponses },
+        response: { 202: PublishResultSchema, 413: ErrorRef, ...errorResponses },
       },
     },
     async (req, reply) => {

@@ -36,8 +36,14 @@ export const logRoutes: RoutePlugin = async (app) => {
           "The filtered log as NDJSON (`application/x-ndjson`): one log entry per line, with request and response, newest first. Streamed: any size.",
         params: WebhookParams,
         querystring: LogFilterQuery,
-        produces: ["application/x-ndjson"],
-        response: { 200: T.String({ description: "one JSON log entry (with request and response) per line" }), ...errorResponses },
+        // NDJSON on success; errors are the usual JSON body.
+        response: {
+          200: {
+            description: "One JSON log entry (with request and response) per line",
+            content: { "application/x-ndjson": { schema: T.String() } },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (req, reply) => {

@@ -2,7 +2,7 @@ import { Type as T } from "@sinclair/typebox";
 import type { RoutePlugin } from "../decorators.js";
 import {
   DeliveryIdSchema,
-  ErrorSchema,
+  ErrorRef,
   IncludeQuery,
   ProjectParams,
   SecretRotateBody,
@@ -37,7 +37,7 @@ export const webhookRoutes: RoutePlugin = async (app) => {
     base,
     {
       onRequest: guard("project-admin"),
-      schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorSchema, ...errorResponses } },
+      schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorRef, ...errorResponses } },
     },
     async (req, reply) => reply.status(201).send(await webhooks.createWebhook(ctx, req.params.project_id, req.body)),
   );
@@ -50,7 +50,7 @@ export const webhookRoutes: RoutePlugin = async (app) => {
     `${base}/:id`,
     {
       onRequest: guard("project-admin"),
-      schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorSchema, ...errorResponses } },
+      schema: { tags, params: WebhookParams, body: WebhookPatchBody, response: { 200: WebhookSchema, 409: ErrorRef, ...errorResponses } },
     },
     async (req) => webhooks.updateWebhook(ctx, req.params.project_id, req.params.id, req.body ?? {}),
   );
@@ -143,7 +143,7 @@ export const webhookRoutes: RoutePlugin = async (app) => {
           since: T.String({ format: "date-time", description: "ISO time, within the log retention" }),
           until: T.Optional(T.String({ format: "date-time", description: "ISO time, default now" })),
         }),
-        response: { 202: T.Object({ deliveries: T.Integer() }), 409: ErrorSchema, ...errorResponses },
+        response: { 202: T.Object({ deliveries: T.Integer() }), 409: ErrorRef, ...errorResponses },
       },
     },
     async (req, reply) => reply.status(202).send(await recoverWebhook(ctx, req.params.project_id, req.params.id, req.body)),

@@ -1,6 +1,7 @@
-import { useEffect, useId, useLayoutEffect, useRef, useState, type ReactNode } from "react";
+import { useEffect, useId, useLayoutEffect, useRef, type ReactNode } from "react";
 import { createPortal } from "react-dom";
-import { errorMessage } from "../api/client";
+import { useRequest } from "../lib/use-request";
+import { FormError } from "./form-bits";
 import { CrossIcon } from "./icons";
 
 let openDialogs = 0;
@@ -115,6 +116,48 @@ export function Dialog({ title, onClose, children, footer, initialFocus, busy, s
   );
 }
 
+/** A dialog's Cancel and its action; the action shows a spinner while its request runs. */
+export function DialogActions({
+  label,
+  onAction,
+  onCancel,
+  busy,
+  tone = "primary",
+  cancelRef,
+  actionRef,
+  autoFocus = false,
+}: {
+  label: string;
+  onAction: () => void;
+  onCancel: () => void;
+  busy: boolean;
+  tone?: "primary" | "danger";
+  cancelRef?: React.Ref<HTMLButtonElement>;
+  actionRef?: React.Ref<HTMLButtonElement>;
+  /** Focus the action when the dialog opens. */
+  autoFocus?: boolean;
+}) {
+  return (
+    <>
+      <button type="button" className="button" ref={cancelRef} onClick={onCancel} disabled={busy}>
+        Cancel
+      </button>
+      <button
+        type="button"
+        className={`button button-${tone}`}
+        ref={actionRef}
+        onClick={onAction}
+        disabled={busy}
+        aria-busy={busy || undefined}
+        data-autofocus={autoFocus || undefined}
+      >
+        {busy && <span className="spinner spinner-inline" aria-hidden="true" />}
+        {label}
+      </button>
+    </>
+  );
+}
+
 export interface ConfirmDialogProps {
   title: string;
   confirmLabel: string;
@@ -127,21 +170,9 @@ export interface ConfirmDialogProps {
 
 /** A yes/no dialog around one request; the request's error is shown inside, the dialog stays open. */
 export function ConfirmDialog({ title, confirmLabel, tone = "primary", description, children, onConfirm, onClose }: ConfirmDialogProps) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useRequest();
   const cancelRef = useRef<HTMLButtonElement>(null);
   const confirmRef = useRef<HTMLButtonElement>(null);
-
-  async function confirm() {
-    setBusy(true);
-    setError(null);
-    try {
-      await onConfirm();
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
-  }
 
   return (
     <Dialog
@@ -152,23 +183,19 @@ export function ConfirmDialog({ title, confirmLabel, tone = "primary", descripti
       // Destructive actions start on Cancel; harmless ones on the action itself.
       initialFocus={tone === "danger" ? cancelRef : confirmRef}
       footer={
-        <>
-          <button type="button" className="button" ref={cancelRef} onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="button" className={`button button-${tone}`} ref={confirmRef} onClick={confirm} disabled={busy} aria-busy={busy || undefined}>
-            {busy && <span className="spinner spinner-inline" aria-hidden="true" />}
-            {confirmLabel}
-          </button>
-        </>
+        <DialogActions
+          label={confirmLabel}
+          tone={tone}
+          busy={busy}
+          onAction={() => run(onConfirm)}
+          onCancel={onClose}
+          cancelRef={cancelRef}
+          actionRef={confirmRef}
+        />
       }
     >
       {children}
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError>{error}</FormError>
     </Dialog>
   );
 }

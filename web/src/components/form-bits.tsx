@@ -29,6 +29,16 @@ export function Switch({ label, hint, error, id, ...input }: InputHTMLAttributes
   );
 }
 
+/** A failed request's message inside a dialog or form, announced when it appears. */
+export function FormError({ children }: { children: ReactNode }) {
+  if (!children) return null;
+  return (
+    <p className="form-error" role="alert">
+      {children}
+    </p>
+  );
+}
+
 export function FieldError({ id, message }: { id: string; message?: string }) {
   if (!message) return null;
   return (

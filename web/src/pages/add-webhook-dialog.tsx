@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { enc } from "../api/client";
 import type { Webhook, WebhookInput } from "../api/types";
 import { Dialog } from "../components/dialog";
-import { EventPicker, FieldError, Switch } from "../components/form-bits";
+import { EventPicker, FieldError, FormError, Switch } from "../components/form-bits";
 import { Skeleton } from "../components/spinner";
 import { useEventTypes } from "../lib/event-types";
 import { generateSecret } from "../lib/format";
@@ -171,11 +171,7 @@ export function AddWebhookDialog({
           />
         </div>
 
-        {errors.form && (
-          <p className="form-error" role="alert">
-            {errors.form}
-          </p>
-        )}
+        <FormError>{errors.form}</FormError>
       </form>
     </Dialog>
   );

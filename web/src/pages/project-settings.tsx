@@ -4,6 +4,7 @@ import { ApiError, enc, errorMessage } from "../api/client";
 import { keys } from "../api/keys";
 import type { PortalSession, Project, WebhookList } from "../api/types";
 import { CopyIcon, WebhookIcon } from "../components/icons";
+import { FormError } from "../components/form-bits";
 import { PageError, Shell } from "../components/shell";
 import { Skeleton } from "../components/spinner";
 import { Time } from "../components/time";
@@ -162,11 +163,7 @@ function GeneralSection({ project }: { project: Project }) {
             </p>
           )}
         </div>
-        {errors.form && (
-          <p className="form-error" role="alert">
-            {errors.form}
-          </p>
-        )}
+        <FormError>{errors.form}</FormError>
         <div className="form-actions">
           <span className="muted small">
             Created <Time iso={project.created_at} />
@@ -219,11 +216,7 @@ function PortalLinkSection({ projectId }: { projectId: string }) {
             Create link
           </button>
         </div>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError>{error}</FormError>
         {session && (
           <div className="secret-box">
             <code className="mono break">{session.url}</code>

@@ -3,6 +3,7 @@ import { ApiError, enc, errorMessage } from "../api/client";
 import { keys } from "../api/keys";
 import type { Project } from "../api/types";
 import { Dialog } from "../components/dialog";
+import { FormError } from "../components/form-bits";
 import { ArrowRightIcon, PlusIcon } from "../components/icons";
 import { PageError, Shell } from "../components/shell";
 import { Skeleton } from "../components/spinner";
@@ -164,11 +165,7 @@ function NewProjectDialog({ onClose, onCreated }: { onClose: () => void; onCreat
             </p>
           )}
         </div>
-        {errors.form && !errors.id && !errors.name && (
-          <p className="form-error" role="alert">
-            {errors.form}
-          </p>
-        )}
+        <FormError>{!errors.id && !errors.name && errors.form}</FormError>
         <button type="submit" hidden />
       </form>
     </Dialog>

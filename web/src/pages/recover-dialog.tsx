@@ -1,8 +1,9 @@
 import { useState } from "react";
-import { errorMessage } from "../api/client";
 import type { Webhook } from "../api/types";
-import { Dialog } from "../components/dialog";
+import { Dialog, DialogActions } from "../components/dialog";
+import { FormError } from "../components/form-bits";
 import { useSession } from "../lib/session-context";
+import { useRequest } from "../lib/use-request";
 
 /** An ISO time as a datetime-local value in the user's zone (seconds kept). */
 function toLocalInput(iso: string): string {
@@ -34,22 +35,15 @@ export function RecoverDialog({
 }) {
   const { client } = useSession();
   const [value, setValue] = useState(() => toLocalInput(since ?? new Date(Date.now() - 3600_000).toISOString()));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useRequest();
 
-  async function recover() {
-    setBusy(true);
-    setError(null);
-    try {
+  const recover = () =>
+    run(async () => {
       const at = new Date(value);
       if (!Number.isFinite(at.getTime())) throw new Error("Enter a date and time to recover from.");
       const res = await client.post<{ deliveries: number }>(`${path}/recover`, { since: at.toISOString() });
       onQueued(res.deliveries);
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <Dialog
@@ -67,27 +61,13 @@ export function RecoverDialog({
           was off) is queued once more, oldest first.
         </p>
       }
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="button" className="button button-primary" onClick={recover} disabled={busy} aria-busy={busy || undefined} data-autofocus>
-            {busy && <span className="spinner spinner-inline" aria-hidden="true" />}
-            Recover
-          </button>
-        </>
-      }
+      footer={<DialogActions label="Recover" busy={busy} onAction={recover} onCancel={onClose} autoFocus />}
     >
       <div className="field">
         <label htmlFor="recover-since">Since</label>
         <input id="recover-since" type="datetime-local" step={1} value={value} onChange={(e) => setValue(e.target.value)} />
       </div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError>{error}</FormError>
     </Dialog>
   );
 }

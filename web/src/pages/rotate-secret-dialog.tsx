@@ -1,10 +1,11 @@
 import { useState } from "react";
-import { errorMessage } from "../api/client";
 import type { SecretRotation, Webhook } from "../api/types";
-import { Dialog } from "../components/dialog";
+import { Dialog, DialogActions } from "../components/dialog";
+import { FormError } from "../components/form-bits";
 import { CopyButton } from "../components/json-view";
 import { Time } from "../components/time";
 import { useSession } from "../lib/session-context";
+import { useRequest } from "../lib/use-request";
 
 const OVERLAPS: { seconds: number; label: string }[] = [
   { seconds: 3600, label: "1 hour" },
@@ -20,21 +21,14 @@ const OVERLAPS: { seconds: number; label: string }[] = [
 export function RotateSecretDialog({ webhook, path, onClose, onRotated }: { webhook: Webhook; path: string; onClose: () => void; onRotated: () => void }) {
   const { client } = useSession();
   const [seconds, setSeconds] = useState(86_400);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useRequest();
   const [result, setResult] = useState<SecretRotation | null>(null);
 
-  async function rotate() {
-    setBusy(true);
-    setError(null);
-    try {
+  const rotate = () =>
+    run(async () => {
       setResult(await client.post<SecretRotation>(`${path}/secret/rotate`, { previous_valid_seconds: seconds }));
       onRotated();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
-    setBusy(false);
-  }
+    });
 
   if (result) {
     return (
@@ -85,17 +79,7 @@ export function RotateSecretDialog({ webhook, path, onClose, onRotated }: { webh
           <p>This webhook has no secret yet: the new one signs every delivery from now on.</p>
         )
       }
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="button" className="button button-primary" onClick={rotate} disabled={busy} aria-busy={busy || undefined} data-autofocus>
-            {busy && <span className="spinner spinner-inline" aria-hidden="true" />}
-            Rotate
-          </button>
-        </>
-      }
+      footer={<DialogActions label="Rotate" busy={busy} onAction={rotate} onCancel={onClose} autoFocus />}
     >
       {webhook.has_secret && (
         <div className="field">
@@ -109,11 +93,7 @@ export function RotateSecretDialog({ webhook, path, onClose, onRotated }: { webh
           </select>
         </div>
       )}
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError>{error}</FormError>
     </Dialog>
   );
 }

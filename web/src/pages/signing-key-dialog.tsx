@@ -1,9 +1,9 @@
-import { useState } from "react";
-import { errorMessage } from "../api/client";
 import type { Webhook } from "../api/types";
 import { Dialog } from "../components/dialog";
+import { FormError } from "../components/form-bits";
 import { CopyButton } from "../components/json-view";
 import { useSession } from "../lib/session-context";
+import { useRequest } from "../lib/use-request";
 
 /**
  * Signing key: an Ed25519 key pair whose private half stays in Hookline. Deliveries then carry a
@@ -21,21 +21,13 @@ export function SigningKeyDialog({
   onChanged: () => Promise<void>;
 }) {
   const { client, canWrite } = useSession();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run: request } = useRequest();
   const key = webhook.public_key;
-
-  async function run(action: () => Promise<unknown>) {
-    setBusy(true);
-    setError(null);
-    try {
+  const run = (action: () => Promise<unknown>) =>
+    request(async () => {
       await action();
       await onChanged();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
-    setBusy(false);
-  }
+    });
 
   return (
     <Dialog
@@ -86,11 +78,7 @@ export function SigningKeyDialog({
       ) : (
         <p className="muted">This webhook has no signing key.</p>
       )}
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError>{error}</FormError>
     </Dialog>
   );
 }
