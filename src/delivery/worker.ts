@@ -4,6 +4,8 @@
  * per-webhook limits counted from live leases in the database, fair across projects and webhooks);
  * the worker only keeps its own slots: at most `concurrency` attempts, of which webhooks whose
  * attempts time out may hold only SUSPECT_SHARE, so hanging endpoints cannot take every slot.
+ * Attempts are opened, signed and sent on the sender threads (sender-threads.ts); the worker keeps
+ * the claim, the slots, the tracing spans and the recorder on this thread.
  * It is woken by a publish in this process, by the PostgreSQL LISTEN connection (Runtime), and by
  * each recorded batch of outcomes (their leases are gone: slots are free again).
  */
