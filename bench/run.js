@@ -88,6 +88,7 @@ try {
       r.throughput_dps = round(t.dps, 0);
       r.ratio = round(t.dps / result.raw_rps, 3);
       r.cpu_ms_per_delivery = round(t.cpuMsPerDelivery, 3);
+      r.main_thread_cpu_ms_per_delivery = round(t.mainCpuMsPerDelivery, 3);
       if (t.serverCpuMsPerDelivery !== undefined) r.server_cpu_ms_per_delivery = round(t.serverCpuMsPerDelivery, 3);
     });
     await step("latency", async () => {

@@ -187,6 +187,7 @@ async function runThroughput(h, receiver, events, dialect) {
   await receiver.reset();
   const procs = [h.serve, ...h.workers];
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+  const mainCpu0 = procs.map((p) => cpuSeconds(p.pid, { mainThread: true }));
   const pgCpu = serverCpu(dialect);
   const t0 = nowNs();
   const publishing = publishMany(h.api, "bench", events);
@@ -195,6 +196,7 @@ async function runThroughput(h, receiver, events, dialect) {
   const dps = total / seconds(t0, tEnd);
   // CPU the Hookline processes spent per delivery: steadier than wall time on a shared machine.
   const cpuMs = (procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - cpu0[i], 0) * 1000) / total;
+  const mainCpuMs = (procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid, { mainThread: true }) - mainCpu0[i], 0) * 1000) / total;
   const serverCpuMs = pgCpu(total);
   // Every attempt is logged: wait for the recorder's last batch.
   const deadline = Date.now() + 30_000;
@@ -202,7 +204,15 @@ async function runThroughput(h, receiver, events, dialect) {
   while ((logged = await h.db.count("log_entries")) < total && Date.now() < deadline) await sleep(100);
   if (logged < total) throw new Error(`only ${logged} of ${total} attempts were logged`);
   const stats = await receiver.stats();
-  return { dps, cpuMsPerDelivery: cpuMs, serverCpuMsPerDelivery: serverCpuMs, requests: stats.requests, unique: stats.unique, logged };
+  return {
+    dps,
+    cpuMsPerDelivery: cpuMs,
+    mainCpuMsPerDelivery: mainCpuMs,
+    serverCpuMsPerDelivery: serverCpuMs,
+    requests: stats.requests,
+    unique: stats.unique,
+    logged,
+  };
 }
 
 /**

@@ -145,10 +145,15 @@ export function rssMb(pid) {
 /** Extra node flags for Hookline processes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
-/** CPU seconds (user + system) a process has used so far (Linux /proc; clock ticks of 10 ms). */
-export function cpuSeconds(pid) {
+/**
+ * CPU seconds (user + system) a process has used so far, all its threads (Linux /proc; clock ticks
+ * of 10 ms). `mainThread`: only its main thread's (the one that claims, records and serves the API;
+ * the sender threads make the attempts), the share that bounds a worker's throughput.
+ */
+export function cpuSeconds(pid, { mainThread = false } = {}) {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+    const fields = fs.readFileSync(file, "utf8").split(") ")[1].split(" ");
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return NaN;

@@ -4,6 +4,7 @@
  * CLI stops with that message. Each option is documented once, here (the README's configuration
  * reference is generated from this table).
  */
+import { availableParallelism } from "node:os";
 import { parseKeyRing, type KeyRing } from "./domain/secret-box.js";
 import { parseAllowPrivateNetworks, type UrlPolicy } from "./domain/url-policy.js";
 
@@ -229,6 +230,14 @@ export const OPTIONS = {
     default: 256,
     doc: "Delivery attempts one worker makes at once. Webhooks whose attempts time out may hold at most half of them.",
     parse: int(1, 10_000),
+  },
+  senderThreads: {
+    env: "HOOKLINE_SENDER_THREADS",
+    // The main thread claims, records and serves the API; one sender thread per two cores leaves it a core of its own.
+    default: Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2))),
+    defaultText: "half the CPUs, from 1 to 4",
+    doc: "Threads that sign and send a worker's delivery attempts (TLS, HTTP, signatures), beside the thread that claims them, records them and serves the API. Each thread keeps its own connections (16 per endpoint).",
+    parse: int(1, 64),
   },
   metricsPort: {
     env: "HOOKLINE_METRICS_PORT",

@@ -10,7 +10,7 @@ import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from "./conf
 import { Housekeeping } from "./delivery/housekeeping.js";
 import { createMetrics, type Metrics } from "./delivery/metrics.js";
 import { MetricsServer } from "./delivery/metrics-server.js";
-import { Sender } from "./delivery/sender.js";
+import { SenderThreads } from "./delivery/sender-threads.js";
 import { Worker } from "./delivery/worker.js";
 import { Outbox, notifySecret } from "./notify/outbox.js";
 import { createContext, type Context } from "./services/context.js";
@@ -44,7 +44,8 @@ export class Runtime {
   listener: DeliveryListener | null = null;
   private housekeeping: Housekeeping | null = null;
   private metricsServer: MetricsServer | null = null;
-  private sender: Sender | null = null;
+  /** The worker's sender threads (null without a worker). */
+  senderThreads: SenderThreads | null = null;
   private closed = false;
 
   private constructor(
@@ -102,17 +103,20 @@ export class Runtime {
   /** Starts the delivery worker, the notification outbox and the retention purge. */
   startWorker(overrides: { concurrency?: number } = {}): Worker {
     if (this.worker) return this.worker;
-    this.sender = new Sender({
+    this.senderThreads = new SenderThreads({
+      threads: this.config.senderThreads,
       timeoutMs: this.config.timeoutMs,
       urlPolicy: this.config.urlPolicy,
       ca: this.opts.ca,
       lookup: this.opts.lookup,
+      keyRing: this.config.encryptionKey ?? null,
+      log: this.ctx.log,
     });
     const outbox = new Outbox(this.ctx, notifySecret(this.config.notifySecret, this.creds.secretKey), { ca: this.opts.ca });
     this.housekeeping = new Housekeeping(this.ctx, outbox);
     this.worker = new Worker(
       this.ctx,
-      this.sender,
+      this.senderThreads,
       this.metrics,
       {
         concurrency: overrides.concurrency ?? this.config.concurrency,
@@ -146,7 +150,7 @@ export class Runtime {
     await this.listener?.stop();
     await this.worker?.stop();
     await this.housekeeping?.stop();
-    await this.sender?.close();
+    await this.senderThreads?.close();
     await this.notifier?.close();
     await this.ctx.tracing?.shutdown();
     await this.ctx.store.close();

@@ -4,20 +4,25 @@
  * per-webhook limits counted from live leases in the database, fair across projects and webhooks);
  * the worker only keeps its own slots: at most `concurrency` attempts, of which webhooks whose
  * attempts time out may hold only SUSPECT_SHARE, so hanging endpoints cannot take every slot.
+ * Attempts are opened, signed and sent on the sender threads (sender-threads.ts); the worker keeps
+ * the claim, the slots, the tracing spans and the recorder on this thread.
  * It is woken by a publish in this process, by the PostgreSQL LISTEN connection (Runtime), and by
  * each recorded batch of outcomes (their leases are gone: slots are free again).
  */
 import crypto from "node:crypto";
-import { buildAttemptHeaders } from "../domain/payload.js";
-import { HOOKLINE_VERSION } from "../version.js";
 import type { Context } from "../services/context.js";
-import { openSecret } from "../services/secrets.js";
 import { claimDeliveries } from "../store/queue/claim.js";
 import { releaseLeases } from "../store/queue/release.js";
 import type { ClaimedDelivery } from "../store/queue/types.js";
+import type { AttemptJob, SentAttempt } from "./attempt-job.js";
 import type { Metrics } from "./metrics.js";
 import { OutcomeRecorder } from "./recorder.js";
-import type { Sender } from "./sender.js";
+import { SenderThreadLostError } from "./sender-threads.js";
+
+/** Signs and sends attempts (SenderThreads: off the main thread). */
+export interface AttemptSender {
+  send(job: AttemptJob, signal?: AbortSignal): Promise<SentAttempt>;
+}
 
 export interface WorkerOptions {
   concurrency: number;
@@ -26,7 +31,6 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
 }
 
-const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
 /** Most deliveries one claim takes. */
 const MAX_CLAIM = 200;
 /** The share of a worker's slots that webhooks whose attempts time out may hold; the rest is kept for the others. */
@@ -36,6 +40,8 @@ export class Worker {
   private readonly token = crypto.randomUUID();
   private readonly inFlight = new Map<string, { controller: AbortController; suspect: boolean }>();
   private suspectInFlight = 0;
+  private toRelease: string[] = [];
+  private released: Promise<void> = Promise.resolve();
   private readonly recorder: OutcomeRecorder;
   private readonly suspectSlots: number;
   private afterProject: string | undefined;
@@ -50,7 +56,7 @@ export class Worker {
 
   constructor(
     private readonly ctx: Context,
-    private readonly sender: Sender,
+    private readonly sender: AttemptSender,
     private readonly metrics: Metrics,
     private readonly opts: WorkerOptions,
     onDisabled: () => void = () => {},
@@ -145,18 +151,6 @@ export class Worker {
     }
     const attempt = d.attempts + 1;
     const at = this.ctx.now();
-    const headers = buildAttemptHeaders({
-      event: target.event,
-      deliveryId: d.id,
-      attempt,
-      secret: target.secret === null ? null : openSecret(this.ctx, target.secret),
-      // A rotated-out secret signs too until it expires; a signing key adds the `v1a,` value.
-      previousSecret: target.previous_secret && Number(target.previous_secret_expires_at) > at ? openSecret(this.ctx, target.previous_secret) : null,
-      signingKey: target.signing_key ? openSecret(this.ctx, target.signing_key) : null,
-      body: target.payload,
-      userAgent: USER_AGENT,
-      now: new Date(at),
-    });
     // Tracing on: the attempt's span, a child of its publish; the receiver gets its traceparent.
     const span = this.ctx.tracing?.attempt(target.trace_context ?? null, {
       url: target.url,
@@ -165,11 +159,36 @@ export class Worker {
       event: target.event,
       webhookId: d.webhook_id,
     });
-    if (span) headers.traceparent = span.traceparent;
-    const result = await this.sender.send({ url: target.url, headers, body: target.payload }, signal);
+    let sent: SentAttempt;
+    try {
+      // Secrets travel sealed as stored; the sender thread opens them, signs and sends.
+      sent = await this.sender.send(
+        {
+          url: target.url,
+          body: target.payload,
+          event: target.event,
+          deliveryId: d.id,
+          attempt,
+          secret: target.secret,
+          // A rotated-out secret signs too until it expires; a signing key adds the `v1a,` value.
+          previousSecret: target.previous_secret && Number(target.previous_secret_expires_at) > at ? target.previous_secret : null,
+          signingKey: target.signing_key ?? null,
+          now: at,
+          traceparent: span?.traceparent,
+        },
+        signal,
+      );
+    } catch (err) {
+      const lost = err instanceof SenderThreadLostError;
+      span?.end({ statusCode: null, success: false, outcome: signal.aborted || lost ? "aborted" : "failure", error: (err as Error).message });
+      if (signal.aborted) return; // shutdown: the lease is released, the attempt is made again
+      if (lost) return this.releaseSoon(d.id); // the thread died: made again at once, nothing recorded
+      throw err;
+    }
+    const { headers, result } = sent;
     const outcome = result.success ? "success" : "failure";
     span?.end({ statusCode: result.statusCode, success: result.success, outcome: signal.aborted ? "aborted" : outcome, error: result.error });
-    if (signal.aborted) return; // shutdown: the lease is released, the attempt is made again
+    if (signal.aborted) return;
     this.metrics.attempts.inc({ outcome, trigger: d.trigger });
     this.metrics.attemptDuration.observe({ outcome }, result.durationMs / 1000);
     await this.recorder.record({
@@ -181,6 +200,19 @@ export class Worker {
       result,
       at,
     });
+  }
+
+  /** Gives leases back in one statement per turn (a dead sender thread fails all its attempts at once). */
+  private releaseSoon(id: string): Promise<void> {
+    if (this.toRelease.length === 0) {
+      this.released = new Promise((resolve) => setImmediate(resolve)).then(async () => {
+        const ids = this.toRelease;
+        this.toRelease = [];
+        await releaseLeases(this.ctx.store.db, ids, this.token, this.ctx.now());
+      });
+    }
+    this.toRelease.push(id);
+    return this.released;
   }
 
   /**

@@ -184,6 +184,13 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
     ],
     bad: ["0", "10001", "many"],
   },
+  senderThreads: {
+    good: [
+      ["1", 1],
+      ["4", 4],
+    ],
+    bad: ["0", "65", "two"],
+  },
   poolSize: {
     good: [
       ["10", 10],
@@ -249,6 +256,10 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
 describe("config", () => {
   it("covers every option of OPTIONS in this table (add a case when adding an option)", () => {
     expect(Object.keys(CASES).sort()).toEqual(Object.keys(OPTIONS).sort());
+  });
+
+  it("starts one sender thread per two CPUs, from 1 to 4", () => {
+    expect(resolveConfig({}).senderThreads).toBe(Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2))));
   });
 
   it("resolves the documented defaults with an empty environment", () => {

@@ -1,0 +1,83 @@
+/**
+ * Entry point of a sender thread (node:worker_threads): signs and sends the attempts the worker hands
+ * over and answers their results, batched per turn of the event loop. TLS, undici, HMAC/Ed25519 and
+ * response capture thus run beside the main thread's claims, API and delivery log, on another core.
+ * Nothing here touches the database: a thread that dies loses no delivery (see sender-threads.ts).
+ */
+import type { LookupAddress } from "node:dns";
+import type { LookupFunction } from "node:net";
+import { parentPort, workerData } from "node:worker_threads";
+import type { KeyRing } from "../domain/secret-box.js";
+import { runAttempt, type SentAttempt } from "./attempt-job.js";
+import type { FromThread, SenderThreadData, ToThread } from "./sender-protocol.js";
+import { Sender } from "./sender.js";
+
+const port = parentPort!;
+const data = workerData as SenderThreadData;
+const post = (m: FromThread): void => port.postMessage(m);
+
+const ring: KeyRing | null = data.keyRing && {
+  currentId: data.keyRing.currentId,
+  keys: new Map(data.keyRing.keys.map(([id, key]) => [id, Buffer.from(key, "base64")])),
+};
+
+/** Lookups waiting for the main thread's resolver. */
+const lookups = new Map<number, (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void>();
+let nextLookup = 0;
+const remoteLookup: LookupFunction = (hostname, options, callback) => {
+  const id = nextLookup++;
+  lookups.set(id, (err, addresses) => (err ? callback(err, "") : callback(null, addresses)));
+  post({ type: "lookup", id, hostname, family: typeof options.family === "number" ? options.family : undefined });
+};
+
+const sender = new Sender({
+  timeoutMs: data.timeoutMs,
+  urlPolicy: data.urlPolicy,
+  connectionsPerOrigin: data.connectionsPerOrigin,
+  ca: data.ca.length > 0 ? data.ca : undefined,
+  lookup: data.remoteLookup ? remoteLookup : undefined,
+});
+
+const running = new Map<number, AbortController>();
+let outbox: { id: number; sent?: SentAttempt; error?: string }[] = [];
+
+function answer(r: { id: number; sent?: SentAttempt; error?: string }): void {
+  if (outbox.length === 0) setImmediate(flush);
+  outbox.push(r);
+}
+
+function flush(): void {
+  const results = outbox;
+  outbox = [];
+  if (results.length > 0) post({ type: "results", results });
+}
+
+port.on("message", (m: ToThread) => {
+  switch (m.type) {
+    case "send":
+      for (const { id, job } of m.jobs) {
+        const controller = new AbortController();
+        running.set(id, controller);
+        runAttempt(sender, ring, job, controller.signal)
+          .then(
+            (sent) => answer({ id, sent }),
+            (err: unknown) => answer({ id, error: err instanceof Error ? err.message : String(err) }),
+          )
+          .finally(() => running.delete(id));
+      }
+      break;
+    case "abort":
+      for (const id of m.ids) running.get(id)?.abort();
+      break;
+    case "lookup-answer": {
+      const done = lookups.get(m.id);
+      lookups.delete(m.id);
+      done?.(m.error ? Object.assign(new Error(m.error.message), { code: m.error.code, syscall: m.error.syscall }) : null, m.addresses ?? []);
+      break;
+    }
+    case "close":
+      // Attempts in flight finish (each bounded by the timeout); then the thread's event loop empties and it exits.
+      void sender.close().then(() => setImmediate(() => port.close()));
+      break;
+  }
+});
