@@ -7,6 +7,7 @@ import type { Context } from "../services/context.js";
 import type { Metrics } from "./metrics.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
 import { cancelLeased } from "../store/queue/cancel.js";
+import { Backoff } from "../lib/backoff.js";
 
 const MAX_BATCH = 200;
 /**
@@ -48,7 +49,7 @@ export class OutcomeRecorder {
 
   private async drain(): Promise<void> {
     if (this.lanes++ === 0) this.drained = new Promise((resolve) => (this.onDrained = resolve));
-    let backoff = 100;
+    const backoff = new Backoff({ minMs: 100, maxMs: 5_000 });
     try {
       while (this.queue.length > 0) {
         // Let attempts finishing in the same tick join this batch.
@@ -63,13 +64,12 @@ export class OutcomeRecorder {
             batch.map((b) => b.outcome),
           );
           for (const b of batch) b.done();
-          backoff = 100;
+          backoff.reset();
           if (summary.notifications > 0) this.onDisabled();
         } catch (err) {
           this.queue.unshift(...batch);
           this.ctx.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "recording attempts failed; retrying");
-          await new Promise((r) => setTimeout(r, backoff));
-          backoff = Math.min(backoff * 2, 5_000);
+          await backoff.waitAfterFailure();
         }
       }
     } finally {

@@ -18,6 +18,7 @@ import type { AttemptJob, SentAttempt } from "./attempt-job.js";
 import type { Metrics } from "./metrics.js";
 import { OutcomeRecorder } from "./recorder.js";
 import { SenderThreadLostError } from "./sender-threads.js";
+import { CoalescedRun } from "../lib/coalesced-run.js";
 
 /** Signs and sends attempts (SenderThreads: off the main thread). */
 export interface AttemptSender {
@@ -46,9 +47,8 @@ export class Worker {
   private readonly suspectSlots: number;
   private afterProject: string | undefined;
   private running = false;
-  private filling = false;
-  private again = false;
-  private scheduled = false;
+  /** Wakes in the same turn of the event loop share one claim pass; wakes during a pass, one more after it. */
+  private readonly claims = new CoalescedRun(() => this.fill(), { start: "soon" });
   private timer: NodeJS.Timeout | undefined;
   private readonly onPublished = () => this.wake();
   private readonly leaseMs: number;
@@ -79,50 +79,35 @@ export class Worker {
     return this.inFlight.size;
   }
 
-  /** Claims now (wakes arriving in the same turn of the event loop, or during a claim, share one more pass). */
+  /** Claims soon (see `claims`). */
   wake(): void {
-    if (!this.running) return;
-    if (this.filling) {
-      this.again = true;
-      return;
-    }
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.fill();
-    });
+    if (this.running) void this.claims.request();
   }
 
   private async fill(): Promise<void> {
-    if (!this.running || this.filling) return;
-    this.filling = true;
+    if (!this.running) return;
     clearTimeout(this.timer);
     try {
-      do {
-        this.again = false;
-        // Claim until the slots are full or a claim says nothing more is claimable now.
-        while (this.running && this.inFlight.size < this.opts.concurrency) {
-          const now = this.ctx.now();
-          const want = Math.min(this.opts.concurrency - this.inFlight.size, MAX_CLAIM);
-          const { claimed, lastProject, more } = await claimDeliveries(this.ctx.store, {
-            now,
-            leaseUntil: now + this.leaseMs,
-            token: this.token,
-            want,
-            suspectWant: Math.max(0, this.suspectSlots - this.suspectInFlight),
-            cap: this.opts.perWebhookConcurrency,
-            afterProject: this.afterProject,
-          });
-          if (lastProject !== undefined) this.afterProject = lastProject;
-          for (const d of claimed) this.start1(d);
-          if (claimed.length === 0 || !more) break;
-        }
-      } while (this.again && this.running);
+      // Claim until the slots are full or a claim says nothing more is claimable now.
+      while (this.running && this.inFlight.size < this.opts.concurrency) {
+        const now = this.ctx.now();
+        const want = Math.min(this.opts.concurrency - this.inFlight.size, MAX_CLAIM);
+        const { claimed, lastProject, more } = await claimDeliveries(this.ctx.store, {
+          now,
+          leaseUntil: now + this.leaseMs,
+          token: this.token,
+          want,
+          suspectWant: Math.max(0, this.suspectSlots - this.suspectInFlight),
+          cap: this.opts.perWebhookConcurrency,
+          afterProject: this.afterProject,
+        });
+        if (lastProject !== undefined) this.afterProject = lastProject;
+        for (const d of claimed) this.start1(d);
+        if (claimed.length === 0 || !more) break;
+      }
     } catch (err) {
       this.ctx.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "claiming deliveries failed; retrying");
     } finally {
-      this.filling = false;
       if (this.running) this.timer = setTimeout(() => this.wake(), this.pollMs);
     }
   }

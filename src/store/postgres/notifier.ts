@@ -7,6 +7,8 @@
  */
 import pg from "pg";
 import { sql, type Kysely } from "kysely";
+import { Backoff } from "../../lib/backoff.js";
+import { CoalescedRun } from "../../lib/coalesced-run.js";
 
 export const DELIVERIES_CHANNEL = "hookline_deliveries";
 
@@ -23,9 +25,14 @@ const errInfo = (err: unknown) => ({ err: { message: (err as Error).message, cod
  * queued one is what makes coalescing safe: it runs after every commit that asked for it.
  */
 export class DeliveryNotifier {
-  private inFlight: Promise<void> | null = null;
-  private again = false;
-  private closed = false;
+  private readonly sends = new CoalescedRun(async () => {
+    try {
+      await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(this.db);
+    } catch (err) {
+      // Workers find the deliveries by polling anyway; the database being away is reported elsewhere.
+      this.log.warn(errInfo(err), "NOTIFY after publish failed; workers will find the deliveries by polling");
+    }
+  });
 
   constructor(
     private readonly db: Kysely<any>,
@@ -33,31 +40,12 @@ export class DeliveryNotifier {
   ) {}
 
   notify(): void {
-    if (this.closed) return;
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
-    this.inFlight = sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`
-      .execute(this.db)
-      .then(
-        () => {},
-        // Workers find the deliveries by polling anyway; the database being away is reported elsewhere.
-        (err) => this.log.warn(errInfo(err), "NOTIFY after publish failed; workers will find the deliveries by polling"),
-      )
-      .finally(() => {
-        this.inFlight = null;
-        if (this.again) {
-          this.again = false;
-          this.notify();
-        }
-      });
+    void this.sends.request();
   }
 
   /** Sends what is queued, then stops (call before the pool closes). */
-  async close(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
-    this.closed = true;
+  close(): Promise<void> {
+    return this.sends.close();
   }
 }
 
@@ -77,12 +65,14 @@ export interface ListenerOptions {
 export class DeliveryListener {
   private client: pg.Client | null = null;
   private stopped = false;
-  private failures = 0;
+  private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private isConnected = false;
 
-  constructor(private readonly opts: ListenerOptions) {}
+  constructor(private readonly opts: ListenerOptions) {
+    this.backoff = new Backoff({ minMs: opts.minBackoffMs ?? 100, maxMs: opts.maxBackoffMs ?? 5_000, jitter: true });
+  }
 
   /** True while LISTEN is active on a live connection. */
   get connected(): boolean {
@@ -119,8 +109,8 @@ export class DeliveryListener {
       await client.end().catch(() => {});
       return;
     }
-    if (this.failures > 0) this.opts.log.info({ after_failures: this.failures }, "LISTEN connection re-established");
-    this.failures = 0;
+    if (this.backoff.failures > 0) this.opts.log.info({ after_failures: this.backoff.failures }, "LISTEN connection re-established");
+    this.backoff.reset();
     this.isConnected = true;
     this.pingTimer = setInterval(() => {
       client.query("select 1").catch((err) => this.lost(client, err));
@@ -137,11 +127,8 @@ export class DeliveryListener {
     clearInterval(this.pingTimer);
     client.end().catch(() => {});
     if (this.stopped) return;
-    const min = this.opts.minBackoffMs ?? 100;
-    const max = this.opts.maxBackoffMs ?? 5_000;
-    const delay = Math.round(Math.min(max, min * 2 ** this.failures) * (0.5 + Math.random() / 2));
-    this.failures++;
-    this.opts.log.warn({ ...errInfo(err), retry_in_ms: delay, failures: this.failures }, "LISTEN connection lost; reconnecting");
+    const delay = this.backoff.fail();
+    this.opts.log.warn({ ...errInfo(err), retry_in_ms: delay, failures: this.backoff.failures }, "LISTEN connection lost; reconnecting");
     this.retryTimer = setTimeout(() => void this.connect(), delay);
     this.retryTimer.unref();
   }

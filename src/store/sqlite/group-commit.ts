@@ -8,6 +8,7 @@
  */
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database } from "../schema.js";
+import { CoalescedRun } from "../../lib/coalesced-run.js";
 
 type Work = (trx: Transaction<Database>) => Promise<unknown>;
 
@@ -22,7 +23,8 @@ const MAX_BATCH = 64;
 
 export class GroupCommit {
   private queue: Job[] = [];
-  private running = false;
+  /** Works queued in the same turn of the event loop share a drain; it takes what arrives while it runs too. */
+  private readonly drains = new CoalescedRun(() => this.drain(), { start: "soon" });
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -30,19 +32,12 @@ export class GroupCommit {
   run<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      void this.drains.request();
     });
   }
 
   private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) await this.commit(this.queue.splice(0, MAX_BATCH));
-    } finally {
-      this.running = false;
-    }
+    while (this.queue.length > 0) await this.commit(this.queue.splice(0, MAX_BATCH));
   }
 
   /**
