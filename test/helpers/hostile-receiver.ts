@@ -16,7 +16,7 @@ export type Behaviour =
   | "reset-mid-response"
   /** Resets the connection as soon as the request arrived, before any answer. */
   | "reset-before-response"
-  /** Sends a valid 200 one byte every 50 ms: the head alone takes about 2 s. */
+  /** Sends a valid 200 one byte every 100 ms: the whole answer takes about 7.6 s, longer than any timeout the tests use. */
   | "slow-headers"
   /** 200, chunked, and a body written as fast as the client reads, forever. */
   | "endless-body"
@@ -121,7 +121,7 @@ export async function startHostile(behaviour: Behaviour, opts: { lateMs?: number
         case "slow-headers": {
           const bytes = Buffer.from("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Slow: yes\r\nContent-Length: 2\r\n\r\nok");
           let i = 0;
-          every(50, () => (i < bytes.length ? write(bytes.subarray(i, ++i)) : socket.end()));
+          every(100, () => (i < bytes.length ? write(bytes.subarray(i, ++i)) : socket.end()));
           return;
         }
         case "endless-body":
