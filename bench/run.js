@@ -12,7 +12,8 @@
  * BENCH_REDIS_URL (redis://127.0.0.1:6379, for the BullMQ peer),
  * BENCH_CONCURRENCY (64), BENCH_LATENCY_EPS (100), BENCH_NODE_ARGS (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof" for Hookline's processes), BENCH_DUMP_LAT (path prefix: every latency
- * sample of each latency phase as JSON, in arrival order), BENCH_KEEP (keep work folders).
+ * sample of each latency phase as JSON, in arrival order), BENCH_KEEP (keep work folders),
+ * BENCH_PG_LOG (PostgreSQL logs every statement of the bench's databases with its duration).
  */
 import os from "node:os";
 import { parseArgs } from "node:util";

@@ -95,6 +95,7 @@ export async function createDatabase(dialect, workDir) {
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   await admin.query(`create database ${name}`);
+  if (process.env.BENCH_PG_LOG) await admin.query(`alter database ${name} set log_min_duration_statement = 0`);
   await admin.end();
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;

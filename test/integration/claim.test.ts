@@ -8,8 +8,9 @@
  * worker lease between its two statements, which only the second statement's recount can see.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { KyselyPlugin } from "kysely";
+import { CompiledQuery, type KyselyPlugin } from "kysely";
 import { claimPostgres } from "../../src/store/postgres/claim-deliveries.js";
+import { candidatesText } from "../../src/store/queue/candidates.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
 import type { ClaimRequest } from "../../src/store/queue/types.js";
 import { openStore, type Store } from "../../src/store/db.js";
@@ -97,6 +98,46 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     expect(count(res.claimed, quiet)).toBe(1);
   });
 
+  it("finds candidate webhooks without reading their backlogs, whatever plan the planner picks", async () => {
+    const [busy, other2] = await webhooks("p6", 2);
+    const t0 = 7_000_000;
+    await queueRows(store.db, "p6", [busy, other2], "plan", 3000, t0);
+    // The busy webhook is at its limit: every one of its due rows is behind its own live leases.
+    await claimDeliveries(store, request(t0 + 10_000, 4, "held", 4));
+    const now = t0 + 10_000;
+    if (dialect === "sqlite") {
+      const plan = await store.db.connection().execute(async (conn) => {
+        const text = `explain query plan ${candidatesText("?", "?")}`;
+        const rows = (await conn.executeQuery(CompiledQuery.raw(text, [4, 4, now, now, now]))).rows as { detail: string }[];
+        return rows.map((r) => r.detail).join("\n");
+      });
+      // Each subquery is a seek into its webhook's range of an index, never a scan of deliveries.
+      expect(plan).toMatch(/SEARCH d USING INDEX deliveries_webhook_due/);
+      expect(plan).toMatch(/SEARCH l USING (COVERING )?INDEX deliveries_leased/);
+      expect(plan).not.toMatch(/SCAN [dl]\b/);
+      return;
+    }
+    // PostgreSQL: the statement as the claim runs it (bitmap scans off, a named prepared statement,
+    // so a generic plan after five runs), measured by the rows its plan reads from deliveries.
+    const read = await store.db.connection().execute(async (conn) => {
+      const run = (text: string) => conn.executeQuery(CompiledQuery.raw(text, []));
+      await run("begin");
+      try {
+        await run("set local enable_bitmapscan = off");
+        await run("set local plan_cache_mode = force_generic_plan");
+        await run(`prepare plan_probe(int, bigint) as ${candidatesText("$1::int", "$2::bigint")} for no key update of w skip locked`);
+        const rows = (await run(`explain (analyze, format json) execute plan_probe(4, ${now})`)).rows as { "QUERY PLAN": unknown }[];
+        const plan = rows[0]["QUERY PLAN"] as { Plan: PlanNode }[];
+        return rowsReadFrom(plan[0].Plan, "deliveries");
+      } finally {
+        await run("rollback");
+        await run("deallocate all");
+      }
+    });
+    // Two seeks that pass at most the four leased rows each and two counts of four: not 6,000 rows.
+    expect(read).toBeLessThan(50);
+  });
+
   it("gives webhooks whose attempts time out (a lowered limit) no more than the suspect share", async () => {
     const [slow, ok] = await webhooks("p4", 2);
     const t0 = 7_000_000;
@@ -175,3 +216,17 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     expect(live).toHaveLength(cap);
   });
 });
+
+interface PlanNode {
+  "Relation Name"?: string;
+  "Actual Rows"?: number;
+  "Actual Loops"?: number;
+  "Rows Removed by Filter"?: number;
+  Plans?: PlanNode[];
+}
+
+/** Rows the scan nodes of a plan (EXPLAIN ANALYZE, JSON) read from `table`, filtered out or not. */
+function rowsReadFrom(node: PlanNode, table: string): number {
+  const own = node["Relation Name"] === table ? ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0)) * (node["Actual Loops"] ?? 1) : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsReadFrom(child, table), 0);
+}

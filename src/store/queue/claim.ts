@@ -4,11 +4,12 @@
  * worker process), shared fairly across projects and webhooks (fair-share.ts), oldest first
  * within a webhook. It runs in three steps inside one transaction:
  *
- *  1. candidates: webhooks with a free slot and at least one due, unleased delivery. Live leases
- *     come from deliveries_leased (leased rows only); the due check is one seek into the webhook's
- *     own range of deliveries_webhook_due, made only for webhooks that have a free slot — a busy
- *     webhook's backlog is never walked.
- *  2. shares: the worker's free slots split round-robin across projects, then webhooks.
+ *  1. candidates: webhooks with at least one due, unleased delivery, with their live leases. Per
+ *     webhook, one seek into its own range of deliveries_webhook_due that stops at the first due,
+ *     unleased row (it passes at most the webhook's live leases, so a backlog is never walked) and
+ *     one count over deliveries_leased (leased rows only).
+ *  2. shares: the worker's free slots split round-robin across projects, then webhooks that have a
+ *     free slot (limit − live leases).
  *  3. seeks: per webhook, its oldest due rows up to its share, leased.
  *
  * Each dialect makes the three steps atomic its own way (sqlite/claim-deliveries.ts: one write

@@ -8,7 +8,7 @@ type Db = Parameters<Parameters<typeof sharedCommit>[1]>[0];
 
 // better-sqlite3 binds plain `?` only: a value is repeated where the text uses it twice.
 const CANDIDATES = candidatesText("?", "?");
-const candidateParams = (req: ClaimRequest) => [req.cap, req.cap, req.now, req.cap, req.cap, req.now, req.now];
+const candidateParams = (req: ClaimRequest) => [req.cap, req.cap, req.now, req.now, req.now];
 
 /** Most webhooks whose seeks one lease statement holds (SQLite allows 500 terms in a compound select). */
 const SEEKS_PER_STATEMENT = 200;
