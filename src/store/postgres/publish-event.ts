@@ -1,4 +1,5 @@
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
+import { namedPostgres, rawRows } from "../fixed-statement.js";
 import type { Database } from "../schema.js";
 
 export interface PublishRow {
@@ -21,26 +22,38 @@ export interface PublishRow {
  * read the subscribed webhooks, insert the event, insert its deliveries, commit), and a single
  * statement is atomic on its own. Answers the webhooks that got a delivery, or null when more
  * webhooks are subscribed than `deliveryIds` (an active limit lowered below what is enabled): then
- * nothing was written and the caller uses the transaction.
+ * nothing was written and the caller uses the transaction. A named prepared statement
+ * (fixed-statement.ts): parsed and planned once per connection.
  */
-export async function publishEventPostgres(db: Kysely<Database>, e: PublishRow): Promise<string[] | null> {
-  const res = await sql<{ fits: boolean; webhook_ids: string[] | null }>`
+const PUBLISH = namedPostgres(`
     with hooks as (
       select id, row_number() over (order by id) as n
         from webhooks
-       where project_id = ${e.projectId} and enabled = 1 and events::jsonb ? ${e.event}::text),
-    fits as (select count(*) <= ${e.deliveryIds.length}::int as ok from hooks),
+       where project_id = $1 and enabled = 1 and events::jsonb ? $2::text),
+    fits as (select count(*) <= $3::int as ok from hooks),
     ev as (
       insert into events (id, project_id, event, payload, created_at, trace_context)
-      select ${e.id}::text, ${e.projectId}::text, ${e.event}::text, ${e.payload}::text, ${e.now}::bigint, ${e.traceContext}::text from fits where ok),
+      select $4::text, $1::text, $2::text, $5::text, $6::bigint, $7::text from fits where ok),
     dl as (
       insert into deliveries (id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, retry_delays, run_at, lease_token, created_at, updated_at)
-      select (${e.deliveryIds}::text[])[h.n], ${e.id}::text, h.id, ${e.projectId}::text, 'event', 'pending', 0, ${e.maxAttempts}::int,
-             ${e.retryDelays}::text, ${e.now}::bigint, null, ${e.now}::bigint, ${e.now}::bigint
+      select ($8::text[])[h.n], $4::text, h.id, $1::text, 'event', 'pending', 0, $9::int, $10::text, $6::bigint, null, $6::bigint, $6::bigint
         from hooks h, fits
        where fits.ok
       returning webhook_id)
-    select (select ok from fits) as fits, (select array_agg(webhook_id) from dl) as webhook_ids`.execute(db);
-  const row = res.rows[0];
+    select (select ok from fits) as fits, (select array_agg(webhook_id) from dl) as webhook_ids`);
+
+export async function publishEventPostgres(db: Kysely<Database>, e: PublishRow): Promise<string[] | null> {
+  const [row] = await rawRows<{ fits: boolean; webhook_ids: string[] | null }>(db, PUBLISH, [
+    e.projectId,
+    e.event,
+    e.deliveryIds.length,
+    e.id,
+    e.payload,
+    e.now,
+    e.traceContext,
+    e.deliveryIds,
+    e.maxAttempts,
+    e.retryDelays,
+  ]);
   return row.fits ? (row.webhook_ids ?? []) : null;
 }
