@@ -161,11 +161,20 @@ export function parseAllowPrivateNetworks(raw: string | undefined): {
   return { allowPrivateNetworks: false, allowedCidrs };
 }
 
+/** Parsed ranges per list: every attempt checks its address, and the list is the config's, fixed. */
+const parsedLists = new WeakMap<readonly string[], Cidr[]>();
+
+function trustedRanges(cidrs: readonly string[]): Cidr[] {
+  let ranges = parsedLists.get(cidrs);
+  if (!ranges) parsedLists.set(cidrs, (ranges = cidrs.map(parseCidr)));
+  return ranges;
+}
+
 export function checkAddress(ip: string, policy: UrlPolicy): { allowed: true } | { allowed: false; reason: string } {
   if (policy.allowPrivateNetworks) return { allowed: true };
   const addr = parseIp(ip);
   if (!addr) return { allowed: false, reason: `${ip} is not an IP address` };
-  const trusted = policy.allowedCidrs.map(parseCidr);
+  const trusted = trustedRanges(policy.allowedCidrs);
   const isTrusted = (a: Address) => trusted.some((cidr) => inRange(a, cidr));
   if (isTrusted(addr)) return { allowed: true };
 
