@@ -56,12 +56,8 @@ const optionalText: Parser<string | undefined> = (raw) => (raw.trim() === "" ? u
 
 const httpUrl: Parser<string | undefined> = (raw) => {
   if (raw.trim() === "") return undefined;
-  let u: URL;
-  try {
-    u = new URL(raw.trim());
-  } catch {
-    throw new Error(`must be an absolute http(s) URL, got "${raw}"`);
-  }
+  if (!URL.canParse(raw.trim())) throw new Error(`must be an absolute http(s) URL, got "${raw}"`);
+  const u = new URL(raw.trim());
   if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error(`must be an http(s) URL, got "${raw}"`);
   return u.toString().replace(/\/$/, "");
 };
@@ -79,13 +75,8 @@ const publicUrl: Parser<string | undefined> = (raw) => {
 
 const smtpUrl: Parser<string | undefined> = (raw) => {
   if (raw.trim() === "") return undefined;
-  let u: URL;
-  try {
-    u = new URL(raw.trim());
-  } catch {
-    throw new Error("must be an smtp:// or smtps:// URL");
-  }
-  if (u.protocol !== "smtp:" && u.protocol !== "smtps:") throw new Error("must be an smtp:// or smtps:// URL");
+  const protocol = URL.canParse(raw.trim()) ? new URL(raw.trim()).protocol : "";
+  if (protocol !== "smtp:" && protocol !== "smtps:") throw new Error("must be an smtp:// or smtps:// URL");
   return raw.trim();
 };
 

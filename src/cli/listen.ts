@@ -51,12 +51,8 @@ export function checkStatus(status: number): number {
 }
 
 function checkForwardUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new Error(`--forward-to must be an absolute http(s) URL, got "${raw}"`);
-  }
+  if (!URL.canParse(raw)) throw new Error(`--forward-to must be an absolute http(s) URL, got "${raw}"`);
+  const u = new URL(raw);
   if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`--forward-to must be an http(s) URL, got "${raw}"`);
   return u.toString();
 }

@@ -19,13 +19,6 @@ Usage:
 
 Every flag also reads its environment variable (PORT, DATABASE_URL, …); see README.md.`;
 
-type Command = (args: string[]) => Promise<number | void>;
-
-async function lazy(modulePath: string, name: string): Promise<Command> {
-  const mod = (await import(modulePath)) as Record<string, Command>;
-  return mod[name];
-}
-
 export async function main(argv: string[]): Promise<number | void> {
   const [command, ...args] = argv;
   try {
@@ -39,17 +32,11 @@ export async function main(argv: string[]): Promise<number | void> {
       case "token":
         return await tokenCommand(args);
       case "listen":
-        return await (
-          await lazy("./listen.js", "listenCommand")
-        )(args);
+        return await (await import("./listen.js")).listenCommand(args);
       case "rotate-key":
-        return await (
-          await lazy("./rotate-key.js", "rotateKeyCommand")
-        )(args);
+        return await (await import("./rotate-key.js")).rotateKeyCommand(args);
       case "publish":
-        return await (
-          await lazy("./publish.js", "publishCommand")
-        )(args);
+        return await (await import("./publish.js")).publishCommand(args);
       case "--version":
       case "-v":
         console.log(HOOKLINE_VERSION);
@@ -65,11 +52,7 @@ export async function main(argv: string[]): Promise<number | void> {
         return 1;
     }
   } catch (err) {
-    if (
-      err instanceof ConfigError ||
-      (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ||
-      (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
-    ) {
+    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`hookline ${command}: ${(err as Error).message}`);
       return 2;
     }

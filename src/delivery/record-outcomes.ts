@@ -29,14 +29,9 @@ export interface Outcome {
   at: number;
 }
 
-export interface RecordSummary {
-  disabledWebhooks: string[];
-  notifications: number;
-}
-
-export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: Outcome[]): Promise<RecordSummary> {
-  const summary: RecordSummary = { disabledWebhooks: [], notifications: 0 };
-  if (outcomes.length === 0) return summary;
+/** Answers how many webhooks it auto-disabled (each with a notification to send). */
+export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: Outcome[]): Promise<number> {
+  if (outcomes.length === 0) return 0;
   const now = ctx.now();
   const finished: { outcome: string; trigger: string }[] = [];
   let cancelledByDisable = 0;
@@ -114,8 +109,6 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       const cancelled = reason ? await autoDisable(ctx, trx, d.webhook_id, d.id, now, reason) : null;
       if (reason && cancelled !== null) {
         disabledFor[reason]++;
-        summary.disabledWebhooks.push(d.webhook_id);
-        summary.notifications++;
         cancelledByDisable += cancelled;
       }
     }
@@ -124,7 +117,7 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
   // The queued deliveries an auto-disable cancelled are finished deliveries too.
   if (cancelledByDisable > 0) metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" }, cancelledByDisable);
   for (const reason of ["failures", "gone"] as const) if (disabledFor[reason] > 0) metrics.webhooksDisabled.inc({ reason }, disabledFor[reason]);
-  return summary;
+  return disabledFor.failures + disabledFor.gone;
 }
 
 type Trx = Transaction<Database>;

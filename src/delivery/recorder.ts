@@ -58,14 +58,14 @@ export class OutcomeRecorder {
         const batch = this.queue.splice(0, MAX_BATCH);
         if (batch.length === 0) break;
         try {
-          const summary = await recordOutcomes(
+          const disabled = await recordOutcomes(
             this.ctx,
             this.metrics,
             batch.map((b) => b.outcome),
           );
           for (const b of batch) b.done();
           backoff.reset();
-          if (summary.notifications > 0) this.onDisabled();
+          if (disabled > 0) this.onDisabled();
         } catch (err) {
           this.queue.unshift(...batch);
           this.ctx.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "recording attempts failed; retrying");

@@ -167,8 +167,3 @@ export function readCatalogFile(json: string): CatalogFile {
   if (byName.size === 0) throw new Error("must define at least one event type");
   return { types: [...byName.values()], extendsDefault };
 }
-
-/** The types of a HOOKLINE_EVENT_TYPES file (see readCatalogFile). */
-export function parseCatalogFile(json: string): EventType[] {
-  return readCatalogFile(json).types;
-}

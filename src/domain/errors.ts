@@ -38,7 +38,6 @@ export class LimitError extends HooklineError {
   }
 }
 
-/** 404 not_found. */
 /** 409 webhook_disabled: the action needs an enabled webhook (recover). */
 export class WebhookDisabledError extends HooklineError {
   constructor(message: string) {
@@ -46,6 +45,7 @@ export class WebhookDisabledError extends HooklineError {
   }
 }
 
+/** 404 not_found. */
 export class NotFoundError extends HooklineError {
   constructor(what: string) {
     super("not_found", `${what} was not found.`);

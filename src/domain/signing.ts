@@ -4,7 +4,7 @@
  * verifier: `v1,` (HMAC with a secret) and `v1a,` (Ed25519 with the webhook's signing key).
  * An HMAC key is always the secret's UTF-8 bytes, never a base64 decoding of it.
  */
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 
 /** Prefix of a published Ed25519 public key: "whpk_" + base64 of the raw 32 bytes. */
 export const PUBLIC_KEY_PREFIX = "whpk_";
@@ -33,22 +33,14 @@ export function standardSignature(secret: string, msgId: string, timestampSecond
 export function asymmetricSignature(privateKey: string, msgId: string, timestampSeconds: number, body: string | Buffer): string {
   checkTimestamp(timestampSeconds);
   const message = Buffer.concat([Buffer.from(`${msgId}.${timestampSeconds}.`, "utf8"), Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8")]);
-  return `v1a,${sign(null, message, privateKeyObject(privateKey)).toString("base64")}`;
+  const key = createPrivateKey({ key: Buffer.from(privateKey, "base64"), format: "der", type: "pkcs8" });
+  return `v1a,${sign(null, message, key).toString("base64")}`;
 }
 
 /** A new Ed25519 key pair: the private key as base64 PKCS#8 DER (to store), the public key as published. */
 export function newSigningKey(): { privateKey: string; publicKey: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   return { privateKey: privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"), publicKey: publishedPublicKey(publicKey) };
-}
-
-/** The "whpk_…" form of a stored private key's public half. */
-export function publicKeyOf(privateKey: string): string {
-  return publishedPublicKey(createPublicKey(privateKeyObject(privateKey)));
-}
-
-function privateKeyObject(privateKey: string): KeyObject {
-  return createPrivateKey({ key: Buffer.from(privateKey, "base64"), format: "der", type: "pkcs8" });
 }
 
 function publishedPublicKey(key: KeyObject): string {

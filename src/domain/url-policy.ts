@@ -78,18 +78,14 @@ function inRange(addr: Address, [net, bits]: Cidr): boolean {
   return addr.kind() === net.kind() && addr.match(net, bits);
 }
 
-function ipv4FromBytes(bytes: number[]): IPv4 {
-  return new ipaddr.IPv4(bytes);
-}
-
 /** Every IPv4 address an IPv6 address may deliver to, with the name of the embedding. */
 function embeddedIPv4(addr: IPv6): Array<{ v4: IPv4; via: string }> {
   const bytes = addr.toByteArray();
   const found: Array<{ v4: IPv4; via: string }> = [];
   for (const [range, via] of LOW_32_BIT_EMBEDDINGS) {
-    if (inRange(addr, range)) found.push({ v4: ipv4FromBytes(bytes.slice(12)), via });
+    if (inRange(addr, range)) found.push({ v4: new ipaddr.IPv4(bytes.slice(12)), via });
   }
-  if (addr.parts[0] === 0x2002) found.push({ v4: ipv4FromBytes(bytes.slice(2, 6)), via: "6to4" });
+  if (addr.parts[0] === 0x2002) found.push({ v4: new ipaddr.IPv4(bytes.slice(2, 6)), via: "6to4" });
   return found;
 }
 

@@ -4,6 +4,7 @@
  * can mark them all in one round trip.
  */
 import { randomBytes } from "node:crypto";
+import { TEST_EVENT } from "./catalog.js";
 import { ValidationError, type FieldError } from "./errors.js";
 import { checkWebhookUrl, type UrlPolicy } from "./url-policy.js";
 
@@ -33,7 +34,6 @@ export interface WebhookRuleOptions {
 
 export const NAME_MAX_LENGTH = 100;
 export const SECRET_MAX_LENGTH = 256;
-export const RESERVED_EVENT = "test-event";
 
 type Check<T> = { value: T } | { error: string };
 
@@ -68,10 +68,8 @@ function checkEvents(raw: unknown, catalog: ReadonlySet<string>): Check<string[]
     problems.push(`events must contain only strings (not at position ${notStrings.slice(0, 5).join(", ")})`);
   }
   const names = raw.filter((e): e is string => typeof e === "string");
-  if (names.includes(RESERVED_EVENT)) {
-    problems.push(`"${RESERVED_EVENT}" is reserved for the Test action and cannot be subscribed to`);
-  }
-  const unknown = [...new Set(names.filter((n) => n !== RESERVED_EVENT && !catalog.has(n)))];
+  if (names.includes(TEST_EVENT)) problems.push(`"${TEST_EVENT}" is reserved for the Test action and cannot be subscribed to`);
+  const unknown = [...new Set(names.filter((n) => n !== TEST_EVENT && !catalog.has(n)))];
   if (unknown.length > 0) {
     const noun = unknown.length === 1 ? "an unknown event type" : "unknown event types";
     problems.push(`events contains ${noun}: ${quoteList(unknown)}; see GET /api/v1/event-types for the catalog`);

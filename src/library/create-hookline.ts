@@ -152,7 +152,7 @@ function makeHookline<E extends object>(runtime: Runtime, o: { publicUrlGiven: b
       // async wrapper: a synchronous throw becomes a rejection, like every other method here.
       return importScope.run(true, async () => fn());
     },
-    listen: guard(async (opts: ListenOptions = {}) => {
+    listen: guard(async (opts = {}) => {
       const address = await runtime.listen(opts.port ?? runtime.config.port, opts.host ?? "0.0.0.0");
       if (!o.publicUrlGiven) publicUrl = `http://localhost:${new URL(address).port}`;
       if (runtime.config.worker) runtime.startWorker();
@@ -166,36 +166,34 @@ function makeHookline<E extends object>(runtime: Runtime, o: { publicUrlGiven: b
       closed = true;
       await runtime.close();
     },
-    portalLink: guard((projectId: string, opts: PortalLinkOptions = {}) =>
-      createPortalSession(ctx, runtime.creds.secretKey, projectId, { ...opts, publicUrl }),
-    ),
+    portalLink: guard((projectId, opts = {}) => createPortalSession(ctx, runtime.creds.secretKey, projectId, { ...opts, publicUrl })),
     projects: {
-      put: guard(async (projectId: string, input: ProjectInput): Promise<Project> => (await putProject(ctx, projectId, input)).project),
-      get: guard((projectId: string): Promise<Project> => getProject(ctx, projectId)),
-      list: guard((): Promise<Project[]> => listProjects(ctx)),
-      delete: guard((projectId: string) => deleteProject(ctx, projectId)),
+      put: guard(async (projectId, input) => (await putProject(ctx, projectId, input)).project),
+      get: guard((projectId) => getProject(ctx, projectId)),
+      list: guard(() => listProjects(ctx)),
+      delete: guard((projectId) => deleteProject(ctx, projectId)),
     },
     webhooks: {
-      create: guard((projectId: string, input: WebhookInput<E>): Promise<Webhook> => createWebhook(ctx, projectId, input)),
-      list: guard((projectId: string): Promise<WebhookList> => listWebhooks(ctx, projectId)),
-      get: guard((projectId: string, id: string): Promise<Webhook> => getWebhook(ctx, projectId, id)),
-      update: guard((projectId: string, id: string, input: Partial<WebhookInput<E>>): Promise<Webhook> => updateWebhook(ctx, projectId, id, input)),
-      delete: guard((projectId: string, id: string) => deleteWebhook(ctx, projectId, id)),
-      test: guard((projectId: string, id: string) => testWebhook(ctx, projectId, id)),
-      secret: guard((projectId: string, id: string) => revealSecret(ctx, projectId, id)),
+      create: guard((projectId, input) => createWebhook(ctx, projectId, input)),
+      list: guard((projectId) => listWebhooks(ctx, projectId)),
+      get: guard((projectId, id) => getWebhook(ctx, projectId, id)),
+      update: guard((projectId, id, input) => updateWebhook(ctx, projectId, id, input)),
+      delete: guard((projectId, id) => deleteWebhook(ctx, projectId, id)),
+      test: guard((projectId, id) => testWebhook(ctx, projectId, id)),
+      secret: guard((projectId, id) => revealSecret(ctx, projectId, id)),
     },
     logs: {
-      list: guard((projectId: string, webhookId: string, q: LogQuery = {}): Promise<LogPage> => listLogs(ctx, projectId, webhookId, q)),
-      get: guard((projectId: string, webhookId: string, logId: string): Promise<LogEntry> => getLog(ctx, projectId, webhookId, logId)),
-      redeliver: guard((projectId: string, webhookId: string, logId: string) => redeliver(ctx, projectId, webhookId, logId)),
+      list: guard((projectId, webhookId, q = {}) => listLogs(ctx, projectId, webhookId, q)),
+      get: guard((projectId, webhookId, logId) => getLog(ctx, projectId, webhookId, logId)),
+      redeliver: guard((projectId, webhookId, logId) => redeliver(ctx, projectId, webhookId, logId)),
     },
     notifications: {
-      list: guard((projectId: string): Promise<Notification[]> => listNotifications(ctx, projectId)),
-      markRead: guard((projectId: string, id: string): Promise<Notification> => readNotification(ctx, projectId, id)),
+      list: guard((projectId) => listNotifications(ctx, projectId)),
+      markRead: guard((projectId, id) => readNotification(ctx, projectId, id)),
     },
     eventTypes: {
-      list: guard((): Promise<EventType[]> => listEventTypes(ctx)),
-      put: guard((name: string, input: { description: string; example?: unknown }): Promise<EventType> => putEventType(ctx, name, input)),
+      list: guard(() => listEventTypes(ctx)),
+      put: guard((name, input) => putEventType(ctx, name, input)),
     },
   };
 }

@@ -34,16 +34,9 @@ export async function seedCatalog(ctx: Context): Promise<void> {
   await store.upsertEventTypes(ctx.store.db, catalog.types, now);
 }
 
-export async function listEventTypes(ctx: Context) {
+/** The catalog by name, as the API answers it (the same shape as the domain's EventType, which the OpenAPI webhooks take). */
+export async function listEventTypes(ctx: Context): Promise<EventType[]> {
   return (await store.listEventTypes(ctx.store.db)).map(eventTypeView);
-}
-
-/** The catalog as domain types (the OpenAPI webhooks, the docs). */
-export async function catalog(ctx: Context): Promise<EventType[]> {
-  return (await store.listEventTypes(ctx.store.db)).map((t) => {
-    const v = eventTypeView(t);
-    return { name: v.name, description: v.description, example: v.example, schema: v.schema };
-  });
 }
 
 export async function catalogNames(ctx: Context): Promise<Set<string>> {
@@ -83,5 +76,5 @@ export async function putEventType(ctx: Context, name: string, body: { descripti
   }
   await store.upsertEventTypes(ctx.store.db, [t], ctx.now());
   cachedSchemas.delete(ctx);
-  return { name: t.name, description: t.description, example: t.example, schema: t.schema };
+  return t;
 }

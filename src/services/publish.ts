@@ -99,28 +99,23 @@ async function checkAndPublish(
   }
   // Imports are accepted and create nothing (docs/host-apps.md, "Imports").
   if (input.source === "import") return { id: null, deliveries: 0, skipped: "import" };
-  if (tx)
-    return publishInHostTransaction(ctx, tx, {
-      projectId,
-      event: input.event as string,
-      subject: input.subject,
-      key: idempotencyKey,
-      traceContext: trace,
-      now: ctx.now(),
-    });
-  return publishEvent(ctx, projectId, input.event as string, input.subject, idempotencyKey, trace);
+  const p = { projectId, event: input.event as string, subject: input.subject, key: idempotencyKey, traceContext: trace, now: ctx.now() };
+  return tx ? publishInHostTransaction(ctx, tx, p) : publishEvent(ctx, p);
+}
+
+/** One publish, validated: what is written (the event, its deliveries, the idempotency record). */
+interface PublishWrite {
+  projectId: string;
+  event: string;
+  subject: unknown;
+  key: string | undefined;
+  traceContext: string | null;
+  now: number;
 }
 
 /** Stores the event and one delivery per enabled, subscribed webhook in one transaction. */
-async function publishEvent(
-  ctx: Context,
-  projectId: string,
-  event: string,
-  subject: unknown,
-  key: string | undefined,
-  traceContext: string | null,
-): Promise<PublishResult> {
-  const now = ctx.now();
+async function publishEvent(ctx: Context, p: PublishWrite): Promise<PublishResult> {
+  const { projectId, event, subject, key, traceContext, now } = p;
   const schedule = retrySchedule(ctx);
   if (!key) {
     // One statement instead of a transaction where the store has one (store/queue/enqueue.ts).
@@ -140,7 +135,7 @@ async function publishEvent(
       // SQLite: publishes arriving together share one commit (store/sqlite/group-commit.ts). The
       // work below must use only `trx`: the shared transaction holds the only connection.
       const result = await transact(ctx.store, async (trx) => {
-        const written = await writePublish(ctx, trx, { projectId, event, subject, key, traceContext, now });
+        const written = await writePublish(ctx, trx, p);
         queuedFor = written.webhookIds;
         return written.result;
       });
@@ -164,11 +159,7 @@ function retrySchedule(ctx: Context): RetrySchedule {
  * Writes one publish with `db`, which is inside a transaction: the caller's own, or the host's
  * (transactional publish). Answers the earlier result for a key seen within 24 h.
  */
-async function writePublish(
-  ctx: Context,
-  db: Kysely<Database>,
-  p: { projectId: string; event: string; subject: unknown; key: string | undefined; traceContext: string | null; now: number },
-): Promise<{ result: PublishResult; webhookIds: string[] }> {
+async function writePublish(ctx: Context, db: Kysely<Database>, p: PublishWrite): Promise<{ result: PublishResult; webhookIds: string[] }> {
   const { projectId, event, key, now } = p;
   const notBefore = now - IDEMPOTENCY_WINDOW_MS;
   if (key) {
@@ -195,7 +186,7 @@ async function writePublish(
  * webhook for a change that rolled back, none lost for one that committed); the NOTIFY sent in it
  * wakes the workers at commit. See docs/host-apps.md.
  */
-async function publishInHostTransaction(ctx: Context, tx: HostTransaction, p: Parameters<typeof writePublish>[2]): Promise<PublishResult> {
+async function publishInHostTransaction(ctx: Context, tx: HostTransaction, p: PublishWrite): Promise<PublishResult> {
   const { db, done } = hostKysely(tx);
   try {
     const { result, webhookIds } = await writePublish(ctx, db, p);

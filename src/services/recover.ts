@@ -16,16 +16,11 @@ const DAY = 24 * 3600 * 1000;
 /** Events one page reads (and at most deliveries it writes). */
 const PAGE = 1000;
 
-export interface RecoverInput {
-  since?: unknown;
-  until?: unknown;
-}
-
-export function validateRecoverWindow(input: unknown, now: number, retentionDays: number): { since: number; until: number } {
+function validateRecoverWindow(input: unknown, now: number, retentionDays: number): { since: number; until: number } {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ValidationError([{ field: "body", message: "The request body must be a JSON object with since (and optionally until)." }]);
   }
-  const body = input as RecoverInput;
+  const body = input as { since?: unknown; until?: unknown };
   const errors: FieldError[] = [];
   const oldest = now - retentionDays * DAY;
   const time = (field: "since" | "until", raw: unknown): number | null => {

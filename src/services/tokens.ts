@@ -64,9 +64,7 @@ export function loadCredentials(opts: { dataDir: string; adminToken?: string; se
 }
 
 function safeEqual(a: string, b: string): boolean {
-  const ha = crypto.createHash("sha256").update(a).digest();
-  const hb = crypto.createHash("sha256").update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
+  return crypto.timingSafeEqual(sha256(a), sha256(b));
 }
 
 function mac(secretKey: string, payload: string): string {

@@ -5,7 +5,7 @@
  * starting (or `hookline migrate` running) at once never race: the first migrates, the others wait
  * and then find nothing to do.
  */
-import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from "kysely";
+import { Kysely, Migrator, sql, type Migration } from "kysely";
 import type { Dialect } from "./db.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -161,15 +161,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`create index deliveries_leased on deliveries (webhook_id, lease_until) where lease_token is not null`.execute(db);
         await sql`drop index deliveries_due`.execute(db);
         if (dialect === "sqlite") {
-          for (const [index, stat] of [
-            ["deliveries_webhook_due", "20000 50 2"],
-            ["deliveries_leased", "200 10 1"],
-          ]) {
-            await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = ${index}`.execute(db);
-            await sql`insert into sqlite_stat1 (tbl, idx, stat) values ('deliveries', ${index}, ${stat})`.execute(db);
-          }
           await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = 'deliveries_due'`.execute(db);
-          await sql`analyze sqlite_schema`.execute(db);
+          await writeSqliteStats(db, [
+            ["deliveries", "deliveries_webhook_due", "20000 50 2"],
+            ["deliveries", "deliveries_leased", "200 10 1"],
+          ]);
         }
       },
     },
@@ -234,14 +230,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         // It holds everything log_entries_webhook_created (0005) did and more: one index less per attempt written.
         await sql`drop index if exists log_entries_webhook_created`.execute(db);
         if (dialect === "sqlite") {
-          for (const [index, stat] of [
-            ["log_entries_webhook_time", "2000000 4000 2 2 2"],
-            ["log_entries_webhook_failed", "100000 200 1"],
-          ]) {
-            await sql`delete from sqlite_stat1 where tbl = 'log_entries' and idx = ${index}`.execute(db);
-            await sql`insert into sqlite_stat1 (tbl, idx, stat) values ('log_entries', ${index}, ${stat})`.execute(db);
-          }
-          await sql`analyze sqlite_schema`.execute(db);
+          await writeSqliteStats(db, [
+            ["log_entries", "log_entries_webhook_time", "2000000 4000 2 2 2"],
+            ["log_entries", "log_entries_webhook_failed", "100000 200 1"],
+          ]);
         }
       },
     },
@@ -258,14 +250,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`drop index deliveries_finished`.execute(db);
         await sql`create index deliveries_finished on deliveries (status, updated_at) where status <> 'pending'`.execute(db);
         if (dialect === "sqlite") {
-          for (const [index, stat] of [
-            ["deliveries_webhook", "1000000 2000"],
-            ["deliveries_finished", "1000000 330000 2"],
-          ]) {
-            await sql`delete from sqlite_stat1 where tbl = 'deliveries' and idx = ${index}`.execute(db);
-            await sql`insert into sqlite_stat1 (tbl, idx, stat) values ('deliveries', ${index}, ${stat})`.execute(db);
-          }
-          await sql`analyze sqlite_schema`.execute(db);
+          await writeSqliteStats(db, [
+            ["deliveries", "deliveries_webhook", "1000000 2000"],
+            ["deliveries", "deliveries_finished", "1000000 330000 2"],
+          ]);
         }
       },
     },
@@ -280,7 +268,9 @@ function migrations(dialect: Dialect): Record<string, Migration> {
  * well-used database (few statuses, unique ids) make every such plan pick the selective index,
  * whatever the tables hold right now. A later ANALYZE replaces them with measured ones.
  */
-const SQLITE_STATS: [table: string, index: string, stat: string][] = [
+type SqliteStat = [table: string, index: string, stat: string];
+
+const SQLITE_STATS: SqliteStat[] = [
   ["deliveries", "sqlite_autoindex_deliveries_1", "1000000 1"],
   ["deliveries", "deliveries_due", "20000 2"],
   ["deliveries", "deliveries_webhook", "1000000 2000 500"],
@@ -312,19 +302,17 @@ const SQLITE_STATS: [table: string, index: string, stat: string][] = [
 async function seedSqlitePlannerStats(db: Kysely<any>, only?: string[]): Promise<void> {
   await sql`analyze event_types`.execute(db); // creates sqlite_stat1 (a tiny table: no full scan of an old database)
   const indexes = new Set((await sql<{ name: string }>`select name from sqlite_master where type = 'index'`.execute(db)).rows.map((r) => r.name));
-  for (const [table, index, stat] of SQLITE_STATS) {
-    if (!indexes.has(index) || (only && !only.includes(index))) continue;
+  const stats = SQLITE_STATS.filter(([, index]) => indexes.has(index) && (!only || only.includes(index)));
+  await writeSqliteStats(db, stats);
+}
+
+/** Replaces the statistics of the given indexes and loads them into this connection's planner. */
+async function writeSqliteStats(db: Kysely<any>, stats: SqliteStat[]): Promise<void> {
+  for (const [table, index, stat] of stats) {
     await sql`delete from sqlite_stat1 where tbl = ${table} and idx = ${index}`.execute(db);
     await sql`insert into sqlite_stat1 (tbl, idx, stat) values (${table}, ${index}, ${stat})`.execute(db);
   }
-  await sql`analyze sqlite_schema`.execute(db); // load them into this connection's planner
-}
-
-class InCodeProvider implements MigrationProvider {
-  constructor(private readonly dialect: Dialect) {}
-  async getMigrations() {
-    return migrations(this.dialect);
-  }
+  await sql`analyze sqlite_schema`.execute(db);
 }
 
 /** The advisory lock key: any constant that no other application on the database uses ("hookline" in hex). */
@@ -355,7 +343,7 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string
 }
 
 async function runMigrator(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new InCodeProvider(dialect) });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(dialect) } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);

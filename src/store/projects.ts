@@ -24,19 +24,6 @@ export async function upsertProject(
   p: { id: string; name: string; notificationEmails?: string[]; now: number },
 ): Promise<{ row: ProjectRow; created: boolean }> {
   return db.transaction().execute(async (trx) => {
-    const existing = await findProject(trx, p.id);
-    if (existing) {
-      await trx
-        .updateTable("projects")
-        .set({
-          name: p.name,
-          ...(p.notificationEmails ? { notification_emails: JSON.stringify(p.notificationEmails) } : {}),
-          updated_at: p.now,
-        })
-        .where("id", "=", p.id)
-        .execute();
-      return { row: (await findProject(trx, p.id))!, created: false };
-    }
     const row: ProjectRow = {
       id: p.id,
       name: p.name,
@@ -44,21 +31,19 @@ export async function upsertProject(
       created_at: p.now,
       updated_at: p.now,
     };
-    // A concurrent PUT of the same id may have inserted meanwhile: then this one is an update.
+    // Inserted unless the id exists (a concurrent PUT of the same id may have inserted meanwhile): then it is an update.
     const inserted = await trx
       .insertInto("projects")
       .values(row)
       .onConflict((oc) => oc.column("id").doNothing())
       .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
-      await trx
-        .updateTable("projects")
-        .set({ name: p.name, ...(p.notificationEmails ? { notification_emails: JSON.stringify(p.notificationEmails) } : {}), updated_at: p.now })
-        .where("id", "=", p.id)
-        .execute();
-      return { row: (await findProject(trx, p.id))!, created: false };
-    }
-    return { row, created: true };
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { row, created: true };
+    await trx
+      .updateTable("projects")
+      .set({ name: p.name, ...(p.notificationEmails ? { notification_emails: JSON.stringify(p.notificationEmails) } : {}), updated_at: p.now })
+      .where("id", "=", p.id)
+      .execute();
+    return { row: (await findProject(trx, p.id))!, created: false };
   });
 }
 

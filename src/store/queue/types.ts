@@ -1,5 +1,5 @@
 /** What the delivery queue's operations (store/queue/*.ts) take and answer. */
-import type { DeliveryRow } from "../schema.js";
+import type { DeliveryRow, EventsTable, WebhooksTable } from "../schema.js";
 
 export interface ClaimRequest {
   now: number;
@@ -20,21 +20,12 @@ export interface ClaimRequest {
   afterProject?: string;
 }
 
-/** What an attempt needs, read at claim time so URL/secret edits apply to retries. */
-export interface AttemptTarget {
-  event: string;
-  payload: string;
-  url: string;
-  secret: string | null;
-  /** The secret before the last rotation and until when it still signs (sealed like `secret`). */
-  previous_secret?: string | null;
-  previous_secret_expires_at?: number | null;
-  /** The Ed25519 private key that adds a `v1a,` signature (sealed like `secret`). */
-  signing_key?: string | null;
-  enabled: number;
-  /** The publish's `traceparent` (tracing on when it was published), the parent of the attempt's span. */
-  trace_context?: string | null;
-}
+/**
+ * What an attempt needs, read at claim time so URL/secret edits apply to retries: the event's body
+ * (and the publish's trace context, the parent of the attempt's span) and the webhook's URL and keys.
+ */
+export type AttemptTarget = Pick<EventsTable, "event" | "payload" | "trace_context"> &
+  Pick<WebhooksTable, "url" | "secret" | "previous_secret" | "previous_secret_expires_at" | "signing_key" | "enabled">;
 
 export interface ClaimedDelivery {
   id: string;
