@@ -2,12 +2,15 @@
  * The dialect matrix: every integration suite runs once per database. Each call makes a fresh
  * database (a temp SQLite file, or a new PostgreSQL database on TEST_DATABASE_URL's server) and
  * drops it afterwards. Outside CI an unreachable PostgreSQL skips that half loudly; in CI it fails.
+ * A caller that asks for a migrated database gets a copy of the run's migrated template (made once
+ * by test/global-setup.ts) instead of running every migration again; it starts empty otherwise.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { inject } from "vitest";
 
 export type TestDialect = "sqlite" | "postgres";
 
@@ -50,9 +53,24 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
+/** Per dialect: the migrated template's SQLite file or PostgreSQL database name (null: none this run). */
+export type MigratedTemplates = Record<TestDialect, string | null>;
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    migratedTemplates: MigratedTemplates;
+  }
+}
+
+function migratedTemplate(dialect: TestDialect): string | null {
+  return (inject("migratedTemplates") as MigratedTemplates | undefined)?.[dialect] ?? null;
+}
+
+export async function createTestDatabase(dialect: TestDialect, opts: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hookline-test-"));
+  const template = opts.migrated ? migratedTemplate(dialect) : null;
   if (dialect === "sqlite") {
+    if (template) fs.copyFileSync(template, path.join(dataDir, "hookline.db"));
     return {
       url: path.join(dataDir, "hookline.db"),
       dialect,
@@ -65,7 +83,7 @@ export async function createTestDatabase(dialect: TestDialect): Promise<TestData
   const name = `hookline_test_${crypto.randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  await admin.query(template ? `create database ${name} template ${template}` : `create database ${name}`);
   await admin.end();
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;

@@ -59,7 +59,7 @@ export async function readApiResponse(res: Response): Promise<ApiResponse> {
 }
 
 export async function startHookline(opts: StartOptions): Promise<TestHookline> {
-  const db = opts.database ?? (await createTestDatabase(opts.dialect));
+  const db = opts.database ?? (await createTestDatabase(opts.dialect, { migrated: true }));
   const env: NodeJS.ProcessEnv = {
     DATABASE_URL: db.url,
     HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
