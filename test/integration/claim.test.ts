@@ -131,7 +131,7 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
         return rowsReadFrom(plan[0].Plan, "deliveries");
       } finally {
         await run("rollback");
-        await run("deallocate all");
+        await run("deallocate plan_probe");
       }
     });
     // Two seeks that pass at most the four leased rows each and two counts of four: not 6,000 rows.
