@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import { namedPostgres, rawRows } from "../fixed-statement.js";
-import { candidatesText, dueAndFreeText } from "../queue/candidates.js";
+import { candidatesText, dueAndFreeText, liveLeasesText } from "../queue/candidates.js";
 import { fairShares } from "../queue/fair-share.js";
 import type { Database } from "../schema.js";
 import type { AttemptTarget, Candidate, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
@@ -23,8 +23,7 @@ const LEASE = namedPostgres(`
       select d.id from deliveries d
        where d.webhook_id = s.webhook_id and ${dueAndFreeText("$4::bigint")}
        order by d.run_at
-       limit greatest(0, least(s.n, s.lim - (select count(*) from deliveries l
-                                              where l.webhook_id = s.webhook_id and l.lease_token is not null and l.lease_until > $4::bigint)))
+       limit greatest(0, least(s.n, s.lim - ${liveLeasesText("s.webhook_id", "$4::bigint")}))
        for update skip locked) p),
   claimed as (
     update deliveries d set lease_token = $5, lease_until = $6
