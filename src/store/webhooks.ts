@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from "kysely";
-import type { Database, WebhookRow, WebhooksTable } from "./schema.js";
+import type { Database, DisabledReason, WebhookRow, WebhooksTable } from "./schema.js";
 import type { Dialect } from "./db.js";
 
 type Db = Kysely<Database>;
@@ -47,6 +47,17 @@ export async function updateWebhook(
   changes: Partial<Omit<WebhooksTable, "id" | "project_id" | "created_at">>,
 ): Promise<void> {
   await db.updateTable("webhooks").set(changes).where("project_id", "=", projectId).where("id", "=", id).execute();
+}
+
+/** Disables the webhook if it is enabled; answers whether this call disabled it (a concurrent one finds it disabled). */
+export async function markDisabled(db: Db, id: string, reason: DisabledReason, now: number): Promise<boolean> {
+  const res = await db
+    .updateTable("webhooks")
+    .set({ enabled: 0, disabled_reason: reason, disabled_at: now, updated_at: now })
+    .where("id", "=", id)
+    .where("enabled", "=", 1)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
 }
 
 /** Deletes the webhook; its deliveries and log entries go with it (FK cascade). */
