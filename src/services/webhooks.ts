@@ -81,7 +81,7 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     updated_at: now,
   };
   await ctx.store.db.transaction().execute(async (trx) => {
-    if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
+    if (!(await store.lockProject(trx, projectId))) throw new NotFoundError("Project");
     if (enabled && (await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) {
       throw new LimitError(ctx.config.maxActiveWebhooks);
     }
@@ -96,7 +96,7 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
   const now = ctx.now();
   let disabled: Disabled | null = null;
   await ctx.store.db.transaction().execute(async (trx) => {
-    if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
+    if (!(await store.lockProject(trx, projectId))) throw new NotFoundError("Project");
     const current = await store.findWebhook(trx, projectId, id);
     if (!current) throw new NotFoundError("Webhook");
     const changes: Partial<WebhooksTable> = { updated_at: now };

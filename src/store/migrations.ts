@@ -7,6 +7,7 @@
  */
 import { Kysely, Migrator, sql, type Migration } from "kysely";
 import type { Dialect } from "./db.js";
+import { isSqlite } from "./fixed-statement.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const ts = dialect === "postgres" ? "bigint" : "integer";
@@ -319,8 +320,8 @@ async function writeSqliteStats(db: Kysely<any>, stats: SqliteStat[]): Promise<v
 const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
 
 /** Applies every pending migration; throws with the failing migration's error. */
-export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
-  if (dialect === "sqlite") return migrateSqlite(db);
+export async function migrate(db: Kysely<any>): Promise<string[]> {
+  if (isSqlite(db)) return migrateSqlite(db);
   // One connection holds the lock and runs the migrations: if the process dies, the server drops
   // the connection and the lock with it, so a crashed node never blocks the others.
   return db.connection().execute(async (conn) => {
@@ -331,7 +332,7 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string
     try {
       await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
       try {
-        return await runMigrator(conn, dialect);
+        return await runMigrator(conn, "postgres");
       } finally {
         await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
       }

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database, DisabledReason, WebhookRow, WebhooksTable } from "./schema.js";
-import type { Dialect } from "./db.js";
+import { isSqlite } from "./fixed-statement.js";
 
 type Db = Kysely<Database>;
 
@@ -27,8 +27,8 @@ export async function countActive(db: Db, projectId: string): Promise<number> {
  * the end of the transaction, so the count-then-write of concurrent requests on any node is
  * ordered. SQLite: writes are serialised already (one connection, one writer).
  */
-export async function lockProject(trx: Transaction<Database>, dialect: Dialect, projectId: string): Promise<boolean> {
-  if (dialect === "postgres") {
+export async function lockProject(trx: Transaction<Database>, projectId: string): Promise<boolean> {
+  if (!isSqlite(trx)) {
     const res = await sql<{ id: string }>`select id from projects where id = ${projectId} for update`.execute(trx);
     return res.rows.length > 0;
   }
