@@ -290,8 +290,12 @@ export type RawConfig = { [K in keyof Options]: ReturnType<Options[K]["parse"]> 
 export interface ResolvedConfig extends Omit<RawConfig, "publicUrl"> {
   publicUrl: string;
   urlPolicy: UrlPolicy;
-  /** Folder for the generated admin token and secret key (beside the SQLite file, or ./data). */
-  dataDir: string;
+  /**
+   * SQLite: the folder of the database file, where a generated admin token and secret key are kept.
+   * PostgreSQL: null. Generated credentials live in the database (services/cluster-credentials.ts),
+   * and a node never reads a folder: ./data of its working directory is the SQLite demo's.
+   */
+  dataDir: string | null;
   dialect: "sqlite" | "postgres";
 }
 
@@ -321,7 +325,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     publicUrl: raw.publicUrl ?? `http://localhost:${raw.port}`,
     dialect,
     // The store accepts `sqlite:` / `sqlite://` before the path; the data directory is the file's folder.
-    dataDir: dialect === "sqlite" ? dirnameOf(raw.databaseUrl.replace(/^sqlite:(\/\/)?/, "")) : "./data",
+    dataDir: dialect === "sqlite" ? dirnameOf(raw.databaseUrl.replace(/^sqlite:(\/\/)?/, "")) : null,
     urlPolicy: {
       allowHttp: raw.allowHttp || raw.demo,
       allowPrivateNetworks: raw.allowPrivateNetworks.allowPrivateNetworks,

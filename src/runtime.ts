@@ -21,7 +21,7 @@ import { openStore } from "./store/db.js";
 import { startTracing } from "./tracing.js";
 import { HOOKLINE_VERSION } from "./version.js";
 import { migrate } from "./store/migrations.js";
-import { DeliveryListener, DeliveryNotifier } from "./store/postgres/notifier.js";
+import type { DeliveryListener, DeliveryNotifier } from "./store/postgres/notifier.js";
 
 export interface RuntimeOptions {
   /** Explicit settings; they win over `env`. */
@@ -67,22 +67,18 @@ export class Runtime {
       statementTimeoutMs: config.dbStatementTimeoutMs,
     });
     try {
-      await migrate(store.db, store.dialect);
+      await migrate(store.db);
       const ctx = createContext(config, store, log, opts.now);
       ctx.tracing = await startTracing(config.otlpEndpoint, opts.env ?? process.env, HOOKLINE_VERSION);
       await seedCatalog(ctx);
       if (!config.encryptionKey) log.warn("HOOKLINE_ENCRYPTION_KEY is not set: webhook secrets are stored in plaintext in the database");
-      // PostgreSQL: generated credentials are the cluster's, stored once in the database.
+      // Without a data directory (PostgreSQL), generated credentials are the cluster's, stored once in the database.
       const creds =
-        store.dialect === "postgres"
+        config.dataDir === null
           ? await loadClusterCredentials(ctx)
           : loadCredentials({ dataDir: config.dataDir, adminToken: config.adminToken, secretKey: config.secretKey });
-      let notifier: DeliveryNotifier | null = null;
-      if (store.dialect === "postgres") {
-        const n = new DeliveryNotifier(store.db, log);
-        ctx.signals.on("published", () => n.notify());
-        notifier = n;
-      }
+      const notifier = store.wakeups?.notifier(log) ?? null;
+      if (notifier) ctx.signals.on("published", () => notifier.notify());
       return new Runtime(ctx, creds, createMetrics(ctx), opts, notifier);
     } catch (err) {
       await store.close();
@@ -127,11 +123,9 @@ export class Runtime {
     );
     this.worker.start();
     this.housekeeping.start();
-    if (this.ctx.store.dialect === "postgres") {
-      const worker = this.worker;
-      this.listener = new DeliveryListener({ connectionString: this.config.databaseUrl, onWake: () => worker.wake(), log: this.ctx.log });
-      this.listener.start();
-    }
+    const worker = this.worker;
+    this.listener = this.ctx.store.wakeups?.listener(() => worker.wake(), this.ctx.log) ?? null;
+    this.listener?.start();
     return this.worker;
   }
 

@@ -44,7 +44,7 @@ function build(): void {
 async function migrated(databaseUrl: string): Promise<void> {
   const store = await openStore({ databaseUrl });
   try {
-    await migrate(store.db, store.dialect);
+    await migrate(store.db);
   } finally {
     await store.close();
   }

@@ -8,7 +8,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   const config = resolveConfig(process.env, { databaseUrl: values["database-url"] });
   const store = await openStore({ databaseUrl: config.databaseUrl });
   try {
-    const applied = await migrate(store.db, store.dialect);
+    const applied = await migrate(store.db);
     console.log(applied.length ? `Applied: ${applied.join(", ")}` : "The database is up to date.");
     return 0;
   } finally {

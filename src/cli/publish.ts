@@ -27,6 +27,12 @@ function adminToken(given: string | undefined, databaseUrl: string | undefined):
   if (given) return given;
   const config = resolveConfig(process.env, { databaseUrl });
   if (config.adminToken) return config.adminToken;
+  if (config.dataDir === null) {
+    throw new CliError(
+      "no admin token: pass --token or set HOOKLINE_ADMIN_TOKEN (on PostgreSQL the generated token is kept only as a hash in the database)",
+      2,
+    );
+  }
   const file = path.join(config.dataDir, "admin-token");
   try {
     return fs.readFileSync(file, "utf8").trim();

@@ -14,7 +14,8 @@ export async function rotateKeyCommand(args: string[]): Promise<number> {
   try {
     const { resealed, total } = await rotateSecrets(runtime.ctx);
     console.log(`Re-sealed ${resealed} of ${total} webhook secrets with key "${runtime.config.encryptionKey!.currentId}".`);
-    if (runtime.config.dialect === "postgres" && (await resealClusterSecretKey(runtime.ctx))) {
+    // Only a PostgreSQL cluster keeps a generated secret key in the database; on SQLite this finds none.
+    if (await resealClusterSecretKey(runtime.ctx)) {
       console.log("Re-sealed the cluster's generated secret key (HOOKLINE_SECRET_KEY unset) too.");
     }
     return 0;

@@ -52,7 +52,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   runtime.ctx.log.info({ address, dialect: config.dialect, worker: config.worker }, "hookline is listening");
   const banner = [`Hookline is running at ${config.publicUrl} (API: ${config.publicUrl}/api/v1, OpenAPI: ${config.publicUrl}/api/openapi.json)`];
   if (creds.generatedAdminToken) {
-    const where = config.dialect === "postgres" ? "its hash stored in the database for every node" : `stored in ${config.dataDir}/admin-token`;
+    const where = config.dataDir === null ? "its hash stored in the database for every node" : `stored in ${config.dataDir}/admin-token`;
     banner.push(`Admin token (generated, ${where}; shown once): ${creds.adminToken}`);
   }
   const demo = config.demo ? await runDemo(runtime) : null;

@@ -3,13 +3,14 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { pendingStats } from "../store/deliveries.js";
 import { recentFailuresByWebhook } from "../store/logs.js";
 import type { Context } from "../services/context.js";
+import type { CancelledByTrigger } from "../store/queue/cancel.js";
+import type { DisabledReason } from "../store/schema.js";
 
 export interface Metrics {
   registry: Registry;
   deliveries: Counter<"outcome" | "trigger">;
   attempts: Counter<"outcome" | "trigger">;
   attemptDuration: Histogram<"outcome">;
-  webhooksDisabled: Counter<"reason">;
 }
 
 /** The window of the per-webhook failure ratio, and the most webhooks it lists. */
@@ -37,8 +38,11 @@ export function createMetrics(ctx: Context): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  // Deliveries cancelled outside the worker (a webhook disabled through the API) are counted here.
-  ctx.signals.on("cancelled", (n: number) => deliveries.inc({ outcome: "cancelled", trigger: "event" }, n));
+  // Every cancellation, by the API or the worker, is announced once it is committed
+  // (services/webhook-disable.ts) and counted here, under each delivery's own trigger.
+  ctx.signals.on("cancelled", (byTrigger: CancelledByTrigger) => {
+    for (const [trigger, n] of Object.entries(byTrigger)) if (n) deliveries.inc({ outcome: "cancelled", trigger }, n);
+  });
   // Backlog gauges are read from the database at scrape time, so every node reports the same truth.
   let cached: { at: number; value: Promise<{ pending: number; oldestAgeSeconds: number }> } | null = null;
   const backlog = () => {
@@ -63,12 +67,13 @@ export function createMetrics(ctx: Context): Metrics {
       this.set((await backlog()).oldestAgeSeconds);
     },
   });
-  const webhooksDisabled = new Counter({
+  const webhooksDisabled: Counter<"reason"> = new Counter({
     name: "hookline_webhooks_disabled_total",
-    help: "Webhooks disabled by this process, by reason (failures: auto-disabled after a delivery's last attempt failed).",
+    help: "Webhooks disabled by this process, by reason (manual: by a user; failures: after a delivery's last attempt failed; gone: the endpoint answered 410).",
     labelNames: ["reason"] as const,
     registers: [registry],
   });
+  ctx.signals.on("webhook-disabled", (reason: DisabledReason) => webhooksDisabled.inc({ reason }));
   // Per-webhook failure ratio over the last 5 minutes, from the delivery log (every node reports the
   // cluster's), only for webhooks that failed at all and at most 100 of them, to bound the series.
   new Gauge({
@@ -82,5 +87,5 @@ export function createMetrics(ctx: Context): Metrics {
       for (const r of rows) this.set({ project_id: r.project_id, webhook_id: r.webhook_id }, r.failures / r.attempts);
     },
   });
-  return { registry, deliveries, attempts, attemptDuration, webhooksDisabled };
+  return { registry, deliveries, attempts, attemptDuration };
 }

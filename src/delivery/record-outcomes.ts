@@ -1,22 +1,20 @@
 /**
  * Records finished attempts in one transaction per batch: the log entries, each delivery's next
  * state (done, retry, failed: the store's queue operations), the webhooks' in-flight limits, and for
- * a delivery whose retries are spent, the auto-disable of its webhook with the cancellation of its
- * queued deliveries and the owner notification.
+ * a delivery whose retries are spent (or answered 410 Gone), the auto-disable of its webhook
+ * (services/webhook-disable.ts).
  */
 import { newId } from "../domain/ids.js";
 import { nextStep, type Next } from "../domain/retry-policy.js";
 import type { AttemptResult } from "./sender.js";
 import { transact } from "../store/db.js";
-import { cancelPendingOfWebhook } from "../store/queue/cancel.js";
 import { attemptedDeliveries } from "../store/queue/attempted.js";
 import { adjustInflightLimits } from "../store/queue/inflight-limit.js";
 import { settleAll, type Settlement } from "../store/queue/settle.js";
 import { insertLogEntries, storedRequest } from "../store/logs.js";
-import { insertNotification } from "../store/notifications.js";
-import type { Transaction } from "kysely";
-import type { Database, LogEntryRow } from "../store/schema.js";
+import type { LogEntryRow } from "../store/schema.js";
 import type { Context } from "../services/context.js";
+import { announceDisabled, disableWebhook, type Disabled } from "../services/webhook-disable.js";
 import type { Metrics } from "./metrics.js";
 
 export interface Outcome {
@@ -34,8 +32,7 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
   if (outcomes.length === 0) return 0;
   const now = ctx.now();
   const finished: { outcome: string; trigger: string }[] = [];
-  let cancelledByDisable = 0;
-  const disabledFor = { failures: 0, gone: 0 };
+  const disabled: Disabled[] = [];
   // SQLite: shares its commit with claims and publishes of the same turn (store/sqlite/group-commit.ts).
   await transact(ctx.store, async (trx) => {
     const rows = await attemptedDeliveries(
@@ -106,63 +103,11 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       const d = byId.get(id)!;
       finished.push({ outcome: step.kind, trigger: d.trigger });
       const reason = step.kind === "failed" ? step.disableWebhook : false;
-      const cancelled = reason ? await autoDisable(ctx, trx, d.webhook_id, d.id, now, reason) : null;
-      if (reason && cancelled !== null) {
-        disabledFor[reason]++;
-        cancelledByDisable += cancelled;
-      }
+      const done = reason ? await disableWebhook(ctx, trx, d.webhook_id, reason, now, d.id) : null;
+      if (done) disabled.push(done);
     }
   });
   for (const f of finished) metrics.deliveries.inc({ outcome: f.outcome, trigger: f.trigger });
-  // The queued deliveries an auto-disable cancelled are finished deliveries too.
-  if (cancelledByDisable > 0) metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" }, cancelledByDisable);
-  for (const reason of ["failures", "gone"] as const) if (disabledFor[reason] > 0) metrics.webhooksDisabled.inc({ reason }, disabledFor[reason]);
-  return disabledFor.failures + disabledFor.gone;
-}
-
-type Trx = Transaction<Database>;
-
-/**
- * Disables the webhook once (a second failing delivery finds it disabled) and raises the
- * notification — after failures (retries spent) or because the endpoint answered 410 Gone; answers
- * how many queued deliveries it cancelled, or null when it was disabled already.
- */
-async function autoDisable(ctx: Context, trx: Trx, webhookId: string, deliveryId: string, now: number, reason: "failures" | "gone"): Promise<number | null> {
-  const res = await trx
-    .updateTable("webhooks")
-    .set({ enabled: 0, disabled_reason: reason, disabled_at: now, updated_at: now })
-    .where("id", "=", webhookId)
-    .where("enabled", "=", 1)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) === 0) return null;
-  const cancelled = await cancelPendingOfWebhook(trx, webhookId, now, deliveryId);
-  const hook = await trx.selectFrom("webhooks").select(["name", "url", "project_id"]).where("id", "=", webhookId).executeTakeFirstOrThrow();
-  const project = await trx.selectFrom("projects").select(["notification_emails"]).where("id", "=", hook.project_id).executeTakeFirstOrThrow();
-  const emails = JSON.parse(project.notification_emails) as string[];
-  const attempts = 1 + ctx.config.retryDelaysMs.length;
-  const email = ctx.config.smtpUrl && emails.length > 0 ? "pending" : "none";
-  const callback = ctx.config.notifyUrl ? "pending" : "none";
-  await insertNotification(trx, {
-    id: newId("ntf", now),
-    project_id: hook.project_id,
-    kind: "webhook.disabled",
-    webhook_id: webhookId,
-    message:
-      (reason === "gone"
-        ? `Webhook "${hook.name}" (${hook.url}) was disabled because the endpoint answered 410 Gone.`
-        : `Webhook "${hook.name}" (${hook.url}) was disabled after ${attempts} failed ${attempts === 1 ? "attempt" : "attempts"} of one delivery.`) +
-      (cancelled > 0 ? ` ${cancelled} queued ${cancelled === 1 ? "delivery was" : "deliveries were"} cancelled.` : "") +
-      " Fix the endpoint, then enable the webhook again.",
-    created_at: now,
-    read_at: null,
-    email_state: email,
-    callback_state: callback,
-    outbox_run_at: email === "pending" || callback === "pending" ? now : null,
-    outbox_attempts: 0,
-  });
-  ctx.log.warn(
-    { webhook_id: webhookId, project_id: hook.project_id },
-    reason === "gone" ? "webhook disabled: the endpoint answered 410 Gone" : "webhook disabled after repeated failures",
-  );
-  return cancelled;
+  announceDisabled(ctx, disabled);
+  return disabled.length;
 }

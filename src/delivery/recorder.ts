@@ -7,6 +7,7 @@ import type { Context } from "../services/context.js";
 import type { Metrics } from "./metrics.js";
 import { recordOutcomes, type Outcome } from "./record-outcomes.js";
 import { cancelLeased } from "../store/queue/cancel.js";
+import { announceCancelled } from "../services/webhook-disable.js";
 import { Backoff } from "../lib/backoff.js";
 
 const MAX_BATCH = 200;
@@ -39,7 +40,7 @@ export class OutcomeRecorder {
 
   /** An event delivery whose webhook was disabled before its attempt: cancelled, nothing sent. */
   async cancel(deliveryId: string, leaseToken: string): Promise<void> {
-    if (await cancelLeased(this.ctx.store.db, deliveryId, leaseToken, this.ctx.now())) this.metrics.deliveries.inc({ outcome: "cancelled", trigger: "event" });
+    announceCancelled(this.ctx, await cancelLeased(this.ctx.store.db, deliveryId, leaseToken, this.ctx.now()));
   }
 
   /** Resolves once every outcome handed over so far is stored. */

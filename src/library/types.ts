@@ -59,15 +59,15 @@ export interface HooklineTypedConfig {
   notifySecret?: string;
   /** SMTP server for notification e-mails (`smtp://` or `smtps://`). */
   smtpUrl?: string;
-  /** Sender of notification e-mails. */
+  /** Sender of notification e-mails. Default `Hookline <hookline@localhost>`. */
   smtpFrom?: string;
   /** Whether `listen()` also starts the delivery worker. Default true. */
   worker?: boolean;
-  /** Delivery attempts one worker makes at once. Default 64. */
+  /** Delivery attempts one worker makes at once. Default 256. */
   concurrency?: number;
   /** PostgreSQL connections this process may open. Default 10. */
   poolSize?: number;
-  /** Attempts in flight to one webhook at once. Default 8. */
+  /** Attempts in flight to one webhook at once, across all workers (halved while its attempts time out). Default 16. */
   perWebhookConcurrency?: number;
   /** API requests per minute per portal token (and per address without a valid token); the admin token is not limited. 0 turns it off. Default 600. */
   rateLimit?: number;

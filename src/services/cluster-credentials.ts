@@ -4,14 +4,14 @@
  * generating its own (which no other node would accept). The admin token is stored as its SHA-256
  * (nodes check requests against the hash; only the node that generated it prints it, once); the
  * secret key signs portal tokens on every node, so it is stored as a value, sealed with
- * HOOKLINE_ENCRYPTION_KEY when that is set. A token or key an older version generated into this
- * node's data directory is the one offered, so an upgraded cluster keeps it.
+ * HOOKLINE_ENCRYPTION_KEY when that is set. No file is read: ./data of a node's working directory
+ * is the SQLite store's (the demo of `npm start` writes its token there), not the cluster's.
  */
 import { open, seal, sealedWith } from "../domain/secret-box.js";
 import { ConfigError } from "../config.js";
 import { claimCredential, findCredential, replaceCredential } from "../store/cluster-credentials.js";
 import type { Context } from "./context.js";
-import { newAdminToken, newSecretKey, readGenerated, sha256, type Credentials } from "./tokens.js";
+import { newAdminToken, newSecretKey, sha256, type Credentials } from "./tokens.js";
 
 export async function loadClusterCredentials(ctx: Context): Promise<Credentials> {
   const { config, store } = ctx;
@@ -20,20 +20,17 @@ export async function loadClusterCredentials(ctx: Context): Promise<Credentials>
   let adminTokenHash = adminToken === null ? null : sha256(adminToken);
   let generatedAdminToken = false;
   if (adminToken === null) {
-    const local = readGenerated(config.dataDir, "admin-token");
-    const offered = local ?? newAdminToken();
+    const offered = newAdminToken();
     const stored = await claimCredential(store.db, "admin_token_sha256", sha256(offered).toString("hex"), now);
     adminTokenHash = Buffer.from(stored, "hex");
     if (adminTokenHash.equals(sha256(offered))) {
       adminToken = offered;
-      generatedAdminToken = local === undefined;
-    } else if (local !== undefined) {
-      ctx.log.warn({ data_dir: config.dataDir }, "the admin token in this node's data directory is not the cluster's: the one stored in the database is used");
+      generatedAdminToken = true;
     }
   }
   let secretKey = config.secretKey;
   if (!secretKey) {
-    const offered = readGenerated(config.dataDir, "secret-key") ?? newSecretKey();
+    const offered = newSecretKey();
     const stored = await claimCredential(store.db, "secret_key", config.encryptionKey ? seal(config.encryptionKey, offered) : offered, now);
     try {
       secretKey = open(config.encryptionKey, stored);

@@ -12,8 +12,9 @@ export interface Context {
   now(): number;
   log: Logger;
   /**
-   * In-process signals: "published" wakes this process's worker at once; "cancelled" (a count)
-   * tells the metrics that deliveries were cancelled outside the worker.
+   * In-process signals: "published" wakes this process's worker at once; "cancelled" (counts by
+   * trigger) and "webhook-disabled" (a reason) tell the metrics what was committed
+   * (services/webhook-disable.ts).
    */
   signals: EventEmitter;
   /** OpenTelemetry tracing, or null when it is off (no OTEL_EXPORTER_OTLP_ENDPOINT). */

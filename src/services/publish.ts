@@ -50,7 +50,7 @@ export async function publish(
 
 /** The `client` option of a transactional publish: PostgreSQL only, a pg client or a Kysely transaction. */
 function checkHostTransaction(ctx: Context, client: unknown): HostTransaction {
-  if (ctx.store.dialect !== "postgres") {
+  if (!ctx.store.hostTransactions) {
     throw new HooklineError(
       "transaction_unsupported",
       "publish(…, { client }) writes in your PostgreSQL transaction, but this Hookline stores its data in SQLite: open it on the same postgres:// database as your app, or publish without `client`.",

@@ -53,7 +53,6 @@ export async function recoverWebhook(ctx: Context, projectId: string, webhookId:
     const page = await transact(ctx.store, (trx) =>
       recoverPage(
         trx,
-        ctx.store.dialect,
         { webhookId: hook.id, projectId, events, from: Math.max(since, Number(hook.created_at)), to: until, after, limit: PAGE },
         schedule,
         now,

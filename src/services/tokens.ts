@@ -29,15 +29,6 @@ export const sha256 = (value: string): Buffer => crypto.createHash("sha256").upd
 export const newAdminToken = () => "hla_" + crypto.randomBytes(24).toString("base64url");
 export const newSecretKey = () => crypto.randomBytes(32).toString("base64url");
 
-/** The admin token or secret key file `hookline serve` generated into a data directory, if any. */
-export function readGenerated(dataDir: string, name: "admin-token" | "secret-key"): string | undefined {
-  try {
-    return fs.readFileSync(path.join(dataDir, name), "utf8").trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function readOrCreate(file: string, make: () => string): { value: string; created: boolean } {
   try {
     const value = fs.readFileSync(file, "utf8").trim();

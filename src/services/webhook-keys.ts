@@ -25,7 +25,7 @@ export async function rotateSecret(ctx: Context, projectId: string, id: string, 
   const now = ctx.now();
   let expiresAt: number | null = null;
   await ctx.store.db.transaction().execute(async (trx) => {
-    if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
+    if (!(await store.lockProject(trx, projectId))) throw new NotFoundError("Project");
     const current = await store.findWebhook(trx, projectId, id);
     if (!current) throw new NotFoundError("Webhook");
     const overlap = current.secret !== null && previousValidSeconds > 0;

@@ -2,7 +2,6 @@
 import { LimitError, NotFoundError, ValidationError } from "../domain/errors.js";
 import { isId, newId } from "../domain/ids.js";
 import { validateWebhookInput, type ValidWebhookFields, type WebhookInput, type WebhookRuleOptions } from "../domain/webhook-rules.js";
-import { cancelPendingOfWebhook } from "../store/queue/cancel.js";
 import type { WebhookRow, WebhooksTable } from "../store/schema.js";
 import * as store from "../store/webhooks.js";
 import type { Context } from "./context.js";
@@ -10,6 +9,7 @@ import { catalogNames } from "./event-types.js";
 import { openSecret, sealSecret } from "./secrets.js";
 import { getProject } from "./projects.js";
 import { webhookView } from "./views.js";
+import { announceDisabled, disableWebhook, type Disabled } from "./webhook-disable.js";
 
 /**
  * The domain rules, plus what storage needs: PostgreSQL text cannot hold NUL, and an unsealed secret
@@ -81,7 +81,7 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     updated_at: now,
   };
   await ctx.store.db.transaction().execute(async (trx) => {
-    if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
+    if (!(await store.lockProject(trx, projectId))) throw new NotFoundError("Project");
     if (enabled && (await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) {
       throw new LimitError(ctx.config.maxActiveWebhooks);
     }
@@ -94,9 +94,9 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
   await findWebhookRow(ctx, projectId, id);
   const fields = validate(input, { partial: true, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
   const now = ctx.now();
-  let cancelled = 0;
+  let disabled: Disabled | null = null;
   await ctx.store.db.transaction().execute(async (trx) => {
-    if (!(await store.lockProject(trx, ctx.store.dialect, projectId))) throw new NotFoundError("Project");
+    if (!(await store.lockProject(trx, projectId))) throw new NotFoundError("Project");
     const current = await store.findWebhook(trx, projectId, id);
     if (!current) throw new NotFoundError("Webhook");
     const changes: Partial<WebhooksTable> = { updated_at: now };
@@ -113,15 +113,12 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     if (fields.enabled === true && current.enabled === 0) {
       if ((await store.countActive(trx, projectId)) >= ctx.config.maxActiveWebhooks) throw new LimitError(ctx.config.maxActiveWebhooks);
       Object.assign(changes, { enabled: 1, disabled_reason: null, disabled_at: null });
-    } else if (fields.enabled === false && current.enabled === 1) {
-      Object.assign(changes, { enabled: 0, disabled_reason: "manual", disabled_at: now });
-      // A disabled webhook sends nothing: its queued event deliveries and retries stop here.
-      cancelled = await cancelPendingOfWebhook(trx, id, now);
     }
     await store.updateWebhook(trx, projectId, id, changes);
+    // A disabled webhook sends nothing: its queued event deliveries and retries stop here.
+    if (fields.enabled === false && current.enabled === 1) disabled = await disableWebhook(ctx, trx, id, "manual", now);
   });
-  // Counted in hookline_deliveries_total{outcome="cancelled"} (delivery/metrics.ts).
-  if (cancelled > 0) ctx.signals.emit("cancelled", cancelled);
+  if (disabled) announceDisabled(ctx, [disabled]);
   return getWebhook(ctx, projectId, id);
 }
 

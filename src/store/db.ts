@@ -1,11 +1,15 @@
 /**
  * Opens the database a DATABASE_URL names: PostgreSQL for postgres:// URLs, otherwise a SQLite file
- * (WAL mode, foreign keys on). Everything above the store sees only Kysely<Database> and the dialect.
+ * (WAL mode, foreign keys on). Dialect differences stay in src/store, behind functions: store
+ * functions find the dialect from the `db` they are given (fixed-statement.ts's `isSqlite`), and
+ * what only one dialect has is an optional member of the Store (`wakeups`, `hostTransactions`).
+ * Nothing above the store reads `dialect` to branch on it.
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema.js";
+import type { DeliveryListener, DeliveryNotifier, WakeupLog } from "./postgres/notifier.js";
 import type { GroupCommit } from "./sqlite/group-commit.js";
 import { openSqlite } from "./sqlite/open.js";
 
@@ -18,6 +22,17 @@ export interface Store {
   close(): Promise<void>;
   /** SQLite: write transactions issued together share one commit (see sqlite/group-commit.ts). */
   groupCommit?: GroupCommit;
+  /**
+   * PostgreSQL: wakes the workers of every node (NOTIFY after a publish, one LISTEN connection per
+   * worker; postgres/notifier.ts). Absent on SQLite: a worker polls the file, and one in the
+   * publishing process hears its "published" signal.
+   */
+  wakeups?: {
+    notifier(log: WakeupLog): DeliveryNotifier;
+    listener(onWake: () => void, log: WakeupLog): DeliveryListener;
+  };
+  /** PostgreSQL: a publish may write inside the host app's own transaction (postgres/host-transaction.ts). */
+  hostTransactions?: true;
 }
 
 export interface OpenOptions {

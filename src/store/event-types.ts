@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { EventType } from "../domain/catalog.js";
 import type { Store } from "./db.js";
+import { isSqlite } from "./fixed-statement.js";
 import type { Database, EventTypeRow } from "./schema.js";
 
 type Db = Kysely<Database>;
@@ -26,7 +27,7 @@ export async function upsertEventTypes(db: Db, types: EventType[], now: number):
  */
 export async function seedEmptyCatalog(st: Store, types: EventType[], now: number): Promise<void> {
   await st.db.transaction().execute(async (trx) => {
-    if (st.dialect === "postgres") await sql`select pg_advisory_xact_lock(${sql.lit(CATALOG_LOCK_KEY)})`.execute(trx);
+    if (!isSqlite(trx)) await sql`select pg_advisory_xact_lock(${sql.lit(CATALOG_LOCK_KEY)})`.execute(trx);
     const any = await trx.selectFrom("event_types").select("name").limit(1).executeTakeFirst();
     if (!any) await upsertEventTypes(trx, types, now);
   });

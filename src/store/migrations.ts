@@ -1,12 +1,13 @@
 /**
  * Versioned migrations, shared by both dialects (column types differ only where `ts` does:
- * 64-bit integers are `integer` on SQLite and `bigint` on PostgreSQL). On PostgreSQL the whole run,
- * Kysely's own bookkeeping tables included, happens under a session advisory lock, so several nodes
- * starting (or `hookline migrate` running) at once never race: the first migrates, the others wait
- * and then find nothing to do.
+ * 64-bit integers are `integer` on SQLite and `bigint` on PostgreSQL). The whole run, Kysely's own
+ * bookkeeping tables included, happens under a lock (PostgreSQL: a session advisory lock; SQLite:
+ * the write lock of one transaction), so several nodes starting (or `hookline migrate` running) at
+ * once never race: the first migrates, the others wait and then find nothing to do.
  */
 import { Kysely, Migrator, sql, type Migration } from "kysely";
 import type { Dialect } from "./db.js";
+import { isSqlite } from "./fixed-statement.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const ts = dialect === "postgres" ? "bigint" : "integer";
@@ -319,8 +320,8 @@ async function writeSqliteStats(db: Kysely<any>, stats: SqliteStat[]): Promise<v
 const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
 
 /** Applies every pending migration; throws with the failing migration's error. */
-export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
-  if (dialect === "sqlite") return runMigrator(db, dialect);
+export async function migrate(db: Kysely<any>): Promise<string[]> {
+  if (isSqlite(db)) return migrateSqlite(db);
   // One connection holds the lock and runs the migrations: if the process dies, the server drops
   // the connection and the lock with it, so a crashed node never blocks the others.
   return db.connection().execute(async (conn) => {
@@ -331,7 +332,7 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string
     try {
       await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
       try {
-        return await runMigrator(conn, dialect);
+        return await runMigrator(conn, "postgres");
       } finally {
         await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
       }
@@ -340,6 +341,43 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string
       await sql`reset statement_timeout`.execute(conn).catch(() => {});
     }
   });
+}
+
+/**
+ * SQLite: the whole run is one transaction that takes the database's write lock before it reads
+ * which migrations are applied (BEGIN IMMEDIATE), so processes migrating one file at once take
+ * turns: the first applies everything, the others then find nothing to do. Without it each read
+ * the same empty bookkeeping table and the second failed on "table already exists". A migration
+ * that fails leaves nothing half applied.
+ */
+async function migrateSqlite(db: Kysely<any>): Promise<string[]> {
+  return db.connection().execute(async (conn) => {
+    await beginImmediate(conn);
+    try {
+      const applied = await runMigrator(conn, "sqlite");
+      await sql`commit`.execute(conn);
+      return applied;
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+/** How long a start waits for another process's migrations (they may rewrite a big table). */
+const SQLITE_MIGRATION_WAIT_MS = 10 * 60_000;
+
+async function beginImmediate(conn: Kysely<any>): Promise<void> {
+  const deadline = Date.now() + SQLITE_MIGRATION_WAIT_MS;
+  for (;;) {
+    try {
+      // The connection's busy timeout waits a while each time; another process may take longer.
+      await sql`begin immediate`.execute(conn);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw err;
+    }
+  }
 }
 
 async function runMigrator(db: Kysely<any>, dialect: Dialect): Promise<string[]> {

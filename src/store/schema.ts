@@ -38,7 +38,7 @@ export interface WebhooksTable {
   /** Its public key as published to receivers: "whpk_" + base64 of the raw 32 bytes. */
   public_key?: string | null;
   enabled: number;
-  disabled_reason: "manual" | "failures" | "gone" | null;
+  disabled_reason: DisabledReason | null;
   disabled_at: number | null;
   /**
    * Attempts that may be in flight to it at once while its attempts time out (halved per time-out,
@@ -61,6 +61,8 @@ export interface EventsTable {
 }
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled";
+/** Why a webhook is disabled: by a user (or created disabled), after a delivery's last attempt failed, or after 410 Gone. */
+export type DisabledReason = "manual" | "failures" | "gone";
 export type Trigger = "event" | "test" | "redeliver" | "recover";
 
 export interface DeliveriesTable {

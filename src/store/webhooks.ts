@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
-import type { Database, WebhookRow, WebhooksTable } from "./schema.js";
-import type { Dialect } from "./db.js";
+import type { Database, DisabledReason, WebhookRow, WebhooksTable } from "./schema.js";
+import { isSqlite } from "./fixed-statement.js";
 
 type Db = Kysely<Database>;
 
@@ -27,8 +27,8 @@ export async function countActive(db: Db, projectId: string): Promise<number> {
  * the end of the transaction, so the count-then-write of concurrent requests on any node is
  * ordered. SQLite: writes are serialised already (one connection, one writer).
  */
-export async function lockProject(trx: Transaction<Database>, dialect: Dialect, projectId: string): Promise<boolean> {
-  if (dialect === "postgres") {
+export async function lockProject(trx: Transaction<Database>, projectId: string): Promise<boolean> {
+  if (!isSqlite(trx)) {
     const res = await sql<{ id: string }>`select id from projects where id = ${projectId} for update`.execute(trx);
     return res.rows.length > 0;
   }
@@ -47,6 +47,17 @@ export async function updateWebhook(
   changes: Partial<Omit<WebhooksTable, "id" | "project_id" | "created_at">>,
 ): Promise<void> {
   await db.updateTable("webhooks").set(changes).where("project_id", "=", projectId).where("id", "=", id).execute();
+}
+
+/** Disables the webhook if it is enabled; answers whether this call disabled it (a concurrent one finds it disabled). */
+export async function markDisabled(db: Db, id: string, reason: DisabledReason, now: number): Promise<boolean> {
+  const res = await db
+    .updateTable("webhooks")
+    .set({ enabled: 0, disabled_reason: reason, disabled_at: now, updated_at: now })
+    .where("id", "=", id)
+    .where("enabled", "=", 1)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
 }
 
 /** Deletes the webhook; its deliveries and log entries go with it (FK cascade). */

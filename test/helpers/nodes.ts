@@ -44,9 +44,10 @@ export function nodeEnv(databaseUrl: string, receiverCa: string, extra: Record<s
   };
 }
 
-export async function startNode(kind: NodeKind, env: Record<string, string>, args: string[] = []): Promise<HooklineNode> {
+/** `cwd`: the node's working directory (default: a new empty one). */
+export async function startNode(kind: NodeKind, env: Record<string, string>, args: string[] = [], cwd?: string): Promise<HooklineNode> {
   const argv = kind === "api" ? ["serve", "--no-worker", "--port", "0", ...args] : ["worker", ...args];
-  const proc = runCli(argv, env);
+  const proc = runCli(argv, env, { cwd });
   let url = "";
   if (kind === "api") {
     const m = await proc.waitForOutput(/"address":"https?:\/\/[^"]*:(\d+)"[^\n]*"msg":"hookline is listening"/, 30_000);

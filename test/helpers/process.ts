@@ -1,4 +1,8 @@
-/** Runs the real `hookline` CLI as a child process (dist/ is built by test/global-setup.ts). */
+/**
+ * Runs the real `hookline` CLI as a child process (dist/ is built by test/global-setup.ts), in a
+ * working directory of its own unless given one: never the repository's, whose ./data may hold
+ * what `npm start` wrote (a process would pick up its admin token and secret key).
+ */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,8 +19,10 @@ export interface CliProcess {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function runCli(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string } = {}): CliProcess {
+  const cwd = opts.cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), "hookline-cli-"));
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  if (!opts.cwd) child.on("exit", () => fs.rmSync(cwd, { recursive: true, force: true }));
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));

@@ -4,6 +4,9 @@
  * its hash, the secret key sealed), and `hookline token --url` prints the link at that address.
  */
 import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS, createTestDatabase, type TestDatabase } from "../helpers/databases.js";
@@ -41,6 +44,7 @@ describe.skipIf(!DIALECTS.includes("postgres"))("cluster credentials (postgres)"
   const nodes: HooklineNode[] = [];
   let env: Record<string, string>;
   let adminToken = "";
+  let demoDir = "";
   beforeAll(async () => {
     db = await createTestDatabase("postgres");
     env = nodeEnv(db.url, rx.ca);
@@ -50,13 +54,23 @@ describe.skipIf(!DIALECTS.includes("postgres"))("cluster credentials (postgres)"
   afterAll(async () => {
     await stopNodes(nodes);
     await db?.drop();
+    if (demoDir) fs.rmSync(demoDir, { recursive: true, force: true });
   });
 
   it("the second node uses the first node's generated admin token and secret key instead of its own", async () => {
-    const a = await startNode("api", env);
+    // Started where `npm start` (the SQLite demo) wrote ./data/admin-token and ./data/secret-key:
+    // those are the demo's, not the cluster's, and a PostgreSQL node does not read them.
+    demoDir = fs.mkdtempSync(path.join(os.tmpdir(), "hookline-demo-cwd-"));
+    fs.mkdirSync(path.join(demoDir, "data"));
+    const demoToken = "hla_the-sqlite-demos-token-0123456789";
+    fs.writeFileSync(path.join(demoDir, "data/admin-token"), demoToken + "\n");
+    fs.writeFileSync(path.join(demoDir, "data/secret-key"), "the-sqlite-demos-secret-key-0123456789abcdef\n");
+    const a = await startNode("api", env, [], demoDir);
     nodes.push(a);
     const token = (await a.proc.waitForOutput(GENERATED, 10_000))[1];
     adminToken = token;
+    expect(token).not.toBe(demoToken);
+    expect((await call(a, demoToken, "GET", "/api/v1/projects")).status).toBe(401);
     const b = await startNode("api", env);
     nodes.push(b);
     expect(b.proc.output()).not.toMatch(GENERATED);

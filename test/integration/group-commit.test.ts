@@ -14,7 +14,7 @@ describe("SQLite group commit", () => {
   beforeAll(async () => {
     tdb = await createTestDatabase("sqlite");
     store = await openStore({ databaseUrl: tdb.url });
-    await migrate(store.db, "sqlite");
+    await migrate(store.db);
   });
   afterAll(async () => {
     await store?.close();

@@ -41,7 +41,7 @@ describe.skipIf(!pgEnabled)("migrations under an advisory lock (postgres)", () =
     const db = await fresh();
     const stores = await Promise.all(Array.from({ length: 8 }, () => openStore({ databaseUrl: db.url, poolSize: 2 })));
     try {
-      const results = await Promise.all(stores.map((s) => migrate(s.db, "postgres")));
+      const results = await Promise.all(stores.map((s) => migrate(s.db)));
       expect(results.filter((r) => r.join() === PG_MIGRATIONS.join())).toHaveLength(1);
       expect(results.filter((r) => r.length === 0)).toHaveLength(7);
     } finally {
@@ -68,7 +68,7 @@ describe.skipIf(!pgEnabled)("migrations under an advisory lock (postgres)", () =
     try {
       await holder.query(`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
       let done = false;
-      const waiting = migrate(store.db, "postgres").then((r) => {
+      const waiting = migrate(store.db).then((r) => {
         done = true;
         return r;
       });

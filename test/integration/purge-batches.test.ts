@@ -107,4 +107,63 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
       idempotencyKeys: 0,
     });
   });
+
+  it("stopped partway through a stage, counts the rows that stage deleted so far", async () => {
+    const db = hl.runtime.ctx.store.db;
+    const now = Date.now();
+    const old = now - 30 * DAY;
+    await hl.project("stop");
+    const wh = await hl.api("POST", "/api/v1/projects/stop/webhooks", {
+      name: "w",
+      events: ["test-run.completed"],
+      url: "https://127.0.0.1:1/x",
+      enabled: false,
+    });
+    const n = 500;
+    await insertChunked(
+      "events",
+      Array.from({ length: n }, (_, i) => ({ id: `evt_s${i}`, project_id: "stop", event: "test-run.completed", payload: "{}", created_at: old + i })),
+    );
+    await insertChunked(
+      "deliveries",
+      Array.from({ length: n }, (_, i) => ({
+        id: `dlv_s${String(i).padStart(4, "0")}`,
+        event_id: `evt_s${i}`,
+        webhook_id: wh.body.id,
+        project_id: "stop",
+        trigger: "event",
+        status: "succeeded",
+        attempts: 1,
+        max_attempts: 4,
+        run_at: old + i,
+        lease_token: null,
+        created_at: old + i,
+        updated_at: old + i,
+      })),
+    );
+    // Node shutdown after the deliveries stage's second delete (of 100 rows each): the real
+    // statements run, a plugin only watches their results go by.
+    const stop = new AbortController();
+    let deletes = 0;
+    const watched = db.withPlugin({
+      transformQuery: (args) => {
+        if (args.node.kind === "DeleteQueryNode" && JSON.stringify(args.node.from).includes('"deliveries"') && ++deletes === 2)
+          queueMicrotask(() => stop.abort());
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const result = await purgeOld(watched, { now, logRetentionDays: hl.runtime.config.logRetentionDays, batch: 100, share: 1, signal: stop.signal });
+    const left = Number(
+      (
+        await db
+          .selectFrom("deliveries")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("project_id", "=", "stop")
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+    expect(left).toBe(n - 200);
+    expect(result).toEqual({ logEntries: 0, deliveries: 200, events: 0, idempotencyKeys: 0 });
+  });
 });

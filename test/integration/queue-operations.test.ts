@@ -37,7 +37,7 @@ describe.each(DIALECTS)("delivery queue operations (%s)", (dialect) => {
   });
 
   /** Enqueues `n` deliveries and claims them under `token`; answers their ids. */
-  async function leased(n: number, token: string, trigger: "event" | "test" = "event"): Promise<string[]> {
+  async function leased(n: number, token: string, trigger: "event" | "test" | "recover" = "event"): Promise<string[]> {
     const evt = `evt_q${++seq}`;
     const ids = Array.from({ length: n }, (_, i) => `dlv_q${seq}_${i}`);
     await enqueue(
@@ -90,15 +90,19 @@ describe.each(DIALECTS)("delivery queue operations (%s)", (dialect) => {
     expect(early.claimed.map((d) => d.id)).toEqual([a]);
   });
 
-  it("cancel: a leased delivery by its holder, or a webhook's queued event deliveries (not Test ones)", async () => {
+  it("cancel: a leased delivery by its holder, or a webhook's queued event deliveries (not Test ones); counted by their own trigger", async () => {
     const [a] = await leased(1, "c");
-    expect(await cancelLeased(store.db, a, "x", T)).toBe(false);
-    expect(await cancelLeased(store.db, a, "c", T)).toBe(true);
+    expect(await cancelLeased(store.db, a, "x", T)).toEqual({});
+    expect(await cancelLeased(store.db, a, "c", T)).toEqual({ event: 1 });
     expect((await row(a)).status).toBe("cancelled");
+    const [r] = await leased(1, "c1", "recover");
+    expect(await cancelLeased(store.db, r, "c1", T)).toEqual({ recover: 1 });
     const [b, c] = await leased(2, "c2");
     const [t] = await leased(1, "c3", "test");
-    expect(await cancelPendingOfWebhook(store.db, hook, T, c)).toBe(1);
+    const [r2] = await leased(1, "c4", "recover");
+    expect(await cancelPendingOfWebhook(store.db, hook, T, c)).toEqual({ event: 1, recover: 1 });
     expect((await row(b)).status).toBe("cancelled");
+    expect((await row(r2)).status).toBe("cancelled");
     expect((await row(c)).status).toBe("pending");
     expect((await row(t)).status).toBe("pending");
   });

@@ -1,6 +1,7 @@
 /**
  * Worker observability: `hookline worker --metrics-port` serves /metrics, /healthz and /readyz, and
- * hookline_deliveries_total{outcome="cancelled"} counts every cancellation, those of a disable too.
+ * hookline_deliveries_total{outcome="cancelled"} counts every cancellation, those of a disable too,
+ * under each delivery's own trigger; hookline_webhooks_disabled_total counts manual disables too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS, createTestDatabase } from "../helpers/databases.js";
@@ -117,6 +118,21 @@ describe.each(DIALECTS)("worker metrics (%s)", (dialect) => {
       expect((await hl.api("PATCH", `/api/v1/projects/acme/webhooks/${a.id}`, { enabled: false })).status).toBe(200);
       expect(await cancelledRows()).toBe(3);
       expect(await cancelledMetric()).toBe(3);
+      let text = await (await fetch(`${hl.baseUrl}/metrics`)).text();
+      expect(series(text, "hookline_webhooks_disabled_total", { reason: "manual" })).toBe(1);
+
+      // Each cancelled delivery is counted under its own trigger: r's recovered deliveries (events
+      // published while it was disabled) are cancelled by the next disable as `recover`.
+      const r = (await hl.api("POST", "/api/v1/projects/acme/webhooks", { name: "r", events: ["issue.updated"], url: `${rx.url}/r`, enabled: false })).body;
+      const since = new Date(Date.now() - 60_000).toISOString();
+      for (let i = 0; i < 2; i++) await hl.api("POST", "/api/v1/projects/acme/events", { event: "issue.updated", subject: { id: `R-${i}` } });
+      expect((await hl.api("PATCH", `/api/v1/projects/acme/webhooks/${r.id}`, { enabled: true })).status).toBe(200);
+      expect((await hl.api("POST", `/api/v1/projects/acme/webhooks/${r.id}/recover`, { since })).body).toEqual({ deliveries: 2 });
+      expect((await hl.api("PATCH", `/api/v1/projects/acme/webhooks/${r.id}`, { enabled: false })).status).toBe(200);
+      text = await (await fetch(`${hl.baseUrl}/metrics`)).text();
+      expect(series(text, "hookline_deliveries_total", { outcome: "cancelled", trigger: "recover" })).toBe(2);
+      expect(series(text, "hookline_deliveries_total", { outcome: "cancelled", trigger: "event" })).toBe(3);
+      expect(series(text, "hookline_webhooks_disabled_total", { reason: "manual" })).toBe(2);
 
       // Auto-disable: TR-0 spends its retries (quick 500s) while the first attempts of the others are
       // still in flight (answered after 4 s), so they are pending when it happens, and are cancelled.
@@ -132,10 +148,12 @@ describe.each(DIALECTS)("worker metrics (%s)", (dialect) => {
         .innerJoin("events", "events.id", "deliveries.event_id")
         .select(["events.payload", "deliveries.status", "deliveries.attempts", "deliveries.webhook_id"])
         .execute();
-      expect(rows, JSON.stringify(dbg.map((d) => [JSON.parse(d.payload).subject.id, d.status, d.attempts]))).toBe(3 + 4);
+      expect(rows, JSON.stringify(dbg.map((d) => [JSON.parse(d.payload).subject.id, d.status, d.attempts]))).toBe(3 + 2 + 4);
       await eventually(async () => (await cancelledMetric()) === rows, 5000, `the metric to count ${rows} cancellations`);
-      const text = await (await fetch(`${hl.baseUrl}/metrics`)).text();
+      text = await (await fetch(`${hl.baseUrl}/metrics`)).text();
+      expect(series(text, "hookline_deliveries_total", { outcome: "cancelled", trigger: "event" })).toBe(3 + 4);
       expect(series(text, "hookline_webhooks_disabled_total", { reason: "failures" })).toBe(1);
+      expect(series(text, "hookline_webhooks_disabled_total", { reason: "manual" })).toBe(2);
       // Every attempt to either webhook failed in the last 5 minutes.
       expect(series(text, "hookline_webhook_failure_ratio", { webhook_id: b.id, project_id: "acme" })).toBe(1);
       // a's attempts, answered after the cancellation, are logged as failures too.

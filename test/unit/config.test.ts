@@ -330,7 +330,7 @@ describe("config", () => {
 
   it("derives the dialect and the data directory from DATABASE_URL", () => {
     const at = (url: string) => resolveConfig({ DATABASE_URL: url });
-    expect(at("postgres://u@db:5432/hl")).toMatchObject({ dialect: "postgres", dataDir: "./data" });
+    expect(at("postgres://u@db:5432/hl")).toMatchObject({ dialect: "postgres", dataDir: null });
     expect(at("POSTGRESQL://u@db/hl")).toMatchObject({ dialect: "postgres" });
     expect(at("/srv/hookline/data.db")).toMatchObject({ dialect: "sqlite", dataDir: "/srv/hookline" });
     expect(at("hookline.db")).toMatchObject({ dialect: "sqlite", dataDir: "." });

@@ -54,6 +54,7 @@ describe.skipIf(!DIALECTS.includes("postgres"))("docs/host-apps.md transactional
     const file = path.join(dir, `${name.replace(/\W+/g, "-")}.mjs`);
     fs.writeFileSync(file, sample(name));
     const r = spawnSync(process.execPath, [file], {
+      cwd: dir, // not the repository: its ./data may hold what `npm start` wrote
       env: {
         ...process.env,
         DATABASE_URL: db.url,

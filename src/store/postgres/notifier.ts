@@ -12,7 +12,7 @@ import { CoalescedRun } from "../../lib/coalesced-run.js";
 
 export const DELIVERIES_CHANNEL = "hookline_deliveries";
 
-interface Log {
+export interface WakeupLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
@@ -36,7 +36,7 @@ export class DeliveryNotifier {
 
   constructor(
     private readonly db: Kysely<any>,
-    private readonly log: Log,
+    private readonly log: WakeupLog,
   ) {}
 
   notify(): void {
@@ -53,7 +53,7 @@ export interface ListenerOptions {
   connectionString: string;
   /** Called on every notification and after each (re)connect; the worker makes one claim pass. */
   onWake(reason: "notification" | "connected"): void;
-  log: Log;
+  log: WakeupLog;
   /** First reconnect delay; doubles up to maxBackoffMs (with jitter). */
   minBackoffMs?: number;
   maxBackoffMs?: number;

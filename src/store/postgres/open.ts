@@ -1,4 +1,5 @@
 import pg from "pg";
+import { DeliveryListener, DeliveryNotifier } from "./notifier.js";
 import { Kysely, PostgresDialect } from "kysely";
 import type { Store } from "../db.js";
 import type { Database } from "../schema.js";
@@ -39,6 +40,11 @@ export function openPostgres(url: string, poolSize: number, timeouts: { lockTime
   return {
     db,
     dialect: "postgres",
+    wakeups: {
+      notifier: (log) => new DeliveryNotifier(db, log),
+      listener: (onWake, log) => new DeliveryListener({ connectionString: url, onWake, log }),
+    },
+    hostTransactions: true,
     async close() {
       await db.destroy();
     },

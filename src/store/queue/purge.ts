@@ -77,8 +77,9 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
   const now = opts.now;
   const cutoff = now - opts.logRetentionDays * DAY;
   const pace = pacer(opts.share ?? PURGE_SHARE, opts.signal);
-  const keysetBatches = (page: (after: Cursor | null) => Promise<Cursor[]>, remove: (ids: string[]) => Promise<number>) =>
-    pagedDeletes(maxBatches, BATCH, pace, page, remove);
+  // Each stage adds to `result` batch by batch, so that a purge stopped partway counts what went.
+  const keysetBatches = (page: (after: Cursor | null) => Promise<Cursor[]>, remove: (ids: string[]) => Promise<number>, count: (n: number) => void) =>
+    pagedDeletes(maxBatches, BATCH, pace, page, remove, count);
 
   // A rotated-out secret is forgotten once its overlap is over (until then it is only ignored).
   await db.updateTable("webhooks").set({ previous_secret: null, previous_secret_expires_at: null }).where("previous_secret_expires_at", "<=", now).execute();
@@ -96,7 +97,7 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
   }
 
   for (const status of FINISHED) {
-    result.deliveries += await keysetBatches(
+    await keysetBatches(
       (after) =>
         db
           .selectFrom("deliveries")
@@ -110,10 +111,11 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
           .limit(BATCH)
           .execute(),
       (ids) => deleteUnreferenced(db, "deliveries", ids),
+      (n) => (result.deliveries += n),
     );
   }
 
-  result.events += await keysetBatches(
+  await keysetBatches(
     (after) =>
       db
         .selectFrom("events")
@@ -125,6 +127,7 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
         .limit(BATCH)
         .execute(),
     (ids) => deleteUnreferenced(db, "events", ids),
+    (n) => (result.events += n),
   );
 
   // Keys answer repeats for 24 h; a busy publisher makes millions a day, so these go in batches too.
@@ -170,25 +173,24 @@ function pacer(share: number, signal?: AbortSignal): Pace {
   };
 }
 
-/** Pages through candidates in key order and deletes each page; returns how many rows went. */
+/** Pages through candidates in key order and deletes each page, counting each page's deleted rows as it goes. */
 async function pagedDeletes(
   maxBatches: number,
   batch: number,
   pace: Pace,
   page: (after: Cursor | null) => Promise<Cursor[]>,
   remove: (ids: string[]) => Promise<number>,
-): Promise<number> {
+  count: (n: number) => void,
+): Promise<void> {
   let after: Cursor | null = null;
-  let total = 0;
   for (let i = 0; i < maxBatches; i++) {
     const rows = await pace(() => page(after));
     if (rows.length === 0) break;
-    total += await pace(() => remove(rows.map((r) => r.id)));
+    count(await pace(() => remove(rows.map((r) => r.id))));
     if (rows.length < batch) break;
     const last = rows[rows.length - 1];
     after = { at: Number(last.at), id: last.id };
   }
-  return total;
 }
 
 /**

@@ -7,7 +7,7 @@
  * never queue one event twice — the second finds the first's pending deliveries.
  */
 import { sql, type Kysely } from "kysely";
-import type { Dialect } from "../db.js";
+import { isSqlite } from "../fixed-statement.js";
 import type { Database, DeliveriesTable } from "../schema.js";
 import type { RetrySchedule } from "./enqueue.js";
 
@@ -33,16 +33,14 @@ export interface RecoveredPage {
 
 export async function recoverPage(
   db: Db,
-  dialect: Dialect,
   page: RecoverPage,
   schedule: RetrySchedule,
   now: number,
   newDeliveryId: (at: number) => string,
 ): Promise<RecoveredPage> {
-  const hook =
-    dialect === "postgres"
-      ? (await sql<{ enabled: number }>`select enabled from webhooks where id = ${page.webhookId} for update`.execute(db)).rows[0]
-      : await db.selectFrom("webhooks").select("enabled").where("id", "=", page.webhookId).executeTakeFirst();
+  const hook = !isSqlite(db)
+    ? (await sql<{ enabled: number }>`select enabled from webhooks where id = ${page.webhookId} for update`.execute(db)).rows[0]
+    : await db.selectFrom("webhooks").select("enabled").where("id", "=", page.webhookId).executeTakeFirst();
   if (!hook || hook.enabled !== 1) return { queued: 0, next: null };
   if (page.events.length === 0) return { queued: 0, next: null };
   const after = page.after;

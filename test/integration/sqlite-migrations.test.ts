@@ -1,0 +1,39 @@
+/**
+ * Migrations on SQLite run in one transaction that takes the write lock before reading which are
+ * applied, so processes migrating one fresh file at once take turns: one applies every migration,
+ * the others find it up to date. Without that lock, two processes read the same empty bookkeeping
+ * table and the second failed ("table already exists", "duplicate column name"); the race is
+ * timing-dependent, so the test runs several rounds of real processes.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { DIALECTS } from "../helpers/databases.js";
+import { runCli } from "../helpers/process.js";
+
+const ROUNDS = 8;
+const PROCESSES = 3;
+
+describe.skipIf(!DIALECTS.includes("sqlite"))("concurrent migrations (sqlite)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hookline-sqlite-migrate-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it(`${PROCESSES} \`hookline migrate\` processes on a fresh file, ${ROUNDS} times: all succeed, one applies`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const file = path.join(dir, `round-${round}.db`);
+      const procs = Array.from({ length: PROCESSES }, () => runCli(["migrate"], { DATABASE_URL: file }));
+      const codes = await Promise.all(procs.map((p) => p.exited));
+      const outputs = procs.map((p) => p.output());
+      expect(codes, `round ${round}:\n${outputs.join("\n---\n")}`).toEqual(Array(PROCESSES).fill(0));
+      expect(
+        outputs.filter((o) => o.includes("Applied: 0001_initial")),
+        `round ${round}`,
+      ).toHaveLength(1);
+      expect(
+        outputs.filter((o) => o.includes("The database is up to date.")),
+        `round ${round}`,
+      ).toHaveLength(PROCESSES - 1);
+    }
+  }, 120_000);
+});
