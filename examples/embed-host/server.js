@@ -60,7 +60,7 @@ function page(url, theme) {
   </head>
   <body>
     <header>Example app</header>
-    <main>
+    <main aria-label="Project settings">
       <h1>Project settings → Webhooks</h1>
       <div id="webhooks"></div>
       <p id="portal-path"></p>
