@@ -44,7 +44,9 @@ async function audit(page: Page, screen: string): Promise<string[]> {
     f.rules.push(`${v.id} (${v.impact}, ${v.nodes.length}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   }
   figures[screen] = f;
-  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
 const focusedName = (page: Page) =>

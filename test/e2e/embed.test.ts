@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { launchBrowser, newPage, screenshot } from "./support/browser.js";
 import { startExampleHost, startPageServer, type HostApp } from "./support/embed-host.js";
+import { startReactSampleHost } from "./support/react-sample.js";
 import { freePort, startServer, type HooklineServer } from "./support/server.js";
 
 const PROJECT = "acme";
@@ -22,6 +23,7 @@ let browser: Browser;
 let host: HostApp;
 let shortHost: HostApp;
 let strangerHost: HostApp;
+let reactPort: number;
 const stops: Array<() => Promise<void>> = [];
 const contexts: BrowserContext[] = [];
 const errorLists: string[][] = [];
@@ -59,9 +61,10 @@ async function addWebhook(frame: Frame, name: string): Promise<void> {
 beforeAll(async () => {
   receiver = await startReceiver({ respond: () => ({ status: 204 }) });
   const [port, shortPort] = [await freePort(), await freePort()];
+  reactPort = await freePort();
   server = await startServer({
     ca: receiver.ca,
-    env: { HOOKLINE_FRAME_ANCESTORS: `http://127.0.0.1:${port} http://127.0.0.1:${shortPort}` },
+    env: { HOOKLINE_FRAME_ANCESTORS: `http://127.0.0.1:${port} http://127.0.0.1:${shortPort} http://127.0.0.1:${reactPort}` },
   });
   await server.api("PUT", `/api/v1/projects/${PROJECT}`, { name: "Acme" });
   await server.api("POST", `/api/v1/projects/${PROJECT}/webhooks`, { name: "CI notifier", events: ["test-run.completed"], url: `${receiver.url}/ci` });
@@ -178,6 +181,21 @@ describe("the embedded portal", () => {
     // The portal still works with its own token.
     await frame.getByRole("link", { name: "Open CI notifier" }).click();
     await frame.getByRole("heading", { name: "CI notifier", level: 1 }).waitFor();
+  });
+
+  it("the React sample of docs/host-apps.md type-checks against hookline/embed and mounts the portal", async () => {
+    let minted = 0;
+    const sample = await startReactSampleHost(reactPort, PROJECT, async () => {
+      minted++;
+      return (await server.api("POST", `/api/v1/projects/${PROJECT}/portal-sessions`, { embed: true, ttl_seconds: 600 })).body.url;
+    });
+    stops.push(sample.stop);
+    expect(sample.typeErrors).toBe("");
+    const page = await open(sample.url);
+    const frame = await portalFrame(page);
+    await frame.getByRole("row").filter({ hasText: "CI notifier" }).waitFor();
+    await expect.poll(() => innerScroll(frame)).toBeLessThanOrEqual(0);
+    expect(minted).toBe(1);
   });
 
   it.each(["light", "dark"] as const)("takes the session's theme (%s) and fits 360 px", async (mode) => {
