@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
+import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
@@ -18,7 +18,7 @@ import { ADMIN_TOKEN, freePort, startServer, type HooklineServer } from "./suppo
 
 const PROJECT = "acme";
 const IMPACTS = ["minor", "moderate", "serious", "critical"] as const;
-type Figures = Record<(typeof IMPACTS)[number], number> & { rules: string[] };
+type Figures = Record<(typeof IMPACTS)[number], number> & { rulesPassed: number; rules: string[] };
 
 let server: HooklineServer;
 let receiver: Receiver;
@@ -38,9 +38,9 @@ async function open(opts: { width?: number } = {}): Promise<Page> {
 /** Runs axe on the page (frames included) and keeps its figures; returns the serious and critical ones. */
 async function audit(page: Page, screen: string): Promise<string[]> {
   const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]).analyze();
-  const f: Figures = { minor: 0, moderate: 0, serious: 0, critical: 0, rules: [] };
+  const f: Figures = { minor: 0, moderate: 0, serious: 0, critical: 0, rulesPassed: result.passes.length, rules: [] };
   for (const v of result.violations) {
-    f[(v.impact ?? "minor") as keyof Figures & string] += v.nodes.length;
+    f[(v.impact ?? "minor") as (typeof IMPACTS)[number]] += v.nodes.length;
     f.rules.push(`${v.id} (${v.impact}, ${v.nodes.length}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   }
   figures[screen] = f;
@@ -95,7 +95,10 @@ afterAll(async () => {
   console.log(
     "axe violations (nodes) by impact:\n" +
       Object.entries(figures)
-        .map(([screen, f]) => `  ${screen}: ${IMPACTS.map((i) => `${i} ${f[i]}`).join(", ")}${f.rules.length ? `\n    ${f.rules.join("\n    ")}` : ""}`)
+        .map(
+          ([screen, f]) =>
+            `  ${screen}: ${IMPACTS.map((i) => `${i} ${f[i]}`).join(", ")} (${f.rulesPassed} rules passed)${f.rules.length ? `\n    ${f.rules.join("\n    ")}` : ""}`,
+        )
         .join("\n"),
   );
 });
@@ -110,6 +113,10 @@ describe("axe: no serious or critical violations", () => {
     await page.getByRole("button", { name: "Add Webhook" }).click();
     await page.getByRole("dialog", { name: "Add Webhook" }).waitFor();
     expect(await audit(page, "add dialog")).toEqual([]);
+    // The admin pages follow the OS setting: the dark colours pass too.
+    await page.keyboard.press("Escape");
+    await page.emulateMedia({ colorScheme: "dark" });
+    expect(await audit(page, "overview (dark OS setting)")).toEqual([]);
   });
 
   it("on the detail page with an expanded log entry, and on the event page", async () => {
