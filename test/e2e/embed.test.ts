@@ -139,6 +139,31 @@ describe("the embedded portal", () => {
     expect(errorLists.flat()).toEqual([]);
   });
 
+  it("opened with an expired link, asks the host at its first refused request and goes on with the fresh token", async () => {
+    const expired = (await server.api("POST", `/api/v1/projects/${PROJECT}/portal-sessions`, { embed: true, ttl_seconds: 1 })).body.url;
+    await new Promise((r) => setTimeout(r, 2100));
+    const page = await open(host.url);
+    await portalFrame(page);
+    const renewals: string[] = [];
+    page.on("request", (req) => {
+      if (req.url().endsWith("/portal-session")) renewals.push(req.url());
+    });
+    // The page's own portal makes way for one mounted with the expired link. (A string: Vitest would
+    // rewrite the dynamic import of a function.)
+    await page.evaluate(`(async () => {
+      portal.destroy();
+      const { mountPortal } = await import(location.origin + "/hookline-embed/index.js");
+      window.portal = mountPortal(document.getElementById("webhooks"), {
+        url: ${JSON.stringify(expired)},
+        onExpired: async () => (await (await fetch("/portal-session", { method: "POST", body: "{}" })).json()).url,
+      });
+    })()`);
+    const frame = await portalFrame(page);
+    await frame.getByRole("row").filter({ hasText: "CI notifier" }).waitFor();
+    expect(renewals).toHaveLength(1);
+    expect(await frame.getByRole("heading", { name: "This link has expired" }).count()).toBe(0);
+  });
+
   it("is not shown in the page of an origin that HOOKLINE_FRAME_ANCESTORS does not list", async () => {
     const page = await open(strangerHost.url);
     const iframe = (await page.$("iframe[title=Webhooks]"))!;
