@@ -56,6 +56,7 @@ function page(url, theme) {
       header { padding: 14px 24px; background: ${dark ? "#161b22" : "#24292f"}; color: #fff; font-weight: 600; }
       main { max-width: 1000px; margin: 0 auto; padding: 16px; }
       h1 { font-size: 20px; margin: 8px 0 12px; }
+      #portal-path { overflow-wrap: anywhere; }
     </style>
   </head>
   <body>

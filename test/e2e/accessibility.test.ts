@@ -12,7 +12,7 @@ import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
-import { launchBrowser, newPage, signIn } from "./support/browser.js";
+import { launchBrowser, newPage, screenshot, signIn } from "./support/browser.js";
 import { startExampleHost, type HostApp } from "./support/embed-host.js";
 import { ADMIN_TOKEN, freePort, startServer, type HooklineServer } from "./support/server.js";
 
@@ -149,6 +149,7 @@ describe("axe: no serious or critical violations", () => {
     await entry.getByRole("button", { name: "Show details" }).click();
     await entry.getByRole("heading", { name: "Response" }).waitFor();
     expect(await audit(page, "embedded detail, 360 px (dark)")).toEqual([]);
+    await screenshot(page, "embedded-detail-360-dark", true);
   });
 });
 
