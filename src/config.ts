@@ -73,6 +73,37 @@ const publicUrl: Parser<string | undefined> = (raw) => {
   return url;
 };
 
+/** The example host page of examples/embed-host, which `--demo` lets frame the portal when the variable is unset. */
+export const DEMO_FRAME_ANCESTORS = ["http://localhost:3100", "http://127.0.0.1:3100"];
+
+/**
+ * Origins that may frame the portal, as the browser writes them (`scheme://host[:port]`, lower case,
+ * no default port): they go into the CSP and are compared with `MessageEvent.origin` as strings.
+ */
+const frameAncestors: Parser<string[]> = (raw) => {
+  const out: string[] = [];
+  for (const item of raw.split(/\s+/).filter(Boolean)) {
+    const trimmed = item.replace(/\/$/, "");
+    const u = URL.canParse(trimmed) ? new URL(trimmed) : null;
+    if (
+      !u ||
+      (u.protocol !== "https:" && u.protocol !== "http:") ||
+      u.pathname !== "/" ||
+      u.search ||
+      u.hash ||
+      u.username ||
+      u.password ||
+      /[*,]/.test(item)
+    ) {
+      throw new Error(
+        `"${item}" is not an origin: list http(s) origins separated by spaces, each scheme://host[:port] without path or wildcard (e.g. https://app.example.com)`,
+      );
+    }
+    if (!out.includes(u.origin)) out.push(u.origin);
+  }
+  return out;
+};
+
 const smtpUrl: Parser<string | undefined> = (raw) => {
   if (raw.trim() === "") return undefined;
   const protocol = URL.canParse(raw.trim()) ? new URL(raw.trim()).protocol : "";
@@ -117,6 +148,13 @@ export const OPTIONS = {
     defaultText: "http://localhost:<port>",
     doc: "The address users reach Hookline at; used in portal links.",
     parse: publicUrl,
+  },
+  frameAncestors: {
+    env: "HOOKLINE_FRAME_ANCESTORS",
+    default: [] as string[],
+    defaultText: `none (with \`--demo\`: the example host page, ${DEMO_FRAME_ANCESTORS.join(" ")})`,
+    doc: "Origins, separated by spaces, whose pages may show the portal (`/portal`) in an iframe (CSP `frame-ancestors`); the embedded portal talks to them, and only to them, with `postMessage` (docs/host-apps.md). The admin UI and the API are never framed.",
+    parse: frameAncestors,
   },
   adminToken: {
     env: "HOOKLINE_ADMIN_TOKEN",
@@ -323,6 +361,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
   return {
     ...raw,
     publicUrl: raw.publicUrl ?? `http://localhost:${raw.port}`,
+    frameAncestors: raw.frameAncestors.length || !raw.demo ? raw.frameAncestors : DEMO_FRAME_ANCESTORS,
     dialect,
     // The store accepts `sqlite:` / `sqlite://` before the path; the data directory is the file's folder.
     dataDir: dialect === "sqlite" ? dirnameOf(raw.databaseUrl.replace(/^sqlite:(\/\/)?/, "")) : null,

@@ -107,7 +107,7 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
   }
   // The routes' document, plus the webhooks receivers get: one per event type of the catalog now.
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => ({ ...app.swagger(), webhooks: webhooksDoc(await eventTypes.listEventTypes(ctx)) }));
-  if (opts.ui !== false) await installUi(app, notFound);
+  if (opts.ui !== false) await installUi(app, notFound, ctx.config.frameAncestors);
   else app.setNotFoundHandler(notFound);
   return app;
 }

@@ -148,6 +148,14 @@ export const EventDetailSchema = T.Object({
 export const PortalSessionBody = T.Object({
   role: T.Optional(T.Union([T.Literal("admin"), T.Literal("viewer")])),
   ttl_seconds: T.Optional(T.Integer({ minimum: 1, maximum: 30 * 24 * 3600 })),
+  embed: T.Optional(T.Boolean({ description: "true: the link opens the portal for a host app's iframe, without its top bar (docs/host-apps.md)" })),
+  // Its values and unknown keys are checked by the service, which names each (`theme.accent`).
+  theme: T.Optional(
+    T.Object({
+      accent: T.Optional(T.String({ description: '"#rrggbb": buttons and links; adjusted where needed so text stays readable' })),
+      mode: T.Optional(T.Union([T.Literal("light"), T.Literal("dark"), T.Literal("system")], { description: "default system (the viewer's OS setting)" })),
+    }),
+  ),
 });
 
 // Query strings: numbers and booleans arrive coerced (the ranges are domain rules, checked by the services).

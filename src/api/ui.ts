@@ -16,6 +16,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 export const UI_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/** Where the portal's pages live: the only pages a host app may frame (docs/host-apps.md, "Embedding the portal"). */
+export function isPortalPath(p: string): boolean {
+  return p === "/portal" || p === "/portal/" || (p.startsWith("/portal/") && p !== "/portal/embed.json");
+}
+
+/**
+ * The portal page's framing: the listed origins only. X-Frame-Options cannot name origins, and a
+ * browser that knows CSP ignores it when `frame-ancestors` is present, but older proxies and scanners
+ * read it: it is left out rather than left saying DENY beside a policy that allows framing.
+ */
+function allowFraming(reply: FastifyReply, frameAncestors: string[]): void {
+  reply.header("content-security-policy", UI_CSP.replace("frame-ancestors 'none'", `frame-ancestors ${frameAncestors.join(" ")}`));
+  reply.removeHeader("x-frame-options");
+}
+
 /**
  * Headers on every answer, the error answers included: no sniffing, no framing, no referrer, and a
  * policy that loads nothing (JSON, assets and errors are no documents; the UI page sets its own).
@@ -45,7 +60,7 @@ type NotFound = (request: FastifyRequest, reply: FastifyReply) => unknown;
  * Serves the UI's files; what no file and no route answers goes to `notFound`, except client routes
  * (GET of a path outside /api without a file extension), which get index.html.
  */
-export async function installUi(app: FastifyInstance, notFound: NotFound): Promise<void> {
+export async function installUi(app: FastifyInstance, notFound: NotFound, frameAncestors: string[] = []): Promise<void> {
   const root = uiRoot();
   const index = path.join(root, "index.html");
   const built = fs.existsSync(index);
@@ -61,12 +76,20 @@ export async function installUi(app: FastifyInstance, notFound: NotFound): Promi
       },
     });
   }
-  const sendIndex = (_request: FastifyRequest, reply: FastifyReply) => {
+  const sendIndex = (request: FastifyRequest, reply: FastifyReply) => {
     if (!built) return reply.status(503).type("text/plain").send("The web UI is not built. Run `npm run build`.");
     reply.header("cache-control", "no-cache");
     reply.header("content-security-policy", UI_CSP);
+    if (frameAncestors.length && isPortalPath(request.url.split("?")[0])) allowFraming(reply, frameAncestors);
     return reply.type("text/html").send(fs.createReadStream(index));
   };
+  // The embedded portal posts to, and accepts messages from, these origins only. It needs them before
+  // its token is known to be good (an expired link must still say so to its host), so no auth: the
+  // list is public anyway, in the portal page's CSP.
+  app.get("/portal/embed.json", { schema: { hide: true } }, async (_request, reply) => {
+    reply.header("cache-control", "no-cache");
+    return { frame_ancestors: frameAncestors };
+  });
   // "/" is the static root's directory, not a file: it gets the page without asking the file system.
   app.get("/", { schema: { hide: true } }, sendIndex);
   app.setNotFoundHandler((request, reply) => {

@@ -3,6 +3,7 @@
  * `hookline listen` on a free loopback port, so a new user sees signed deliveries arrive at once.
  * Idempotent across restarts: the webhooks are found by name and re-pointed at the new port.
  */
+import { DEMO_FRAME_ANCESTORS } from "../config.js";
 import { LimitError, NotFoundError } from "../domain/errors.js";
 import { generateSecret } from "../domain/webhook-rules.js";
 import type { Runtime } from "../runtime.js";
@@ -103,6 +104,9 @@ export async function runDemo(runtime: Runtime): Promise<Demo> {
     `Web UI: ${config.publicUrl}/  →  demo project: ${config.publicUrl}/projects/${DEMO_PROJECT}/webhooks`,
     `Portal link (project "${DEMO_PROJECT}", admin, 24 h): ${portal.url}`,
     `Demo listener (hookline listen, in this process): ${listener.url}, receiving ${plan.map((p) => `"${p.name}"`).join(" and ")}`,
+    ...(config.frameAncestors === DEMO_FRAME_ANCESTORS
+      ? [`Embedded in a host page: node examples/embed-host/server.js, then open ${DEMO_FRAME_ANCESTORS[1]}/ (--demo lets it frame the portal)`]
+      : []),
     ...notes,
     `Publish more: hookline publish --project ${DEMO_PROJECT} --event test-run.completed --url ${config.publicUrl}`,
   ];

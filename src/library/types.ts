@@ -137,6 +137,10 @@ export interface PortalLinkOptions {
   role?: "admin" | "viewer";
   /** 1 s to 30 days; default 3600. */
   ttlSeconds?: number;
+  /** A link for a host app's iframe (`mountPortal` from "hookline/embed"): no top bar. Default false. */
+  embed?: boolean;
+  /** `accent` "#rrggbb", `mode` "light" | "dark" | "system" (default). */
+  theme?: { accent?: string; mode?: "light" | "dark" | "system" };
 }
 
 export interface ListenOptions {

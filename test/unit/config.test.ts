@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, OPTIONS, resolveConfig, type ResolvedConfig } from "../../src/config.js";
+import { ConfigError, DEMO_FRAME_ANCESTORS, OPTIONS, resolveConfig, type ResolvedConfig } from "../../src/config.js";
 
 type Key = keyof typeof OPTIONS;
 
@@ -47,6 +47,22 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
       ["sqlite://./data/x.db", "sqlite://./data/x.db"],
     ],
     bad: ["", "   ", "mysql://u@db/hl", "https://db.example.com/hl"],
+  },
+  frameAncestors: {
+    good: [
+      ["", []],
+      ["https://app.example.com", ["https://app.example.com"]],
+      [" https://App.Example.com/  http://localhost:3000 https://app.example.com:443 ", ["https://app.example.com", "http://localhost:3000"]],
+    ],
+    bad: [
+      "*",
+      "'self'",
+      "app.example.com",
+      "https://app.example.com/settings",
+      "https://*.example.com",
+      "https://a.example.com,https://b.example.com",
+      "ftp://x.example.com",
+    ],
   },
   publicUrl: {
     good: [
@@ -340,6 +356,17 @@ describe("config", () => {
     expect(at(":memory:")).toMatchObject({ dialect: "sqlite", dataDir: "./data" });
   });
 
+  it("names the bad origin of HOOKLINE_FRAME_ANCESTORS; --demo alone lets the example host page frame the portal", () => {
+    const err = expectConfigError(
+      () => resolveConfig({ HOOKLINE_FRAME_ANCESTORS: "https://ok.example.com https://bad.example.com/path" }),
+      "HOOKLINE_FRAME_ANCESTORS",
+    );
+    expect(err.message).toContain('"https://bad.example.com/path"');
+    expect(err.message).not.toContain('"https://ok.example.com"');
+    expect(resolveConfig({ HOOKLINE_DEMO: "true" }).frameAncestors).toEqual(DEMO_FRAME_ANCESTORS);
+    expect(resolveConfig({ HOOKLINE_DEMO: "true", HOOKLINE_FRAME_ANCESTORS: "https://app.example.com" }).frameAncestors).toEqual(["https://app.example.com"]);
+  });
+
   it("builds the URL policy from ALLOW_HTTP, ALLOW_PRIVATE_NETWORKS and --demo", () => {
     expect(resolveConfig({ HOOKLINE_ALLOW_HTTP: "true" }).urlPolicy).toEqual({ allowHttp: true, allowPrivateNetworks: false, allowedCidrs: [] });
     expect(resolveConfig({ HOOKLINE_ALLOW_PRIVATE_NETWORKS: "true" }).urlPolicy).toEqual({ allowHttp: false, allowPrivateNetworks: true, allowedCidrs: [] });
@@ -418,6 +445,7 @@ describe("CLI: a bad value stops the process with a message naming the variable"
     [["serve"], { HOOKLINE_MAX_ACTIVE_WEBHOOKS: "0" }, "HOOKLINE_MAX_ACTIVE_WEBHOOKS"],
     [["serve"], { HOOKLINE_ALLOW_HTTP: "perhaps" }, "HOOKLINE_ALLOW_HTTP"],
     [["serve"], { HOOKLINE_EVENT_TYPES: "/nonexistent/events.json" }, "HOOKLINE_EVENT_TYPES"],
+    [["serve"], { HOOKLINE_FRAME_ANCESTORS: "https://app.example.com/settings" }, "https://app.example.com/settings"],
     [["serve", "--port", "abc"], {}, "--port"],
     [["serve", "--no-worker"], { SMTP_URL: "mail.example.com" }, "SMTP_URL"],
     [["worker"], { HOOKLINE_CONCURRENCY: "0" }, "HOOKLINE_CONCURRENCY"],

@@ -1,3 +1,4 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiError, createClient, enc, errorMessage, type ApiClient } from "./api/client";
 import { keys } from "./api/keys";
@@ -7,6 +8,8 @@ import { Skeleton } from "./components/spinner";
 import { ToastProvider } from "./components/toast";
 import { ProjectFrameContext } from "./lib/project-frame";
 import { Link, matchPath, usePath } from "./lib/router";
+import { applyTheme, takeEmbedOptionsFromHash, type EmbedOptions } from "./lib/embed";
+import { createEmbeddedSession, type EmbeddedSession } from "./lib/embedded-session";
 import { adminToken, portalToken, takePortalTokenFromHash } from "./lib/session";
 import { SessionContext, type Session } from "./lib/session-context";
 import { ApiQueries, useApi } from "./lib/queries";
@@ -17,8 +20,12 @@ import { EventDetailPage } from "./pages/event-detail";
 import { WebhookDetail } from "./pages/webhook-detail";
 import { WebhooksOverview } from "./pages/webhooks-overview";
 
-// Before the first render, so the token never lingers in the address bar.
+// Before the first render, so the token never lingers in the address bar and the page never shows
+// in the wrong colours.
+const onPortal = /^\/portal(\/|$)/.test(window.location.pathname);
+const portalLook: EmbedOptions = onPortal ? takeEmbedOptionsFromHash() : { embed: false };
 if (window.location.pathname.replace(/\/+$/, "") === "/portal") takePortalTokenFromHash();
+if (onPortal) applyTheme(portalLook);
 
 export function App() {
   const path = usePath();
@@ -128,17 +135,32 @@ function AdminProject({ projectId, children }: { projectId: string; children: Re
 function PortalApp({ path }: { path: string }) {
   const [token] = useState(() => portalToken.get());
   const [expired, setExpired] = useState(false);
-  const client = useMemo(() => (token ? createClient(token, () => setExpired(true)) : null), [token]);
+  // Embedded, the host hands over fresh tokens; on its own, an expired link is the end.
+  const [embedded] = useState(() => (portalLook.embed ? createEmbeddedSession(portalLook, () => setExpired(true)) : undefined));
+  const client = useMemo(() => embedded?.client ?? (token ? createClient(token, () => setExpired(true)) : null), [embedded, token]);
+  useEffect(() => {
+    let stop: (() => void) | undefined;
+    void embedded?.host.then((host) => (stop = host?.reportHeight()));
+    return () => stop?.();
+  }, [embedded]);
+  useEffect(() => {
+    void embedded?.host.then((host) => host?.post({ type: "hookline:navigate", path }));
+  }, [embedded, path]);
   if (!client || expired) return <LinkExpired />;
   return (
     <ApiQueries client={client}>
-      <PortalHome path={path} client={client} />
+      <PortalHome path={path} client={client} embedded={embedded} />
     </ApiQueries>
   );
 }
 
-function PortalHome({ path, client }: { path: string; client: ApiClient }) {
+function PortalHome({ path, client, embedded }: { path: string; client: ApiClient; embedded?: EmbeddedSession }) {
   const me = useApi<Me>(keys.me());
+  const queryClient = useQueryClient();
+  const expiresAt = me.data?.expires_at;
+  useEffect(() => {
+    if (embedded && expiresAt) return embedded.renewAt(expiresAt, () => void queryClient.invalidateQueries({ queryKey: keys.me() }));
+  }, [embedded, expiresAt, queryClient]);
   if (me.error instanceof ApiError && me.error.status === 401) return <LinkExpired />;
   if (me.error) {
     return <PortalMessage title="Could not open the portal">{errorMessage(me.error)}</PortalMessage>;
@@ -157,19 +179,20 @@ function PortalHome({ path, client }: { path: string; client: ApiClient }) {
       </PortalMessage>
     );
   }
-  const session: Session = { client, mode: "portal", canWrite: me.data.role === "admin" };
+  const session: Session = { client, mode: "portal", canWrite: me.data.role === "admin", embedded: !!embedded };
   return (
     <SessionContext.Provider value={session}>
-      <PortalRoutes path={path} projectId={me.data.project_id} />
+      <PortalRoutes path={path} projectId={me.data.project_id} embedded={!!embedded} />
     </SessionContext.Provider>
   );
 }
 
-function PortalRoutes({ path, projectId }: { path: string; projectId: string }) {
+function PortalRoutes({ path, projectId, embedded }: { path: string; projectId: string; embedded: boolean }) {
   const project = useApi<Project>(keys.project(projectId));
+  // Embedded, the host app's page already says which project this is.
   const frame = useMemo(
-    () => ({ projectId, base: "/portal", home: "/portal", project: project.data, crumbs: [{ label: project.data?.name ?? projectId }] }),
-    [projectId, project.data],
+    () => ({ projectId, base: "/portal", home: "/portal", project: project.data, crumbs: embedded ? [] : [{ label: project.data?.name ?? projectId }] }),
+    [projectId, project.data, embedded],
   );
   let content: ReactNode;
   let m: Record<string, string> | null;

@@ -8,6 +8,7 @@ import "./styles/overlays.css";
 import "./styles/pages.css";
 import "./styles/log.css";
 import "./styles/responsive.css";
+import "./styles/theme.css";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

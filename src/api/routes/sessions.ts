@@ -15,13 +15,20 @@ export const sessionRoutes: RoutePlugin = async (app) => {
       },
       schema: {
         tags: ["portal"],
-        description: "Mints a token (and UI link) that sees only this project. `role` defaults to admin, `ttl_seconds` to 3600.",
+        description:
+          "Mints a token (and UI link) that sees only this project. `role` defaults to admin, `ttl_seconds` to 3600. `embed` and `theme` shape the link for a host app's iframe.",
         params: ProjectParams,
         body: PortalSessionBody,
         response: { 200: PortalLinkSchema, ...errorResponses },
       },
     },
-    async (req) => createPortalSession(ctx, creds.secretKey, req.params.project_id, { role: req.body.role, ttlSeconds: req.body.ttl_seconds }),
+    async (req) =>
+      createPortalSession(ctx, creds.secretKey, req.params.project_id, {
+        role: req.body.role,
+        ttlSeconds: req.body.ttl_seconds,
+        embed: req.body.embed,
+        theme: req.body.theme,
+      }),
   );
   app.get(
     "/api/v1/me",

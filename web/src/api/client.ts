@@ -39,12 +39,14 @@ export interface ApiClient {
 const BASE = "/api/v1";
 
 /**
- * A client bound to one bearer token. `onUnauthorized` runs on any 401 so the app can send the
- * user back to the token prompt (admin) or explain that the portal link expired.
+ * A client bound to one bearer token (or to the current one, for an embedded portal whose host hands
+ * it fresh tokens). `onUnauthorized` runs on any 401 so the app can send the user back to the token
+ * prompt (admin) or explain that the portal link expired.
  */
-export function createClient(token: string, onUnauthorized: (error: ApiError) => void): ApiClient {
+export function createClient(token: string | (() => string), onUnauthorized: (error: ApiError) => void): ApiClient {
   async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, asBlob = false): Promise<T> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: asBlob ? "*/*" : "application/json" };
+    const bearer = typeof token === "function" ? token() : token;
+    const headers: Record<string, string> = { Authorization: `Bearer ${bearer}`, Accept: asBlob ? "*/*" : "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let res: Response;
     try {

@@ -2709,7 +2709,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Mints a token (and UI link) that sees only this project. `role` defaults to admin, `ttl_seconds` to 3600. */
+        /** @description Mints a token (and UI link) that sees only this project. `role` defaults to admin, `ttl_seconds` to 3600. `embed` and `theme` shape the link for a host app's iframe. */
         post: {
             parameters: {
                 query?: never;
@@ -2724,6 +2724,14 @@ export interface paths {
                     "application/json": {
                         role?: "admin" | "viewer";
                         ttl_seconds?: number;
+                        /** @description true: the link opens the portal for a host app's iframe, without its top bar (docs/host-apps.md) */
+                        embed?: boolean;
+                        theme?: {
+                            /** @description "#rrggbb": buttons and links; adjusted where needed so text stays readable */
+                            accent?: string;
+                            /** @description default system (the viewer's OS setting) */
+                            mode?: "light" | "dark" | "system";
+                        };
                     };
                 };
             };

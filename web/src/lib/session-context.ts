@@ -8,6 +8,8 @@ export interface Session {
   canWrite: boolean;
   /** Forgets the stored token and returns to the sign-in page (the admin entry only; a portal link has no sign-out). */
   signOut?: () => void;
+  /** A portal inside a host app's iframe (docs/host-apps.md): no top bar. */
+  embedded?: boolean;
 }
 
 export const SessionContext = createContext<Session | null>(null);
