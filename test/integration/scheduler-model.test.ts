@@ -189,7 +189,7 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
   const db = () => hl.runtime.ctx.store.db;
   const effLimit = (h: MHook) => Math.min(CAP, h.limit ?? CAP);
   const suspectSlots = (pool: number) => Math.max(1, Math.floor(pool * SUSPECT_SHARE));
-  const claimable = (d: MDelivery) => d.status === "pending" && d.runAt <= clock && (d.lease === null || d.lease.until <= clock);
+  const claimable = (d: MDelivery, at = clock) => d.status === "pending" && d.runAt <= at && (d.lease === null || d.lease.until <= at);
   const live = (m: Model, hook: number) =>
     [...m.deliveries.values()].filter((d) => d.hook === hook && d.status === "pending" && d.lease && d.lease.until > clock).length;
   /** Has a due, free delivery and a free slot: a claim may lease it now. */
@@ -201,8 +201,8 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
    * sender can hold one past it, and the worker keys its slots by delivery id. The other worker may
    * take the delivery over meanwhile; ending that old attempt then makes the late record.
    */
-  const holdsClaimable = (m: Model, w: number, except: Set<number> = new Set()) =>
-    m.inflight[w].some((a) => !except.has(a.key) && claimable(m.deliveries.get(a.deliveryId)!));
+  const holdsClaimable = (m: Model, w: number, except: Set<number> = new Set(), at = clock) =>
+    m.inflight[w].some((a) => !except.has(a.key) && claimable(m.deliveries.get(a.deliveryId)!, at));
 
   /** Records what worker `w` sent in this command into the model and checks each was claimable. */
   function observe(m: Model, r: Real, w: number): MAttempt[] {
@@ -426,6 +426,21 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
     toString = () => `advance(${this.ms})`;
   }
 
+  /** Time passes the leases of a worker's attempts in flight (they hang), and the other worker claims. */
+  class Takeover implements Cmd {
+    constructor(readonly worker: number) {}
+    private get other() {
+      return (this.worker + 1) % WORKERS;
+    }
+    check = (m: Readonly<Model>) => m.inflight[this.worker].length > 0 && !holdsClaimable(m as Model, this.other, new Set(), clock + LEASE + 1);
+    async run(m: Model, r: Real) {
+      clock += LEASE + 1;
+      await r.workers[this.other].settled();
+      await afterCommand(m, r, [this.other]);
+    }
+    toString = () => `takeover(from w${this.worker})`;
+  }
+
   class SetEnabled implements Cmd {
     constructor(
       readonly hook: number,
@@ -472,6 +487,7 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
     fc.tuple(worker, fc.nat(7), kind).map(([w, i, k]) => new End(w, i, k)),
     fc.tuple(worker, kind).map(([w, k]) => new End(w, null, k)),
     fc.constantFrom(300, 1_100, 2_100, LEASE + 1).map((ms) => new Advance(ms)),
+    worker.map((w) => new Takeover(w)),
     fc.tuple(fc.nat(5), fc.boolean()).map(([h, e]) => new SetEnabled(h, e)),
     fc.tuple(fc.nat(5), fc.constantFrom(1, 2, null)).map(([h, l]) => new SetLimit(h, l)),
   ];
