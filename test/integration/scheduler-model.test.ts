@@ -33,8 +33,19 @@
  * FIFO, a payload filter): set it on the webhooks in beforeAll or with a command like SetLimit,
  * mirror it in the model (`claimable` for what may be claimed, `applyBatch` for what an outcome
  * does), and add its invariant.
- * What each invariant caught when the claim or the recording was deliberately broken is in
- * docs/scaling.md ("How the scheduler is tested").
+ *
+ * What the invariants caught when the code was deliberately broken (15 runs, both stores, shrunk):
+ *  - a claim blind to projects (fair-share.ts putting every candidate in one project, so slots go
+ *    round-robin by webhook; or webhooks in id order, each taking all its free slots): the fair-share
+ *    check, e.g. pools [1, 2]: publish(mp1, 1), publish(mp0, 1), poll(w1) → "project mp0 got 2
+ *    attempts, mp1 got 0 and still has claimable work";
+ *  - a claim ignoring the adaptive limit (candidates.ts taking the cap as every webhook's limit): the
+ *    effective-limit check, pools [1, 1]: publish(mp0, 3), poll(w1), end(w1, 0, timeout), poll(w0) →
+ *    "webhook 0 has 2 live leases after a claim (cap 3, adaptive limit 1)";
+ *  - recording without the lease guard (record-outcomes.ts and settle.ts no longer comparing the
+ *    lease token): the state check, pools [1, 1]: publish(mp0, 1), poll(w0), takeover(from w0),
+ *    end(w0, 0, success) → the late success made the delivery `succeeded` while the model (and the
+ *    guard) keep it pending under w1's lease.
  *
  * HOOKLINE_MODEL_RUNS sets the number of runs per store (default 15).
  */
