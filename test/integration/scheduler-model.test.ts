@@ -45,7 +45,10 @@
  *  - recording without the lease guard (record-outcomes.ts and settle.ts no longer comparing the
  *    lease token): the state check, pools [1, 1]: publish(mp0, 1), poll(w0), takeover(from w0),
  *    end(w0, 0, success) → the late success made the delivery `succeeded` while the model (and the
- *    guard) keep it pending under w1's lease.
+ *    guard) keep it pending under w1's lease;
+ *  - a worker claiming once per pass (worker.ts not claiming again while a claim says `more`): the
+ *    work-conservation check, pools [1, 3]: publish(mp0, 1), publish(mp1, 2), poll(w1) → "worker 1
+ *    has 1 free slots, yet webhook 4 has a due, free delivery and a free slot".
  *
  * HOOKLINE_MODEL_RUNS sets the number of runs per store (default 15).
  */
