@@ -65,6 +65,7 @@ export class Runtime {
       poolSize: config.poolSize,
       lockTimeoutMs: config.dbLockTimeoutMs,
       statementTimeoutMs: config.dbStatementTimeoutMs,
+      pooler: config.pgPooler === "transaction",
     });
     try {
       await migrate(store.db, store.dialect);
@@ -127,9 +128,10 @@ export class Runtime {
     );
     this.worker.start();
     this.housekeeping.start();
-    if (this.ctx.store.dialect === "postgres") {
+    const listenUrl = listenUrlOf(this.config);
+    if (listenUrl) {
       const worker = this.worker;
-      this.listener = new DeliveryListener({ connectionString: this.config.databaseUrl, onWake: () => worker.wake(), log: this.ctx.log });
+      this.listener = new DeliveryListener({ connectionString: listenUrl, onWake: () => worker.wake(), log: this.ctx.log });
       this.listener.start();
     }
     return this.worker;
@@ -155,4 +157,14 @@ export class Runtime {
     await this.ctx.tracing?.shutdown();
     await this.ctx.store.close();
   }
+}
+
+/**
+ * Where the worker LISTENs for wake-ups: HOOKLINE_PG_LISTEN_URL, else DATABASE_URL; none behind a
+ * pooler in transaction mode without HOOKLINE_PG_LISTEN_URL (a LISTEN there would end with its
+ * transaction, so the worker relies on polling).
+ */
+export function listenUrlOf(config: ResolvedConfig): string | undefined {
+  if (config.dialect !== "postgres") return undefined;
+  return config.pgListenUrl ?? (config.pgPooler === "transaction" ? undefined : config.databaseUrl);
 }

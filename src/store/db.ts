@@ -28,6 +28,8 @@ export interface OpenOptions {
   lockTimeoutMs?: number;
   /** PostgreSQL: how long a statement may run before it is cancelled (0: forever). */
   statementTimeoutMs?: number;
+  /** PostgreSQL: DATABASE_URL goes through a pooler in transaction mode (HOOKLINE_PG_POOLER=transaction). */
+  pooler?: boolean;
 }
 
 /** Runs `work` in a transaction; on SQLite it may share its commit with others issued together. */
@@ -46,7 +48,11 @@ export function sharedCommit<T>(store: Store, work: (db: Kysely<Database>) => Pr
 export async function openStore(opts: OpenOptions): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(opts.databaseUrl)) {
     const { openPostgres } = await import("./postgres/open.js");
-    return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, { lockTimeoutMs: opts.lockTimeoutMs ?? 0, statementTimeoutMs: opts.statementTimeoutMs ?? 0 });
+    return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, {
+      pooler: opts.pooler ?? false,
+      lockTimeoutMs: opts.lockTimeoutMs ?? 0,
+      statementTimeoutMs: opts.statementTimeoutMs ?? 0,
+    });
   }
   const file = opts.databaseUrl.replace(/^sqlite:(\/\/)?/, "");
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

@@ -1,11 +1,23 @@
 /**
  * Versioned migrations, shared by both dialects (column types differ only where `ts` does:
  * 64-bit integers are `integer` on SQLite and `bigint` on PostgreSQL). On PostgreSQL the whole run,
- * Kysely's own bookkeeping tables included, happens under a session advisory lock, so several nodes
- * starting (or `hookline migrate` running) at once never race: the first migrates, the others wait
- * and then find nothing to do.
+ * Kysely's own bookkeeping tables included, is one transaction under a transaction-scoped advisory
+ * lock, so several nodes starting (or `hookline migrate` running) at once never race: the first
+ * migrates, the others wait and then find nothing to do. Nothing of it outlives the transaction,
+ * so it runs the same through a pooler in transaction mode.
  */
-import { Kysely, Migrator, sql, type Migration } from "kysely";
+import {
+  type CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  sql,
+  type DatabaseConnection,
+  type Migration,
+  type Transaction,
+} from "kysely";
 import type { Dialect } from "./db.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -321,24 +333,52 @@ const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
 /** Applies every pending migration; throws with the failing migration's error. */
 export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
   if (dialect === "sqlite") return runMigrator(db, dialect);
-  // One connection holds the lock and runs the migrations: if the process dies, the server drops
-  // the connection and the lock with it, so a crashed node never blocks the others.
-  return db.connection().execute(async (conn) => {
-    // Migrations may wait for another node's (and rewrite big tables): no lock or statement timeout
-    // here. RESET gives the pooled connection back with the timeouts it was opened with.
-    await sql`set lock_timeout = 0`.execute(conn);
-    await sql`set statement_timeout = 0`.execute(conn);
-    try {
-      await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
-      try {
-        return await runMigrator(conn, dialect);
-      } finally {
-        await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
-      }
-    } finally {
-      await sql`reset lock_timeout`.execute(conn).catch(() => {});
-      await sql`reset statement_timeout`.execute(conn).catch(() => {});
-    }
+  // If the process dies, the server ends the transaction and the lock with it, so a crashed node
+  // never blocks the others.
+  return db.transaction().execute(async (trx) => {
+    // Migrations may wait for another node's (and rewrite big tables): no lock or statement timeout.
+    await sql`set local lock_timeout = 0`.execute(trx);
+    await sql`set local statement_timeout = 0`.execute(trx);
+    await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(trx);
+    return runMigrator(insideTransaction(trx), dialect);
+  });
+}
+
+/** No lock of its own: the caller's transaction holds MIGRATION_LOCK_KEY (Kysely's is session-scoped). */
+class LockHeldAdapter extends PostgresAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return false; // already inside the caller's transaction
+  }
+  override async acquireMigrationLock(): Promise<void> {}
+  override async releaseMigrationLock(): Promise<void> {}
+}
+
+/** A Kysely whose every statement runs in `trx`, for the migrator (Kysely cannot migrate on a Transaction). */
+function insideTransaction(trx: Transaction<any>): Kysely<any> {
+  const connection: DatabaseConnection = {
+    executeQuery: <R>(query: CompiledQuery) => trx.executeQuery<R>(query),
+    streamQuery: () => {
+      throw new Error("streaming is not used by migrations");
+    },
+  };
+  const nested = async () => {
+    throw new Error("migrations run in one transaction; a nested one is not supported");
+  };
+  return new Kysely({
+    dialect: {
+      createAdapter: () => new LockHeldAdapter(),
+      createDriver: () => ({
+        init: async () => {},
+        acquireConnection: async () => connection,
+        beginTransaction: nested,
+        commitTransaction: nested,
+        rollbackTransaction: nested,
+        releaseConnection: async () => {},
+        destroy: async () => {},
+      }),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+    },
   });
 }
 

@@ -67,6 +67,8 @@ export async function startHookline(opts: StartOptions): Promise<TestHookline> {
     HOOKLINE_ALLOW_PRIVATE_NETWORKS: "127.0.0.0/8",
     HOOKLINE_RETRY_DELAYS: "0.1,0.2,0.3",
     HOOKLINE_TIMEOUT_MS: "2000",
+    // Through PgBouncer in transaction mode: no session state; wake-ups by polling (pollIntervalMs).
+    ...(db.dialect === "pgbouncer" ? { HOOKLINE_PG_POOLER: "transaction" } : {}),
     ...opts.env,
   };
   let runtime: Runtime;

@@ -10,7 +10,7 @@ import net, { type AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, DIALECTS, type TestDatabase } from "../helpers/databases.js";
+import { createTestDatabase, WITH_POOLER, type TestDatabase } from "../helpers/databases.js";
 import { ADMIN_TOKEN } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually } from "../helpers/wait.js";
@@ -72,7 +72,7 @@ function serve(port: number, env: Record<string, string>, cwd: string): Serve {
   return { child, output: () => out, exited };
 }
 
-describe.each(DIALECTS)("crash and restart of hookline serve (%s)", (dialect) => {
+describe.each(WITH_POOLER)("crash and restart of hookline serve (%s)", (dialect) => {
   let db: TestDatabase;
   let rx: Receiver;
   let caPath: string;

@@ -212,6 +212,21 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
     ],
     bad: ["-5", "1.5"],
   },
+  pgPooler: {
+    good: [
+      ["transaction", "transaction"],
+      [" Transaction ", "transaction"],
+      ["", undefined],
+    ],
+    bad: ["session", "statement", "true"],
+  },
+  pgListenUrl: {
+    good: [
+      ["postgres://hookline@db.internal:5432/hookline", "postgres://hookline@db.internal:5432/hookline"],
+      ["", undefined],
+    ],
+    bad: ["db.internal:5432", "https://db.internal"],
+  },
   otlpEndpoint: {
     good: [
       ["http://127.0.0.1:4318", "http://127.0.0.1:4318"],
