@@ -65,6 +65,8 @@ export const pgBouncerAvailable: boolean = await probePgBouncer();
 
 /** DIALECTS, and PostgreSQL through PgBouncer in transaction mode when it is reachable. */
 export const WITH_POOLER: TestDialect[] = pgBouncerAvailable ? [...DIALECTS, "pgbouncer"] : DIALECTS;
+/** For PostgreSQL-only suites (which skip without PostgreSQL): directly, and through PgBouncer when it is reachable. */
+export const POSTGRES_VARIANTS: TestDialect[] = pgBouncerAvailable ? ["postgres", "pgbouncer"] : ["postgres"];
 
 export interface TestDatabase {
   /** What Hookline connects to (through the pooler for "pgbouncer"). */
@@ -75,6 +77,11 @@ export interface TestDatabase {
   /** Folder for the data directory (admin token, secret key). */
   dataDir: string;
   drop(): Promise<void>;
+}
+
+/** What Hookline needs to reach `db`: DATABASE_URL, and through PgBouncer HOOKLINE_PG_POOLER (wake-ups then by polling). */
+export function databaseEnv(db: TestDatabase): Record<string, string> {
+  return { DATABASE_URL: db.url, ...(db.dialect === "pgbouncer" ? { HOOKLINE_PG_POOLER: "transaction" } : {}) };
 }
 
 /** Per dialect: the migrated template's SQLite file or PostgreSQL database name (null: none this run). */
