@@ -49,7 +49,8 @@ try {
       await receiver.waitFor(EVENTS, 60_000);
       const { latencies } = await receiver.stats(true);
       latencies.sort((a, b) => a - b);
-      results[name] = { p50: round(percentile(latencies, 0.5)), p90: round(percentile(latencies, 0.9)), max: round(latencies.at(-1)), samples: latencies.length };
+      const at = (p) => round(percentile(latencies, p));
+      results[name] = { p50: at(0.5), p90: at(0.9), max: round(latencies.at(-1)), samples: latencies.length };
       log(name, JSON.stringify(results[name]));
     } finally {
       await h.stop();

@@ -21,7 +21,7 @@ import { openStore } from "./store/db.js";
 import { startTracing } from "./tracing.js";
 import { HOOKLINE_VERSION } from "./version.js";
 import { migrate } from "./store/migrations.js";
-import { DeliveryListener, DeliveryNotifier } from "./store/postgres/notifier.js";
+import { DeliveryListener, DeliveryNotifier, listenUrlOf } from "./store/postgres/notifier.js";
 
 export interface RuntimeOptions {
   /** Explicit settings; they win over `env`. */
@@ -157,14 +157,4 @@ export class Runtime {
     await this.ctx.tracing?.shutdown();
     await this.ctx.store.close();
   }
-}
-
-/**
- * Where the worker LISTENs for wake-ups: HOOKLINE_PG_LISTEN_URL, else DATABASE_URL; none behind a
- * pooler in transaction mode without HOOKLINE_PG_LISTEN_URL (a LISTEN there would end with its
- * transaction, so the worker relies on polling).
- */
-export function listenUrlOf(config: ResolvedConfig): string | undefined {
-  if (config.dialect !== "postgres") return undefined;
-  return config.pgListenUrl ?? (config.pgPooler === "transaction" ? undefined : config.databaseUrl);
 }

@@ -101,8 +101,10 @@ describe.skipIf(!pgEnabled)("HOOKLINE_PG_POOLER=transaction keeps no session sta
     const db = hl.runtime.ctx.store.db;
     expect(Number((await sql<{ n: string }>`select count(*) as n from pg_prepared_statements`.execute(db)).rows[0].n)).toBe(0);
     // reset_val is the session's own value (startup parameters and session SETs); setting is this transaction's.
-    const rows = (await sql<{ name: string; setting: string; reset_val: string }>`
-      select name, setting, reset_val from pg_settings where name in ('lock_timeout', 'statement_timeout') order by name`.execute(db)).rows;
+    const rows = (
+      await sql<{ name: string; setting: string; reset_val: string }>`
+      select name, setting, reset_val from pg_settings where name in ('lock_timeout', 'statement_timeout') order by name`.execute(db)
+    ).rows;
     expect(rows).toEqual([
       { name: "lock_timeout", setting: "700", reset_val: "0" },
       { name: "statement_timeout", setting: "1500", reset_val: "0" },
@@ -131,7 +133,7 @@ describe.skipIf(!pgBouncerAvailable)("through PgBouncer in transaction mode (pgb
       expect((await direct.query("select count(*)::int as n from pg_locks where locktype = 'advisory'")).rows[0].n).toBe(0);
       // Whichever of the pooler's server connections a client gets, it finds nothing of Hookline's:
       // hold several at once (transactions through the pooler) and look at each.
-      const clients = await Promise.all(Array.from({ length: 4 }, () => new pg.Client({ connectionString: db.url })));
+      const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: db.url }));
       try {
         await Promise.all(clients.map((c) => c.connect()));
         const seen = await Promise.all(
@@ -158,7 +160,12 @@ describe.skipIf(!pgBouncerAvailable)("through PgBouncer in transaction mode (pgb
   it("without HOOKLINE_PG_LISTEN_URL the worker opens no LISTEN connection and a publish on another node arrives by polling", async () => {
     const rx = await startReceiver();
     const db = await createTestDatabase("pgbouncer", { migrated: true });
-    const env = { ...databaseEnv(db), HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN, HOOKLINE_SECRET_KEY: "test-secret-key-0123456789abcdef0123456789", HOOKLINE_ALLOW_PRIVATE_NETWORKS: "127.0.0.0/8" };
+    const env = {
+      ...databaseEnv(db),
+      HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
+      HOOKLINE_SECRET_KEY: "test-secret-key-0123456789abcdef0123456789",
+      HOOKLINE_ALLOW_PRIVATE_NETWORKS: "127.0.0.0/8",
+    };
     const logger = pino({ level: "silent" });
     const [apiNode, workerNode] = await Promise.all([Runtime.start({ env, logger }), Runtime.start({ env, logger, ca: rx.ca, pollIntervalMs: 300 })]);
     try {
@@ -166,7 +173,9 @@ describe.skipIf(!pgBouncerAvailable)("through PgBouncer in transaction mode (pgb
       expect(workerNode.listener).toBeNull();
       const direct = new pg.Client({ connectionString: db.directUrl });
       await direct.connect();
-      const listeners = await direct.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'hookline-listener'");
+      const listeners = await direct.query(
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'hookline-listener'",
+      );
       await direct.end();
       expect(listeners.rows[0].n).toBe(0);
       const base = await apiNode.listen(0, "127.0.0.1");

@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, OPTIONS, resolveConfig, type ResolvedConfig } from "../../src/config.js";
+import { listenUrlOf } from "../../src/store/postgres/notifier.js";
 
 type Key = keyof typeof OPTIONS;
 
@@ -353,6 +354,24 @@ describe("config", () => {
     expect(at("sqlite://./var/h.db")).toMatchObject({ dialect: "sqlite", dataDir: "./var" });
     expect(at("sqlite:/srv/h.db")).toMatchObject({ dialect: "sqlite", dataDir: "/srv" });
     expect(at(":memory:")).toMatchObject({ dialect: "sqlite", dataDir: "./data" });
+  });
+
+  it("docs/scaling.md's pooler settings: transaction mode, wake-ups over the listen URL, or polling without it", () => {
+    const doc = fs.readFileSync(path.resolve(import.meta.dirname, "../../docs/scaling.md"), "utf8");
+    const block = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("HOOKLINE_PG_POOLER"));
+    const env = Object.fromEntries(
+      (block ?? "")
+        .split("\n")
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    const c = resolveConfig(env);
+    expect(c).toMatchObject({ dialect: "postgres", pgPooler: "transaction", pgListenUrl: "postgres://hookline:secret@db.internal:5432/hookline" });
+    expect(listenUrlOf(c)).toBe("postgres://hookline:secret@db.internal:5432/hookline");
+    // Without the listen URL behind a transaction pooler: no LISTEN at all (polling); directly: DATABASE_URL.
+    expect(listenUrlOf(resolveConfig({ ...env, HOOKLINE_PG_LISTEN_URL: "" }))).toBeUndefined();
+    expect(listenUrlOf(resolveConfig({ DATABASE_URL: env.DATABASE_URL }))).toBe(env.DATABASE_URL);
+    expect(listenUrlOf(resolveConfig({ DATABASE_URL: "/srv/h.db", HOOKLINE_PG_LISTEN_URL: env.HOOKLINE_PG_LISTEN_URL }))).toBeUndefined();
   });
 
   it("builds the URL policy from ALLOW_HTTP, ALLOW_PRIVATE_NETWORKS and --demo", () => {
