@@ -23,7 +23,7 @@ export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgre
 /** PgBouncer (transaction mode) in front of PG_ADMIN_URL's server; only its host and port are used. */
 export const PGBOUNCER_URL = process.env.TEST_PGBOUNCER_URL ?? "postgres://postgres@127.0.0.1:6432/test";
 
-/** Connects to PG_ADMIN_URL and runs `select 1`: null when the server answers, else why not. */
+/** Connects to `url` (PG_ADMIN_URL) and runs `select 1`: null when the server answers, else why not. */
 export async function postgresProblem(connectTimeoutMs = 3000, url = PG_ADMIN_URL): Promise<string | null> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
   try {
@@ -49,7 +49,7 @@ export const postgresAvailable: boolean = await probePostgres();
 
 const wanted = (d: TestDialect) => !process.env.HOOKLINE_TEST_DIALECTS || process.env.HOOKLINE_TEST_DIALECTS.split(",").includes(d);
 
-/** The dialects this run tests (HOOKLINE_TEST_DIALECTS=sqlite narrows it for a quick local run). */
+/** The dialects this run tests (HOOKLINE_TEST_DIALECTS=sqlite narrows it for a quick local run; list pgbouncer there to keep that run). */
 export const DIALECTS: TestDialect[] = (["sqlite", "postgres"] as TestDialect[]).filter((d) => (d === "sqlite" || postgresAvailable) && wanted(d));
 
 async function probePgBouncer(): Promise<boolean> {
