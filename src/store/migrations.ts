@@ -6,19 +6,9 @@
  * migrates, the others wait and then find nothing to do. Nothing of it outlives the transaction,
  * so it runs the same through a pooler in transaction mode.
  */
-import {
-  type CompiledQuery,
-  Kysely,
-  Migrator,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  sql,
-  type DatabaseConnection,
-  type Migration,
-  type Transaction,
-} from "kysely";
+import { Kysely, Migrator, sql, type Migration } from "kysely";
 import type { Dialect } from "./db.js";
+import { insideTransaction } from "./postgres/migrator-in-transaction.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const ts = dialect === "postgres" ? "bigint" : "integer";
@@ -341,44 +331,6 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<string
     await sql`set local statement_timeout = 0`.execute(trx);
     await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(trx);
     return runMigrator(insideTransaction(trx), dialect);
-  });
-}
-
-/** No lock of its own: the caller's transaction holds MIGRATION_LOCK_KEY (Kysely's is session-scoped). */
-class LockHeldAdapter extends PostgresAdapter {
-  override get supportsTransactionalDdl(): boolean {
-    return false; // already inside the caller's transaction
-  }
-  override async acquireMigrationLock(): Promise<void> {}
-  override async releaseMigrationLock(): Promise<void> {}
-}
-
-/** A Kysely whose every statement runs in `trx`, for the migrator (Kysely cannot migrate on a Transaction). */
-function insideTransaction(trx: Transaction<any>): Kysely<any> {
-  const connection: DatabaseConnection = {
-    executeQuery: <R>(query: CompiledQuery) => trx.executeQuery<R>(query),
-    streamQuery: () => {
-      throw new Error("streaming is not used by migrations");
-    },
-  };
-  const nested = async () => {
-    throw new Error("migrations run in one transaction; a nested one is not supported");
-  };
-  return new Kysely({
-    dialect: {
-      createAdapter: () => new LockHeldAdapter(),
-      createDriver: () => ({
-        init: async () => {},
-        acquireConnection: async () => connection,
-        beginTransaction: nested,
-        commitTransaction: nested,
-        rollbackTransaction: nested,
-        releaseConnection: async () => {},
-        destroy: async () => {},
-      }),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-      createIntrospector: (db) => new PostgresIntrospector(db),
-    },
   });
 }
 
