@@ -294,6 +294,31 @@ export const OPTIONS = {
     doc: "PostgreSQL `statement_timeout` of this process's statements (API requests, the worker's claims and updates); beyond it the API answers `503 unavailable`. 0: no limit. Migrations are exempt.",
     parse: int(0, 3_600_000),
   },
+  pgPooler: {
+    env: "HOOKLINE_PG_POOLER",
+    default: undefined as "transaction" | undefined,
+    defaultText: "unset: a direct connection, or a pooler in session mode",
+    doc:
+      "`transaction` when `DATABASE_URL` goes through a connection pooler in transaction mode (PgBouncer's `pool_mode = transaction`): no session state survives a transaction, so Hookline prepares no named statements, sets the lock and statement timeouts per transaction (`SET LOCAL`), and takes only transaction-scoped locks. " +
+      "Migrations run through the pooler. Wake-ups then come from `HOOKLINE_PG_LISTEN_URL`, or by polling (see docs/scaling.md).",
+    parse: (raw: string) => {
+      const v = raw.trim().toLowerCase();
+      if (v === "") return undefined;
+      if (v !== "transaction") throw new Error(`must be "transaction" (or empty), got "${raw}"`);
+      return v;
+    },
+  },
+  pgListenUrl: {
+    env: "HOOKLINE_PG_LISTEN_URL",
+    default: undefined as string | undefined,
+    defaultText: "unset: `DATABASE_URL`, or polling with `HOOKLINE_PG_POOLER=transaction`",
+    doc: "A direct `postgres://` connection to the same database (not through a transaction-mode pooler), for the worker's LISTEN connection that wakes it within milliseconds of a publish on another node.",
+    parse: (raw: string) => {
+      if (raw.trim() === "") return undefined;
+      if (!/^postgres(ql)?:\/\//i.test(raw.trim())) throw new Error("must be a postgres:// URL");
+      return raw.trim();
+    },
+  },
   perWebhookConcurrency: {
     env: "HOOKLINE_WEBHOOK_CONCURRENCY",
     // A hanging endpoint holds 16 only until its first attempts time out (domain/inflight-limit.ts).

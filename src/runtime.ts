@@ -21,7 +21,7 @@ import { openStore } from "./store/db.js";
 import { startTracing } from "./tracing.js";
 import { HOOKLINE_VERSION } from "./version.js";
 import { migrate } from "./store/migrations.js";
-import type { DeliveryListener, DeliveryNotifier } from "./store/postgres/notifier.js";
+import { listenUrlOf, type DeliveryListener, type DeliveryNotifier } from "./store/postgres/notifier.js";
 
 export interface RuntimeOptions {
   /** Explicit settings; they win over `env`. */
@@ -65,6 +65,8 @@ export class Runtime {
       poolSize: config.poolSize,
       lockTimeoutMs: config.dbLockTimeoutMs,
       statementTimeoutMs: config.dbStatementTimeoutMs,
+      pooler: config.pgPooler === "transaction",
+      listenUrl: listenUrlOf(config),
     });
     try {
       await migrate(store.db);
@@ -124,7 +126,7 @@ export class Runtime {
     this.worker.start();
     this.housekeeping.start();
     const worker = this.worker;
-    this.listener = this.ctx.store.wakeups?.listener(() => worker.wake(), this.ctx.log) ?? null;
+    this.listener = this.ctx.store.wakeups?.listener?.(() => worker.wake(), this.ctx.log) ?? null;
     this.listener?.start();
     return this.worker;
   }

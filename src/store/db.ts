@@ -29,7 +29,8 @@ export interface Store {
    */
   wakeups?: {
     notifier(log: WakeupLog): DeliveryNotifier;
-    listener(onWake: () => void, log: WakeupLog): DeliveryListener;
+    /** Absent when nothing is to be listened on (behind a pooler without HOOKLINE_PG_LISTEN_URL: workers poll). */
+    listener?(onWake: () => void, log: WakeupLog): DeliveryListener;
   };
   /** PostgreSQL: a publish may write inside the host app's own transaction (postgres/host-transaction.ts). */
   hostTransactions?: true;
@@ -43,6 +44,10 @@ export interface OpenOptions {
   lockTimeoutMs?: number;
   /** PostgreSQL: how long a statement may run before it is cancelled (0: forever). */
   statementTimeoutMs?: number;
+  /** PostgreSQL: DATABASE_URL goes through a pooler in transaction mode (HOOKLINE_PG_POOLER=transaction). */
+  pooler?: boolean;
+  /** PostgreSQL: the connection workers LISTEN on for wake-ups (notifier.ts listenUrlOf); none: they poll. */
+  listenUrl?: string;
 }
 
 /** Runs `work` in a transaction; on SQLite it may share its commit with others issued together. */
@@ -61,7 +66,8 @@ export function sharedCommit<T>(store: Store, work: (db: Kysely<Database>) => Pr
 export async function openStore(opts: OpenOptions): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(opts.databaseUrl)) {
     const { openPostgres } = await import("./postgres/open.js");
-    return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, { lockTimeoutMs: opts.lockTimeoutMs ?? 0, statementTimeoutMs: opts.statementTimeoutMs ?? 0 });
+    const rules = { pooler: opts.pooler ?? false, lockTimeoutMs: opts.lockTimeoutMs ?? 0, statementTimeoutMs: opts.statementTimeoutMs ?? 0 };
+    return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, rules, opts.listenUrl);
   }
   const file = opts.databaseUrl.replace(/^sqlite:(\/\/)?/, "");
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

@@ -5,7 +5,8 @@
  * through `json_each` on SQLite, arrays through `= any($1)` / `unnest` on PostgreSQL; SQLite's claim
  * has one text per number of webhooks served), so SQLite parses each once (the connection's
  * statement cache, sqlite/open.ts) and PostgreSQL runs each as a named prepared statement
- * (postgres/open.ts): parsed and planned once per connection.
+ * (postgres/statements.ts): parsed and planned once per connection (unnamed behind a pooler in
+ * transaction mode).
  */
 import { CompiledQuery, SqliteAdapter, type Kysely } from "kysely";
 

@@ -1,13 +1,16 @@
 /**
  * Versioned migrations, shared by both dialects (column types differ only where `ts` does:
  * 64-bit integers are `integer` on SQLite and `bigint` on PostgreSQL). The whole run, Kysely's own
- * bookkeeping tables included, happens under a lock (PostgreSQL: a session advisory lock; SQLite:
- * the write lock of one transaction), so several nodes starting (or `hookline migrate` running) at
- * once never race: the first migrates, the others wait and then find nothing to do.
+ * bookkeeping tables included, happens under a lock, so several nodes starting (or `hookline migrate`
+ * running) at once never race: the first migrates, the others wait and then find nothing to do.
+ * PostgreSQL: one transaction under a transaction-scoped advisory lock; nothing of it outlives the
+ * transaction, so it runs the same through a pooler in transaction mode. SQLite: the write lock of
+ * one transaction.
  */
 import { Kysely, Migrator, sql, type Migration } from "kysely";
 import type { Dialect } from "./db.js";
 import { isSqlite } from "./fixed-statement.js";
+import { insideTransaction } from "./postgres/migrator-in-transaction.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const ts = dialect === "postgres" ? "bigint" : "integer";
@@ -322,24 +325,14 @@ const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
 /** Applies every pending migration; throws with the failing migration's error. */
 export async function migrate(db: Kysely<any>): Promise<string[]> {
   if (isSqlite(db)) return migrateSqlite(db);
-  // One connection holds the lock and runs the migrations: if the process dies, the server drops
-  // the connection and the lock with it, so a crashed node never blocks the others.
-  return db.connection().execute(async (conn) => {
-    // Migrations may wait for another node's (and rewrite big tables): no lock or statement timeout
-    // here. RESET gives the pooled connection back with the timeouts it was opened with.
-    await sql`set lock_timeout = 0`.execute(conn);
-    await sql`set statement_timeout = 0`.execute(conn);
-    try {
-      await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
-      try {
-        return await runMigrator(conn, "postgres");
-      } finally {
-        await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
-      }
-    } finally {
-      await sql`reset lock_timeout`.execute(conn).catch(() => {});
-      await sql`reset statement_timeout`.execute(conn).catch(() => {});
-    }
+  // If the process dies, the server ends the transaction and the lock with it, so a crashed node
+  // never blocks the others.
+  return db.transaction().execute(async (trx) => {
+    // Migrations may wait for another node's (and rewrite big tables): no lock or statement timeout.
+    await sql`set local lock_timeout = 0`.execute(trx);
+    await sql`set local statement_timeout = 0`.execute(trx);
+    await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(trx);
+    return runMigrator(insideTransaction(trx), "postgres");
   });
 }
 

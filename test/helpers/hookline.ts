@@ -5,7 +5,7 @@
 import type { LookupFunction } from "node:net";
 import pino, { type Logger } from "pino";
 import { Runtime } from "../../src/runtime.js";
-import { createTestDatabase, type TestDatabase, type TestDialect } from "./databases.js";
+import { createTestDatabase, databaseEnv, type TestDatabase, type TestDialect } from "./databases.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
@@ -61,7 +61,7 @@ export async function readApiResponse(res: Response): Promise<ApiResponse> {
 export async function startHookline(opts: StartOptions): Promise<TestHookline> {
   const db = opts.database ?? (await createTestDatabase(opts.dialect, { migrated: true }));
   const env: NodeJS.ProcessEnv = {
-    DATABASE_URL: db.url,
+    ...databaseEnv(db),
     HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
     HOOKLINE_SECRET_KEY: "test-secret-key-0123456789abcdef0123456789",
     HOOKLINE_ALLOW_PRIVATE_NETWORKS: "127.0.0.0/8",

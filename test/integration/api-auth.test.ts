@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS, createTestDatabase } from "../helpers/databases.js";
+import { WITH_POOLER, createTestDatabase } from "../helpers/databases.js";
 import { ADMIN_TOKEN, startHookline, type TestHookline } from "../helpers/hookline.js";
 import { ISO, expectError } from "./support/api.js";
 
@@ -47,7 +47,7 @@ function routes(project: string, webhookId: string) {
   } as const;
 }
 
-describe.each(DIALECTS)("auth (%s)", (dialect) => {
+describe.each(WITH_POOLER)("auth (%s)", (dialect) => {
   let hl: TestHookline;
   let clock = Date.now();
   let hookA: string;

@@ -1,7 +1,7 @@
 /** SPEC §4 errors: one shape for every failure, the right status for each bad input, never a 500. */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type ApiResponse, type TestHookline } from "../helpers/hookline.js";
 import { expectError, expectErrorShape, expectValidation } from "./support/api.js";
 
@@ -15,7 +15,7 @@ function expectHandled(res: ApiResponse, what: string): void {
   if (res.status >= 400) expectErrorShape(res.body);
 }
 
-describe.each(DIALECTS)("API errors (%s)", (dialect) => {
+describe.each(WITH_POOLER)("API errors (%s)", (dialect) => {
   let hl: TestHookline;
   let hookId: string;
   beforeAll(async () => {

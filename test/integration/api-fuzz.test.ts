@@ -9,7 +9,7 @@
 import net from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { ADMIN_TOKEN, startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually } from "../helpers/wait.js";
@@ -65,7 +65,7 @@ const segment = fc.oneof(
 );
 const json = fc.jsonValue({ maxDepth: 3 });
 
-describe.each(DIALECTS)("API fuzzing (%s)", (dialect) => {
+describe.each(WITH_POOLER)("API fuzzing (%s)", (dialect) => {
   let hl: TestHookline;
   let rx: Receiver;
   let operations: Array<{ method: string; path: string }>;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/domain/ids.js";
 import type { LogEntryRow, Trigger } from "../../src/store/schema.js";
 import { ADMIN_TOKEN, startHookline, type TestHookline } from "../helpers/hookline.js";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { expectError, expectValidation, until } from "./support/api.js";
 
@@ -23,7 +23,7 @@ interface Attempt {
   event?: string;
 }
 
-describe.each(DIALECTS)("log search and export (%s)", (dialect) => {
+describe.each(WITH_POOLER)("log search and export (%s)", (dialect) => {
   let hl: TestHookline;
   let rx: Receiver;
   let n = 0;

@@ -2,7 +2,7 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { HOOKLINE_VERSION } from "../../src/version.js";
 
@@ -78,7 +78,7 @@ function localRefs<T>(schema: T): T {
   );
 }
 
-describe.each(DIALECTS)("OpenAPI document (%s)", (dialect) => {
+describe.each(WITH_POOLER)("OpenAPI document (%s)", (dialect) => {
   let hl: TestHookline;
   let doc: Json;
   beforeAll(async () => {

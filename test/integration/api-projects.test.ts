@@ -1,11 +1,11 @@
 /** SPEC §4 projects: PUT (create/update), GET, list, DELETE with everything of the project. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { ISO, PROJECT_FIELDS, expectError, expectValidation, until } from "./support/api.js";
 
-describe.each(DIALECTS)("projects API (%s)", (dialect) => {
+describe.each(WITH_POOLER)("projects API (%s)", (dialect) => {
   let hl: TestHookline;
   let rx: Receiver;
   beforeAll(async () => {

@@ -3,13 +3,13 @@
  * with `429 rate_limited` + `Retry-After`, the admin token (the host app publishing) never is.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { ADMIN_TOKEN, startHookline, type TestHookline } from "../helpers/hookline.js";
 import { expectError } from "./support/api.js";
 
 const LIMIT = 6; // per one-minute window
 
-describe.each(DIALECTS)("API rate limits (%s)", (dialect) => {
+describe.each(WITH_POOLER)("API rate limits (%s)", (dialect) => {
   let hl: TestHookline;
   // The limiter's windows run on Date: only Date is faked, timers and I/O stay real.
   const tick = (ms: number) => vi.setSystemTime(Date.now() + ms);

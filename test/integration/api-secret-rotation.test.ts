@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { createPublicKey, verify } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type ReceivedRequest, type Receiver } from "../helpers/receiver.js";
 import { expectError, expectValidation, expectWebhookShape, hasKeyDeep, ISO, until } from "./support/api.js";
@@ -38,7 +38,7 @@ const v1aOf = (r: ReceivedRequest) =>
     .map((s) => s.slice(4));
 const hasPythonCryptography = spawnSync("python3", ["-c", "import cryptography"]).status === 0;
 
-describe.each(DIALECTS)("secret rotation and signing keys (%s)", (dialect) => {
+describe.each(WITH_POOLER)("secret rotation and signing keys (%s)", (dialect) => {
   let hl: TestHookline;
   let rx: Receiver;
   let offsetMs = 0;

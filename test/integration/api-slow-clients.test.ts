@@ -7,10 +7,10 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApi, REQUEST_TIMEOUT_MS } from "../../src/api/app.js";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { ADMIN_TOKEN, startHookline, type TestHookline } from "../helpers/hookline.js";
 
-describe.each(DIALECTS)("slow clients (%s)", (dialect) => {
+describe.each(WITH_POOLER)("slow clients (%s)", (dialect) => {
   let hl: TestHookline;
   let fast: Awaited<ReturnType<typeof buildApi>>;
   let port: number;

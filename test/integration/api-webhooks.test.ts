@@ -1,6 +1,6 @@
 /** SPEC §2 webhook rules and §4 webhook routes: shapes, validation, URL policy, the active limit, secrets. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type ApiResponse, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { ISO, expectError, expectValidation, expectWebhookShape, hasKeyDeep, until } from "./support/api.js";
@@ -14,7 +14,7 @@ function expectNoSecret(res: ApiResponse, secret = SECRET): void {
   expect(JSON.stringify(res.body)).not.toContain(secret);
 }
 
-describe.each(DIALECTS)("webhooks API (%s)", (dialect) => {
+describe.each(WITH_POOLER)("webhooks API (%s)", (dialect) => {
   let hl: TestHookline;
   let n = 0;
   /** A fresh project per test, so the active limit of one test never touches another. */

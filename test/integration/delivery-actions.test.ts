@@ -1,11 +1,11 @@
 /** SPEC §3: Test, Redeliver, imports, idempotency, disable/enable/delete during delivery, isolation, log paging, metrics. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
 
-describe.each(DIALECTS)("delivery actions (%s)", (dialect) => {
+describe.each(WITH_POOLER)("delivery actions (%s)", (dialect) => {
   let hl: TestHookline;
   let rx: Receiver;
   let rx2: Receiver;
@@ -228,7 +228,7 @@ describe.each(DIALECTS)("delivery actions (%s)", (dialect) => {
   });
 });
 
-describe.each(DIALECTS)("last_delivery on request (%s)", (dialect) => {
+describe.each(WITH_POOLER)("last_delivery on request (%s)", (dialect) => {
   it("adds each webhook's newest attempt only with ?include=last_delivery", async () => {
     const rx = await startReceiver();
     const hl = await startHookline({ dialect, worker: true, ca: rx.ca });

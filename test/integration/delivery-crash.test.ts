@@ -10,7 +10,7 @@ import net, { type AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, DIALECTS, type TestDatabase } from "../helpers/databases.js";
+import { createTestDatabase, databaseEnv, WITH_POOLER, type TestDatabase } from "../helpers/databases.js";
 import { ADMIN_TOKEN } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually } from "../helpers/wait.js";
@@ -72,7 +72,7 @@ function serve(port: number, env: Record<string, string>, cwd: string): Serve {
   return { child, output: () => out, exited };
 }
 
-describe.each(DIALECTS)("crash and restart of hookline serve (%s)", (dialect) => {
+describe.each(WITH_POOLER)("crash and restart of hookline serve (%s)", (dialect) => {
   let db: TestDatabase;
   let rx: Receiver;
   let caPath: string;
@@ -96,7 +96,7 @@ describe.each(DIALECTS)("crash and restart of hookline serve (%s)", (dialect) =>
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const env = {
-      DATABASE_URL: db.url,
+      ...databaseEnv(db),
       HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
       HOOKLINE_SECRET_KEY: "crash-test-secret-key-0123456789abcdef",
       HOOKLINE_ALLOW_PRIVATE_NETWORKS: "127.0.0.0/8",

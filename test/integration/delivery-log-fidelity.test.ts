@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { purgeOld } from "../../src/store/queue/purge.js";
 import { storedRequest } from "../../src/store/logs.js";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type ReceivedRequest, type Receiver } from "../helpers/receiver.js";
 import { eventually } from "../helpers/wait.js";
@@ -17,7 +17,7 @@ const T0 = Date.parse("2030-05-01T08:00:00.000Z");
 /** Set by the HTTP client and the connection, not by Hookline: not part of the logged request. */
 const TRANSPORT_HEADERS = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive"]);
 
-describe.each(DIALECTS)("delivery log fidelity (%s)", (dialect) => {
+describe.each(WITH_POOLER)("delivery log fidelity (%s)", (dialect) => {
   let hl: TestHookline;
   let rx: Receiver;
   let clock = T0;

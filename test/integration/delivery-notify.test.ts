@@ -9,7 +9,7 @@ import net, { type AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type ReceivedRequest, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
@@ -92,7 +92,7 @@ const header = (raw: string, name: string) => decodeHeader(raw.match(new RegExp(
 const deliveryOf = (r: ReceivedRequest) => r.headers["hookline-delivery"] as string;
 const attemptOf = (r: ReceivedRequest) => Number(r.headers["hookline-attempt"]);
 
-describe.each(DIALECTS)("auto-disable notifications (%s)", (dialect) => {
+describe.each(WITH_POOLER)("auto-disable notifications (%s)", (dialect) => {
   let hl: TestHookline;
   let rx: Receiver;
   let notifyRx: Receiver;
@@ -335,7 +335,7 @@ describe.each(DIALECTS)("auto-disable notifications (%s)", (dialect) => {
   });
 });
 
-describe.each(DIALECTS)("notification outbox retry (%s)", (dialect) => {
+describe.each(WITH_POOLER)("notification outbox retry (%s)", (dialect) => {
   it("sends the e-mail once an SMTP server that was down comes up", async () => {
     const rx = await startReceiver({ respond: { status: 500 } });
     const port = await freePort();

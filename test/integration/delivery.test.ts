@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DIALECTS } from "../helpers/databases.js";
+import { WITH_POOLER } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
@@ -11,7 +11,7 @@ import { HOOKLINE_VERSION } from "../../src/version.js";
 const opensslHmac = (key: string, body: string) =>
   execFileSync("openssl", ["dgst", "-sha256", "-hmac", key], { input: body }).toString().trim().split("= ").pop();
 
-describe.each(DIALECTS)("delivery (%s)", (dialect) => {
+describe.each(WITH_POOLER)("delivery (%s)", (dialect) => {
   let hl: TestHookline;
   let rx: Receiver;
   let rx2: Receiver;

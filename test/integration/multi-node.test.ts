@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, DIALECTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
+import { createTestDatabase, databaseEnv, DIALECTS, POSTGRES_VARIANTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
 import { nodeEnv, startNodes, stopNodes, type HooklineNode } from "../helpers/nodes.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
@@ -14,7 +14,7 @@ import { PG_MIGRATIONS } from "./support/migrations.js";
 
 const pgEnabled = postgresAvailable && DIALECTS.includes("postgres");
 
-describe.skipIf(!pgEnabled)("several nodes on one PostgreSQL database", () => {
+describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("several nodes on one PostgreSQL database (%s)", (dialect) => {
   let db: TestDatabase;
   let rx: Receiver;
   let sql: pg.Client;
@@ -23,11 +23,11 @@ describe.skipIf(!pgEnabled)("several nodes on one PostgreSQL database", () => {
 
   beforeAll(async () => {
     rx = await startReceiver({ respond: (req) => ({ status: req.path.startsWith("/fail") ? 500 : 200 }) });
-    db = await createTestDatabase("postgres");
-    const env = nodeEnv(db.url, rx.ca, { HOOKLINE_RETRY_DELAYS: "0.1,0.1" });
+    db = await createTestDatabase(dialect);
+    const env = nodeEnv(db.url, rx.ca, { ...databaseEnv(db), HOOKLINE_RETRY_DELAYS: "0.1,0.1" });
     // All four start at once on the fresh database: start-up migrations take the advisory lock.
     ({ apis, workers } = await startNodes(env, { apis: 2, workers: 2 }));
-    sql = new pg.Client({ connectionString: db.url });
+    sql = new pg.Client({ connectionString: db.directUrl });
     await sql.connect();
   });
   afterAll(async () => {

@@ -8,7 +8,7 @@ import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/runtime.js";
-import { createTestDatabase, DIALECTS, PG_ADMIN_URL, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
+import { createTestDatabase, databaseEnv, DIALECTS, PG_ADMIN_URL, POSTGRES_VARIANTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
 import { ADMIN_TOKEN } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
@@ -17,7 +17,7 @@ const pgEnabled = postgresAvailable && DIALECTS.includes("postgres");
 /** Far longer than any wait below: a delivery that arrives in time was woken, not polled. */
 const POLL_MS = 60_000;
 
-describe.skipIf(!pgEnabled)("LISTEN/NOTIFY wake-up across nodes (postgres)", () => {
+describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("LISTEN/NOTIFY wake-up across nodes (%s)", (dialect) => {
   let db: TestDatabase;
   let rx: Receiver;
   let apiNode: Runtime;
@@ -30,9 +30,11 @@ describe.skipIf(!pgEnabled)("LISTEN/NOTIFY wake-up across nodes (postgres)", () 
 
   beforeAll(async () => {
     rx = await startReceiver();
-    db = await createTestDatabase("postgres");
+    db = await createTestDatabase(dialect);
     const env = {
-      DATABASE_URL: db.url,
+      ...databaseEnv(db),
+      // Through PgBouncer in transaction mode the worker LISTENs on a direct connection.
+      ...(dialect === "pgbouncer" ? { HOOKLINE_PG_LISTEN_URL: db.directUrl } : {}),
       HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
       HOOKLINE_SECRET_KEY: "test-secret-key-0123456789abcdef0123456789",
       HOOKLINE_ALLOW_PRIVATE_NETWORKS: "127.0.0.0/8",
@@ -43,7 +45,7 @@ describe.skipIf(!pgEnabled)("LISTEN/NOTIFY wake-up across nodes (postgres)", () 
     base = await apiNode.listen(0, "127.0.0.1");
     workerNode.startWorker();
     await eventually(() => workerNode.listener?.connected, 5000, "the LISTEN connection");
-    sql = new pg.Client({ connectionString: db.url });
+    sql = new pg.Client({ connectionString: db.directUrl });
     await sql.connect();
     admin = new pg.Client({ connectionString: PG_ADMIN_URL });
     await admin.connect();
@@ -82,7 +84,7 @@ describe.skipIf(!pgEnabled)("LISTEN/NOTIFY wake-up across nodes (postgres)", () 
       await sleep(100);
     }
     latencies.sort((a, b) => a - b);
-    console.log(`publish → delivered on another node (poll ${POLL_MS} ms): median ${latencies[2]} ms, max ${latencies[4]} ms`);
+    console.log(`[${dialect}] publish → delivered on another node (poll ${POLL_MS} ms): median ${latencies[2]} ms, max ${latencies[4]} ms`);
     expect(latencies[4]).toBeLessThan(2000);
   });
 

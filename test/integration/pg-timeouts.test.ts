@@ -7,7 +7,7 @@ import pg from "pg";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/config.js";
-import { DIALECTS } from "../helpers/databases.js";
+import { DIALECTS, POSTGRES_VARIANTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { expectError } from "./support/api.js";
 
@@ -17,13 +17,13 @@ it("defaults: a 5 s lock timeout and a 30 s statement timeout", () => {
   expect(c.dbStatementTimeoutMs).toBe(30_000);
 });
 
-describe.skipIf(!DIALECTS.includes("postgres"))("PostgreSQL timeouts", () => {
+describe.skipIf(!DIALECTS.includes("postgres")).each(POSTGRES_VARIANTS)("PostgreSQL timeouts (%s)", (dialect) => {
   let hl: TestHookline;
   let locker: pg.Client;
   beforeAll(async () => {
-    hl = await startHookline({ dialect: "postgres", env: { HOOKLINE_DB_LOCK_TIMEOUT_MS: "700", HOOKLINE_DB_STATEMENT_TIMEOUT_MS: "1500" } });
+    hl = await startHookline({ dialect, env: { HOOKLINE_DB_LOCK_TIMEOUT_MS: "700", HOOKLINE_DB_STATEMENT_TIMEOUT_MS: "1500" } });
     await hl.project("acme");
-    locker = new pg.Client({ connectionString: hl.db.url });
+    locker = new pg.Client({ connectionString: hl.db.directUrl });
     await locker.connect();
   });
   afterAll(async () => {
@@ -57,7 +57,8 @@ describe.skipIf(!DIALECTS.includes("postgres"))("PostgreSQL timeouts", () => {
 
   it("a statement running past the statement timeout is cancelled", async () => {
     await expect(sql`select pg_sleep(3)`.execute(hl.runtime.ctx.store.db)).rejects.toMatchObject({ code: "57014" });
-    // The pool's connections still work, with the timeouts they were opened with.
+    // The pool's connections still work, with the timeouts they were opened with (behind a pooler in
+    // transaction mode: set in the statement's own transaction).
     const r = await sql<{
       lock: string;
       statement: string;

@@ -13,7 +13,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { createTestDatabase, DIALECTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
+import { createTestDatabase, databaseEnv, DIALECTS, POSTGRES_VARIANTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
 import { nodeEnv, nodeWarnings, startNodes, stopNodes, type HooklineNode } from "../helpers/nodes.js";
 import { startReceiver, type ReceivedRequest, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
@@ -49,7 +49,7 @@ function track(r: ReceivedRequest): void {
 const deliveredTo = (prefix: string) => received.get(prefix) ?? new Map<string, ReceivedRequest[]>();
 const attemptOf = (r: ReceivedRequest) => Number(r.headers["hookline-attempt"]);
 
-describe.skipIf(!pgEnabled)("scale-out: 2 API and 4 worker processes on one PostgreSQL database", () => {
+describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("scale-out: 2 API and 4 worker processes on one PostgreSQL database (%s)", (dialect) => {
   let db: TestDatabase;
   let rx: Receiver;
   let sql: pg.Client;
@@ -64,12 +64,14 @@ describe.skipIf(!pgEnabled)("scale-out: 2 API and 4 worker processes on one Post
         return req.path.startsWith("/crash/") ? { status: 200, delayMs: 100 } : { status: 200 };
       },
     });
-    db = await createTestDatabase("postgres");
+    db = await createTestDatabase(dialect);
     // A 5 s timeout (lease 10 s) and four retries: a machine busy with other suites should see few
     // timeouts, and none should add up to an auto-disable.
-    const env = nodeEnv(db.url, rx.ca, { HOOKLINE_TIMEOUT_MS: "5000", HOOKLINE_RETRY_DELAYS: "0.2,0.5,1,2" });
+    // Through PgBouncer the workers are woken over a direct LISTEN connection (HOOKLINE_PG_LISTEN_URL).
+    const pooled = dialect === "pgbouncer" ? { ...databaseEnv(db), HOOKLINE_PG_LISTEN_URL: db.directUrl } : {};
+    const env = nodeEnv(db.url, rx.ca, { ...pooled, HOOKLINE_TIMEOUT_MS: "5000", HOOKLINE_RETRY_DELAYS: "0.2,0.5,1,2" });
     ({ apis, workers } = await startNodes(env, { apis: 2, workers: 4 }));
-    sql = new pg.Client({ connectionString: db.url });
+    sql = new pg.Client({ connectionString: db.directUrl });
     await sql.connect();
   });
   afterAll(async () => {

@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, DEMO_FRAME_ANCESTORS, OPTIONS, resolveConfig, type ResolvedConfig } from "../../src/config.js";
+import { listenUrlOf } from "../../src/store/postgres/notifier.js";
 
 type Key = keyof typeof OPTIONS;
 
@@ -228,6 +229,21 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
     ],
     bad: ["-5", "1.5"],
   },
+  pgPooler: {
+    good: [
+      ["transaction", "transaction"],
+      [" Transaction ", "transaction"],
+      ["", undefined],
+    ],
+    bad: ["session", "statement", "true"],
+  },
+  pgListenUrl: {
+    good: [
+      ["postgres://hookline@db.internal:5432/hookline", "postgres://hookline@db.internal:5432/hookline"],
+      ["", undefined],
+    ],
+    bad: ["db.internal:5432", "https://db.internal"],
+  },
   otlpEndpoint: {
     good: [
       ["http://127.0.0.1:4318", "http://127.0.0.1:4318"],
@@ -365,6 +381,24 @@ describe("config", () => {
     expect(err.message).not.toContain('"https://ok.example.com"');
     expect(resolveConfig({ HOOKLINE_DEMO: "true" }).frameAncestors).toEqual(DEMO_FRAME_ANCESTORS);
     expect(resolveConfig({ HOOKLINE_DEMO: "true", HOOKLINE_FRAME_ANCESTORS: "https://app.example.com" }).frameAncestors).toEqual(["https://app.example.com"]);
+  });
+
+  it("docs/scaling.md's pooler settings: transaction mode, wake-ups over the listen URL, or polling without it", () => {
+    const doc = fs.readFileSync(path.resolve(import.meta.dirname, "../../docs/scaling.md"), "utf8");
+    const block = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("HOOKLINE_PG_POOLER"));
+    const env = Object.fromEntries(
+      (block ?? "")
+        .split("\n")
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    const c = resolveConfig(env);
+    expect(c).toMatchObject({ dialect: "postgres", pgPooler: "transaction", pgListenUrl: "postgres://hookline:secret@db.internal:5432/hookline" });
+    expect(listenUrlOf(c)).toBe("postgres://hookline:secret@db.internal:5432/hookline");
+    // Without the listen URL behind a transaction pooler: no LISTEN at all (polling); directly: DATABASE_URL.
+    expect(listenUrlOf(resolveConfig({ ...env, HOOKLINE_PG_LISTEN_URL: "" }))).toBeUndefined();
+    expect(listenUrlOf(resolveConfig({ DATABASE_URL: env.DATABASE_URL }))).toBe(env.DATABASE_URL);
+    expect(listenUrlOf(resolveConfig({ DATABASE_URL: "/srv/h.db", HOOKLINE_PG_LISTEN_URL: env.HOOKLINE_PG_LISTEN_URL }))).toBeUndefined();
   });
 
   it("builds the URL policy from ALLOW_HTTP, ALLOW_PRIVATE_NETWORKS and --demo", () => {

@@ -12,6 +12,16 @@ import { CoalescedRun } from "../../lib/coalesced-run.js";
 
 export const DELIVERIES_CHANNEL = "hookline_deliveries";
 
+/**
+ * Where a worker LISTENs: HOOKLINE_PG_LISTEN_URL, else DATABASE_URL; nowhere behind a pooler in
+ * transaction mode without HOOKLINE_PG_LISTEN_URL (a LISTEN there would end with its transaction,
+ * so the worker relies on polling), nor on SQLite.
+ */
+export function listenUrlOf(config: { dialect: string; databaseUrl: string; pgPooler?: string; pgListenUrl?: string }): string | undefined {
+  if (config.dialect !== "postgres") return undefined;
+  return config.pgListenUrl ?? (config.pgPooler === "transaction" ? undefined : config.databaseUrl);
+}
+
 export interface WakeupLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;

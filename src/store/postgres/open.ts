@@ -1,9 +1,9 @@
 import pg from "pg";
-import { DeliveryListener, DeliveryNotifier } from "./notifier.js";
+import { DeliveryListener, DeliveryNotifier, type WakeupLog } from "./notifier.js";
 import { Kysely, PostgresDialect } from "kysely";
 import type { Store } from "../db.js";
 import type { Database } from "../schema.js";
-import { preparedName } from "../fixed-statement.js";
+import { applyStatementRules, type StatementRules } from "./statements.js";
 
 // bigint columns hold epoch milliseconds and counters, all far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -12,16 +12,17 @@ pg.types.setTypeParser(20, (v) => Number(v));
 const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
- * Every connection starts with the lock and statement timeouts, so a statement blocked by another
+ * Every statement runs under the lock and statement timeouts, so a statement blocked by another
  * session's lock (an operator's `LOCK TABLE`, a long migration) fails with 55P03 / 57014 instead
- * of holding the request: the API answers 503 with Retry-After. Migrations lift them on their own
- * connection (migrations.ts).
+ * of holding the request: the API answers 503 with Retry-After. A direct connection starts with
+ * them; behind a pooler in transaction mode each transaction sets them (statements.ts).
+ * Migrations lift them in their own transaction (migrations.ts).
  */
-export function openPostgres(url: string, poolSize: number, timeouts: { lockTimeoutMs: number; statementTimeoutMs: number }): Store {
+export function openPostgres(url: string, poolSize: number, rules: StatementRules, listenUrl?: string): Store {
   const pool = new pg.Pool({
     connectionString: url,
-    lock_timeout: timeouts.lockTimeoutMs,
-    statement_timeout: timeouts.statementTimeoutMs,
+    // A pooler in transaction mode refuses session settings as startup parameters.
+    ...(rules.pooler ? {} : { lock_timeout: rules.lockTimeoutMs, statement_timeout: rules.statementTimeoutMs }),
     max: poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
@@ -34,7 +35,7 @@ export function openPostgres(url: string, poolSize: number, timeouts: { lockTime
   // Its next query fails instead, and the pool discards it on release.
   pool.on("connect", (client) => {
     client.on("error", () => {});
-    namePreparedStatements(client);
+    applyStatementRules(client, rules);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
@@ -42,25 +43,11 @@ export function openPostgres(url: string, poolSize: number, timeouts: { lockTime
     dialect: "postgres",
     wakeups: {
       notifier: (log) => new DeliveryNotifier(db, log),
-      listener: (onWake, log) => new DeliveryListener({ connectionString: url, onWake, log }),
+      ...(listenUrl ? { listener: (onWake: () => void, log: WakeupLog) => new DeliveryListener({ connectionString: listenUrl, onWake, log }) } : {}),
     },
     hostTransactions: true,
     async close() {
       await db.destroy();
     },
-  };
-}
-
-/**
- * The hot path's fixed statements (fixed-statement.ts) go to the server as named prepared
- * statements: each connection parses and plans them once instead of on every call. Everything
- * else is sent as before (unnamed).
- */
-function namePreparedStatements(client: pg.PoolClient): void {
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
-    const name = typeof config === "string" ? preparedName(config) : undefined;
-    if (name === undefined || typeof values === "function") return query(config, values, callback);
-    return query({ name, text: config, values }, callback);
   };
 }
