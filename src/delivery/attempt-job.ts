@@ -11,6 +11,8 @@ import type { AttemptResult, Sender } from "./sender.js";
 const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
 
 export interface AttemptJob {
+  /** The webhook the attempt is for: it is sent on that webhook's own connections. */
+  webhookId: string;
   url: string;
   /** The exact body fixed at publish time. */
   body: string;
@@ -55,6 +57,6 @@ export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<st
 /** Signs and sends one attempt. Throws only when the headers cannot be built (a secret sealed with a key the ring lacks). */
 export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal): Promise<SentAttempt> {
   const headers = attemptHeaders(job, ring);
-  const result = await sender.send({ url: job.url, headers, body: job.body }, signal);
+  const result = await sender.send({ webhookId: job.webhookId, url: job.url, headers, body: job.body }, signal);
   return { headers, result };
 }
