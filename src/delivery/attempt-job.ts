@@ -4,13 +4,15 @@
  * jobs over in batches and keeps the claim, its slots, the spans and the recorder.
  */
 import { buildAttemptHeaders } from "../domain/payload.js";
-import { open, type KeyRing } from "../domain/secret-box.js";
+import { open, UnreadableSecretError, type KeyRing } from "../domain/secret-box.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { AttemptResult, Sender } from "./sender.js";
 
 const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
 
 export interface AttemptJob {
+  /** The webhook the attempt is for: it is sent on that webhook's own connections. */
+  webhookId: string;
   url: string;
   /** The exact body fixed at publish time. */
   body: string;
@@ -52,9 +54,20 @@ export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<st
   return headers;
 }
 
-/** Signs and sends one attempt. Throws only when the headers cannot be built (a secret sealed with a key the ring lacks). */
+/**
+ * Signs and sends one attempt. A secret the key ring cannot open (sealed with a key no longer in
+ * HOOKLINE_ENCRYPTION_KEY) is a failed attempt with nothing sent, whose log entry says why: it counts
+ * towards the retries and the auto-disable like any failure, instead of coming back at every lease.
+ */
 export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal): Promise<SentAttempt> {
-  const headers = attemptHeaders(job, ring);
-  const result = await sender.send({ url: job.url, headers, body: job.body }, signal);
+  let headers: Record<string, string>;
+  try {
+    headers = attemptHeaders(job, ring);
+  } catch (err) {
+    if (!(err instanceof UnreadableSecretError)) throw err;
+    const error = `Not sent: the ${err.message}`;
+    return { headers: {}, result: { success: false, statusCode: null, error, durationMs: 0, response: null, timedOut: false } };
+  }
+  const result = await sender.send({ webhookId: job.webhookId, url: job.url, headers, body: job.body }, signal);
   return { headers, result };
 }

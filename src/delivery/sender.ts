@@ -2,6 +2,11 @@
  * The HTTP side of one delivery attempt: POST the fixed body, never follow redirects, capture a
  * bounded response, and turn every failure into a result with a message a webhook owner can act on.
  *
+ * Connections are the webhook's own (webhook-pools.ts): one keep-alive pool per webhook, so an
+ * attempt never waits for a connection another webhook holds, even on a shared host; TLS sessions
+ * are still resumed across the webhooks of one origin, and the sockets open at once are bounded.
+ * The time an attempt waits for one of its webhook's own connections counts within its timeout.
+ *
  * SSRF guard: host names are resolved by `guardedLookup`, which undici hands to net/tls.connect, so
  * the socket connects to exactly the addresses that were checked (no DNS-rebinding window). Literal
  * IPs never reach `lookup`, so they are checked in `send` before anything is dialled.
@@ -9,10 +14,12 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
 import { createSecureContext, rootCertificates } from "node:tls";
-import { Agent } from "undici";
 import { checkAddress, type UrlPolicy } from "../domain/url-policy.js";
+import { MAX_SOCKETS_PER_PROCESS, POOL_IDLE_MS, WebhookPools } from "./webhook-pools.js";
 
 export interface AttemptRequest {
+  /** The webhook the attempt is for: it uses that webhook's connections only. */
+  webhookId: string;
   url: string;
   headers: Record<string, string>;
   /** The exact body fixed at publish time; sent as UTF-8. */
@@ -44,8 +51,12 @@ export interface SenderOptions {
   urlPolicy: UrlPolicy;
   /** Response body bytes kept; the rest is not read. Default 65536. */
   maxResponseBytes?: number;
-  /** Sockets kept per origin (keep-alive pool size). Default 16. */
-  connectionsPerOrigin?: number;
+  /** Sockets one webhook may hold (its keep-alive pool's size): the per-webhook cap. Default 16. */
+  connectionsPerWebhook?: number;
+  /** Open sockets past which the pools of webhooks with no attempt in flight are closed. Default 1024. */
+  maxSockets?: number;
+  /** A webhook's pool unused this long is closed with its sockets. Default 60 s. */
+  poolIdleMs?: number;
   /** CAs trusted in addition to Node's roots (tests; production uses NODE_EXTRA_CA_CERTS). */
   ca?: string | Buffer | Array<string | Buffer>;
   /** DNS resolver, same shape as dns.lookup (tests). Default dns.lookup. */
@@ -83,7 +94,7 @@ function guardedLookup(resolve: LookupFunction, policy: UrlPolicy): LookupFuncti
 }
 
 export class Sender {
-  private readonly agent: Agent;
+  private readonly pools: WebhookPools;
   private readonly timeoutMs: number;
   private readonly policy: UrlPolicy;
   private readonly maxResponseBytes: number;
@@ -94,20 +105,22 @@ export class Sender {
     this.policy = opts.urlPolicy;
     this.maxResponseBytes = opts.maxResponseBytes ?? 65536;
     const extraCas = opts.ca === undefined ? [] : Array.isArray(opts.ca) ? opts.ca : [opts.ca];
-    this.agent = new Agent({
-      connections: opts.connectionsPerOrigin ?? 16,
+    this.pools = new WebhookPools({
+      timeoutMs: opts.timeoutMs,
+      lookup: guardedLookup(opts.lookup ?? (dnsLookup as LookupFunction), opts.urlPolicy),
+      // One context for every connection: given as `ca`, Node would parse the ~150 root
+      // certificates again for each new socket (about 50 ms of blocked event loop apiece).
+      secureContext: extraCas.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...extraCas] }) : undefined,
       maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
-      // Backstops only: the attempt-wide timer in send() normally fires first.
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      connect: {
-        timeout: opts.timeoutMs,
-        lookup: guardedLookup(opts.lookup ?? (dnsLookup as LookupFunction), opts.urlPolicy),
-        // One context for every connection: given as `ca`, Node would parse the ~150 root
-        // certificates again for each new socket (about 50 ms of blocked event loop apiece).
-        ...(extraCas.length > 0 ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...extraCas] }) } : {}),
-      },
+      connectionsPerWebhook: opts.connectionsPerWebhook ?? 16,
+      maxSockets: opts.maxSockets ?? MAX_SOCKETS_PER_PROCESS,
+      idleMs: opts.poolIdleMs ?? POOL_IDLE_MS,
     });
+  }
+
+  /** Webhook pools and sockets open now (tests). */
+  get connections(): { pools: number; sockets: number } {
+    return { pools: this.pools.size, sockets: this.pools.sockets };
   }
 
   /** Makes one attempt. Never throws: every failure is described in the result. */
@@ -149,10 +162,11 @@ export class Sender {
       return describeError(err, url, this.timeoutMs);
     };
 
+    const lease = this.pools.acquire({ webhookId: req.webhookId, origin: url.origin });
     try {
       let res;
       try {
-        const request = this.agent.request({
+        const request = lease.dispatcher.request({
           origin: url.origin,
           path: url.pathname + url.search,
           method: "POST",
@@ -208,12 +222,13 @@ export class Sender {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
+      lease.release();
     }
   }
 
   /** Waits for in-flight attempts (each bounded by the timeout), then closes every pooled socket. */
   close(): Promise<void> {
-    this.closing ??= this.agent.close().catch(() => this.agent.destroy().catch(() => {}));
+    this.closing ??= this.pools.close();
     return this.closing;
   }
 

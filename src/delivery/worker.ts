@@ -163,6 +163,7 @@ export class Worker {
       // Secrets travel sealed as stored; the sender thread opens them, signs and sends.
       sent = await this.sender.send(
         {
+          webhookId: d.webhook_id,
           url: target.url,
           body: target.payload,
           event: target.event,
