@@ -3,6 +3,7 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HooklineError, RateLimitedError, ValidationError, type FieldError } from "../domain/errors.js";
+import { UnreadableSecretError } from "../domain/secret-box.js";
 
 const STATUS: Record<string, number> = {
   invalid_json: 400,
@@ -151,6 +152,16 @@ export function installErrorHandling(app: FastifyInstance): void {
         return reply.status(413).send(errorBody("payload_too_large", "The request body is too large."));
       case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
         return reply.status(415).send(errorBody("unsupported_media_type", "Send JSON with Content-Type: application/json."));
+    }
+    // A stored secret sealed with a key the server no longer holds is the operator's to fix, not the
+    // caller's: 503, and the key names go to the server log only.
+    if (err instanceof UnreadableSecretError) {
+      request.log.error({ err: { message: err.message } }, "stored secret cannot be opened");
+      return reply
+        .status(503)
+        .send(
+          errorBody("unavailable", "A stored secret of this webhook cannot be decrypted with the server's encryption keys; an operator must restore the key."),
+        );
     }
     if (isDatabaseUnavailable(err)) {
       request.log.warn({ err: { code: (err as { code?: string }).code, message: err.message } }, "database unavailable");

@@ -57,6 +57,8 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("scale-out: 2 API and 4 work
   let workers: HooklineNode[] = [];
 
   beforeAll(async () => {
+    // Each variant counts only what its own nodes deliver.
+    received.clear();
     // Crash-test endpoints answer slowly, so attempts are in flight when the worker dies.
     rx = await startReceiver({
       respond: (req) => {

@@ -68,6 +68,11 @@ describe.each(DIALECTS)("a secret the key ring cannot open (%s)", (dialect) => {
       const hook = await db.selectFrom("webhooks").select(["enabled", "disabled_reason"]).where("id", "=", hookId).executeTakeFirstOrThrow();
       expect(hook).toEqual({ enabled: 0, disabled_reason: "failures" });
       expect(rx.requests).toHaveLength(0);
+      // Revealing it is the operator's problem, not the caller's: 503 (never 500), no key names.
+      const reveal = await hl.api("GET", `/api/v1/projects/acme/webhooks/${hookId}/secret`);
+      expect(reveal.status).toBe(503);
+      expect(reveal.body.error.code).toBe("unavailable");
+      expect(JSON.stringify(reveal.body)).not.toMatch(/"one"|"two"|lost-key/);
     } finally {
       await hl.close();
     }
