@@ -1,14 +1,20 @@
 /**
  * One delivery attempt as the sender thread makes it: open the stored secrets, sign (HMAC, Ed25519),
- * send, and answer the headers exactly as sent with the result. The worker (main thread) hands these
- * jobs over in batches and keeps the claim, its slots, the spans and the recorder.
+ * add the receiver options (custom headers, auth, client certificate), send, and answer the headers
+ * as sent, with credentials redacted, and the result. The worker (main thread) hands these jobs over
+ * in batches and keeps the claim, its slots, the spans and the recorder; plaintext credentials never
+ * leave the sender thread.
  */
 import { buildAttemptHeaders } from "../domain/payload.js";
+import { joinAuth, staticAuthHeader, type PublicAuth } from "../domain/receiver-auth.js";
 import { open, type KeyRing } from "../domain/secret-box.js";
 import { HOOKLINE_VERSION } from "../version.js";
-import type { AttemptResult, Sender } from "./sender.js";
+import type { OAuth2Tokens } from "./oauth2-tokens.js";
+import type { AttemptResult, Sender, SendOptions } from "./sender.js";
 
-const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
+export const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
+/** What the delivery log shows instead of a credential. */
+export const REDACTED = "[redacted]";
 
 export interface AttemptJob {
   url: string;
@@ -23,6 +29,15 @@ export interface AttemptJob {
   previousSecret: string | null;
   /** The Ed25519 private key, as stored. */
   signingKey: string | null;
+  webhookId: string;
+  /** Custom headers, JSON as stored. */
+  headers: string | null;
+  /** The auth without its secret, JSON as stored, and the secret as stored (sealed or plaintext). */
+  auth: string | null;
+  authSecret: string | null;
+  /** The client certificate (PEM) and its key as stored. */
+  clientCert: string | null;
+  clientKey: string | null;
   /** The attempt's time (epoch ms, the worker's clock): the signatures' timestamp. */
   now: number;
   /** W3C traceparent of the attempt's span (tracing on). */
@@ -30,7 +45,7 @@ export interface AttemptJob {
 }
 
 export interface SentAttempt {
-  /** The request headers exactly as sent: what the delivery log shows. */
+  /** The request headers as sent, `Authorization` and the auth header redacted: what the delivery log shows. */
   headers: Record<string, string>;
   result: AttemptResult;
 }
@@ -52,9 +67,46 @@ export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<st
   return headers;
 }
 
-/** Signs and sends one attempt. Throws only when the headers cannot be built (a secret sealed with a key the ring lacks). */
-export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal): Promise<SentAttempt> {
-  const headers = attemptHeaders(job, ring);
-  const result = await sender.send({ url: job.url, headers, body: job.body }, signal);
-  return { headers, result };
+/**
+ * Signs and sends one attempt. With OAuth2 the token (cached, or fetched within the attempt's budget)
+ * goes in `Authorization`, and a 401 answer gets one more try with a fresh token, in the same
+ * attempt and budget. Throws only when the headers cannot be built (a secret sealed with a key the
+ * ring lacks).
+ */
+export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal, tokens?: OAuth2Tokens): Promise<SentAttempt> {
+  const signed = attemptHeaders(job, ring);
+  // Custom headers come after Hookline's own (they cannot share a name: domain/custom-headers.ts).
+  const headers: Record<string, string> = job.headers ? { ...signed, ...(JSON.parse(job.headers) as Record<string, string>) } : signed;
+  const auth = job.auth && job.authSecret !== null ? joinAuth(JSON.parse(job.auth) as PublicAuth, open(ring, job.authSecret)) : null;
+  const options: SendOptions = {};
+  if (job.clientCert && job.clientKey) options.clientCertificate = { webhookId: job.webhookId, cert: job.clientCert, key: open(ring, job.clientKey) };
+  const send = () => sender.send({ url: job.url, headers, body: job.body }, signal, options);
+  const fixed = auth && staticAuthHeader(auth);
+  if (fixed) headers[fixed[0]] = fixed[1];
+  if (auth?.type !== "oauth2_client_credentials" || !tokens) {
+    const result = await send();
+    return { headers: fixed ? redact(headers, fixed[0]) : headers, result };
+  }
+
+  const started = performance.now();
+  const left = () => sender.timeoutMs - (performance.now() - started);
+  const total = (r: AttemptResult): AttemptResult => ({ ...r, durationMs: Math.round(performance.now() - started) });
+  let result: AttemptResult | undefined;
+  for (let tries = 0; tries < 2; tries++) {
+    const answer = await tokens.token(job.webhookId, auth, left());
+    if ("error" in answer) {
+      const failed = { success: false, statusCode: null, error: answer.error, durationMs: 0, response: null, timedOut: answer.timedOut || left() <= 0 };
+      return { headers: redact(headers, "Authorization"), result: total(failed) };
+    }
+    headers.Authorization = `Bearer ${answer.token}`;
+    options.timeoutMs = left();
+    result = await send();
+    if (result.statusCode !== 401 || signal?.aborted) break;
+    tokens.forget(job.webhookId, answer.token);
+  }
+  return { headers: redact(headers, "Authorization"), result: total(result!) };
+}
+
+function redact(headers: Record<string, string>, name: string): Record<string, string> {
+  return { ...headers, [name]: REDACTED };
 }

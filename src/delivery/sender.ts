@@ -8,9 +8,11 @@
  */
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
+import { createHash } from "node:crypto";
 import { createSecureContext, rootCertificates } from "node:tls";
 import { Agent } from "undici";
 import { checkAddress, type UrlPolicy } from "../domain/url-policy.js";
+import { connectOptions, ProxyError, type ConnectSettings } from "./connect.js";
 
 export interface AttemptRequest {
   url: string;
@@ -50,6 +52,16 @@ export interface SenderOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   /** DNS resolver, same shape as dns.lookup (tests). Default dns.lookup. */
   lookup?: LookupFunction;
+  /** HOOKLINE_PROXY_URL: every connection goes through this HTTP CONNECT proxy. */
+  proxyUrl?: string;
+}
+
+/** What one request may add to the sender's defaults. */
+export interface SendOptions {
+  /** What is left of the attempt's budget (an OAuth2 token request may have used some). Default: the whole timeout. */
+  timeoutMs?: number;
+  /** The webhook's TLS client certificate (PEM, key opened): its connections are pooled apart, per webhook. */
+  clientCertificate?: { webhookId: string; cert: string; key: string };
 }
 
 export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
@@ -84,34 +96,63 @@ function guardedLookup(resolve: LookupFunction, policy: UrlPolicy): LookupFuncti
 
 export class Sender {
   private readonly agent: Agent;
-  private readonly timeoutMs: number;
+  readonly timeoutMs: number;
   private readonly policy: UrlPolicy;
   private readonly maxResponseBytes: number;
+  private readonly opts: SenderOptions;
+  private readonly extraCas: Array<string | Buffer>;
+  private readonly connect: ConnectSettings;
+  /** Pools of webhooks with a client certificate, by webhook id, with the certificate they present. */
+  private readonly certAgents = new Map<string, { digest: string; agent: Agent }>();
   private closing: Promise<void> | undefined;
 
   constructor(opts: SenderOptions) {
+    this.opts = opts;
     this.timeoutMs = opts.timeoutMs;
     this.policy = opts.urlPolicy;
     this.maxResponseBytes = opts.maxResponseBytes ?? 65536;
-    const extraCas = opts.ca === undefined ? [] : Array.isArray(opts.ca) ? opts.ca : [opts.ca];
-    this.agent = new Agent({
-      connections: opts.connectionsPerOrigin ?? 16,
+    this.extraCas = opts.ca === undefined ? [] : Array.isArray(opts.ca) ? opts.ca : [opts.ca];
+    this.connect = {
+      timeoutMs: opts.timeoutMs,
+      lookup: guardedLookup(opts.lookup ?? (dnsLookup as LookupFunction), opts.urlPolicy),
+      // One context for every connection: given as `ca`, Node would parse the ~150 root
+      // certificates again for each new socket (about 50 ms of blocked event loop apiece).
+      secureContext: this.extraCas.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...this.extraCas] }) : undefined,
+      proxyUrl: opts.proxyUrl,
+    };
+    this.agent = this.newAgent(this.connect);
+  }
+
+  private newAgent(connect: ConnectSettings): Agent {
+    return new Agent({
+      connections: this.opts.connectionsPerOrigin ?? 16,
       maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
       // Backstops only: the attempt-wide timer in send() normally fires first.
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      connect: {
-        timeout: opts.timeoutMs,
-        lookup: guardedLookup(opts.lookup ?? (dnsLookup as LookupFunction), opts.urlPolicy),
-        // One context for every connection: given as `ca`, Node would parse the ~150 root
-        // certificates again for each new socket (about 50 ms of blocked event loop apiece).
-        ...(extraCas.length > 0 ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...extraCas] }) } : {}),
-      },
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+      connect: connectOptions(connect),
     });
   }
 
+  /**
+   * The pool a request goes out on: the shared one, or for a client certificate the webhook's own
+   * (a pooled TLS connection carries the identity it was opened with). A changed certificate gets a
+   * new pool; the old one closes once its requests finish.
+   */
+  private dispatcher(cert: SendOptions["clientCertificate"]): Agent {
+    if (!cert) return this.agent;
+    const digest = createHash("sha256").update(cert.cert).update("\0").update(cert.key).digest("hex");
+    const held = this.certAgents.get(cert.webhookId);
+    if (held?.digest === digest) return held.agent;
+    if (held) void held.agent.close().catch(() => {});
+    const ca = this.extraCas.length > 0 ? [...rootCertificates, ...this.extraCas] : undefined;
+    const agent = this.newAgent({ ...this.connect, secureContext: createSecureContext({ ca, cert: cert.cert, key: cert.key }) });
+    this.certAgents.set(cert.webhookId, { digest, agent });
+    return agent;
+  }
+
   /** Makes one attempt. Never throws: every failure is described in the result. */
-  async send(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptResult> {
+  async send(req: AttemptRequest, signal?: AbortSignal, opts: SendOptions = {}): Promise<AttemptResult> {
     const started = performance.now();
     let timedOut = false;
     const finish = (r: Omit<AttemptResult, "durationMs" | "timedOut">): AttemptResult => ({
@@ -133,11 +174,20 @@ export class Sender {
     if (this.closing) return fail("Sender is shut down");
     if (signal?.aborted) return fail("Attempt aborted (shutting down)");
 
+    let agent: Agent;
+    try {
+      agent = this.dispatcher(opts.clientCertificate);
+    } catch (err) {
+      return fail(`Client certificate unusable: ${(err as Error).message}`);
+    }
     const controller = new AbortController();
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.timeoutMs);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort();
+      },
+      Math.max(0, opts.timeoutMs ?? this.timeoutMs),
+    );
     const onAbort = (): void => controller.abort();
     signal?.addEventListener("abort", onAbort, { once: true });
     const why = (err: unknown): string => {
@@ -152,7 +202,7 @@ export class Sender {
     try {
       let res;
       try {
-        const request = this.agent.request({
+        const request = agent.request({
           origin: url.origin,
           path: url.pathname + url.search,
           method: "POST",
@@ -213,7 +263,8 @@ export class Sender {
 
   /** Waits for in-flight attempts (each bounded by the timeout), then closes every pooled socket. */
   close(): Promise<void> {
-    this.closing ??= this.agent.close().catch(() => this.agent.destroy().catch(() => {}));
+    const close = (a: Agent) => a.close().catch(() => a.destroy().catch(() => {}));
+    this.closing ??= Promise.all([this.agent, ...[...this.certAgents.values()].map((h) => h.agent)].map(close)).then(() => undefined);
     return this.closing;
   }
 
@@ -258,7 +309,7 @@ function errorCode(err: unknown): string {
 
 /** Maps a connect/request error to the sentence shown in the delivery log. */
 export function describeError(err: unknown, url: URL, timeoutMs: number): string {
-  if (err instanceof BlockedAddressError) return err.message;
+  if (err instanceof BlockedAddressError || err instanceof ProxyError) return err.message;
   const first = firstError(err);
   const e = (first ?? {}) as NodeJS.ErrnoException & { address?: string; port?: number; reason?: string };
   const code = e.code ?? "";
