@@ -196,7 +196,7 @@ export class Sender {
       // undici's own timers (backstops) and the system's connect timeout are timeouts too.
       const code = errorCode(err);
       if (UNDICI_TIMEOUT_CODES.has(code) || code === "ETIMEDOUT") timedOut = true;
-      return describeError(err, url, this.timeoutMs);
+      return describeError(err, url, this.timeoutMs, opts.clientCertificate !== undefined);
     };
 
     try {
@@ -308,7 +308,7 @@ function errorCode(err: unknown): string {
 }
 
 /** Maps a connect/request error to the sentence shown in the delivery log. */
-export function describeError(err: unknown, url: URL, timeoutMs: number): string {
+export function describeError(err: unknown, url: URL, timeoutMs: number, withClientCertificate = false): string {
   if (err instanceof BlockedAddressError || err instanceof ProxyError) return err.message;
   const first = firstError(err);
   const e = (first ?? {}) as NodeJS.ErrnoException & { address?: string; port?: number; reason?: string };
@@ -326,6 +326,11 @@ export function describeError(err: unknown, url: URL, timeoutMs: number): string
       return "Connection reset by peer";
     case "EPIPE":
     case "UND_ERR_SOCKET":
+      // A TLS 1.3 receiver checks the client certificate after the handshake and may just close the
+      // connection (Node does, with no alert): nothing read back is the sign.
+      if (withClientCertificate && (e as { socket?: { bytesRead?: number } }).socket?.bytesRead === 0) {
+        return "TLS error: the receiver closed the connection after the TLS handshake without answering; it did not accept the client certificate";
+      }
       return "Connection closed by peer before the response was complete";
     case "EHOSTUNREACH":
     case "ENETUNREACH":

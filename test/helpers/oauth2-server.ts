@@ -4,6 +4,7 @@
  * `grant_type=client_credentials` with a fresh token that expires after `expiresIn` seconds, and
  * counts its calls. `isValid(token)` is what a receiver asks: issued here, not expired, not revoked.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { makeCertificate } from "./tls.js";
@@ -34,19 +35,20 @@ export async function startTokenServer(client: { id: string; secret: string }): 
     revokeAll: () => issued.clear(),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-  const server = createServer({ key, cert }, async (req, res) => {
+  const server = createServer({ key, cert }, (req, res) => void answer(req, res));
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body = "";
     for await (const chunk of req) body += String(chunk);
     const form = new URLSearchParams(body);
     ts.calls.push({ authorization: req.headers.authorization, form });
-    const json = (status: number, value: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+    const json = (status: number, value: unknown) => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
     if (req.method !== "POST" || req.url !== "/token") return json(404, { error: "not_found" });
     if (req.headers.authorization !== expected) return json(401, { error: "invalid_client" });
     if (form.get("grant_type") !== "client_credentials") return json(400, { error: "unsupported_grant_type" });
     const token = `tok-${++n}-${Math.random().toString(36).slice(2)}`;
     issued.set(token, Date.now() + ts.expiresIn * 1000);
     json(200, { access_token: token, token_type: "Bearer", expires_in: ts.expiresIn });
-  });
+  }
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   ts.url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
