@@ -247,7 +247,7 @@ export const OPTIONS = {
     // The main thread claims, records and serves the API; one sender thread per two cores leaves it a core of its own.
     default: Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2))),
     defaultText: "half the CPUs, from 1 to 4",
-    doc: "Threads that sign and send a worker's delivery attempts (TLS, HTTP, signatures), beside the thread that claims them, records them and serves the API. Each thread keeps its own connections (16 per endpoint).",
+    doc: "Threads that sign and send a worker's delivery attempts (TLS, HTTP, signatures), beside the thread that claims them, records them and serves the API. Each thread keeps its own connections: one keep-alive pool per webhook (a webhook never waits for another's connections, even on a shared host), at most `HOOKLINE_WEBHOOK_CONCURRENCY` sockets each.",
     parse: int(1, 64),
   },
   metricsPort: {

@@ -107,6 +107,7 @@ export class Runtime {
       threads: this.config.senderThreads,
       timeoutMs: this.config.timeoutMs,
       urlPolicy: this.config.urlPolicy,
+      connectionsPerWebhook: this.config.perWebhookConcurrency,
       ca: this.opts.ca,
       lookup: this.opts.lookup,
       keyRing: this.config.encryptionKey ?? null,

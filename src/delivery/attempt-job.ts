@@ -17,6 +17,8 @@ export const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
 export const REDACTED = "[redacted]";
 
 export interface AttemptJob {
+  /** The webhook the attempt is for: it is sent on that webhook's own connections. */
+  webhookId: string;
   url: string;
   /** The exact body fixed at publish time. */
   body: string;
@@ -29,7 +31,6 @@ export interface AttemptJob {
   previousSecret: string | null;
   /** The Ed25519 private key, as stored. */
   signingKey: string | null;
-  webhookId: string;
   /** Custom headers, JSON as stored. */
   headers: string | null;
   /** The auth without its secret, JSON as stored, and the secret as stored (sealed or plaintext). */
@@ -79,8 +80,8 @@ export async function runAttempt(sender: Sender, ring: KeyRing | null, job: Atte
   const headers: Record<string, string> = job.headers ? { ...signed, ...(JSON.parse(job.headers) as Record<string, string>) } : signed;
   const auth = job.auth && job.authSecret !== null ? joinAuth(JSON.parse(job.auth) as PublicAuth, open(ring, job.authSecret)) : null;
   const options: SendOptions = {};
-  if (job.clientCert && job.clientKey) options.clientCertificate = { webhookId: job.webhookId, cert: job.clientCert, key: open(ring, job.clientKey) };
-  const send = () => sender.send({ url: job.url, headers, body: job.body }, signal, options);
+  if (job.clientCert && job.clientKey) options.clientCertificate = { cert: job.clientCert, key: open(ring, job.clientKey) };
+  const send = () => sender.send({ webhookId: job.webhookId, url: job.url, headers, body: job.body }, signal, options);
   const fixed = auth && staticAuthHeader(auth);
   if (fixed) headers[fixed[0]] = fixed[1];
   if (auth?.type !== "oauth2_client_credentials" || !tokens) {

@@ -1,15 +1,14 @@
 /**
- * How the sender's connections are made: the one place for connect options. Every connection
- * resolves its host through the guarded lookup (the address checked is the address dialled), trusts
- * the configured CAs, presents the webhook's client certificate when it has one (mTLS), and, with
- * HOOKLINE_PROXY_URL, goes through that HTTP CONNECT proxy: the target is resolved and checked here,
- * the proxy is asked to CONNECT to the checked address (never to a name it would resolve itself), and
- * TLS still verifies the target's name (docs/receivers.md, "Outbound proxy").
+ * Sockets through HOOKLINE_PROXY_URL, an HTTP CONNECT proxy (docs/receivers.md, "Outbound proxy"):
+ * the target is resolved and checked here by the guarded lookup, the proxy is asked to CONNECT to the
+ * checked address (never to a name it would resolve itself), and TLS through the tunnel still
+ * verifies the target's name and presents the webhook's client certificate when it has one. The
+ * per-webhook pools (webhook-pools.ts) decide which connector a socket is opened with.
  */
 import type { LookupFunction } from "node:net";
 import net, { isIP } from "node:net";
 import tls, { type SecureContext } from "node:tls";
-import type { Agent, buildConnector } from "undici";
+import type { buildConnector } from "undici";
 
 export interface ConnectSettings {
   timeoutMs: number;
@@ -17,21 +16,15 @@ export interface ConnectSettings {
   lookup: LookupFunction;
   /** Trusted CAs and, for a webhook with a client certificate, its certificate and key. */
   secureContext?: SecureContext;
-  /** `http://[user:password@]host:port` of an HTTP CONNECT proxy. */
-  proxyUrl?: string;
 }
 
 export class ProxyError extends Error {
   readonly code = "ERR_HOOKLINE_PROXY";
 }
 
-/** The `connect` option of an undici Agent for these settings. */
-export function connectOptions(s: ConnectSettings): Agent.Options["connect"] {
-  if (!s.proxyUrl) return { timeout: s.timeoutMs, lookup: s.lookup, ...(s.secureContext ? { secureContext: s.secureContext } : {}) };
-  return proxyConnector(new URL(s.proxyUrl), s);
-}
-
-function proxyConnector(proxy: URL, s: ConnectSettings): buildConnector.connector {
+/** A connector that opens each socket through the proxy at `proxyUrl` (`http://[user:password@]host:port`). */
+export function proxyConnector(proxyUrl: string, s: ConnectSettings): buildConnector.connector {
+  const proxy = new URL(proxyUrl);
   const credentials = proxy.username
     ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}\r\n`
     : "";

@@ -46,7 +46,7 @@ export class OAuth2Tokens {
       if (entry.pending) return entry.pending.then(answerOf);
     }
     const fresh: Entry = { digest, expiresAt: 0 };
-    fresh.pending = this.fetch(auth, budgetMs).then((answer) => {
+    fresh.pending = this.fetch(webhookId, auth, budgetMs).then((answer) => {
       fresh.pending = undefined;
       if ("token" in answer) Object.assign(fresh, { token: answer.token, expiresAt: answer.expiresAt });
       else if (this.entries.get(webhookId) === fresh) this.entries.delete(webhookId); // the next attempt asks again
@@ -62,7 +62,7 @@ export class OAuth2Tokens {
     if (entry?.token === token) this.entries.delete(webhookId);
   }
 
-  private async fetch(auth: OAuth2Auth, budgetMs: number): Promise<Fetched> {
+  private async fetch(webhookId: string, auth: OAuth2Auth, budgetMs: number): Promise<Fetched> {
     const form = new URLSearchParams({ grant_type: "client_credentials" });
     if (auth.scope) form.set("scope", auth.scope);
     if (auth.audience) form.set("audience", auth.audience);
@@ -71,6 +71,8 @@ export class OAuth2Tokens {
     const started = this.now();
     const result = await this.sender.send(
       {
+        // On the webhook's own connections (to the token endpoint's origin), like its attempts.
+        webhookId,
         url: auth.token_url,
         headers: {
           "Content-Type": "application/x-www-form-urlencoded",

@@ -11,7 +11,10 @@ import type { AttemptJob, SentAttempt } from "./attempt-job.js";
 export interface SenderThreadData {
   timeoutMs: number;
   urlPolicy: UrlPolicy;
-  connectionsPerOrigin?: number;
+  /** Sockets one webhook may hold in this thread: the per-webhook cap. */
+  connectionsPerWebhook: number;
+  /** This thread's share of the process's socket bound. */
+  maxSockets: number;
   /** PEM CAs trusted besides Node's roots (tests); NODE_EXTRA_CA_CERTS reaches the thread by itself. */
   ca: string[];
   /** The key ring that opens stored secrets: current key id and [id, base64 key] pairs. */

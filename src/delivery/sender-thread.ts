@@ -34,7 +34,8 @@ const remoteLookup: LookupFunction = (hostname, options, callback) => {
 const sender = new Sender({
   timeoutMs: data.timeoutMs,
   urlPolicy: data.urlPolicy,
-  connectionsPerOrigin: data.connectionsPerOrigin,
+  connectionsPerWebhook: data.connectionsPerWebhook,
+  maxSockets: data.maxSockets,
   ca: data.ca.length > 0 ? data.ca : undefined,
   lookup: data.remoteLookup ? remoteLookup : undefined,
   proxyUrl: data.proxyUrl,

@@ -18,14 +18,15 @@ import type { KeyRing } from "../domain/secret-box.js";
 import type { UrlPolicy } from "../domain/url-policy.js";
 import type { AttemptJob, SentAttempt } from "./attempt-job.js";
 import type { FromThread, SenderThreadData, ToThread } from "./sender-protocol.js";
+import { MAX_SOCKETS_PER_PROCESS } from "./webhook-pools.js";
 
 export interface SenderThreadsOptions {
   /** Threads in the pool (at least one). */
   threads: number;
   timeoutMs: number;
   urlPolicy: UrlPolicy;
-  /** Sockets kept per origin, in each thread. Default 16. */
-  connectionsPerOrigin?: number;
+  /** Sockets one webhook may hold in a thread (HOOKLINE_WEBHOOK_CONCURRENCY: it never has more attempts in flight). */
+  connectionsPerWebhook: number;
   /** CAs trusted in addition to Node's roots (tests; production uses NODE_EXTRA_CA_CERTS). */
   ca?: string | Buffer | Array<string | Buffer>;
   /** DNS resolver, same shape as dns.lookup (tests); called on this thread for the sender threads. */
@@ -88,7 +89,9 @@ export class SenderThreads {
     this.data = {
       timeoutMs: opts.timeoutMs,
       urlPolicy: opts.urlPolicy,
-      connectionsPerOrigin: opts.connectionsPerOrigin,
+      connectionsPerWebhook: opts.connectionsPerWebhook,
+      // The process's bound, shared by its threads (attempts go to the least busy one, so they fill evenly).
+      maxSockets: Math.ceil(MAX_SOCKETS_PER_PROCESS / Math.max(1, opts.threads)),
       ca: ca.map((c) => (typeof c === "string" ? c : c.toString("utf8"))),
       keyRing: opts.keyRing && { currentId: opts.keyRing.currentId, keys: [...opts.keyRing.keys].map(([id, key]) => [id, key.toString("base64")]) },
       remoteLookup: opts.lookup !== undefined,

@@ -2,19 +2,28 @@
  * The HTTP side of one delivery attempt: POST the fixed body, never follow redirects, capture a
  * bounded response, and turn every failure into a result with a message a webhook owner can act on.
  *
+ * Connections are the webhook's own (webhook-pools.ts): one keep-alive pool per webhook, so an
+ * attempt never waits for a connection another webhook holds, even on a shared host; TLS sessions
+ * are still resumed across the webhooks of one origin, and the sockets open at once are bounded.
+ * The time an attempt waits for one of its webhook's own connections counts within its timeout.
+ *
+ * Receiver options: a webhook's client certificate is presented on its own connections, and with
+ * HOOKLINE_PROXY_URL every connection is tunnelled through the proxy (connect.ts, used by the pools).
+ *
  * SSRF guard: host names are resolved by `guardedLookup`, which undici hands to net/tls.connect, so
  * the socket connects to exactly the addresses that were checked (no DNS-rebinding window). Literal
  * IPs never reach `lookup`, so they are checked in `send` before anything is dialled.
  */
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
-import { createHash } from "node:crypto";
 import { createSecureContext, rootCertificates } from "node:tls";
-import { Agent } from "undici";
 import { checkAddress, type UrlPolicy } from "../domain/url-policy.js";
-import { connectOptions, ProxyError, type ConnectSettings } from "./connect.js";
+import { ProxyError } from "./connect.js";
+import { MAX_SOCKETS_PER_PROCESS, POOL_IDLE_MS, WebhookPools } from "./webhook-pools.js";
 
 export interface AttemptRequest {
+  /** The webhook the attempt is for: it uses that webhook's connections only. */
+  webhookId: string;
   url: string;
   headers: Record<string, string>;
   /** The exact body fixed at publish time; sent as UTF-8. */
@@ -46,8 +55,12 @@ export interface SenderOptions {
   urlPolicy: UrlPolicy;
   /** Response body bytes kept; the rest is not read. Default 65536. */
   maxResponseBytes?: number;
-  /** Sockets kept per origin (keep-alive pool size). Default 16. */
-  connectionsPerOrigin?: number;
+  /** Sockets one webhook may hold (its keep-alive pool's size): the per-webhook cap. Default 16. */
+  connectionsPerWebhook?: number;
+  /** Open sockets past which the pools of webhooks with no attempt in flight are closed. Default 1024. */
+  maxSockets?: number;
+  /** A webhook's pool unused this long is closed with its sockets. Default 60 s. */
+  poolIdleMs?: number;
   /** CAs trusted in addition to Node's roots (tests; production uses NODE_EXTRA_CA_CERTS). */
   ca?: string | Buffer | Array<string | Buffer>;
   /** DNS resolver, same shape as dns.lookup (tests). Default dns.lookup. */
@@ -60,8 +73,8 @@ export interface SenderOptions {
 export interface SendOptions {
   /** What is left of the attempt's budget (an OAuth2 token request may have used some). Default: the whole timeout. */
   timeoutMs?: number;
-  /** The webhook's TLS client certificate (PEM, key opened): its connections are pooled apart, per webhook. */
-  clientCertificate?: { webhookId: string; cert: string; key: string };
+  /** The webhook's TLS client certificate (PEM, key opened), presented on its own connections. */
+  clientCertificate?: { cert: string; key: string };
 }
 
 export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
@@ -95,60 +108,35 @@ function guardedLookup(resolve: LookupFunction, policy: UrlPolicy): LookupFuncti
 }
 
 export class Sender {
-  private readonly agent: Agent;
+  private readonly pools: WebhookPools;
   readonly timeoutMs: number;
   private readonly policy: UrlPolicy;
   private readonly maxResponseBytes: number;
-  private readonly opts: SenderOptions;
-  private readonly extraCas: Array<string | Buffer>;
-  private readonly connect: ConnectSettings;
-  /** Pools of webhooks with a client certificate, by webhook id, with the certificate they present. */
-  private readonly certAgents = new Map<string, { digest: string; agent: Agent }>();
   private closing: Promise<void> | undefined;
 
   constructor(opts: SenderOptions) {
-    this.opts = opts;
     this.timeoutMs = opts.timeoutMs;
     this.policy = opts.urlPolicy;
     this.maxResponseBytes = opts.maxResponseBytes ?? 65536;
-    this.extraCas = opts.ca === undefined ? [] : Array.isArray(opts.ca) ? opts.ca : [opts.ca];
-    this.connect = {
+    const extraCas = opts.ca === undefined ? [] : Array.isArray(opts.ca) ? opts.ca : [opts.ca];
+    this.pools = new WebhookPools({
       timeoutMs: opts.timeoutMs,
       lookup: guardedLookup(opts.lookup ?? (dnsLookup as LookupFunction), opts.urlPolicy),
       // One context for every connection: given as `ca`, Node would parse the ~150 root
       // certificates again for each new socket (about 50 ms of blocked event loop apiece).
-      secureContext: this.extraCas.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...this.extraCas] }) : undefined,
-      proxyUrl: opts.proxyUrl,
-    };
-    this.agent = this.newAgent(this.connect);
-  }
-
-  private newAgent(connect: ConnectSettings): Agent {
-    return new Agent({
-      connections: this.opts.connectionsPerOrigin ?? 16,
+      secureContext: extraCas.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...extraCas] }) : undefined,
       maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
-      // Backstops only: the attempt-wide timer in send() normally fires first.
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
-      connect: connectOptions(connect),
+      connectionsPerWebhook: opts.connectionsPerWebhook ?? 16,
+      maxSockets: opts.maxSockets ?? MAX_SOCKETS_PER_PROCESS,
+      idleMs: opts.poolIdleMs ?? POOL_IDLE_MS,
+      proxyUrl: opts.proxyUrl,
+      extraCas,
     });
   }
 
-  /**
-   * The pool a request goes out on: the shared one, or for a client certificate the webhook's own
-   * (a pooled TLS connection carries the identity it was opened with). A changed certificate gets a
-   * new pool; the old one closes once its requests finish.
-   */
-  private dispatcher(cert: SendOptions["clientCertificate"]): Agent {
-    if (!cert) return this.agent;
-    const digest = createHash("sha256").update(cert.cert).update("\0").update(cert.key).digest("hex");
-    const held = this.certAgents.get(cert.webhookId);
-    if (held?.digest === digest) return held.agent;
-    if (held) void held.agent.close().catch(() => {});
-    const ca = this.extraCas.length > 0 ? [...rootCertificates, ...this.extraCas] : undefined;
-    const agent = this.newAgent({ ...this.connect, secureContext: createSecureContext({ ca, cert: cert.cert, key: cert.key }) });
-    this.certAgents.set(cert.webhookId, { digest, agent });
-    return agent;
+  /** Webhook pools and sockets open now (tests). */
+  get connections(): { pools: number; sockets: number } {
+    return { pools: this.pools.size, sockets: this.pools.sockets };
   }
 
   /** Makes one attempt. Never throws: every failure is described in the result. */
@@ -174,12 +162,6 @@ export class Sender {
     if (this.closing) return fail("Sender is shut down");
     if (signal?.aborted) return fail("Attempt aborted (shutting down)");
 
-    let agent: Agent;
-    try {
-      agent = this.dispatcher(opts.clientCertificate);
-    } catch (err) {
-      return fail(`Client certificate unusable: ${(err as Error).message}`);
-    }
     const controller = new AbortController();
     const timer = setTimeout(
       () => {
@@ -199,10 +181,18 @@ export class Sender {
       return describeError(err, url, this.timeoutMs, opts.clientCertificate !== undefined);
     };
 
+    let lease;
+    try {
+      lease = this.pools.acquire({ webhookId: req.webhookId, origin: url.origin, clientCertificate: opts.clientCertificate });
+    } catch (err) {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      return fail(`Could not set up the connection: ${(err as Error).message}`);
+    }
     try {
       let res;
       try {
-        const request = agent.request({
+        const request = lease.dispatcher.request({
           origin: url.origin,
           path: url.pathname + url.search,
           method: "POST",
@@ -258,13 +248,13 @@ export class Sender {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
+      lease.release();
     }
   }
 
   /** Waits for in-flight attempts (each bounded by the timeout), then closes every pooled socket. */
   close(): Promise<void> {
-    const close = (a: Agent) => a.close().catch(() => a.destroy().catch(() => {}));
-    this.closing ??= Promise.all([this.agent, ...[...this.certAgents.values()].map((h) => h.agent)].map(close)).then(() => undefined);
+    this.closing ??= this.pools.close();
     return this.closing;
   }
 

@@ -149,6 +149,7 @@ export class Worker {
       // Secrets travel sealed as stored; the sender thread opens them, signs and sends.
       sent = await this.sender.send(
         {
+          webhookId: d.webhook_id,
           url: target.url,
           body: target.payload,
           event: target.event,
@@ -158,7 +159,6 @@ export class Worker {
           // A rotated-out secret signs too until it expires; a signing key adds the `v1a,` value.
           previousSecret: target.previous_secret && Number(target.previous_secret_expires_at) > at ? target.previous_secret : null,
           signingKey: target.signing_key ?? null,
-          webhookId: d.webhook_id,
           headers: target.headers ?? null,
           auth: target.auth ?? null,
           authSecret: target.auth_secret ?? null,

@@ -81,11 +81,12 @@ describe("the sender against hostile receivers", () => {
 
   it.each(EXPECTED)("%s: a clear outcome within the timeout, reading a bounded amount", async (behaviour, expected) => {
     const h = hostile.get(behaviour)!;
-    const result = await sender.send({ url: `${h.url}/hook`, headers: { "content-type": "application/json" }, body: "{}" });
+    const result = await sender.send({ webhookId: "wh_1", url: `${h.url}/hook`, headers: { "content-type": "application/json" }, body: "{}" });
     expectOutcome(result, expected, TIMEOUT, behaviour);
     if (behaviour === "tarpit") {
       // Back to back, each attempt starts just after undici's coarse timer ticked: the worst case.
-      for (let i = 0; i < 2; i++) expectOutcome(await sender.send({ url: `${h.url}/hook`, headers: {}, body: "{}" }), expected, TIMEOUT, behaviour);
+      for (let i = 0; i < 2; i++)
+        expectOutcome(await sender.send({ webhookId: "wh_1", url: `${h.url}/hook`, headers: {}, body: "{}" }), expected, TIMEOUT, behaviour);
     }
     if (expected.truncated !== undefined) expect(result.response?.truncated, behaviour).toBe(expected.truncated);
     if (behaviour === "endless-body") expect(result.response?.body).toHaveLength(64 * 1024);
@@ -95,11 +96,13 @@ describe("the sender against hostile receivers", () => {
     expect(h.stats.maxBytesWritten, behaviour).toBeLessThan(MAX_BYTES_PER_CONNECTION);
   });
 
-  it("opens at most connectionsPerOrigin sockets to one receiver, however many attempts are queued", async () => {
+  it("opens at most connectionsPerWebhook sockets for one webhook, however many of its attempts are queued", async () => {
     const tarpit = await startHostile("late-ok", { lateMs: 60_000 });
-    const capped = new Sender({ timeoutMs: TIMEOUT, urlPolicy: open, ca: tarpit.ca, connectionsPerOrigin: 4 });
+    const capped = new Sender({ timeoutMs: TIMEOUT, urlPolicy: open, ca: tarpit.ca, connectionsPerWebhook: 4 });
     try {
-      const results = await Promise.all(Array.from({ length: 40 }, () => capped.send({ url: `${tarpit.url}/hook`, headers: {}, body: "{}" })));
+      const results = await Promise.all(
+        Array.from({ length: 40 }, () => capped.send({ webhookId: "wh_1", url: `${tarpit.url}/hook`, headers: {}, body: "{}" })),
+      );
       expect(results.every((r) => r.error === `Timed out after ${TIMEOUT} ms`)).toBe(true);
       expect(tarpit.stats.maxOpen).toBeLessThanOrEqual(4);
     } finally {

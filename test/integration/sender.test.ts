@@ -1,9 +1,11 @@
 import type { LookupAddress } from "node:dns";
 import type { LookupFunction } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { Sender, type SenderOptions } from "../../src/delivery/sender.js";
 import type { UrlPolicy } from "../../src/domain/url-policy.js";
 import { startReceiver, type Receiver, type ReceiverOptions } from "../helpers/receiver.js";
+import { eventually } from "../helpers/wait.js";
 
 const loopbackAllowed: UrlPolicy = { allowHttp: false, allowPrivateNetworks: false, allowedCidrs: ["127.0.0.0/8"] };
 const strict: UrlPolicy = { allowHttp: false, allowPrivateNetworks: false, allowedCidrs: [] };
@@ -39,14 +41,14 @@ function fakeDns(table: Record<string, string[]>, asked: string[] = []): LookupF
   };
 }
 
-const post = (url: string, body = "{}") => ({ url, headers: { "content-type": "application/json" }, body });
+const post = (url: string, body = "{}", webhookId = "wh_1") => ({ webhookId, url, headers: { "content-type": "application/json" }, body });
 
 describe("Sender", () => {
   it("delivers the exact body and headers and captures a 2xx answer", async () => {
     const r = await receiver({ respond: { status: 201, body: "thanks", headers: { "x-multi": ["a", "b"] } } });
     const body = JSON.stringify({ id: "evt_1", subject: { title: "héllo ✓ 🚀" } });
     const headers = { "Content-Type": "application/json", "Hookline-Event": "test-event", "Hookline-Attempt": "1" };
-    const result = await sender(r.ca).send({ url: `${r.url}/hooks?x=1`, headers, body });
+    const result = await sender(r.ca).send({ webhookId: "wh_1", url: `${r.url}/hooks?x=1`, headers, body });
 
     expect(result).toMatchObject({ success: true, statusCode: 201, error: null });
     expect(result.response).toMatchObject({ status: 201, body: "thanks", truncated: false });
@@ -173,7 +175,7 @@ describe("Sender", () => {
     const r = await receiver();
     // Capped at 1: back-to-back sends may otherwise race undici's pool (the body ends a tick before
     // the socket is marked free) and open a second socket, which would hide nothing about reuse.
-    const s = sender(r.ca, { connectionsPerOrigin: 1 });
+    const s = sender(r.ca, { connectionsPerWebhook: 1 });
     for (let i = 0; i < 5; i++) expect((await s.send(post(r.url))).success).toBe(true);
     expect(r.requests).toHaveLength(5);
     expect(r.connectionCount).toBe(1);
@@ -190,6 +192,65 @@ describe("Sender", () => {
     // Generous for a loaded CI machine, still far below the hanging attempt's 3 s timeout.
     expect(performance.now() - started).toBeLessThan(1500);
     expect((await hanging).error).toBe("Timed out after 3000 ms");
+  });
+
+  it("keeps each webhook's connections its own: a webhook hanging on a shared origin never delays another webhook there", async () => {
+    const r = await receiver({ respond: (req) => (req.path.startsWith("/hang") ? { hang: true } : { status: 200 }) });
+    const s = sender(r.ca, { timeoutMs: 3000, connectionsPerWebhook: 4 });
+    // More hanging attempts than the webhook has connections: the rest queue on its own pool.
+    const hanging = Array.from({ length: 10 }, (_, i) => s.send(post(`${r.url}/hang/${i}`, "{}", "wh_hang")));
+    await r.waitFor(4);
+    const started = performance.now();
+    const quick = await Promise.all([1, 2, 3].map((i) => s.send(post(`${r.url}/ok/${i}`, "{}", "wh_ok"))));
+    expect(quick.map((q) => q.error)).toEqual([null, null, null]);
+    expect(performance.now() - started).toBeLessThan(1500);
+    // The hanging webhook never had more than its own four connections.
+    expect(r.requests.filter((q) => q.path.startsWith("/hang"))).toHaveLength(4);
+    expect((await Promise.all(hanging)).every((h) => h.error === "Timed out after 3000 ms")).toBe(true);
+  });
+
+  it("resumes TLS sessions across the webhooks of one origin", async () => {
+    const r = await receiver();
+    const resumed: boolean[] = [];
+    r.server.on("secureConnection", (socket: TLSSocket) => resumed.push(socket.isSessionReused()));
+    const s = sender(r.ca);
+    expect((await s.send(post(r.url, "{}", "wh_a"))).success).toBe(true);
+    expect((await s.send(post(r.url, "{}", "wh_b"))).success).toBe(true);
+    // Two webhooks, two connections; the second one resumed the first one's session.
+    expect(resumed).toEqual([false, true]);
+  });
+
+  it("closes a webhook's pool and its sockets once it has been idle", async () => {
+    const r = await receiver();
+    const s = sender(r.ca, { poolIdleMs: 300 });
+    expect((await s.send(post(r.url))).success).toBe(true);
+    expect(s.connections).toEqual({ pools: 1, sockets: 1 });
+    await eventually(() => s.connections.pools === 0 && s.connections.sockets === 0, 3000, "the idle pool to close");
+    await eventually(() => new Promise<boolean>((ok) => r.server.getConnections((_, n) => ok(n === 0))), 3000, "the receiver to see the socket closed");
+    // A later attempt opens a new pool.
+    expect((await s.send(post(r.url))).success).toBe(true);
+    expect(r.connectionCount).toBe(2);
+  });
+
+  it("bounds the open sockets by closing the pools of idle webhooks, least recently used first", async () => {
+    const r = await receiver();
+    const s = sender(r.ca, { maxSockets: 2 });
+    for (const hook of ["wh_a", "wh_b", "wh_c"]) expect((await s.send(post(r.url, "{}", hook))).success).toBe(true);
+    await eventually(() => s.connections.sockets <= 2, 3000, "the sockets to fit the bound");
+    expect(s.connections.pools).toBe(2);
+    // wh_b kept its pool (and its socket); wh_a, used least recently, lost it.
+    expect((await s.send(post(r.url, "{}", "wh_b"))).success).toBe(true);
+    expect(r.connectionCount).toBe(3);
+    expect((await s.send(post(r.url, "{}", "wh_a"))).success).toBe(true);
+    expect(r.connectionCount).toBe(4);
+  });
+
+  it("opens sockets for attempts in flight past the bound: an attempt never waits for it", async () => {
+    const r = await receiver({ respond: { status: 200, delayMs: 300 } });
+    const s = sender(r.ca, { maxSockets: 1 });
+    const results = await Promise.all(["wh_a", "wh_b", "wh_c"].map((hook) => s.send(post(r.url, "{}", hook))));
+    expect(results.map((x) => x.success)).toEqual([true, true, true]);
+    expect(Math.max(...results.map((x) => x.durationMs))).toBeLessThan(1000);
   });
 
   it("aborts an attempt through the caller's signal", async () => {

@@ -196,7 +196,7 @@ describe("SSRF guard in the sender: URLs saved under a laxer policy", () => {
       "localhost",
     ];
     for (const host of spellings) {
-      const result = await sender.send({ url: `https://${host}:${rx.port}/`, headers: {}, body: "{}" });
+      const result = await sender.send({ webhookId: "wh_1", url: `https://${host}:${rx.port}/`, headers: {}, body: "{}" });
       expect(result.success, host).toBe(false);
       expect(result.error, host).toMatch(/^Blocked address /);
     }
