@@ -45,14 +45,16 @@ async function openWebhooks(width: number): Promise<{ context: BrowserContext; p
 
 /** Event labels whose text is cut or wrapped, and `{ }` buttons taller than one line. */
 async function brokenLayout(page: Page): Promise<string[]> {
+  // The root tsconfig has no DOM lib: page globals through globalThis, as in support/dom.ts.
   return page.getByRole("dialog", { name: "Add Webhook" }).evaluate((dialog) => {
+    const g = globalThis as any;
     const problems: string[] = [];
-    for (const label of dialog.querySelectorAll<HTMLElement>(".event-option label")) {
-      const lineHeight = parseFloat(getComputedStyle(label).lineHeight) || 18;
+    for (const label of dialog.querySelectorAll(".event-option label") as Iterable<any>) {
+      const lineHeight = parseFloat(g.getComputedStyle(label).lineHeight) || 18;
       if (label.scrollWidth > label.clientWidth + 1) problems.push(`${label.textContent} is cut`);
       if (label.getBoundingClientRect().height > lineHeight * 1.5) problems.push(`${label.textContent} wraps`);
     }
-    for (const button of dialog.querySelectorAll<HTMLElement>(".example-toggle")) {
+    for (const button of dialog.querySelectorAll(".example-toggle") as Iterable<any>) {
       if (button.getBoundingClientRect().height > 24) problems.push(`${button.getAttribute("aria-label")} wraps`);
     }
     return problems;

@@ -10,6 +10,8 @@ import crypto from "node:crypto";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { open, parseKeyRing, sealedWith } from "../../src/domain/secret-box.js";
+import { rotateSecrets } from "../../src/services/secrets.js";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startTokenServer, type TokenServer } from "../helpers/oauth2-server.js";
@@ -31,6 +33,7 @@ describe.each(DIALECTS)("receiver auth (%s)", (dialect) => {
   let hl: TestHookline;
   let db: TestDatabase;
   const lines: string[] = [];
+  const KEY = crypto.randomBytes(32).toString("base64");
 
   /** What the receiver's gateway checks, by path. */
   const authorized = (req: ReceivedRequest): boolean => {
@@ -63,7 +66,7 @@ describe.each(DIALECTS)("receiver auth (%s)", (dialect) => {
       ca: rx.ca,
       logger: pino({ level: "trace" }, sink),
       // One sender thread: the token cache is per thread (docs/receivers.md), so the count below is exact.
-      env: { HOOKLINE_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"), HOOKLINE_SENDER_THREADS: "1", HOOKLINE_RETRY_DELAYS: "" },
+      env: { HOOKLINE_ENCRYPTION_KEY: `one:${KEY}`, HOOKLINE_SENDER_THREADS: "1", HOOKLINE_RETRY_DELAYS: "" },
     });
     await hl.project("acme");
   });
@@ -134,6 +137,13 @@ describe.each(DIALECTS)("receiver auth (%s)", (dialect) => {
     }
     const row = await hl.runtime.ctx.store.db.selectFrom("webhooks").select(["auth_secret"]).where("id", "=", hooks[0].id).executeTakeFirstOrThrow();
     expect(row.auth_secret).toMatch(/^enc:v1:/);
+
+    // `hookline rotate-key` re-seals the auth secrets with the new key.
+    const ring = parseKeyRing(`two:${crypto.randomBytes(32).toString("base64")},one:${KEY}`);
+    await rotateSecrets({ ...hl.runtime.ctx, config: { ...hl.runtime.ctx.config, encryptionKey: ring } });
+    const resealed = await hl.runtime.ctx.store.db.selectFrom("webhooks").select(["id", "auth_secret"]).execute();
+    for (const r of resealed) expect(sealedWith(r.auth_secret!), r.id).toBe("two");
+    expect(resealed.map((r) => open(ring, r.auth_secret!)).sort()).toEqual([S.apiKey, S.bearer, S.clientSecret, S.password].sort());
 
     // A PATCH with null removes an option; GET shows it gone, and the next attempt goes without it.
     const patched = await hl.api("PATCH", `/api/v1/projects/acme/webhooks/${hooks[0].id}`, { headers: null, auth: null });
