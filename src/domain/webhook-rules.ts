@@ -45,6 +45,12 @@ export interface WebhookRuleOptions {
   now?: number;
 }
 
+/**
+ * Every field a webhook takes. Others are refused, by the API and the library alike: a caller must
+ * never believe an option took effect when this version does not know it.
+ */
+export const WEBHOOK_FIELDS: ReadonlyArray<keyof WebhookInput> = ["name", "events", "url", "secret", "enabled", "headers", "auth", "client_certificate"];
+
 export const NAME_MAX_LENGTH = 100;
 export const SECRET_MAX_LENGTH = 256;
 
@@ -110,7 +116,9 @@ export function validateWebhookInput(input: WebhookInput, opts: WebhookRuleOptio
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ValidationError([{ field: "body", message: "The request body must be a JSON object." }]);
   }
-  const errors: FieldError[] = [];
+  const errors: FieldError[] = Object.keys(input)
+    .filter((key) => !(WEBHOOK_FIELDS as string[]).includes(key))
+    .map((field) => ({ field, message: `${field} is not a known field of a webhook (known: ${WEBHOOK_FIELDS.join(", ")}).` }));
   const out: ValidWebhookFields = {};
   const required = new Set(opts.partial ? [] : ["name", "events", "url"]);
 

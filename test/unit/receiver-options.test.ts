@@ -24,6 +24,12 @@ function detailsOf(input: WebhookInput): FieldError[] {
 }
 const fields = (input: WebhookInput) => detailsOf(input).map((d) => d.field);
 
+describe("unknown fields", () => {
+  it("are refused, each by name (the library has no schema in front of these rules)", () => {
+    expect(fields({ name: "x", colour: "red", retry_policy: {} } as WebhookInput)).toEqual(["colour", "retry_policy"]);
+  });
+});
+
 describe("headers", () => {
   it("takes up to 10 token names with single-line values, and null", () => {
     const headers = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`X-H${i}`, `v ${i}\twith tab`]));
