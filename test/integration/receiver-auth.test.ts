@@ -182,6 +182,33 @@ describe.each(DIALECTS)("receiver auth (%s)", (dialect) => {
     await hl.api("DELETE", `/api/v1/projects/acme/webhooks/${hook.id}`);
   }, 120_000);
 
+  it("counts a hanging token endpoint within the attempt's timeout, without holding up other webhooks", async () => {
+    rx.clear();
+    const hanging = await startReceiver({ respond: { hang: true } });
+    try {
+      const stuck = await create("oauth-hanging", "/oauth", {
+        auth: { type: "oauth2_client_credentials", token_url: `${hanging.url}/token`, client_id: CLIENT_ID, client_secret: S.clientSecret },
+      });
+      const plain = await create("plain", "/bearer", { auth: { type: "bearer", token: S.bearer } });
+      const published = Date.now();
+      await hl.api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { n: "hang" } });
+      const [req] = await rx.waitFor(1, 5_000);
+      expect(req.path).toBe("/bearer");
+      expect(req.receivedAt.getTime() - published).toBeLessThan(1_500); // not behind the 2 s token wait
+      const entry = await eventually(async () => {
+        const [e] = await logsOf(stuck.id);
+        expect(e).toBeDefined();
+        return e;
+      }, 10_000);
+      expect(entry.error).toBe("oauth2 token: Timed out after 2000 ms");
+      expect(entry.duration_ms).toBeGreaterThanOrEqual(1_900);
+      expect(entry.duration_ms).toBeLessThan(3_000);
+      for (const h of [stuck, plain]) await hl.api("DELETE", `/api/v1/projects/acme/webhooks/${h.id}`);
+    } finally {
+      await hanging.close();
+    }
+  }, 30_000);
+
   it("refetches a token that expired (expires_in − 30 s), and fails the attempt with the token endpoint's cause", async () => {
     rx.clear();
     tokens.calls.length = 0;
