@@ -233,7 +233,9 @@ export function CertificateSummary({
         </div>
         <div>
           <span className="muted">Expires</span> {new Date(certificate.not_after).toLocaleString()}
-          {days < 14 && <span className="warning-text"> {days < 0 ? "(expired)" : `(in ${Math.max(0, Math.floor(days))} days)`}</span>}
+          {days < 14 && (
+            <span className="warning-text"> {days < 0 ? "(expired)" : `(in ${Math.max(1, Math.ceil(days))} day${Math.ceil(days) > 1 ? "s" : ""})`}</span>
+          )}
         </div>
         {removed && <div className="warning-text">Removed when you save.</div>}
       </div>
