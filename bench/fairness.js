@@ -58,19 +58,39 @@ export async function fairness(dialect, receiver, { backlogEvents = 2000, probes
 
 /**
  * `isolation_burst`: `events` events published at once (32 clients) to a project of 4 healthy
- * webhooks, then the same burst to a project of the same 4 healthy webhooks plus 4 that hang (each
- * its own origin; attempts time out after `timeoutMs`). Latency of the healthy deliveries, both runs.
- * `serve` runs with its default pool size.
+ * webhooks, then the same burst to a project of the same 4 healthy webhooks plus 4 that hang
+ * (attempts time out after `timeoutMs`). Latency of the healthy deliveries, both runs. Twice, each
+ * on a fresh `serve` (so that the first layout's hanging backlog is not the second one's): every
+ * webhook on an origin of its own, and every webhook (healthy and hanging) on one shared origin,
+ * differing only by path (`shared`). `serve` runs with its default pool size.
  */
 export async function isolationBurst(dialect, receiver, { events = 60, timeoutMs = 5000 } = {}) {
+  const own = await burstLayout(
+    dialect,
+    receiver,
+    { events, timeoutMs, label: "burst" },
+    (n) => hookUrls(receiver, n),
+    receiver.hangUrls.map((u, i) => `${u}/hang/${i + 1}`),
+  );
+  const shared = await burstLayout(
+    dialect,
+    receiver,
+    { events, timeoutMs, label: "burst-shared" },
+    (n) => Array.from({ length: n }, (_, i) => `${receiver.origins[0]}/hook/${i + 1}`),
+    Array.from({ length: 4 }, (_, i) => `${receiver.origins[0]}/hang/${i + 1}`),
+  );
+  return { ...own, timeout_ms: timeoutMs, shared };
+}
+
+async function burstLayout(dialect, receiver, { events, timeoutMs, label }, healthyUrls, hangUrls) {
   // Hookline's own default pool (HOOKLINE_CONCURRENCY unset), not the harness's 64: how many
   // attempts may hang before healthy ones wait is what a default deployment meets.
   const env = { HOOKLINE_CONCURRENCY: undefined, HOOKLINE_TIMEOUT_MS: String(timeoutMs), HOOKLINE_MAX_ACTIVE_WEBHOOKS: "8" };
-  const h = await startHookline(dialect, receiver, { label: "burst", env });
+  const h = await startHookline(dialect, receiver, { label, env });
   try {
-    const healthy = hookUrls(receiver, 4);
+    const healthy = healthyUrls(4);
     await setupProject(h.api, "burst-base", healthy);
-    await setupProject(h.api, "burst-hang", [...healthy, ...receiver.hangUrls.map((u, i) => `${u}/hang/${i + 1}`)]);
+    await setupProject(h.api, "burst-hang", [...healthy, ...hangUrls]);
     const measure = async (projectId) => {
       await receiver.reset();
       await publishMany(h.api, projectId, events, PUBLISHERS, true);
@@ -79,7 +99,7 @@ export async function isolationBurst(dialect, receiver, { events = 60, timeoutMs
     const base = await measure("burst-base");
     const hang = await measure("burst-hang");
     const hung = (await receiver.stats()).hung;
-    return { base, hang, hung_requests: hung, timeout_ms: timeoutMs, p99_ratio: hang.p99 / base.p99 };
+    return { base, hang, hung_requests: hung, p99_ratio: hang.p99 / base.p99 };
   } finally {
     await h.stop(1000); // hanging attempts are abandoned (SIGKILL after 1 s)
     await h.drop();

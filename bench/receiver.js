@@ -7,6 +7,7 @@
  *     Hookline-Delivery ids) and, when the body carries `"sent_ns":"…"` (process.hrtime of the
  *     publish call's start, CLOCK_MONOTONIC, so comparable across processes), records the latency.
  *   - `hangPorts` (four origins): read the request and never answer (hanging endpoints; the client times out).
+ *     The `ports` servers do the same for a path under `/hang/`: webhooks that hang on a shared origin.
  *     It runs in a process of its own (this file again, with BENCH_HANG_TLS_DIR): a hanging endpoint
  *     is another server, and the TLS handshakes of the attempts that replace timed-out ones must not
  *     delay the healthy receivers' answers (the latency measured is Hookline's, not this process's).
@@ -61,6 +62,8 @@ let latencies = [];
 let firstAt = 0n;
 let lastAt = 0n;
 let waiters = [];
+/** Requests to a `/hang/` path of the `ports` servers (hanging webhooks on a shared origin), never answered. */
+let sharedHung = 0;
 const SENT = /"sent_ns":"(\d+)"/;
 
 function onDelivery(body, deliveryId) {
@@ -86,6 +89,11 @@ function onDelivery(body, deliveryId) {
 
 function okServer() {
   const server = createServer({ ...tls, keepAliveTimeout: 120_000 }, (req, res) => {
+    if (req.url.startsWith("/hang/")) {
+      sharedHung++;
+      req.resume(); // read the body, never answer
+      return;
+    }
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
@@ -115,6 +123,7 @@ process.on("message", (msg) => {
       latencies = [];
       firstAt = lastAt = 0n;
       waiters = [];
+      sharedHung = 0;
       hang.call({ cmd: "reset" }).then(() => process.send({ type: "ok", id: msg.id }));
       break;
     case "waitFor": {
@@ -130,7 +139,7 @@ process.on("message", (msg) => {
           id: msg.id,
           requests,
           unique: seen.size,
-          hung,
+          hung: hung + sharedHung,
           first_ns: String(firstAt),
           last_ns: String(lastAt),
           latencies: msg.latencies ? latencies : undefined,

@@ -133,6 +133,13 @@ try {
         samples: b.hang.samples,
         hung_requests: b.hung_requests,
         timeout_ms: b.timeout_ms,
+        // Every webhook, healthy and hanging, on one origin (paths differ).
+        shared_p99_ratio: round(b.shared.p99_ratio),
+        shared_p99_without_ms: round(b.shared.base.p99),
+        shared_p99_with_hanging_ms: round(b.shared.hang.p99),
+        shared_p50_with_hanging_ms: round(b.shared.hang.p50),
+        shared_max_with_hanging_ms: round(b.shared.hang.max),
+        shared_hung_requests: b.shared.hung_requests,
       };
     });
     await step("log_scale", async () => {
@@ -209,6 +216,10 @@ function printTable(r) {
   line("throughput during purge (ratio)", (s) => s.log_scale?.throughput_during_purge_ratio, "≥ 0.8");
   line("bytes per log entry", (s) => s.log_scale?.bytes_per_entry);
   line("isolation_burst p99 ms (ratio)", (s) => s.isolation_burst && `${s.isolation_burst.p99_with_hanging_ms} (${s.isolation_burst.p99_ratio})`);
+  line(
+    "isolation_burst shared origin p99 ms (ratio)",
+    (s) => s.isolation_burst && `${s.isolation_burst.shared_p99_with_hanging_ms} (${s.isolation_burst.shared_p99_ratio})`,
+  );
   line("workers_2_vs_1", (s) => s.workers_2_vs_1);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   log("");

@@ -6,8 +6,8 @@
  * leave the sender thread.
  */
 import { buildAttemptHeaders } from "../domain/payload.js";
-import { joinAuth, staticAuthHeader, type PublicAuth } from "../domain/receiver-auth.js";
-import { open, type KeyRing } from "../domain/secret-box.js";
+import { joinAuth, staticAuthHeader, type PublicAuth, type ReceiverAuth } from "../domain/receiver-auth.js";
+import { open, UnreadableSecretError, type KeyRing } from "../domain/secret-box.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { OAuth2Tokens } from "./oauth2-tokens.js";
 import type { AttemptResult, Sender, SendOptions } from "./sender.js";
@@ -71,16 +71,21 @@ export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<st
 /**
  * Signs and sends one attempt. With OAuth2 the token (cached, or fetched within the attempt's budget)
  * goes in `Authorization`, and a 401 answer gets one more try with a fresh token, in the same
- * attempt and budget. Throws only when the headers cannot be built (a secret sealed with a key the
- * ring lacks).
+ * attempt and budget. A secret the key ring cannot open (sealed with a key no longer in
+ * HOOKLINE_ENCRYPTION_KEY: the webhook's secret, its auth's or its client certificate's key) is a
+ * failed attempt with nothing sent, whose log entry says why: it counts towards the retries and the
+ * auto-disable like any failure, instead of coming back at every lease.
  */
 export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal, tokens?: OAuth2Tokens): Promise<SentAttempt> {
-  const signed = attemptHeaders(job, ring);
-  // Custom headers come after Hookline's own (they cannot share a name: domain/custom-headers.ts).
-  const headers: Record<string, string> = job.headers ? { ...signed, ...(JSON.parse(job.headers) as Record<string, string>) } : signed;
-  const auth = job.auth && job.authSecret !== null ? joinAuth(JSON.parse(job.auth) as PublicAuth, open(ring, job.authSecret)) : null;
-  const options: SendOptions = {};
-  if (job.clientCert && job.clientKey) options.clientCertificate = { cert: job.clientCert, key: open(ring, job.clientKey) };
+  let opened: Opened;
+  try {
+    opened = openJob(job, ring);
+  } catch (err) {
+    if (!(err instanceof UnreadableSecretError)) throw err;
+    const error = `Not sent: the ${err.message}`;
+    return { headers: {}, result: { success: false, statusCode: null, error, durationMs: 0, response: null, timedOut: false } };
+  }
+  const { headers, auth, options } = opened;
   const send = () => sender.send({ webhookId: job.webhookId, url: job.url, headers, body: job.body }, signal, options);
   const fixed = auth && staticAuthHeader(auth);
   if (fixed) headers[fixed[0]] = fixed[1];
@@ -106,6 +111,23 @@ export async function runAttempt(sender: Sender, ring: KeyRing | null, job: Atte
     tokens.forget(job.webhookId, answer.token);
   }
   return { headers: redact(headers, "Authorization"), result: total(result!) };
+}
+
+interface Opened {
+  headers: Record<string, string>;
+  auth: ReceiverAuth | null;
+  options: SendOptions;
+}
+
+/** The job's headers (signed, custom headers added) and its opened credentials. Throws UnreadableSecretError. */
+function openJob(job: AttemptJob, ring: KeyRing | null): Opened {
+  const signed = attemptHeaders(job, ring);
+  // Custom headers come after Hookline's own (they cannot share a name: domain/custom-headers.ts).
+  const headers: Record<string, string> = job.headers ? { ...signed, ...(JSON.parse(job.headers) as Record<string, string>) } : signed;
+  const auth = job.auth && job.authSecret !== null ? joinAuth(JSON.parse(job.auth) as PublicAuth, open(ring, job.authSecret)) : null;
+  const options: SendOptions = {};
+  if (job.clientCert && job.clientKey) options.clientCertificate = { cert: job.clientCert, key: open(ring, job.clientKey) };
+  return { headers, auth, options };
 }
 
 function redact(headers: Record<string, string>, name: string): Record<string, string> {

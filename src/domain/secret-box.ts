@@ -51,18 +51,36 @@ export function seal(ring: KeyRing, plaintext: string): string {
   return `${PREFIX}${ring.currentId}:${Buffer.concat([iv, cipher.getAuthTag(), ct]).toString("base64")}`;
 }
 
-/** Opens a stored value; plaintext (unsealed) values pass through. Throws if its key is not in the ring. */
+/** A stored value that the configured key ring cannot open; the message names the key and what to do. */
+export class UnreadableSecretError extends Error {
+  readonly code = "ERR_HOOKLINE_UNREADABLE_SECRET";
+}
+
+/** Opens a stored value; plaintext (unsealed) values pass through. Throws UnreadableSecretError if the ring cannot open it. */
 export function open(ring: KeyRing | null, stored: string): string {
   if (!isSealed(stored)) return stored;
   const rest = stored.slice(PREFIX.length);
   const colon = rest.indexOf(":");
   const id = rest.slice(0, colon);
   const key = ring?.keys.get(id);
-  if (!key) throw new Error(`webhook secret is sealed with key "${id}", which HOOKLINE_ENCRYPTION_KEY does not hold`);
+  if (!key) {
+    throw new UnreadableSecretError(
+      `webhook secret is sealed with key "${id}", which HOOKLINE_ENCRYPTION_KEY does not hold ` +
+        (ring ? `(it holds ${[...ring.keys.keys()].map((k) => `"${k}"`).join(", ")}); ` : "(it is not set); ") +
+        `put key "${id}" back in HOOKLINE_ENCRYPTION_KEY, or set a new secret on the webhook`,
+    );
+  }
   const data = Buffer.from(rest.slice(colon + 1), "base64");
   const decipher = crypto.createDecipheriv("aes-256-gcm", key, data.subarray(0, 12));
   decipher.setAuthTag(data.subarray(12, 28));
-  return Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]).toString("utf8");
+  try {
+    return Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]).toString("utf8");
+  } catch {
+    throw new UnreadableSecretError(
+      `webhook secret cannot be decrypted with key "${id}" of HOOKLINE_ENCRYPTION_KEY (a different key under the same id?); ` +
+        `put the key it was sealed with back, or set a new secret on the webhook`,
+    );
+  }
 }
 
 /** The key id a stored value is sealed with, or null for plaintext. */

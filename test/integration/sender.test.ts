@@ -198,7 +198,8 @@ describe("Sender", () => {
     const r = await receiver({ respond: (req) => (req.path.startsWith("/hang") ? { hang: true } : { status: 200 }) });
     const s = sender(r.ca, { timeoutMs: 3000, connectionsPerWebhook: 4 });
     // More hanging attempts than the webhook has connections: the rest queue on its own pool.
-    const hanging = Array.from({ length: 10 }, (_, i) => s.send(post(`${r.url}/hang/${i}`, "{}", "wh_hang")));
+    // 20: more than the 16 connections one pool per origin would have held for the whole host.
+    const hanging = Array.from({ length: 20 }, (_, i) => s.send(post(`${r.url}/hang/${i}`, "{}", "wh_hang")));
     await r.waitFor(4);
     const started = performance.now();
     const quick = await Promise.all([1, 2, 3].map((i) => s.send(post(`${r.url}/ok/${i}`, "{}", "wh_ok"))));

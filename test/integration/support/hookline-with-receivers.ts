@@ -8,6 +8,12 @@ import type { TestDialect } from "../../helpers/databases.js";
 import { startHookline, type StartOptions, type TestHookline } from "../../helpers/hookline.js";
 import { startReceiver, type Receiver, type ReceiverOptions } from "../../helpers/receiver.js";
 
+/**
+ * One origin for many webhooks, as behind Zapier, Slack or an API gateway: a request whose path
+ * starts with `/hang` is read and never answered, any other path is answered 200 at once.
+ */
+export const SHARED_ORIGIN: ReceiverOptions = { respond: (req) => (req.path.startsWith("/hang") ? { hang: true } : { status: 200 }) };
+
 export interface Started {
   hl: TestHookline;
   receivers: Receiver[];
