@@ -111,6 +111,19 @@ const smtpUrl: Parser<string | undefined> = (raw) => {
   return raw.trim();
 };
 
+/** `http://[user:password@]host:port`: an HTTP CONNECT proxy (the tunnel carries TLS itself). */
+const proxyUrl: Parser<string | undefined> = (raw) => {
+  const value = raw.trim();
+  if (value === "") return undefined;
+  if (!URL.canParse(value)) throw new Error(`must be http://[user:password@]host:port, got "${raw.replace(/\/\/[^@/]*@/, "//…@")}"`);
+  const u = new URL(value);
+  if (u.protocol !== "http:") throw new Error("must be an http:// URL (an HTTP CONNECT proxy; the tunnel carries TLS itself)");
+  if (!u.port) throw new Error("must name the proxy's port, e.g. http://proxy.internal:3128");
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash)
+    throw new Error("must be http://[user:password@]host:port without a path, query or fragment");
+  return value;
+};
+
 const retryDelays: Parser<number[]> = (raw) => {
   const parts = raw.split(",").map((p) => p.trim());
   if (parts.length === 1 && parts[0] === "") return [];
@@ -241,6 +254,13 @@ export const OPTIONS = {
     defaultText: "unset: no tracing",
     doc: "OpenTelemetry: export traces over OTLP/HTTP to this base URL (`/v1/traces` is appended; `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_SERVICE_NAME`, `OTEL_BSP_*` and the other standard variables apply). A span per publish and per attempt, the attempt a child of its publish; each attempt sends a W3C `traceparent` header.",
     parse: httpUrl,
+  },
+  proxyUrl: {
+    env: "HOOKLINE_PROXY_URL",
+    default: undefined as string | undefined,
+    defaultText: "unset: direct connections",
+    doc: "`http://[user:password@]host:port` of an HTTP CONNECT proxy that every delivery attempt and OAuth2 token request goes through (fixed egress addresses). Hookline still resolves and checks each target itself and asks the proxy to CONNECT to the checked address; TLS still verifies the target's name. Credentials in the URL are sent as `Proxy-Authorization: Basic`.",
+    parse: proxyUrl,
   },
   smtpUrl: { env: "SMTP_URL", default: undefined as string | undefined, doc: "SMTP server for notification e-mails.", parse: smtpUrl },
   smtpFrom: { env: "SMTP_FROM", default: "Hookline <hookline@localhost>", doc: "Sender of notification e-mails.", parse: text },

@@ -109,6 +109,7 @@ export class Runtime {
       ca: this.opts.ca,
       lookup: this.opts.lookup,
       keyRing: this.config.encryptionKey ?? null,
+      proxyUrl: this.config.proxyUrl,
       log: this.ctx.log,
     });
     const outbox = new Outbox(this.ctx, notifySecret(this.config.notifySecret, this.creds.secretKey), { ca: this.opts.ca });

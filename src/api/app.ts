@@ -14,6 +14,7 @@ import { authorize, identify, type Access } from "./auth.js";
 import "./decorators.js";
 import { clientError, frameworkErrors, installErrorHandling, notFound } from "./errors.js";
 import { rateLimitHook } from "./rate-limit.js";
+import { closeObjects, refuseBodiesWithoutSchema } from "./unknown-fields.js";
 import { eventTypeRoutes } from "./routes/event-types.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
@@ -68,7 +69,12 @@ export async function buildApi(ctx: Context, creds: Credentials, metrics: Metric
     // Requests the HTTP parser refused, too (and without logging their raw bytes).
     clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "querystring" ? validators.coercing : validators.strict).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === "querystring"
+      ? validators.coercing.compile(schema)
+      : validators.strict.compile(httpPart === "body" ? (closeObjects(schema) as object) : schema),
+  );
+  refuseBodiesWithoutSchema(app);
   // Response schemas document the API; answers are plain JSON.stringify so a schema can never drop or break a field.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.removeAllContentTypeParsers();

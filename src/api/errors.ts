@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HooklineError, RateLimitedError, ValidationError, type FieldError } from "../domain/errors.js";
 import { UnreadableSecretError } from "../domain/secret-box.js";
+import { UNKNOWN_FIELD_MESSAGE } from "./unknown-fields.js";
 
 const STATUS: Record<string, number> = {
   invalid_json: 400,
@@ -27,7 +28,7 @@ interface AjvError {
   keyword?: string;
   instancePath?: string;
   message?: string;
-  params?: { missingProperty?: string; type?: string; allowedValue?: unknown; allowedValues?: unknown[] };
+  params?: { missingProperty?: string; additionalProperty?: string; type?: string; allowedValue?: unknown; allowedValues?: unknown[] };
 }
 
 /**
@@ -38,12 +39,19 @@ export function ajvDetails(err: FastifyError): FieldError[] {
   const list = ((err as { validation?: AjvError[] }).validation ?? []) as AjvError[];
   const ctx = (err as { validationContext?: string }).validationContext ?? "body";
   const byPath = new Map<string, { field: string; where: string; types: string[]; allowed: unknown[]; messages: string[] }>();
+  const unknown: FieldError[] = [];
   for (const v of list) {
     if (v.keyword === "anyOf" || v.keyword === "oneOf") continue; // the alternatives' own errors say what was expected
     const segments = (v.instancePath ?? "")
       .split("/")
       .filter(Boolean)
       .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    if (v.keyword === "additionalProperties" && v.params?.additionalProperty !== undefined) {
+      // An unknown field is named by its whole path, so each one can be told apart.
+      const field = [...segments, v.params.additionalProperty].join(".");
+      unknown.push({ field, message: `${field} ${UNKNOWN_FIELD_MESSAGE}.` });
+      continue;
+    }
     if (v.params?.missingProperty) segments.push(v.params.missingProperty);
     const key = segments.join("/");
     let entry = byPath.get(key);
@@ -61,13 +69,16 @@ export function ajvDetails(err: FastifyError): FieldError[] {
     else if (v.keyword === "enum") entry.allowed.push(...(v.params?.allowedValues ?? []));
     else entry.messages.push(v.message ?? "is invalid");
   }
-  return [...byPath.values()].map((e) => {
-    const parts = [...new Set(e.messages)];
-    if (e.types.length) parts.push(`must be ${[...new Set(e.types)].join(" or ")}`);
-    if (e.allowed.length) parts.push(`must be one of ${e.allowed.map((a) => JSON.stringify(a)).join(", ")}`);
-    const message = parts.join("; ") || "is invalid";
-    return { field: e.field, message: e.where ? `${e.where} ${message}` : message };
-  });
+  return [
+    ...unknown,
+    ...[...byPath.values()].map((e) => {
+      const parts = [...new Set(e.messages)];
+      if (e.types.length) parts.push(`must be ${[...new Set(e.types)].join(" or ")}`);
+      if (e.allowed.length) parts.push(`must be one of ${e.allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+      const message = parts.join("; ") || "is invalid";
+      return { field: e.field, message: e.where ? `${e.where} ${message}` : message };
+    }),
+  ];
 }
 
 /**
@@ -141,7 +152,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if ((err as { validation?: unknown }).validation) {
       const details = ajvDetails(err);
-      return reply.status(422).send(errorBody("validation_failed", details[0] ? `${details[0].field} ${details[0].message}` : "Invalid request.", details));
+      const first = details[0];
+      const message = !first ? "Invalid request." : first.message.startsWith(first.field) ? first.message : `${first.field} ${first.message}`;
+      return reply.status(422).send(errorBody("validation_failed", message, details));
     }
     switch (err.code) {
       case "FST_ERR_CTP_INVALID_JSON_BODY":

@@ -34,6 +34,33 @@ export const EventTypeSchema = T.Object({
   schema: T.Unknown({ description: "JSON Schema (draft 2020-12) of the subject, or null" }),
 });
 
+const AuthTypes = T.Union([T.Literal("bearer"), T.Literal("basic"), T.Literal("header"), T.Literal("oauth2_client_credentials")]);
+
+/** The receiver options as GET shows them: auth without its secret field, the certificate without its key. */
+const ReceiverOptions = {
+  headers: Nullable(T.Record(T.String(), T.String(), { description: "Custom request headers sent with every attempt (not secret)." })),
+  auth: Nullable(
+    T.Object(
+      {
+        type: AuthTypes,
+        username: T.Optional(T.String({ description: "basic" })),
+        name: T.Optional(T.String({ description: "header: the API-key header's name" })),
+        token_url: T.Optional(T.String({ description: "oauth2_client_credentials" })),
+        client_id: T.Optional(T.String({ description: "oauth2_client_credentials" })),
+        scope: T.Optional(T.String({ description: "oauth2_client_credentials" })),
+        audience: T.Optional(T.String({ description: "oauth2_client_credentials" })),
+      },
+      { description: "How attempts authenticate to the receiver; token, password, value and client_secret are never shown." },
+    ),
+  ),
+  client_certificate: Nullable(
+    T.Object(
+      { subject: T.String(), issuer: T.String(), not_after: Timestamp, fingerprint_sha256: T.String({ description: "colon-separated uppercase hex" }) },
+      { description: "The TLS client certificate presented to the receiver (mTLS); its key is never shown." },
+    ),
+  ),
+};
+
 export const WebhookSchema = T.Object({
   id: T.String(),
   project_id: T.String(),
@@ -46,6 +73,7 @@ export const WebhookSchema = T.Object({
   has_secret: T.Boolean(),
   previous_secret_expires_at: Nullable(Timestamp),
   public_key: Nullable(T.String({ description: '"whpk_" + base64 of the raw 32-byte Ed25519 public key that verifies `v1a,` signatures' })),
+  ...ReceiverOptions,
   created_at: Timestamp,
   updated_at: Timestamp,
   last_delivery: T.Optional(Nullable(T.Object({ success: T.Boolean(), status_code: Nullable(T.Integer()), created_at: Timestamp }))),
@@ -103,7 +131,7 @@ export const PortalLinkSchema = T.Object({
 });
 export const DeliveryIdSchema = T.Object({ delivery_id: T.String() });
 
-// Request bodies: types only. Unknown fields are ignored.
+// Request bodies: types only (the domain rules give the per-field messages). Unknown fields are refused (api/unknown-fields.ts).
 export const ProjectBody = T.Object({ name: T.String(), notification_emails: T.Optional(Nullable(T.Array(T.String()))) });
 export const EventTypeBody = T.Object({
   description: T.String(),
@@ -121,6 +149,17 @@ export const WebhookCreateBody = T.Object({
   url: T.String(),
   secret: T.Optional(Nullable(T.String())),
   enabled: T.Optional(T.Boolean()),
+  // Checked by their own domain rules, which name the path of a bad value (e.g. `auth.token_url`).
+  headers: T.Optional(
+    T.Unknown({ description: "null, or an object of at most 10 header names (HTTP tokens) → string values (≤ 1,000 characters, no CR/LF); null removes them" }),
+  ),
+  auth: T.Optional(
+    T.Unknown({
+      description:
+        'null, or one of {type: "bearer", token} · {type: "basic", username, password} · {type: "header", name, value} · {type: "oauth2_client_credentials", token_url, client_id, client_secret, scope?, audience?}; a PATCH replaces it whole',
+    }),
+  ),
+  client_certificate: T.Optional(T.Unknown({ description: "null, or {cert, key}: a PEM certificate (chain allowed) and its unencrypted PEM private key" })),
 });
 export const WebhookPatchBody = T.Partial(WebhookCreateBody);
 // Types are checked by the rotation rules, so that every bad value gets the same per-field message.

@@ -1,14 +1,20 @@
 /**
  * One delivery attempt as the sender thread makes it: open the stored secrets, sign (HMAC, Ed25519),
- * send, and answer the headers exactly as sent with the result. The worker (main thread) hands these
- * jobs over in batches and keeps the claim, its slots, the spans and the recorder.
+ * add the receiver options (custom headers, auth, client certificate), send, and answer the headers
+ * as sent, with credentials redacted, and the result. The worker (main thread) hands these jobs over
+ * in batches and keeps the claim, its slots, the spans and the recorder; plaintext credentials never
+ * leave the sender thread.
  */
 import { buildAttemptHeaders } from "../domain/payload.js";
+import { joinAuth, staticAuthHeader, type PublicAuth, type ReceiverAuth } from "../domain/receiver-auth.js";
 import { open, UnreadableSecretError, type KeyRing } from "../domain/secret-box.js";
 import { HOOKLINE_VERSION } from "../version.js";
-import type { AttemptResult, Sender } from "./sender.js";
+import type { OAuth2Tokens } from "./oauth2-tokens.js";
+import type { AttemptResult, Sender, SendOptions } from "./sender.js";
 
-const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
+export const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
+/** What the delivery log shows instead of a credential. */
+export const REDACTED = "[redacted]";
 
 export interface AttemptJob {
   /** The webhook the attempt is for: it is sent on that webhook's own connections. */
@@ -25,6 +31,14 @@ export interface AttemptJob {
   previousSecret: string | null;
   /** The Ed25519 private key, as stored. */
   signingKey: string | null;
+  /** Custom headers, JSON as stored. */
+  headers: string | null;
+  /** The auth without its secret, JSON as stored, and the secret as stored (sealed or plaintext). */
+  auth: string | null;
+  authSecret: string | null;
+  /** The client certificate (PEM) and its key as stored. */
+  clientCert: string | null;
+  clientKey: string | null;
   /** The attempt's time (epoch ms, the worker's clock): the signatures' timestamp. */
   now: number;
   /** W3C traceparent of the attempt's span (tracing on). */
@@ -32,7 +46,7 @@ export interface AttemptJob {
 }
 
 export interface SentAttempt {
-  /** The request headers exactly as sent: what the delivery log shows. */
+  /** The request headers as sent, `Authorization` and the auth header redacted: what the delivery log shows. */
   headers: Record<string, string>;
   result: AttemptResult;
 }
@@ -55,19 +69,67 @@ export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<st
 }
 
 /**
- * Signs and sends one attempt. A secret the key ring cannot open (sealed with a key no longer in
- * HOOKLINE_ENCRYPTION_KEY) is a failed attempt with nothing sent, whose log entry says why: it counts
- * towards the retries and the auto-disable like any failure, instead of coming back at every lease.
+ * Signs and sends one attempt. With OAuth2 the token (cached, or fetched within the attempt's budget)
+ * goes in `Authorization`, and a 401 answer gets one more try with a fresh token, in the same
+ * attempt and budget. A secret the key ring cannot open (sealed with a key no longer in
+ * HOOKLINE_ENCRYPTION_KEY: the webhook's secret, its auth's or its client certificate's key) is a
+ * failed attempt with nothing sent, whose log entry says why: it counts towards the retries and the
+ * auto-disable like any failure, instead of coming back at every lease.
  */
-export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal): Promise<SentAttempt> {
-  let headers: Record<string, string>;
+export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal, tokens?: OAuth2Tokens): Promise<SentAttempt> {
+  let opened: Opened;
   try {
-    headers = attemptHeaders(job, ring);
+    opened = openJob(job, ring);
   } catch (err) {
     if (!(err instanceof UnreadableSecretError)) throw err;
     const error = `Not sent: the ${err.message}`;
     return { headers: {}, result: { success: false, statusCode: null, error, durationMs: 0, response: null, timedOut: false } };
   }
-  const result = await sender.send({ webhookId: job.webhookId, url: job.url, headers, body: job.body }, signal);
-  return { headers, result };
+  const { headers, auth, options } = opened;
+  const send = () => sender.send({ webhookId: job.webhookId, url: job.url, headers, body: job.body }, signal, options);
+  const fixed = auth && staticAuthHeader(auth);
+  if (fixed) headers[fixed[0]] = fixed[1];
+  if (auth?.type !== "oauth2_client_credentials" || !tokens) {
+    const result = await send();
+    return { headers: fixed ? redact(headers, fixed[0]) : headers, result };
+  }
+
+  const started = performance.now();
+  const left = () => sender.timeoutMs - (performance.now() - started);
+  const total = (r: AttemptResult): AttemptResult => ({ ...r, durationMs: Math.round(performance.now() - started) });
+  let result: AttemptResult | undefined;
+  for (let tries = 0; tries < 2; tries++) {
+    const answer = await tokens.token(job.webhookId, auth, left());
+    if ("error" in answer) {
+      const failed = { success: false, statusCode: null, error: answer.error, durationMs: 0, response: null, timedOut: answer.timedOut || left() <= 0 };
+      return { headers: redact(headers, "Authorization"), result: total(failed) };
+    }
+    headers.Authorization = `Bearer ${answer.token}`;
+    options.timeoutMs = left();
+    result = await send();
+    if (result.statusCode !== 401 || signal?.aborted) break;
+    tokens.forget(job.webhookId, answer.token);
+  }
+  return { headers: redact(headers, "Authorization"), result: total(result!) };
+}
+
+interface Opened {
+  headers: Record<string, string>;
+  auth: ReceiverAuth | null;
+  options: SendOptions;
+}
+
+/** The job's headers (signed, custom headers added) and its opened credentials. Throws UnreadableSecretError. */
+function openJob(job: AttemptJob, ring: KeyRing | null): Opened {
+  const signed = attemptHeaders(job, ring);
+  // Custom headers come after Hookline's own (they cannot share a name: domain/custom-headers.ts).
+  const headers: Record<string, string> = job.headers ? { ...signed, ...(JSON.parse(job.headers) as Record<string, string>) } : signed;
+  const auth = job.auth && job.authSecret !== null ? joinAuth(JSON.parse(job.auth) as PublicAuth, open(ring, job.authSecret)) : null;
+  const options: SendOptions = {};
+  if (job.clientCert && job.clientKey) options.clientCertificate = { cert: job.clientCert, key: open(ring, job.clientKey) };
+  return { headers, auth, options };
+}
+
+function redact(headers: Record<string, string>, name: string): Record<string, string> {
+  return { ...headers, [name]: REDACTED };
 }

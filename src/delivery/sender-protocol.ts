@@ -21,6 +21,8 @@ export interface SenderThreadData {
   keyRing: { currentId: string; keys: [string, string][] } | null;
   /** Resolve host names through the main thread (a resolver given to the runtime, in tests). */
   remoteLookup: boolean;
+  /** HOOKLINE_PROXY_URL. */
+  proxyUrl?: string;
 }
 
 export type ToThread =

@@ -8,7 +8,8 @@ import type { LookupAddress } from "node:dns";
 import type { LookupFunction } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { KeyRing } from "../domain/secret-box.js";
-import { runAttempt, type SentAttempt } from "./attempt-job.js";
+import { runAttempt, USER_AGENT, type SentAttempt } from "./attempt-job.js";
+import { OAuth2Tokens } from "./oauth2-tokens.js";
 import type { FromThread, SenderThreadData, ToThread } from "./sender-protocol.js";
 import { Sender } from "./sender.js";
 
@@ -37,7 +38,10 @@ const sender = new Sender({
   maxSockets: data.maxSockets,
   ca: data.ca.length > 0 ? data.ca : undefined,
   lookup: data.remoteLookup ? remoteLookup : undefined,
+  proxyUrl: data.proxyUrl,
 });
+/** OAuth2 tokens, cached per webhook for every attempt this thread makes. */
+const tokens = new OAuth2Tokens(sender, USER_AGENT);
 
 const running = new Map<number, AbortController>();
 let outbox: { id: number; sent?: SentAttempt; error?: string }[] = [];
@@ -59,7 +63,7 @@ port.on("message", (m: ToThread) => {
       for (const { id, job } of m.jobs) {
         const controller = new AbortController();
         running.set(id, controller);
-        runAttempt(sender, ring, job, controller.signal)
+        runAttempt(sender, ring, job, controller.signal, tokens)
           .then(
             (sent) => answer({ id, sent }),
             (err: unknown) => answer({ id, error: err instanceof Error ? err.message : String(err) }),

@@ -32,6 +32,8 @@ export interface SenderThreadsOptions {
   /** DNS resolver, same shape as dns.lookup (tests); called on this thread for the sender threads. */
   lookup?: LookupFunction;
   keyRing: KeyRing | null;
+  /** HOOKLINE_PROXY_URL: attempts and OAuth2 token requests go through this HTTP CONNECT proxy. */
+  proxyUrl?: string;
   log: Logger;
 }
 
@@ -93,6 +95,7 @@ export class SenderThreads {
       ca: ca.map((c) => (typeof c === "string" ? c : c.toString("utf8"))),
       keyRing: opts.keyRing && { currentId: opts.keyRing.currentId, keys: [...opts.keyRing.keys].map(([id, key]) => [id, key.toString("base64")]) },
       remoteLookup: opts.lookup !== undefined,
+      proxyUrl: opts.proxyUrl,
     };
     for (let i = 0; i < Math.max(1, opts.threads); i++) {
       const slot: Slot = { index: i, thread: null, startedAt: 0, pending: new Map(), jobs: [], aborts: [] };

@@ -7,6 +7,9 @@
  * are still resumed across the webhooks of one origin, and the sockets open at once are bounded.
  * The time an attempt waits for one of its webhook's own connections counts within its timeout.
  *
+ * Receiver options: a webhook's client certificate is presented on its own connections, and with
+ * HOOKLINE_PROXY_URL every connection is tunnelled through the proxy (connect.ts, used by the pools).
+ *
  * SSRF guard: host names are resolved by `guardedLookup`, which undici hands to net/tls.connect, so
  * the socket connects to exactly the addresses that were checked (no DNS-rebinding window). Literal
  * IPs never reach `lookup`, so they are checked in `send` before anything is dialled.
@@ -15,6 +18,7 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
 import { createSecureContext, rootCertificates } from "node:tls";
 import { checkAddress, type UrlPolicy } from "../domain/url-policy.js";
+import { ProxyError } from "./connect.js";
 import { MAX_SOCKETS_PER_PROCESS, POOL_IDLE_MS, WebhookPools } from "./webhook-pools.js";
 
 export interface AttemptRequest {
@@ -61,6 +65,16 @@ export interface SenderOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   /** DNS resolver, same shape as dns.lookup (tests). Default dns.lookup. */
   lookup?: LookupFunction;
+  /** HOOKLINE_PROXY_URL: every connection goes through this HTTP CONNECT proxy. */
+  proxyUrl?: string;
+}
+
+/** What one request may add to the sender's defaults. */
+export interface SendOptions {
+  /** What is left of the attempt's budget (an OAuth2 token request may have used some). Default: the whole timeout. */
+  timeoutMs?: number;
+  /** The webhook's TLS client certificate (PEM, key opened), presented on its own connections. */
+  clientCertificate?: { cert: string; key: string };
 }
 
 export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
@@ -95,7 +109,7 @@ function guardedLookup(resolve: LookupFunction, policy: UrlPolicy): LookupFuncti
 
 export class Sender {
   private readonly pools: WebhookPools;
-  private readonly timeoutMs: number;
+  readonly timeoutMs: number;
   private readonly policy: UrlPolicy;
   private readonly maxResponseBytes: number;
   private closing: Promise<void> | undefined;
@@ -115,6 +129,8 @@ export class Sender {
       connectionsPerWebhook: opts.connectionsPerWebhook ?? 16,
       maxSockets: opts.maxSockets ?? MAX_SOCKETS_PER_PROCESS,
       idleMs: opts.poolIdleMs ?? POOL_IDLE_MS,
+      proxyUrl: opts.proxyUrl,
+      extraCas,
     });
   }
 
@@ -124,7 +140,7 @@ export class Sender {
   }
 
   /** Makes one attempt. Never throws: every failure is described in the result. */
-  async send(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptResult> {
+  async send(req: AttemptRequest, signal?: AbortSignal, opts: SendOptions = {}): Promise<AttemptResult> {
     const started = performance.now();
     let timedOut = false;
     const finish = (r: Omit<AttemptResult, "durationMs" | "timedOut">): AttemptResult => ({
@@ -147,10 +163,13 @@ export class Sender {
     if (signal?.aborted) return fail("Attempt aborted (shutting down)");
 
     const controller = new AbortController();
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.timeoutMs);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort();
+      },
+      Math.max(0, opts.timeoutMs ?? this.timeoutMs),
+    );
     const onAbort = (): void => controller.abort();
     signal?.addEventListener("abort", onAbort, { once: true });
     const why = (err: unknown): string => {
@@ -159,10 +178,17 @@ export class Sender {
       // undici's own timers (backstops) and the system's connect timeout are timeouts too.
       const code = errorCode(err);
       if (UNDICI_TIMEOUT_CODES.has(code) || code === "ETIMEDOUT") timedOut = true;
-      return describeError(err, url, this.timeoutMs);
+      return describeError(err, url, this.timeoutMs, opts.clientCertificate !== undefined);
     };
 
-    const lease = this.pools.acquire({ webhookId: req.webhookId, origin: url.origin });
+    let lease;
+    try {
+      lease = this.pools.acquire({ webhookId: req.webhookId, origin: url.origin, clientCertificate: opts.clientCertificate });
+    } catch (err) {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      return fail(`Could not set up the connection: ${(err as Error).message}`);
+    }
     try {
       let res;
       try {
@@ -272,8 +298,8 @@ function errorCode(err: unknown): string {
 }
 
 /** Maps a connect/request error to the sentence shown in the delivery log. */
-export function describeError(err: unknown, url: URL, timeoutMs: number): string {
-  if (err instanceof BlockedAddressError) return err.message;
+export function describeError(err: unknown, url: URL, timeoutMs: number, withClientCertificate = false): string {
+  if (err instanceof BlockedAddressError || err instanceof ProxyError) return err.message;
   const first = firstError(err);
   const e = (first ?? {}) as NodeJS.ErrnoException & { address?: string; port?: number; reason?: string };
   const code = e.code ?? "";
@@ -290,6 +316,11 @@ export function describeError(err: unknown, url: URL, timeoutMs: number): string
       return "Connection reset by peer";
     case "EPIPE":
     case "UND_ERR_SOCKET":
+      // A TLS 1.3 receiver checks the client certificate after the handshake and may just close the
+      // connection (Node does, with no alert): nothing read back is the sign.
+      if (withClientCertificate && (e as { socket?: { bytesRead?: number } }).socket?.bytesRead === 0) {
+        return "TLS error: the receiver closed the connection after the TLS handshake without answering; it did not accept the client certificate";
+      }
       return "Connection closed by peer before the response was complete";
     case "EHOSTUNREACH":
     case "ENETUNREACH":

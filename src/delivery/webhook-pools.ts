@@ -13,15 +13,19 @@
  *   number is bounded by the worker's slots), so an attempt never waits for this bound either.
  * Pools unused for `idleMs` are closed with their sockets, so thousands of webhooks leave no pools behind.
  */
+import { createHash } from "node:crypto";
 import type { LookupFunction } from "node:net";
-import type { SecureContext } from "node:tls";
+import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import { buildConnector, Pool } from "undici";
+import { proxyConnector } from "./connect.js";
 
 /** Whose connections an attempt uses: the webhook, and the origin its URL names now. */
 export interface PoolTarget {
   webhookId: string;
   /** `https://host[:port]` of the attempt's URL. */
   origin: string;
+  /** The webhook's TLS client certificate and its (opened) key, presented on its sockets (mTLS). */
+  clientCertificate?: { cert: string; key: string };
 }
 
 export interface WebhookPoolsOptions {
@@ -38,6 +42,10 @@ export interface WebhookPoolsOptions {
   maxSockets: number;
   /** A pool with no attempt for this long is closed with its sockets. */
   idleMs: number;
+  /** CAs trusted besides Node's roots (tests): a client certificate's context needs them too. */
+  extraCas?: Array<string | Buffer>;
+  /** HOOKLINE_PROXY_URL: every socket is tunnelled through this HTTP CONNECT proxy (connect.ts). */
+  proxyUrl?: string;
 }
 
 /** Sockets a worker process keeps open at most beyond those its attempts in flight use; sender threads share it. */
@@ -61,25 +69,32 @@ export interface PoolLease {
 
 /**
  * Everything a webhook's sockets are opened with, in one place: the guarded lookup, the trusted CAs,
- * the connect timeout. Per-webhook options (a client certificate, a proxy) belong here and in
- * `connectorKey`: sockets with different options must not share a connector (nor its TLS sessions).
+ * the connect timeout, the webhook's client certificate, the proxy. Sockets with different options
+ * must not share a connector (nor its TLS sessions): `connectorKey` tells them apart.
  */
-function connectOptions(opts: WebhookPoolsOptions, _target: PoolTarget): buildConnector.BuildOptions {
-  return {
-    timeout: opts.timeoutMs,
-    lookup: opts.lookup,
-    ...(opts.secureContext ? { secureContext: opts.secureContext } : {}),
-  };
+function makeConnector(opts: WebhookPoolsOptions, target: PoolTarget): buildConnector.connector {
+  const cert = target.clientCertificate;
+  const ca = opts.extraCas && opts.extraCas.length > 0 ? [...rootCertificates, ...opts.extraCas] : undefined;
+  // A client certificate needs a context of its own; it parses the roots again only when extra CAs are given.
+  const secureContext = cert ? createSecureContext({ ca, cert: cert.cert, key: cert.key }) : opts.secureContext;
+  if (opts.proxyUrl) return proxyConnector(opts.proxyUrl, { timeoutMs: opts.timeoutMs, lookup: opts.lookup, secureContext });
+  return buildConnector({ timeout: opts.timeoutMs, lookup: opts.lookup, ...(secureContext ? { secureContext } : {}) });
 }
 
-/** One pool per webhook and origin (a webhook whose URL changes gets a new pool; the old one idles out). */
+/** Tells client certificates apart without keeping their keys in map keys. */
+function certificateDigest(target: PoolTarget): string {
+  const cert = target.clientCertificate;
+  return cert ? createHash("sha256").update(cert.cert).update("\0").update(cert.key).digest("hex") : "";
+}
+
+/** One pool per webhook, origin and client certificate (a changed URL or certificate gets a new pool; the old one idles out). */
 function poolKey(target: PoolTarget): string {
-  return `${target.webhookId} ${target.origin}`;
+  return `${target.webhookId} ${target.origin} ${certificateDigest(target)}`;
 }
 
 /** Pools whose sockets may resume each other's TLS sessions share a connector: same origin, same connect options. */
 function connectorKey(target: PoolTarget): string {
-  return target.origin;
+  return `${target.origin} ${certificateDigest(target)}`;
 }
 
 export class WebhookPools {
@@ -144,7 +159,7 @@ export class WebhookPools {
     const ck = connectorKey(target);
     let connector = this.connectors.get(ck);
     if (!connector) {
-      connector = { connect: buildConnector(connectOptions(this.opts, target)), pools: 0 };
+      connector = { connect: makeConnector(this.opts, target), pools: 0 };
       this.connectors.set(ck, connector);
     }
     connector.pools++;

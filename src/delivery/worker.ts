@@ -173,6 +173,11 @@ export class Worker {
           // A rotated-out secret signs too until it expires; a signing key adds the `v1a,` value.
           previousSecret: target.previous_secret && Number(target.previous_secret_expires_at) > at ? target.previous_secret : null,
           signingKey: target.signing_key ?? null,
+          headers: target.headers ?? null,
+          auth: target.auth ?? null,
+          authSecret: target.auth_secret ?? null,
+          clientCert: target.client_cert ?? null,
+          clientKey: target.client_key ?? null,
           now: at,
           traceparent: span?.traceparent,
         },

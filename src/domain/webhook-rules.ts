@@ -1,11 +1,15 @@
 /**
  * What a webhook may look like: a name of 1–100 characters, 1 or more known event types, an allowed
- * https URL, an optional secret of 1–256 characters. Every bad field is reported at once so a form
+ * https URL, an optional secret of 1–256 characters, and the receiver options (custom headers, auth,
+ * client certificate), each checked by its own module. Every bad field is reported at once so a form
  * can mark them all in one round trip.
  */
 import { randomBytes } from "node:crypto";
 import { TEST_EVENT } from "./catalog.js";
+import { checkClientCertificate, type ClientCertificate } from "./client-certificate.js";
+import { checkCustomHeaders } from "./custom-headers.js";
 import { ValidationError, type FieldError } from "./errors.js";
+import { checkReceiverAuth, type ReceiverAuth } from "./receiver-auth.js";
 import { checkWebhookUrl, type UrlPolicy } from "./url-policy.js";
 
 export interface WebhookInput {
@@ -14,6 +18,9 @@ export interface WebhookInput {
   url?: unknown;
   secret?: unknown;
   enabled?: unknown;
+  headers?: unknown;
+  auth?: unknown;
+  client_certificate?: unknown;
 }
 
 export interface ValidWebhookFields {
@@ -23,6 +30,10 @@ export interface ValidWebhookFields {
   /** `null` means "no secret" (create) or "remove the secret" (PATCH). */
   secret?: string | null;
   enabled?: boolean;
+  /** For each option, `null` means "remove it" (PATCH) or "none" (create). */
+  headers?: Record<string, string> | null;
+  auth?: ReceiverAuth | null;
+  client_certificate?: ClientCertificate | null;
 }
 
 export interface WebhookRuleOptions {
@@ -30,7 +41,15 @@ export interface WebhookRuleOptions {
   partial: boolean;
   catalog: ReadonlySet<string>;
   urlPolicy: UrlPolicy;
+  /** The time a client certificate must not have expired by. Default now. */
+  now?: number;
 }
+
+/**
+ * Every field a webhook takes. Others are refused, by the API and the library alike: a caller must
+ * never believe an option took effect when this version does not know it.
+ */
+export const WEBHOOK_FIELDS: ReadonlyArray<keyof WebhookInput> = ["name", "events", "url", "secret", "enabled", "headers", "auth", "client_certificate"];
 
 export const NAME_MAX_LENGTH = 100;
 export const SECRET_MAX_LENGTH = 256;
@@ -97,7 +116,9 @@ export function validateWebhookInput(input: WebhookInput, opts: WebhookRuleOptio
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ValidationError([{ field: "body", message: "The request body must be a JSON object." }]);
   }
-  const errors: FieldError[] = [];
+  const errors: FieldError[] = Object.keys(input)
+    .filter((key) => !(WEBHOOK_FIELDS as string[]).includes(key))
+    .map((field) => ({ field, message: `${field} is not a known field of a webhook (known: ${WEBHOOK_FIELDS.join(", ")}).` }));
   const out: ValidWebhookFields = {};
   const required = new Set(opts.partial ? [] : ["name", "events", "url"]);
 
@@ -120,6 +141,21 @@ export function validateWebhookInput(input: WebhookInput, opts: WebhookRuleOptio
   });
   take("secret", checkSecret);
   take("enabled", checkEnabled);
+  // The receiver options name their own paths (e.g. `auth.token_url`, `headers.X-Tenant`).
+  const option = <K extends "headers" | "auth" | "client_certificate">(field: K, result: { value: ValidWebhookFields[K] } | { errors: FieldError[] }) => {
+    if ("errors" in result) errors.push(...result.errors);
+    else out[field] = result.value;
+  };
+  if (input.headers !== undefined) option("headers", checkCustomHeaders(input.headers));
+  if (input.auth !== undefined) option("auth", checkReceiverAuth(input.auth, opts.urlPolicy));
+  if (input.client_certificate !== undefined) option("client_certificate", checkClientCertificate(input.client_certificate, opts.now ?? Date.now()));
+  if (
+    out.auth?.type === "header" &&
+    out.headers &&
+    Object.keys(out.headers).some((n) => n.toLowerCase() === (out.auth as { name: string }).name.toLowerCase())
+  ) {
+    errors.push({ field: "auth.name", message: `auth.name "${out.auth.name}" is also one of headers; give that header once.` });
+  }
 
   if (errors.length > 0) throw new ValidationError(errors);
   return out;

@@ -128,7 +128,21 @@ export interface WebhookInput<E = EventMap> {
   /** 1–256 characters; null or absent for none. */
   secret?: string | null;
   enabled?: boolean;
+  /** Custom headers sent with every attempt (at most 10; not secret). Null removes them. See docs/receivers.md. */
+  headers?: Record<string, string> | null;
+  /** How attempts authenticate to the receiver. Its secret field is stored like secrets and never returned. Null removes it. */
+  auth?: ReceiverAuthInput | null;
+  /** A TLS client certificate presented to the receiver (mTLS): PEM certificate (chain allowed) and its unencrypted PEM key. Null removes it. */
+  client_certificate?: { cert: string; key: string } | null;
 }
+
+/** The `auth` of a webhook, as given (docs/receivers.md, "Authentication"). */
+export type ReceiverAuthInput =
+  | { type: "bearer"; token: string }
+  | { type: "basic"; username: string; password: string }
+  /** An API-key header (same name rules as custom headers). */
+  | { type: "header"; name: string; value: string }
+  | { type: "oauth2_client_credentials"; token_url: string; client_id: string; client_secret: string; scope?: string; audience?: string };
 
 export type Trigger = LogEntrySummary["trigger"];
 

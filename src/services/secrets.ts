@@ -10,8 +10,11 @@ export function openSecret(ctx: Context, stored: string): string {
   return open(ctx.config.encryptionKey, stored);
 }
 
-/** The columns holding values sealed like secrets: the secret, a rotated-out one, the signing key. */
-const SEALED_COLUMNS = ["secret", "previous_secret", "signing_key"] as const;
+/**
+ * The columns holding values sealed like secrets: the secret, a rotated-out one, the signing key, the
+ * receiver auth's secret and the client certificate's private key.
+ */
+const SEALED_COLUMNS = ["secret", "previous_secret", "signing_key", "auth_secret", "client_key"] as const;
 
 /** Re-seals every stored secret and signing key not sealed with the current key (plaintext ones included). */
 export async function rotateSecrets(ctx: Context): Promise<{ resealed: number; total: number }> {

@@ -1,5 +1,6 @@
 /** Rows → the API's objects (their schemas are in src/api/schemas.ts, served as /api/openapi.json). Secrets and private keys never pass through here. */
 import type { EventType, LogEntry, LogEntrySummary, Notification, Project, Webhook } from "../api/schemas.js";
+import { receiverOptionsView } from "./receiver-options.js";
 import type { EventTypeRow, LogEntryRow, NotificationRow, ProjectRow, WebhookRow } from "../store/schema.js";
 
 function iso(ms: number): string;
@@ -40,6 +41,7 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Dat
     has_secret: w.secret !== null,
     previous_secret_expires_at: iso(previousUntil),
     public_key: w.public_key ?? null,
+    ...receiverOptionsView(w),
     created_at: iso(w.created_at),
     updated_at: iso(w.updated_at),
     ...(last !== undefined

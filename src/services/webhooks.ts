@@ -8,12 +8,14 @@ import type { Context } from "./context.js";
 import { catalogNames } from "./event-types.js";
 import { openSecret, sealSecret } from "./secrets.js";
 import { getProject } from "./projects.js";
+import { receiverOptionColumns } from "./receiver-options.js";
 import { webhookView } from "./views.js";
 import { announceDisabled, disableWebhook, type Disabled } from "./webhook-disable.js";
 
 /**
  * The domain rules, plus what storage needs: PostgreSQL text cannot hold NUL, and an unsealed secret
- * is stored as text (refused on both databases alike).
+ * is stored as text (refused on both databases alike). The receiver options' rules refuse control
+ * characters already.
  */
 function validate(input: WebhookInput, opts: WebhookRuleOptions): ValidWebhookFields {
   const fields = validateWebhookInput(input, opts);
@@ -59,7 +61,7 @@ export async function getWebhook(ctx: Context, projectId: string, id: string, in
 
 export async function createWebhook(ctx: Context, projectId: string, input: WebhookInput) {
   await getProject(ctx, projectId);
-  const fields = validate(input, { partial: false, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
+  const fields = validate(input, { partial: false, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy, now: ctx.now() });
   const now = ctx.now();
   const enabled = fields.enabled ?? true;
   const row: WebhookRow = {
@@ -74,6 +76,12 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     signing_key: null,
     public_key: null,
     inflight_limit: null,
+    headers: null,
+    auth: null,
+    auth_secret: null,
+    client_cert: null,
+    client_key: null,
+    ...receiverOptionColumns(ctx, fields),
     enabled: enabled ? 1 : 0,
     disabled_reason: enabled ? null : "manual",
     disabled_at: enabled ? null : now,
@@ -92,14 +100,14 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
 
 export async function updateWebhook(ctx: Context, projectId: string, id: string, input: WebhookInput) {
   await findWebhookRow(ctx, projectId, id);
-  const fields = validate(input, { partial: true, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy });
+  const fields = validate(input, { partial: true, catalog: await catalogNames(ctx), urlPolicy: ctx.config.urlPolicy, now: ctx.now() });
   const now = ctx.now();
   let disabled: Disabled | null = null;
   await ctx.store.db.transaction().execute(async (trx) => {
     if (!(await store.lockProject(trx, projectId))) throw new NotFoundError("Project");
     const current = await store.findWebhook(trx, projectId, id);
     if (!current) throw new NotFoundError("Webhook");
-    const changes: Partial<WebhooksTable> = { updated_at: now };
+    const changes: Partial<WebhooksTable> = { updated_at: now, ...receiverOptionColumns(ctx, fields) };
     if (fields.name !== undefined) changes.name = fields.name;
     if (fields.events !== undefined) changes.events = JSON.stringify(fields.events);
     if (fields.url !== undefined) changes.url = fields.url;

@@ -261,6 +261,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0009_webhook_receiver_options": {
+      // Receiver options (docs/receivers.md): custom headers (JSON, not secret), the auth without its
+      // secret (JSON) and that secret (sealed like secrets), and the client certificate (PEM) with
+      // its private key (sealed like secrets).
+      async up(db: Kysely<any>) {
+        for (const column of ["headers", "auth", "auth_secret", "client_cert", "client_key"]) {
+          await db.schema.alterTable("webhooks").addColumn(column, "text").execute();
+        }
+      },
+    },
   };
 }
 

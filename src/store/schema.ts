@@ -37,6 +37,16 @@ export interface WebhooksTable {
   signing_key?: string | null;
   /** Its public key as published to receivers: "whpk_" + base64 of the raw 32 bytes. */
   public_key?: string | null;
+  /** Custom request headers: JSON object of name → value (migration 0009). */
+  headers?: string | null;
+  /** The receiver auth without its secret field: JSON (domain/receiver-auth.ts). */
+  auth?: string | null;
+  /** The auth's secret field (token, password, value or client_secret), stored like `secret`. */
+  auth_secret?: string | null;
+  /** The TLS client certificate, PEM (chain allowed). */
+  client_cert?: string | null;
+  /** Its private key, PEM, stored like `secret`. */
+  client_key?: string | null;
   enabled: number;
   disabled_reason: DisabledReason | null;
   disabled_at: number | null;

@@ -171,6 +171,14 @@ const CASES: { [K in Key]: { good: Array<[string, unknown]>; bad: string[] } } =
     ],
     bad: ["ops.example.com", "mailto:ops@example.com"],
   },
+  proxyUrl: {
+    good: [
+      ["http://proxy.internal:3128", "http://proxy.internal:3128"],
+      [" http://u:p%40ss@10.0.0.1:8080 ", "http://u:p%40ss@10.0.0.1:8080"],
+      ["", undefined],
+    ],
+    bad: ["proxy.internal:3128", "https://proxy.internal:3128", "http://proxy.internal", "http://proxy.internal:3128/path", "socks5://p:1080"],
+  },
   notifySecret: {
     good: [
       ["s3cret", "s3cret"],

@@ -202,3 +202,16 @@ try {
     expect(JSON.parse(phpEd({ key: "whpk_AAAA", body: BODY, headers: fullySigned() }).out).error).toMatch(/32 bytes/);
   });
 });
+
+describe("docs/receivers.md: the receiver options sample", () => {
+  it("is a webhook body the rules accept as written", async () => {
+    const { validateWebhookInput } = await import("../../src/domain/webhook-rules.js");
+    const sample = JSON.parse(block("json", '"auth"')) as Record<string, unknown>;
+    const fields = validateWebhookInput(sample, {
+      partial: false,
+      catalog: new Set(["test-run.completed"]),
+      urlPolicy: { allowHttp: false, allowPrivateNetworks: false, allowedCidrs: [] },
+    });
+    expect(Object.keys(fields).sort()).toEqual(["auth", "events", "headers", "name", "url"]);
+  });
+});

@@ -7,6 +7,7 @@ import "./styles/controls.css";
 import "./styles/overlays.css";
 import "./styles/pages.css";
 import "./styles/log.css";
+import "./styles/advanced.css";
 import "./styles/responsive.css";
 import "./styles/theme.css";
 

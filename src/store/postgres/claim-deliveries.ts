@@ -30,6 +30,7 @@ const LEASE = namedPostgres(`
       from picked where d.id = picked.id
     returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at)
   select c.*, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
+         w.headers, w.auth, w.auth_secret, w.client_cert, w.client_key,
          (e.id is not null and w.id is not null) as found
     from claimed c
     left join events e on e.id = c.event_id
@@ -75,5 +76,21 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
 
 function targetOf(r: AttemptTarget): AttemptTarget {
   const { event, payload, trace_context, url, secret, previous_secret, previous_secret_expires_at, signing_key, enabled } = r;
-  return { event, payload, trace_context, url, secret, previous_secret, previous_secret_expires_at, signing_key, enabled };
+  const { headers, auth, auth_secret, client_cert, client_key } = r;
+  return {
+    event,
+    payload,
+    trace_context,
+    url,
+    secret,
+    previous_secret,
+    previous_secret_expires_at,
+    signing_key,
+    enabled,
+    headers,
+    auth,
+    auth_secret,
+    client_cert,
+    client_key,
+  };
 }

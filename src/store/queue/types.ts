@@ -22,10 +22,24 @@ export interface ClaimRequest {
 
 /**
  * What an attempt needs, read at claim time so URL/secret edits apply to retries: the event's body
- * (and the publish's trace context, the parent of the attempt's span) and the webhook's URL and keys.
+ * (and the publish's trace context, the parent of the attempt's span) and the webhook's URL, keys and
+ * receiver options (headers, auth, client certificate; secrets as stored, sealed or not).
  */
 export type AttemptTarget = Pick<EventsTable, "event" | "payload" | "trace_context"> &
-  Pick<WebhooksTable, "url" | "secret" | "previous_secret" | "previous_secret_expires_at" | "signing_key" | "enabled">;
+  Pick<
+    WebhooksTable,
+    | "url"
+    | "secret"
+    | "previous_secret"
+    | "previous_secret_expires_at"
+    | "signing_key"
+    | "enabled"
+    | "headers"
+    | "auth"
+    | "auth_secret"
+    | "client_cert"
+    | "client_key"
+  >;
 
 export interface ClaimedDelivery {
   id: string;

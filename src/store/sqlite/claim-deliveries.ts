@@ -33,7 +33,8 @@ function leaseText(n: number): string {
 }
 
 const TARGETS = `
-  select d.id, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled
+  select d.id, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
+         w.headers, w.auth, w.auth_secret, w.client_cert, w.client_key
     from json_each(?) j
     join deliveries d on d.id = j.value
     join events e on e.id = d.event_id

@@ -2,14 +2,20 @@
 import { expect } from "vitest";
 import type { ApiResponse } from "../../helpers/hookline.js";
 
-/** The fields of SPEC §4 `webhook`, exactly. `last_delivery` comes only with `?include=last_delivery`. */
+/**
+ * The fields of the `webhook` object, exactly: SPEC §4's and the receiver options (headers, auth,
+ * client_certificate; null when unset). `last_delivery` comes only with `?include=last_delivery`.
+ */
 export const WEBHOOK_FIELDS = [
+  "auth",
+  "client_certificate",
   "created_at",
   "disabled_at",
   "disabled_reason",
   "enabled",
   "events",
   "has_secret",
+  "headers",
   "id",
   "name",
   "previous_secret_expires_at",

@@ -847,6 +847,32 @@ export interface paths {
                                 has_secret: boolean;
                                 previous_secret_expires_at: string | null;
                                 public_key: string | null;
+                                headers: {
+                                    [key: string]: string;
+                                } | null;
+                                auth: {
+                                    type: "bearer" | "basic" | "header" | "oauth2_client_credentials";
+                                    /** @description basic */
+                                    username?: string;
+                                    /** @description header: the API-key header's name */
+                                    name?: string;
+                                    /** @description oauth2_client_credentials */
+                                    token_url?: string;
+                                    /** @description oauth2_client_credentials */
+                                    client_id?: string;
+                                    /** @description oauth2_client_credentials */
+                                    scope?: string;
+                                    /** @description oauth2_client_credentials */
+                                    audience?: string;
+                                } | null;
+                                client_certificate: {
+                                    subject: string;
+                                    issuer: string;
+                                    /** Format: date-time */
+                                    not_after: string;
+                                    /** @description colon-separated uppercase hex */
+                                    fingerprint_sha256: string;
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -937,6 +963,12 @@ export interface paths {
                         url: string;
                         secret?: string | null;
                         enabled?: boolean;
+                        /** @description null, or an object of at most 10 header names (HTTP tokens) → string values (≤ 1,000 characters, no CR/LF); null removes them */
+                        headers?: unknown;
+                        /** @description null, or one of {type: "bearer", token} · {type: "basic", username, password} · {type: "header", name, value} · {type: "oauth2_client_credentials", token_url, client_id, client_secret, scope?, audience?}; a PATCH replaces it whole */
+                        auth?: unknown;
+                        /** @description null, or {cert, key}: a PEM certificate (chain allowed) and its unencrypted PEM private key */
+                        client_certificate?: unknown;
                     };
                 };
             };
@@ -959,6 +991,32 @@ export interface paths {
                             has_secret: boolean;
                             previous_secret_expires_at: string | null;
                             public_key: string | null;
+                            headers: {
+                                [key: string]: string;
+                            } | null;
+                            auth: {
+                                type: "bearer" | "basic" | "header" | "oauth2_client_credentials";
+                                /** @description basic */
+                                username?: string;
+                                /** @description header: the API-key header's name */
+                                name?: string;
+                                /** @description oauth2_client_credentials */
+                                token_url?: string;
+                                /** @description oauth2_client_credentials */
+                                client_id?: string;
+                                /** @description oauth2_client_credentials */
+                                scope?: string;
+                                /** @description oauth2_client_credentials */
+                                audience?: string;
+                            } | null;
+                            client_certificate: {
+                                subject: string;
+                                issuer: string;
+                                /** Format: date-time */
+                                not_after: string;
+                                /** @description colon-separated uppercase hex */
+                                fingerprint_sha256: string;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1083,6 +1141,32 @@ export interface paths {
                             has_secret: boolean;
                             previous_secret_expires_at: string | null;
                             public_key: string | null;
+                            headers: {
+                                [key: string]: string;
+                            } | null;
+                            auth: {
+                                type: "bearer" | "basic" | "header" | "oauth2_client_credentials";
+                                /** @description basic */
+                                username?: string;
+                                /** @description header: the API-key header's name */
+                                name?: string;
+                                /** @description oauth2_client_credentials */
+                                token_url?: string;
+                                /** @description oauth2_client_credentials */
+                                client_id?: string;
+                                /** @description oauth2_client_credentials */
+                                scope?: string;
+                                /** @description oauth2_client_credentials */
+                                audience?: string;
+                            } | null;
+                            client_certificate: {
+                                subject: string;
+                                issuer: string;
+                                /** Format: date-time */
+                                not_after: string;
+                                /** @description colon-separated uppercase hex */
+                                fingerprint_sha256: string;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1249,6 +1333,12 @@ export interface paths {
                         url?: string;
                         secret?: string | null;
                         enabled?: boolean;
+                        /** @description null, or an object of at most 10 header names (HTTP tokens) → string values (≤ 1,000 characters, no CR/LF); null removes them */
+                        headers?: unknown;
+                        /** @description null, or one of {type: "bearer", token} · {type: "basic", username, password} · {type: "header", name, value} · {type: "oauth2_client_credentials", token_url, client_id, client_secret, scope?, audience?}; a PATCH replaces it whole */
+                        auth?: unknown;
+                        /** @description null, or {cert, key}: a PEM certificate (chain allowed) and its unencrypted PEM private key */
+                        client_certificate?: unknown;
                     };
                 };
             };
@@ -1271,6 +1361,32 @@ export interface paths {
                             has_secret: boolean;
                             previous_secret_expires_at: string | null;
                             public_key: string | null;
+                            headers: {
+                                [key: string]: string;
+                            } | null;
+                            auth: {
+                                type: "bearer" | "basic" | "header" | "oauth2_client_credentials";
+                                /** @description basic */
+                                username?: string;
+                                /** @description header: the API-key header's name */
+                                name?: string;
+                                /** @description oauth2_client_credentials */
+                                token_url?: string;
+                                /** @description oauth2_client_credentials */
+                                client_id?: string;
+                                /** @description oauth2_client_credentials */
+                                scope?: string;
+                                /** @description oauth2_client_credentials */
+                                audience?: string;
+                            } | null;
+                            client_certificate: {
+                                subject: string;
+                                issuer: string;
+                                /** Format: date-time */
+                                not_after: string;
+                                /** @description colon-separated uppercase hex */
+                                fingerprint_sha256: string;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */

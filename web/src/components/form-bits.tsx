@@ -138,7 +138,7 @@ export function EventPicker({
                     onChange={(e) => toggle(t.name, e.target.checked)}
                     aria-description={t.description || undefined}
                   />
-                  <label htmlFor={id} className="mono">
+                  <label htmlFor={id} className="mono" title={t.name}>
                     {t.name}
                   </label>
                   {examples && (

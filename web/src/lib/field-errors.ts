@@ -1,4 +1,5 @@
 import { ApiError, errorMessage } from "../api/client";
+import { isOptionField } from "../pages/receiver-options";
 
 type Field = "name" | "events" | "url" | "secret" | "enabled";
 export type FieldErrors = Partial<Record<Field | "form", string>>;
@@ -18,7 +19,8 @@ export function toFieldErrors(err: unknown, limit?: number): FieldErrors {
         // "events[2]" and "events.2" belong to the Events field too.
         const field = d.field.split(/[.[]/)[0] as Field;
         if (["name", "events", "url", "secret", "enabled"].includes(field)) out[field] = out[field] ? `${out[field]} ${d.message}` : d.message;
-        else other.push(d.message);
+        // The receiver options show their own messages, next to their fields (receiver-options-fields.tsx).
+        else if (!isOptionField(d.field)) other.push(d.message);
       }
       if (other.length) out.form = other.join(" ");
       return out;

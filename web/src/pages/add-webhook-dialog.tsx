@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
-import { enc } from "../api/client";
+import { ApiError, enc } from "../api/client";
 import type { Webhook, WebhookInput } from "../api/types";
 import { Dialog } from "../components/dialog";
 import { EventPicker, FieldError, FormError, Switch } from "../components/form-bits";
@@ -8,6 +8,9 @@ import { useEventTypes } from "../lib/event-types";
 import { generateSecret } from "../lib/format";
 import { toFieldErrors, type FieldErrors } from "../lib/field-errors";
 import { useSession } from "../lib/session-context";
+import { AdvancedDisclosure } from "./advanced-disclosure";
+import { draftOf, optionErrors, receiverBody, type OptionErrors } from "./receiver-options";
+import { ReceiverOptionsFields } from "./receiver-options-fields";
 
 export function AddWebhookDialog({
   projectId,
@@ -31,6 +34,8 @@ export function AddWebhookDialog({
   const [secret, setSecret] = useState("");
   const [enabled, setEnabled] = useState(true);
   const [errors, setErrors] = useState<FieldErrors>({});
+  const [options, setOptions] = useState(() => draftOf());
+  const [optionErrs, setOptionErrs] = useState<OptionErrors>({});
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
   const atLimit = activeCount >= activeLimit;
@@ -44,19 +49,21 @@ export function AddWebhookDialog({
     (first.matches("fieldset") ? first.querySelector<HTMLElement>("input") : first)?.focus();
     // Focus scrolls the control into view; make sure its message below it is visible too.
     first.closest(".field, fieldset")?.scrollIntoView({ block: "nearest" });
-  }, [errors]);
+  }, [errors, optionErrs]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setErrors({});
-    const body: WebhookInput = { name, events, url: url.trim(), enabled };
+    setOptionErrs({});
+    const body: WebhookInput = { name, events, url: url.trim(), enabled, ...receiverBody(options) };
     if (secret !== "") body.secret = secret;
     try {
       const w = await client.post<Webhook>(`/projects/${enc(projectId)}/webhooks`, body);
       onAdded(w);
     } catch (err) {
       setErrors(toFieldErrors(err, activeLimit));
+      setOptionErrs(err instanceof ApiError ? optionErrors(err.details) : {});
       setBusy(false);
     }
   }
@@ -170,6 +177,10 @@ export function AddWebhookDialog({
             }
           />
         </div>
+
+        <AdvancedDisclosure open={Object.keys(optionErrs).length > 0}>
+          <ReceiverOptionsFields draft={options} onChange={setOptions} errors={optionErrs} />
+        </AdvancedDisclosure>
 
         <FormError>{errors.form}</FormError>
       </form>

@@ -20,6 +20,8 @@ import { DeliveryLog } from "./delivery-log";
 import { RecoverDialog } from "./recover-dialog";
 import { SigningKeyDialog } from "./signing-key-dialog";
 import { WebhookFields } from "./webhook-fields";
+import { CertificateExpiry } from "./certificate-expiry";
+import { ReceiverOptionsEditor } from "./receiver-options-editor";
 
 type Confirm = null | "test" | "disable" | "enable" | "delete" | "signing-key" | "recover";
 
@@ -155,6 +157,8 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
             </div>
           )}
 
+          <CertificateExpiry webhook={w} />
+
           <div className="detail-grid">
             <section className="card" aria-labelledby="settings-heading">
               <div className="card-head">
@@ -166,6 +170,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                 </span>
               </div>
               <WebhookFields webhook={w} path={path} patch={patch.mutateAsync} />
+              <ReceiverOptionsEditor webhook={w} patch={patch.mutateAsync} />
             </section>
             <DeliveryChart statsKey={keys.stats(frame.projectId, webhookId, 24)} refreshKey={newest} />
           </div>
