@@ -10,6 +10,7 @@ import { transact } from "../store/db.js";
 import { hostKysely, isHostTransaction, notifyOnCommit, type HostTransaction } from "../store/postgres/host-transaction.js";
 import type { Database } from "../store/schema.js";
 import * as events from "../store/events.js";
+import { fanOutWebhookIds } from "../store/fan-out.js";
 import { enqueue, enqueueSubscribedAtOnce, type RetrySchedule } from "../store/queue/enqueue.js";
 import { findLogEntry } from "../store/logs.js";
 import type { Context } from "./context.js";
@@ -168,7 +169,7 @@ async function writePublish(ctx: Context, db: Kysely<Database>, p: PublishWrite)
   }
   const id = newId("evt", now);
   const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject: p.subject });
-  const webhookIds = await events.subscribedWebhookIds(db, projectId, event);
+  const webhookIds = await fanOutWebhookIds(db, projectId, { event, body: () => JSON.parse(payload) as unknown });
   await enqueue(
     db,
     { id, projectId, event, payload, now, traceContext: p.traceContext },

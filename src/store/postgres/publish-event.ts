@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { subscribedPostgresText } from "../fan-out.js";
 import { namedPostgres, rawRows } from "../fixed-statement.js";
 import type { Database } from "../schema.js";
 
@@ -20,16 +21,14 @@ export interface PublishRow {
 /**
  * A publish without an idempotency key as one statement: one round trip instead of five (begin,
  * read the subscribed webhooks, insert the event, insert its deliveries, commit), and a single
- * statement is atomic on its own. Answers the webhooks that got a delivery, or null when more
+ * statement is atomic on its own. Which webhooks get the event is fan-out's (store/fan-out.ts). Answers the webhooks that got a delivery, or null when more
  * webhooks are subscribed than `deliveryIds` (an active limit lowered below what is enabled): then
  * nothing was written and the caller uses the transaction. A named prepared statement
  * (fixed-statement.ts): parsed and planned once per connection.
  */
 const PUBLISH = namedPostgres(`
     with hooks as (
-      select id, row_number() over (order by id) as n
-        from webhooks
-       where project_id = $1 and enabled = 1 and events::jsonb ? $2::text),
+      select id, row_number() over (order by id) as n from (${subscribedPostgresText("$1", "$2::text")}) s),
     fits as (select count(*) <= $3::int as ok from hooks),
     ev as (
       insert into events (id, project_id, event, payload, created_at, trace_context)
