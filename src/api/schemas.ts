@@ -34,6 +34,24 @@ export const EventTypeSchema = T.Object({
   schema: T.Unknown({ description: "JSON Schema (draft 2020-12) of the subject, or null" }),
 });
 
+/** The delivery policies (docs/delivery-policies.md) as the API shows them. */
+const DeliveryPolicyFields = {
+  filter: Nullable(
+    T.Record(T.String(), T.Unknown(), {
+      description: "MongoDB-style query on the delivery body {id, event, created_at, project_id, subject}: an event it does not match creates no delivery",
+    }),
+  ),
+  rate_limit: Nullable(T.Object({ per_second: T.Number({ description: "attempt starts per second across all workers, 0.01 to 1000" }) })),
+  ordering: T.Union([T.Literal("none"), T.Literal("fifo")], { description: "fifo: one attempt in flight, in creation order" }),
+};
+
+/** Their request forms: types are checked by the domain rules, which name each bad path. */
+const DeliveryPolicyInput = {
+  filter: T.Optional(T.Unknown({ description: "a query object (at most 4 KiB, 10 levels deep), or null to remove it" })),
+  rate_limit: T.Optional(T.Unknown({ description: '{"per_second": 0.01..1000}, or null to remove it' })),
+  ordering: T.Optional(T.Unknown({ description: '"none" (default) or "fifo"' })),
+};
+
 export const WebhookSchema = T.Object({
   id: T.String(),
   project_id: T.String(),
@@ -46,6 +64,7 @@ export const WebhookSchema = T.Object({
   has_secret: T.Boolean(),
   previous_secret_expires_at: Nullable(Timestamp),
   public_key: Nullable(T.String({ description: '"whpk_" + base64 of the raw 32-byte Ed25519 public key that verifies `v1a,` signatures' })),
+  ...DeliveryPolicyFields,
   created_at: Timestamp,
   updated_at: Timestamp,
   last_delivery: T.Optional(Nullable(T.Object({ success: T.Boolean(), status_code: Nullable(T.Integer()), created_at: Timestamp }))),
@@ -121,6 +140,7 @@ export const WebhookCreateBody = T.Object({
   url: T.String(),
   secret: T.Optional(Nullable(T.String())),
   enabled: T.Optional(T.Boolean()),
+  ...DeliveryPolicyInput,
 });
 export const WebhookPatchBody = T.Partial(WebhookCreateBody);
 // Types are checked by the rotation rules, so that every bad value gets the same per-field message.

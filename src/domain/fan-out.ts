@@ -37,3 +37,13 @@ export function whyNotDelivered(hook: FanOutWebhook, e: FanOutEvent): NotDeliver
 export function fanOut(hooks: readonly FanOutWebhook[], e: FanOutEvent): string[] {
   return hooks.filter((h) => whyNotDelivered(h, e) === null).map((h) => h.id);
 }
+
+/** The body a filter reads, parsed from the stored JSON at most once however many filters read it. */
+export function lazyBody(payload: string): () => unknown {
+  let body: unknown;
+  let parsed = false;
+  return () => {
+    if (!parsed) [body, parsed] = [JSON.parse(payload), true];
+    return body;
+  };
+}

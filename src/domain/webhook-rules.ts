@@ -5,10 +5,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { TEST_EVENT } from "./catalog.js";
+import { checkPolicies, type PolicyInput, type ValidPolicies } from "./delivery-policy-rules.js";
 import { ValidationError, type FieldError } from "./errors.js";
 import { checkWebhookUrl, type UrlPolicy } from "./url-policy.js";
 
-export interface WebhookInput {
+export interface WebhookInput extends PolicyInput {
   name?: unknown;
   events?: unknown;
   url?: unknown;
@@ -16,7 +17,7 @@ export interface WebhookInput {
   enabled?: unknown;
 }
 
-export interface ValidWebhookFields {
+export interface ValidWebhookFields extends ValidPolicies {
   name?: string;
   events?: string[];
   url?: string;
@@ -120,6 +121,7 @@ export function validateWebhookInput(input: WebhookInput, opts: WebhookRuleOptio
   });
   take("secret", checkSecret);
   take("enabled", checkEnabled);
+  Object.assign(out, checkPolicies(input, errors));
 
   if (errors.length > 0) throw new ValidationError(errors);
   return out;

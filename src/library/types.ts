@@ -128,6 +128,12 @@ export interface WebhookInput<E = EventMap> {
   /** 1–256 characters; null or absent for none. */
   secret?: string | null;
   enabled?: boolean;
+  /** Only events whose delivery body this MongoDB-style query matches (docs/delivery-policies.md); null removes it. */
+  filter?: Record<string, unknown> | null;
+  /** Attempt starts per second across all workers, 0.01 to 1000; null removes it. */
+  rate_limit?: { per_second: number } | null;
+  /** "fifo": one attempt in flight, in creation order. Default "none". */
+  ordering?: "none" | "fifo";
 }
 
 export type Trigger = LogEntrySummary["trigger"];

@@ -40,6 +40,9 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Dat
     has_secret: w.secret !== null,
     previous_secret_expires_at: iso(previousUntil),
     public_key: w.public_key ?? null,
+    filter: w.filter ? (JSON.parse(w.filter) as Record<string, unknown>) : null,
+    rate_limit: w.rate_limit_per_second != null ? { per_second: Number(w.rate_limit_per_second) } : null,
+    ordering: w.ordering ?? "none",
     created_at: iso(w.created_at),
     updated_at: iso(w.updated_at),
     ...(last !== undefined

@@ -1,7 +1,8 @@
 /**
  * Recover: one new delivery (trigger `recover`) for each stored event of a window that fan-out
- * gives a webhook (store/fan-out.ts: subscribed, and its payload filter as it is now) and that it has neither received (a succeeded delivery) nor queued (a pending one) — failed
- * ones, cancelled ones and events published while it was disabled. A page at a time, each in its
+ * gives a webhook (store/fan-out.ts: subscribed, and its payload filter as it is now) and that it
+ * has neither received (a succeeded delivery) nor queued (a pending one) — failed ones, cancelled
+ * ones and events published while it was disabled. A page at a time, each in its
  * caller's transaction: the candidates are read and their deliveries written under the webhook's
  * lock (PostgreSQL: its row; SQLite: the write lock the transaction holds), so two recovers at once
  * never queue one event twice — the second finds the first's pending deliveries.

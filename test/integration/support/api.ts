@@ -2,19 +2,22 @@
 import { expect } from "vitest";
 import type { ApiResponse } from "../../helpers/hookline.js";
 
-/** The fields of SPEC §4 `webhook`, exactly. `last_delivery` comes only with `?include=last_delivery`. */
+/** The fields of the `webhook` object, exactly (the delivery policies included). `last_delivery` comes only with `?include=last_delivery`. */
 export const WEBHOOK_FIELDS = [
   "created_at",
   "disabled_at",
   "disabled_reason",
   "enabled",
   "events",
+  "filter",
   "has_secret",
   "id",
   "name",
+  "ordering",
   "previous_secret_expires_at",
   "project_id",
   "public_key",
+  "rate_limit",
   "updated_at",
   "url",
 ];

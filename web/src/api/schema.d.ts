@@ -847,6 +847,15 @@ export interface paths {
                                 has_secret: boolean;
                                 previous_secret_expires_at: string | null;
                                 public_key: string | null;
+                                filter: {
+                                    [key: string]: unknown;
+                                } | null;
+                                rate_limit: {
+                                    /** @description attempt starts per second across all workers, 0.01 to 1000 */
+                                    per_second: number;
+                                } | null;
+                                /** @description fifo: one attempt in flight, in creation order */
+                                ordering: "none" | "fifo";
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -937,6 +946,12 @@ export interface paths {
                         url: string;
                         secret?: string | null;
                         enabled?: boolean;
+                        /** @description a query object (at most 4 KiB, 10 levels deep), or null to remove it */
+                        filter?: unknown;
+                        /** @description {"per_second": 0.01..1000}, or null to remove it */
+                        rate_limit?: unknown;
+                        /** @description "none" (default) or "fifo" */
+                        ordering?: unknown;
                     };
                 };
             };
@@ -959,6 +974,15 @@ export interface paths {
                             has_secret: boolean;
                             previous_secret_expires_at: string | null;
                             public_key: string | null;
+                            filter: {
+                                [key: string]: unknown;
+                            } | null;
+                            rate_limit: {
+                                /** @description attempt starts per second across all workers, 0.01 to 1000 */
+                                per_second: number;
+                            } | null;
+                            /** @description fifo: one attempt in flight, in creation order */
+                            ordering: "none" | "fifo";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1083,6 +1107,15 @@ export interface paths {
                             has_secret: boolean;
                             previous_secret_expires_at: string | null;
                             public_key: string | null;
+                            filter: {
+                                [key: string]: unknown;
+                            } | null;
+                            rate_limit: {
+                                /** @description attempt starts per second across all workers, 0.01 to 1000 */
+                                per_second: number;
+                            } | null;
+                            /** @description fifo: one attempt in flight, in creation order */
+                            ordering: "none" | "fifo";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1249,6 +1282,12 @@ export interface paths {
                         url?: string;
                         secret?: string | null;
                         enabled?: boolean;
+                        /** @description a query object (at most 4 KiB, 10 levels deep), or null to remove it */
+                        filter?: unknown;
+                        /** @description {"per_second": 0.01..1000}, or null to remove it */
+                        rate_limit?: unknown;
+                        /** @description "none" (default) or "fifo" */
+                        ordering?: unknown;
                     };
                 };
             };
@@ -1271,6 +1310,15 @@ export interface paths {
                             has_secret: boolean;
                             previous_secret_expires_at: string | null;
                             public_key: string | null;
+                            filter: {
+                                [key: string]: unknown;
+                            } | null;
+                            rate_limit: {
+                                /** @description attempt starts per second across all workers, 0.01 to 1000 */
+                                per_second: number;
+                            } | null;
+                            /** @description fifo: one attempt in flight, in creation order */
+                            ordering: "none" | "fifo";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
