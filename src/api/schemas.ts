@@ -164,6 +164,22 @@ export const EventDetailSchema = T.Object({
       trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver"), T.Literal("recover")]),
     }),
   ),
+  not_delivered: T.Array(
+    T.Object({
+      webhook_id: T.String(),
+      reason: T.Union([T.Literal("not_subscribed"), T.Literal("filtered"), T.Literal("disabled"), T.Literal("import")], {
+        description: "why this webhook got no delivery of the event, judged by its settings now",
+      }),
+    }),
+  ),
+});
+export const FilterTestBody = T.Object({
+  event: T.Unknown({ description: "an event type name: its example is matched" }),
+  filter: T.Unknown({ description: "the filter to try (the same rules as a webhook's `filter`)" }),
+});
+export const FilterTestResult = T.Object({
+  matches: T.Boolean({ description: "whether the filter matches the delivery body of the event type's example" }),
+  body: T.Unknown({ description: "the delivery body it was matched against" }),
 });
 export const PortalSessionBody = T.Object({
   role: T.Optional(T.Union([T.Literal("admin"), T.Literal("viewer")])),

@@ -25,7 +25,7 @@ export interface FanOutRow {
   id: string;
   enabled: number;
   events: string;
-  filter: string | null;
+  filter?: string | null;
 }
 
 export const FAN_OUT_COLUMNS = "id, enabled, events, filter";
@@ -54,7 +54,7 @@ const KNOWN_PROJECTS_MAX = 10_000;
 const versionOf = (id: string, filter: string) => `${id}:${createHash("md5").update(filter).digest("hex")}`;
 
 function remember(projectId: string, rows: FanOutRow[]): void {
-  const filtered = rows.filter((r) => r.filter !== null);
+  const filtered = rows.filter((r) => r.filter);
   known.delete(projectId);
   if (filtered.length === 0) return;
   if (known.size >= KNOWN_PROJECTS_MAX) known.delete(known.keys().next().value!);

@@ -111,7 +111,54 @@ describe.each(DIALECTS)("payload filters (%s)", (dialect) => {
       expect(got, h.path).toEqual(expected[i]);
     }
     expect(rx.requests.length).toBe(total);
+    // The event lookup explains every webhook an event did not go to.
+    for (let i = 0; i < published.length; i += 50) {
+      await Promise.all(
+        published.slice(i, i + 50).map(async ({ n, id }) => {
+          const detail = (await hl.api("GET", `${base()}/events/${id}`)).body;
+          const missed = HOOKS.flatMap((h, j) => (h.expect(subjectOf(n)) ? [] : [{ webhook_id: ids[j], reason: "filtered" }]));
+          expect(detail.not_delivered, `event ${n}`).toEqual(missed);
+          expect(detail.deliveries.length + detail.not_delivered.length).toBe(HOOKS.length);
+        }),
+      );
+    }
   }, 120_000);
+
+  it("not_delivered says why: not subscribed, disabled, filtered", async () => {
+    const other = (await create({ events: ["issue.created"] })).body;
+    const off = (await create({ enabled: false })).body;
+    const filtered = (await create({ filter: { "subject.status": "blocked" } })).body;
+    const got = (await create({})).body;
+    const res = await hl.api("POST", `${base()}/events`, { event: "test-run.completed", subject: subjectOf(1) });
+    const detail = (await hl.api("GET", `${base()}/events/${res.body.id}`)).body;
+    expect(detail.deliveries.map((d: { webhook_id: string }) => d.webhook_id)).toEqual([got.id]);
+    expect(detail.not_delivered).toEqual([
+      { webhook_id: other.id, reason: "not_subscribed" },
+      { webhook_id: off.id, reason: "disabled" },
+      { webhook_id: filtered.id, reason: "filtered" },
+    ]);
+    // A webhook created after the event did not subscribe to it then.
+    const later = (await create({})).body;
+    const again = (await hl.api("GET", `${base()}/events/${res.body.id}`)).body;
+    expect(again.not_delivered).toContainEqual({ webhook_id: later.id, reason: "not_subscribed" });
+  });
+
+  it("Try filter: says whether the event type's example matches, and refuses a bad filter by its path", async () => {
+    const example = (await hl.api("GET", "/api/v1/event-types")).body.data.find((t: { name: string }) => t.name === "test-run.completed").example;
+    const [key, value] = Object.entries(example as Record<string, unknown>).find(([, v]) => typeof v === "string")!;
+    const tryIt = (filter: unknown, event = "test-run.completed") => hl.api("POST", `${base()}/webhooks/filter-test`, { event, filter });
+    const yes = await tryIt({ [`subject.${key}`]: value });
+    expect(yes.status).toBe(200);
+    expect(yes.body.matches).toBe(true);
+    expect(yes.body.body).toMatchObject({ event: "test-run.completed", project_id: project, subject: example });
+    expect((await tryIt({ [`subject.${key}`]: `${value as string}-not` })).body.matches).toBe(false);
+    const bad = await tryIt({ subject: { [key]: { $gtx: 1 } } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details[0].field).toBe(`filter.subject.${key}.$gtx`);
+    const unknown = await tryIt({ event: "x" }, "no.such-event");
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.details[0].field).toBe("event");
+  });
 
   it("uses a filter's new value at once, on the one-statement path too", async () => {
     const hook = await create({ url: `${rx.url}/changing`, filter: { "subject.status": "failed" } });
