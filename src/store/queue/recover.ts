@@ -42,7 +42,9 @@ export async function recoverPage(
   newDeliveryId: (at: number) => string,
 ): Promise<RecoveredPage> {
   const row = (
-    await sql<FanOutRow>`select ${sql.raw(FAN_OUT_COLUMNS)} from webhooks where id = ${page.webhookId} ${sql.raw(dialect === "postgres" ? "for update" : "")}`.execute(
+    await sql<
+      FanOutRow & { ordering: string }
+    >`select ${sql.raw(FAN_OUT_COLUMNS)}, ordering from webhooks where id = ${page.webhookId} ${sql.raw(dialect === "postgres" ? "for update" : "")}`.execute(
       db,
     )
   ).rows[0];
@@ -97,7 +99,8 @@ export async function recoverPage(
       retry_delays: retryDelays,
       // Due at once, in the order the events were published: the claim takes a webhook's rows by
       // run_at, so the oldest event goes first; other webhooks keep their fair share meanwhile.
-      run_at: Math.min(now, Number(e.created_at)),
+      // A FIFO webhook takes them in creation order instead (store/queue/fifo.ts): behind what it has queued.
+      run_at: row.ordering === "fifo" ? now : Math.min(now, Number(e.created_at)),
       lease_token: null,
       created_at: now,
       updated_at: now,
