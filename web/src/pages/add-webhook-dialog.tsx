@@ -8,6 +8,8 @@ import { useEventTypes } from "../lib/event-types";
 import { generateSecret } from "../lib/format";
 import { toFieldErrors, type FieldErrors } from "../lib/field-errors";
 import { useSession } from "../lib/session-context";
+import { AdvancedDisclosure } from "../components/advanced-disclosure";
+import { DeliveryPolicyFields, policyBody, policyDraft, policyErrors, type PolicyErrors } from "./delivery-policy-fields";
 
 export function AddWebhookDialog({
   projectId,
@@ -31,6 +33,8 @@ export function AddWebhookDialog({
   const [secret, setSecret] = useState("");
   const [enabled, setEnabled] = useState(true);
   const [errors, setErrors] = useState<FieldErrors>({});
+  const [policy, setPolicy] = useState(policyDraft());
+  const [policyErrs, setPolicyErrs] = useState<PolicyErrors>({});
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
   const atLimit = activeCount >= activeLimit;
@@ -50,13 +54,20 @@ export function AddWebhookDialog({
     e.preventDefault();
     setBusy(true);
     setErrors({});
-    const body: WebhookInput = { name, events, url: url.trim(), enabled };
+    const policies = policyBody(policy);
+    setPolicyErrs(policies.errors);
+    if (Object.keys(policies.errors).length > 0) return setBusy(false);
+    const body: WebhookInput = { name, events, url: url.trim(), enabled, ...policies.body };
     if (secret !== "") body.secret = secret;
     try {
       const w = await client.post<Webhook>(`/projects/${enc(projectId)}/webhooks`, body);
       onAdded(w);
     } catch (err) {
-      setErrors(toFieldErrors(err, activeLimit));
+      const pe = policyErrors(err);
+      setPolicyErrs(pe);
+      const fe = toFieldErrors(err, activeLimit);
+      // The policies' messages show next to their fields, not again at the form's foot.
+      setErrors(Object.keys(pe).length > 0 && fe.form && !fe.name && !fe.url && !fe.events && !fe.secret ? { ...fe, form: undefined } : fe);
       setBusy(false);
     }
   }
@@ -170,6 +181,10 @@ export function AddWebhookDialog({
             }
           />
         </div>
+
+        <AdvancedDisclosure open={Object.keys(policyErrs).length > 0 || undefined}>
+          <DeliveryPolicyFields projectId={projectId} draft={policy} onChange={setPolicy} errors={policyErrs} events={events} />
+        </AdvancedDisclosure>
 
         <FormError>{errors.form}</FormError>
       </form>

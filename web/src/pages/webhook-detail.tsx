@@ -20,6 +20,7 @@ import { DeliveryLog } from "./delivery-log";
 import { RecoverDialog } from "./recover-dialog";
 import { SigningKeyDialog } from "./signing-key-dialog";
 import { WebhookFields } from "./webhook-fields";
+import { PolicyEditor } from "./policy-editor";
 
 type Confirm = null | "test" | "disable" | "enable" | "delete" | "signing-key" | "recover";
 
@@ -166,6 +167,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                 </span>
               </div>
               <WebhookFields webhook={w} path={path} patch={patch.mutateAsync} />
+              <PolicyEditor webhook={w} projectId={frame.projectId} patch={patch.mutateAsync} />
             </section>
             <DeliveryChart statsKey={keys.stats(frame.projectId, webhookId, 24)} refreshKey={newest} />
           </div>
