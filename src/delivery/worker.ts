@@ -84,6 +84,20 @@ export class Worker {
     if (this.running) void this.claims.request();
   }
 
+  /**
+   * Answers once the outcomes of the attempts that have ended are stored and a claim pass begun
+   * after that is over: a caller that decides when attempts end (a model-based test with its own
+   * sender) steps the worker with it. Attempts still in flight are not waited for.
+   */
+  async settled(): Promise<void> {
+    // The turn lets ended attempts hand their outcomes to the recorder, the second one lets the
+    // wake their recording made start its claim pass, so the pass asked for here comes after it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.recorder.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.running) await this.claims.request();
+  }
+
   private async fill(): Promise<void> {
     if (!this.running) return;
     clearTimeout(this.timer);
