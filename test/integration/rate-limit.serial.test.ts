@@ -76,15 +76,19 @@ describe.skipIf(!pgEnabled)("rate limit across 3 worker processes (postgres)", (
     const backlogAt = Date.now();
     for (let i = 0; i < BACKLOG; i += 25)
       await Promise.all(
-        Array.from({ length: Math.min(25, BACKLOG - i) }, (_, k) => api.call("POST", "/api/v1/projects/limited/events", { event: "issue.created", subject: { n: -(i + k) } })),
+        Array.from({ length: Math.min(25, BACKLOG - i) }, (_, k) =>
+          api.call("POST", "/api/v1/projects/limited/events", { event: "issue.created", subject: { n: -(i + k) } }),
+        ),
       );
     const during = await steady(Math.max(3000, SECONDS * 1000 - (Date.now() - backlogAt) - 2000));
     await eventually(() => rx.requests.filter((r) => r.path === "/limited").length >= BACKLOG, SECONDS * 1000 + 30_000, "the backlog");
     await eventually(() => latencies(before, during).length >= 2 * (during - before), 10_000, "the other webhooks' events");
 
     const logs: { created_at: string }[] = [];
-    for (let cursor: string | null = ""; cursor !== null; ) {
-      const page = (await api.call("GET", `/api/v1/projects/limited/webhooks/${limited}/logs?limit=100${cursor ? `&cursor=${cursor}` : ""}`)).body;
+    for (let cursor: string | null = ""; cursor !== null;) {
+      const page: { data: { created_at: string }[]; next_cursor: string | null } = (
+        await api.call("GET", `/api/v1/projects/limited/webhooks/${limited}/logs?limit=100${cursor ? `&cursor=${cursor}` : ""}`)
+      ).body;
       logs.push(...page.data);
       cursor = page.next_cursor;
     }
