@@ -47,6 +47,25 @@
  *    end(w0, 0, success) → the late success made the delivery `succeeded` while the model (and the
  *    guard) keep it pending under w1's lease.
  *
+ * The delivery policies (a SetPolicy command gives a webhook a rate limit of 2/s, FIFO or a payload
+ * filter; 30 runs per store for each mutation, shrunk):
+ *  - no start beyond the rate: the claim times counted against a rate limit (the injected clock, so
+ *    exact), in every window, within per_second × t + max(1, per_second). A claim ignoring the rate
+ *    limit (rate-limit.ts not lowering the limit): policy(hook 0, rate), publish(mp0, 3), poll(w0) →
+ *    "webhook 0 (rate 2/s) started 3 attempts in 0 s; at most 2 allowed";
+ *  - FIFO order and single flight: an attempt of a FIFO webhook is its head (oldest pending by
+ *    run_at, id) and the only one of it in flight. A claim that forgets FIFO (fifo.ts neither capping
+ *    the limit at 1 nor leasing the head by id): publish(mp0, 2), policy(hook 0, fifo), poll(w1) →
+ *    "FIFO webhook 0 got dlv_… while another attempt of it is in flight". A FIFO retry that
+ *    does not hold the line (record-outcomes.ts not asking settle to keep run_at): caught first by the
+ *    state comparison, publish(mp0, 1), poll(w1), policy(hook 0, fifo), end(w1, 0, failure) → "run_at
+ *    of dlv_… expected 10870204 to be 10869204" (the retry moved out of its place in line);
+ *  - filters never create deliveries: the fan-out of every publish equals the model's (enabled, in
+ *    the project, and the filter matching). Fan-out ignoring filters (domain/fan-out.ts):
+ *    policy(hook 0, filter), publish(mp0, 1) → "fan-out: expected [ …(3) ] to deeply equal [ …(2) ]".
+ *  Capping a FIFO webhook's limit at 1 alone is redundant (the claim leases only its head, by id) and
+ *  that mutation alone passes, as it should.
+ *
  * HOOKLINE_MODEL_RUNS sets the number of runs per store (default 15).
  */
 import fc from "fast-check";
