@@ -103,14 +103,16 @@ describe.each(DIALECTS)("payload filters (%s)", (dialect) => {
     const total = expected.reduce((a, l) => a + l.length, 0);
     await rx.waitFor(total, 60_000);
     await sleep(300); // nothing more arrives
+    // At-least-once: an attempt that timed out under load is made again; each delivery counts once.
+    const firstOfEach = [...new Map(rx.requests.map((r) => [r.headers["hookline-delivery"], r])).values()];
     for (const [i, h] of HOOKS.entries()) {
-      const got = rx.requests
+      const got = firstOfEach
         .filter((r) => r.path === h.path)
         .map((r) => (JSON.parse(r.body) as { subject: Subject }).subject.n)
         .sort((a, b) => a - b);
       expect(got, h.path).toEqual(expected[i]);
     }
-    expect(rx.requests.length).toBe(total);
+    expect(firstOfEach.length).toBe(total);
     // The event lookup explains every webhook an event did not go to.
     for (let i = 0; i < published.length; i += 50) {
       await Promise.all(
