@@ -44,7 +44,8 @@ describe.each(DIALECTS)("FIFO across 3 worker processes (%s)", (dialect) => {
         return { status: 200 };
       },
     });
-    db = await createTestDatabase(dialect);
+    // Migrated already: four processes migrating one fresh SQLite file at once race (a known defect, issue 21).
+    db = await createTestDatabase(dialect, { migrated: true });
     const env = nodeEnv(db.url, rx.ca, { HOOKLINE_RETRY_DELAYS: "0.2,0.3,0.4" });
     ({
       apis: [api],
