@@ -3,7 +3,7 @@
  * Prints ONE JSON object on stdout (every figure from this run) and a readable table on stderr.
  * Method and targets: docs/performance.md.
  *
- *   node bench/run.js [--store sqlite|postgres] [--only throughput,latency,backlog,workers,fairness,isolation_burst,bullmq,log_scale] [--scale 1]
+ *   node bench/run.js [--store sqlite|postgres] [--only throughput,latency,backlog,workers,fairness,isolation_burst,fifo,bullmq,log_scale] [--scale 1]
  *
  * Hookline runs as real child processes (`node bin/hookline.js serve|worker`, built dist/), the
  * receiver in its own process (bench/receiver.js).
@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { fairness, isolationBurst } from "./fairness.js";
 import { logScale } from "./log-scale.js";
 import { bullmqThroughput, redisReachable, REDIS_URL } from "./peer-bullmq.js";
-import { CONCURRENCY, latencyAndIsolation, publishAndBacklog, rawRps, throughput } from "./scenarios.js";
+import { CONCURRENCY, fifoThroughput, latencyAndIsolation, publishAndBacklog, rawRps, throughput } from "./scenarios.js";
 import { log, postgresReachable, round, startReceiver } from "./support.js";
 
 const { values } = parseArgs({ options: { store: { type: "string" }, only: { type: "string" }, scale: { type: "string" } } });
@@ -91,6 +91,10 @@ try {
       r.cpu_ms_per_delivery = round(t.cpuMsPerDelivery, 3);
       r.main_thread_cpu_ms_per_delivery = round(t.mainCpuMsPerDelivery, 3);
       if (t.serverCpuMsPerDelivery !== undefined) r.server_cpu_ms_per_delivery = round(t.serverCpuMsPerDelivery, 3);
+    });
+    await step("fifo", async () => {
+      // One FIFO webhook: deliveries per second one at a time (docs/delivery-policies.md, "Choosing FIFO").
+      r.fifo_dps = round((await fifoThroughput(store, receiver, { events: Math.max(50, Math.round(1000 * scale)) })).dps, 0);
     });
     await step("latency", async () => {
       const { latency, isolation } = await latencyAndIsolation(store, receiver);

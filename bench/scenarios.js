@@ -299,3 +299,28 @@ export async function publishAndBacklog(dialect, receiver, { events = 20_000 } =
     await h.drop();
   }
 }
+
+/**
+ * `fifo_dps`: one webhook with `ordering: "fifo"` against the fast receiver: `events` published at
+ * once, deliveries per second until the last arrives. One attempt in flight at a time, so this is
+ * the round trip of claim, attempt and record, not the worker's parallel throughput.
+ */
+export async function fifoThroughput(dialect, receiver, { events = 1000 } = {}) {
+  const h = await startHookline(dialect, receiver, { label: "fifo" });
+  try {
+    const p = await h.api.call("PUT", "/api/v1/projects/fifo", { name: "Bench fifo" });
+    if (p.status !== 201) throw new Error(`PUT project: ${p.status} ${JSON.stringify(p.body)}`);
+    const url = hookUrls(receiver, 1)[0];
+    const res = await h.api.call("POST", "/api/v1/projects/fifo/webhooks", { name: "fifo", events: [EVENT], url, ordering: "fifo" });
+    if (res.status !== 201) throw new Error(`POST webhook: ${res.status} ${JSON.stringify(res.body)}`);
+    await receiver.reset();
+    const t0 = nowNs();
+    const publishing = publishMany(h.api, "fifo", events);
+    const tEnd = await receiver.waitFor(events, 600_000);
+    await publishing;
+    return { dps: events / seconds(t0, tEnd) };
+  } finally {
+    await h.stop();
+    await h.drop();
+  }
+}

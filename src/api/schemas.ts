@@ -61,6 +61,24 @@ const ReceiverOptions = {
   ),
 };
 
+/** The delivery policies (docs/delivery-policies.md) as the API shows them. */
+const DeliveryPolicyFields = {
+  filter: Nullable(
+    T.Record(T.String(), T.Unknown(), {
+      description: "MongoDB-style query on the delivery body {id, event, created_at, project_id, subject}: an event it does not match creates no delivery",
+    }),
+  ),
+  rate_limit: Nullable(T.Object({ per_second: T.Number({ description: "attempt starts per second across all workers, 0.01 to 1000" }) })),
+  ordering: T.Union([T.Literal("none"), T.Literal("fifo")], { description: "fifo: one attempt in flight, in creation order" }),
+};
+
+/** Their request forms: types are checked by the domain rules, which name each bad path. */
+const DeliveryPolicyInput = {
+  filter: T.Optional(T.Unknown({ description: "a query object (at most 4 KiB, 10 levels deep), or null to remove it" })),
+  rate_limit: T.Optional(T.Unknown({ description: '{"per_second": 0.01..1000}, or null to remove it' })),
+  ordering: T.Optional(T.Unknown({ description: '"none" (default) or "fifo"' })),
+};
+
 export const WebhookSchema = T.Object({
   id: T.String(),
   project_id: T.String(),
@@ -74,6 +92,7 @@ export const WebhookSchema = T.Object({
   previous_secret_expires_at: Nullable(Timestamp),
   public_key: Nullable(T.String({ description: '"whpk_" + base64 of the raw 32-byte Ed25519 public key that verifies `v1a,` signatures' })),
   ...ReceiverOptions,
+  ...DeliveryPolicyFields,
   created_at: Timestamp,
   updated_at: Timestamp,
   last_delivery: T.Optional(Nullable(T.Object({ success: T.Boolean(), status_code: Nullable(T.Integer()), created_at: Timestamp }))),
@@ -160,6 +179,7 @@ export const WebhookCreateBody = T.Object({
     }),
   ),
   client_certificate: T.Optional(T.Unknown({ description: "null, or {cert, key}: a PEM certificate (chain allowed) and its unencrypted PEM private key" })),
+  ...DeliveryPolicyInput,
 });
 export const WebhookPatchBody = T.Partial(WebhookCreateBody);
 // Types are checked by the rotation rules, so that every bad value gets the same per-field message.
@@ -183,6 +203,22 @@ export const EventDetailSchema = T.Object({
       trigger: T.Union([T.Literal("event"), T.Literal("test"), T.Literal("redeliver"), T.Literal("recover")]),
     }),
   ),
+  not_delivered: T.Array(
+    T.Object({
+      webhook_id: T.String(),
+      reason: T.Union([T.Literal("not_subscribed"), T.Literal("filtered"), T.Literal("disabled"), T.Literal("import")], {
+        description: "why this webhook got no delivery of the event, judged by its settings now",
+      }),
+    }),
+  ),
+});
+export const FilterTestBody = T.Object({
+  event: T.Unknown({ description: "an event type name: its example is matched" }),
+  filter: T.Unknown({ description: "the filter to try (the same rules as a webhook's `filter`)" }),
+});
+export const FilterTestResult = T.Object({
+  matches: T.Boolean({ description: "whether the filter matches the delivery body of the event type's example" }),
+  body: T.Unknown({ description: "the delivery body it was matched against" }),
 });
 export const PortalSessionBody = T.Object({
   role: T.Optional(T.Union([T.Literal("admin"), T.Literal("viewer")])),

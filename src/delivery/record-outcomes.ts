@@ -85,7 +85,11 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       });
       steps.set(d.id, step);
       const group = byToken.get(o.leaseToken) ?? [];
-      group.push(step.kind === "retry" ? { id: d.id, status: "pending", runAt: now + step.delayMs } : { id: d.id, status: step.kind, runAt: null });
+      group.push(
+        step.kind === "retry"
+          ? { id: d.id, status: "pending", runAt: now + step.delayMs, holdsLine: d.ordering === "fifo" }
+          : { id: d.id, status: step.kind, runAt: null },
+      );
       byToken.set(o.leaseToken, group);
     }
     const updated = new Set<string>();

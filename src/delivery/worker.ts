@@ -101,12 +101,13 @@ export class Worker {
   private async fill(): Promise<void> {
     if (!this.running) return;
     clearTimeout(this.timer);
+    let wakeAt: number | undefined;
     try {
       // Claim until the slots are full or a claim says nothing more is claimable now.
       while (this.running && this.inFlight.size < this.opts.concurrency) {
         const now = this.ctx.now();
         const want = Math.min(this.opts.concurrency - this.inFlight.size, MAX_CLAIM);
-        const { claimed, lastProject, more } = await claimDeliveries(this.ctx.store, {
+        const result = await claimDeliveries(this.ctx.store, {
           now,
           leaseUntil: now + this.leaseMs,
           token: this.token,
@@ -115,6 +116,9 @@ export class Worker {
           cap: this.opts.perWebhookConcurrency,
           afterProject: this.afterProject,
         });
+        const { claimed, lastProject, more } = result;
+        // A rate-limited webhook passed over: claim again when its next start is allowed.
+        wakeAt = result.wakeAt;
         if (lastProject !== undefined) this.afterProject = lastProject;
         for (const d of claimed) this.start1(d);
         if (claimed.length === 0 || !more) break;
@@ -122,7 +126,8 @@ export class Worker {
     } catch (err) {
       this.ctx.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "claiming deliveries failed; retrying");
     } finally {
-      if (this.running) this.timer = setTimeout(() => this.wake(), this.pollMs);
+      const delay = wakeAt === undefined ? this.pollMs : Math.max(1, Math.min(this.pollMs, wakeAt - this.ctx.now()));
+      if (this.running) this.timer = setTimeout(() => this.wake(), delay);
     }
   }
 

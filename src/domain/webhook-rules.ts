@@ -8,11 +8,12 @@ import { randomBytes } from "node:crypto";
 import { TEST_EVENT } from "./catalog.js";
 import { checkClientCertificate, type ClientCertificate } from "./client-certificate.js";
 import { checkCustomHeaders } from "./custom-headers.js";
+import { checkPolicies, type PolicyInput, type ValidPolicies } from "./delivery-policy-rules.js";
 import { ValidationError, type FieldError } from "./errors.js";
 import { checkReceiverAuth, type ReceiverAuth } from "./receiver-auth.js";
 import { checkWebhookUrl, type UrlPolicy } from "./url-policy.js";
 
-export interface WebhookInput {
+export interface WebhookInput extends PolicyInput {
   name?: unknown;
   events?: unknown;
   url?: unknown;
@@ -23,7 +24,7 @@ export interface WebhookInput {
   client_certificate?: unknown;
 }
 
-export interface ValidWebhookFields {
+export interface ValidWebhookFields extends ValidPolicies {
   name?: string;
   events?: string[];
   url?: string;
@@ -49,7 +50,19 @@ export interface WebhookRuleOptions {
  * Every field a webhook takes. Others are refused, by the API and the library alike: a caller must
  * never believe an option took effect when this version does not know it.
  */
-export const WEBHOOK_FIELDS: ReadonlyArray<keyof WebhookInput> = ["name", "events", "url", "secret", "enabled", "headers", "auth", "client_certificate"];
+export const WEBHOOK_FIELDS: ReadonlyArray<keyof WebhookInput> = [
+  "name",
+  "events",
+  "url",
+  "secret",
+  "enabled",
+  "headers",
+  "auth",
+  "client_certificate",
+  "filter",
+  "rate_limit",
+  "ordering",
+];
 
 export const NAME_MAX_LENGTH = 100;
 export const SECRET_MAX_LENGTH = 256;
@@ -156,6 +169,7 @@ export function validateWebhookInput(input: WebhookInput, opts: WebhookRuleOptio
   ) {
     errors.push({ field: "auth.name", message: `auth.name "${out.auth.name}" is also one of headers; give that header once.` });
   }
+  Object.assign(out, checkPolicies(input, errors));
 
   if (errors.length > 0) throw new ValidationError(errors);
   return out;

@@ -134,6 +134,12 @@ export interface WebhookInput<E = EventMap> {
   auth?: ReceiverAuthInput | null;
   /** A TLS client certificate presented to the receiver (mTLS): PEM certificate (chain allowed) and its unencrypted PEM key. Null removes it. */
   client_certificate?: { cert: string; key: string } | null;
+  /** Only events whose delivery body this MongoDB-style query matches (docs/delivery-policies.md); null removes it. */
+  filter?: Record<string, unknown> | null;
+  /** Attempt starts per second across all workers, 0.01 to 1000; null removes it. */
+  rate_limit?: { per_second: number } | null;
+  /** "fifo": one attempt in flight, in creation order. Default "none". */
+  ordering?: "none" | "fifo";
 }
 
 /** The `auth` of a webhook, as given (docs/receivers.md, "Authentication"). */

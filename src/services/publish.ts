@@ -10,6 +10,8 @@ import { transact } from "../store/db.js";
 import { hostKysely, isHostTransaction, notifyOnCommit, type HostTransaction } from "../store/postgres/host-transaction.js";
 import type { Database } from "../store/schema.js";
 import * as events from "../store/events.js";
+import { fanOutWebhookIds } from "../store/fan-out.js";
+import { lazyBody } from "../domain/fan-out.js";
 import { enqueue, enqueueSubscribedAtOnce, type RetrySchedule } from "../store/queue/enqueue.js";
 import { findLogEntry } from "../store/logs.js";
 import type { Context } from "./context.js";
@@ -120,10 +122,14 @@ async function publishEvent(ctx: Context, p: PublishWrite): Promise<PublishResul
   if (!key) {
     // One statement instead of a transaction where the store has one (store/queue/enqueue.ts).
     const id = newId("evt", now);
-    const webhookIds = await enqueueSubscribedAtOnce(ctx.store, schedule, () => ({
-      event: { id, projectId, event, payload: buildEventBody({ id, event, createdAt: new Date(now), projectId, subject }), now, traceContext },
-      deliveryIds: Array.from({ length: Math.min(ctx.config.maxActiveWebhooks, MAX_PRESET_IDS) }, () => newId("dlv", now)),
-    }));
+    const webhookIds = await enqueueSubscribedAtOnce(ctx.store, schedule, () => {
+      const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject });
+      return {
+        event: { id, projectId, event, payload, now, traceContext },
+        deliveryIds: Array.from({ length: Math.min(ctx.config.maxActiveWebhooks, MAX_PRESET_IDS) }, () => newId("dlv", now)),
+        fanOut: { event, body: lazyBody(payload) },
+      };
+    });
     if (webhookIds) {
       if (webhookIds.length > 0) ctx.signals.emit("published", webhookIds);
       return { id, deliveries: webhookIds.length };
@@ -168,7 +174,7 @@ async function writePublish(ctx: Context, db: Kysely<Database>, p: PublishWrite)
   }
   const id = newId("evt", now);
   const payload = buildEventBody({ id, event, createdAt: new Date(now), projectId, subject: p.subject });
-  const webhookIds = await events.subscribedWebhookIds(db, projectId, event);
+  const webhookIds = await fanOutWebhookIds(db, projectId, { event, body: lazyBody(payload) });
   await enqueue(
     db,
     { id, projectId, event, payload, now, traceContext: p.traceContext },

@@ -46,17 +46,12 @@ export async function recoverWebhook(ctx: Context, projectId: string, webhookId:
   const { since, until } = validateRecoverWindow(input ?? {}, now, ctx.config.logRetentionDays);
   if (hook.enabled !== 1) throw new WebhookDisabledError("The webhook is disabled: enable it first, then recover what it missed.");
   const schedule = { maxAttempts: 1 + ctx.config.retryDelaysMs.length, retryDelaysMs: ctx.config.retryDelaysMs };
-  const events = JSON.parse(hook.events) as string[];
   let after: { at: number; id: string } | null = null;
   let total = 0;
   for (;;) {
     const page = await transact(ctx.store, (trx) =>
-      recoverPage(
-        trx,
-        { webhookId: hook.id, projectId, events, from: Math.max(since, Number(hook.created_at)), to: until, after, limit: PAGE },
-        schedule,
-        now,
-        (at) => newId("dlv", at),
+      recoverPage(trx, { webhookId: hook.id, projectId, from: Math.max(since, Number(hook.created_at)), to: until, after, limit: PAGE }, schedule, now, (at) =>
+        newId("dlv", at),
       ),
     );
     total += page.queued;

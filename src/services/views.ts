@@ -42,6 +42,9 @@ export function webhookView(w: WebhookRow, last?: LastDelivery | null, now = Dat
     previous_secret_expires_at: iso(previousUntil),
     public_key: w.public_key ?? null,
     ...receiverOptionsView(w),
+    filter: w.filter ? (JSON.parse(w.filter) as Record<string, unknown>) : null,
+    rate_limit: w.rate_limit_per_second != null ? { per_second: Number(w.rate_limit_per_second) } : null,
+    ordering: w.ordering ?? "none",
     created_at: iso(w.created_at),
     updated_at: iso(w.updated_at),
     ...(last !== undefined

@@ -82,6 +82,10 @@ export async function createWebhook(ctx: Context, projectId: string, input: Webh
     client_cert: null,
     client_key: null,
     ...receiverOptionColumns(ctx, fields),
+    filter: fields.filter ?? null,
+    rate_limit_per_second: fields.rate_limit?.per_second ?? null,
+    rate_limit_tat: null,
+    ordering: fields.ordering ?? "none",
     enabled: enabled ? 1 : 0,
     disabled_reason: enabled ? null : "manual",
     disabled_at: enabled ? null : now,
@@ -111,6 +115,9 @@ export async function updateWebhook(ctx: Context, projectId: string, id: string,
     if (fields.name !== undefined) changes.name = fields.name;
     if (fields.events !== undefined) changes.events = JSON.stringify(fields.events);
     if (fields.url !== undefined) changes.url = fields.url;
+    if (fields.filter !== undefined) changes.filter = fields.filter;
+    if (fields.rate_limit !== undefined) changes.rate_limit_per_second = fields.rate_limit?.per_second ?? null;
+    if (fields.ordering !== undefined) changes.ordering = fields.ordering;
     // A new endpoint, or one enabled again after a fix, starts at the full in-flight limit again.
     if ((fields.url !== undefined && fields.url !== current.url) || (fields.enabled === true && current.enabled === 0)) changes.inflight_limit = null;
     if (fields.secret !== undefined) {

@@ -12,3 +12,8 @@ export async function findEvent(db: Db, projectId: string, id: string) {
 export async function deliveriesOfEvent(db: Db, eventId: string) {
   return db.selectFrom("deliveries").select(["id", "webhook_id", "status", "attempts", "trigger"]).where("event_id", "=", eventId).orderBy("id").execute();
 }
+
+/** Every webhook of the project with what fan-out reads (store/fan-out.ts), for `not_delivered`. */
+export async function webhooksForLookup(db: Db, projectId: string) {
+  return db.selectFrom("webhooks").select(["id", "enabled", "events", "filter", "created_at"]).where("project_id", "=", projectId).orderBy("id").execute();
+}

@@ -1,20 +1,8 @@
-/** What a publish reads and writes besides the queue (store/queue/enqueue.ts): subscriptions and idempotency records. */
+/** What a publish reads and writes besides the queue (store/queue/enqueue.ts) and fan-out (store/fan-out.ts): idempotency records. */
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import { fixedRows, fixedStatement } from "./fixed-statement.js";
 
 type Db = Kysely<Database>;
-
-/** Enabled webhooks of the project, with their subscriptions, for fan-out. */
-const ENABLED_WEBHOOKS = fixedStatement({
-  sqlite: "select id, events from webhooks where project_id = ? and enabled = 1",
-  postgres: "select id, events from webhooks where project_id = $1 and enabled = 1",
-});
-
-export async function subscribedWebhookIds(db: Db, projectId: string, event: string): Promise<string[]> {
-  const rows = await fixedRows<{ id: string; events: string }>(db, ENABLED_WEBHOOKS, [projectId]);
-  return rows.filter((r) => (JSON.parse(r.events) as string[]).includes(event)).map((r) => r.id);
-}
 
 export async function findIdempotentResponse(db: Db, projectId: string, key: string, notBefore: number): Promise<unknown | undefined> {
   const row = await db

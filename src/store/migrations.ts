@@ -271,6 +271,24 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    "0010_webhook_delivery_policies": {
+      // Per-webhook delivery policies (docs/delivery-policies.md): the payload filter (JSON text,
+      // read at fan-out), the rate limit and the state the claim counts it with (the theoretical
+      // arrival time of the next start, epoch ms: every worker reads and advances the same one),
+      // and the ordering. No index: none of them is read outside a webhook row.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("webhooks").addColumn("filter", "text").execute();
+        await db.schema
+          .alterTable("webhooks")
+          .addColumn("rate_limit_per_second", dialect === "postgres" ? "double precision" : "real")
+          .execute();
+        await db.schema.alterTable("webhooks").addColumn("rate_limit_tat", ts).execute();
+        await db.schema
+          .alterTable("webhooks")
+          .addColumn("ordering", "text", (c) => c.notNull().defaultTo("none"))
+          .execute();
+      },
+    },
   };
 }
 

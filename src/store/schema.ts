@@ -55,6 +55,14 @@ export interface WebhooksTable {
    * one back per success); null: HOOKLINE_WEBHOOK_CONCURRENCY. Kept here so every worker sees it.
    */
   inflight_limit?: number | null;
+  /** The payload filter as JSON text (domain/payload-filter.ts); null: none (migration 0010). */
+  filter?: string | null;
+  /** Attempt starts per second, across all workers (domain/rate-limit.ts); null: no limit. */
+  rate_limit_per_second?: number | null;
+  /** The rate limit's state: when its next start is due at the steady rate (epoch ms; store/queue/rate-limit.ts). */
+  rate_limit_tat?: number | null;
+  /** "fifo": one attempt in flight, in creation order (store/queue/fifo.ts). */
+  ordering?: "none" | "fifo";
   created_at: number;
   updated_at: number;
 }

@@ -110,7 +110,7 @@ describe.each(WITH_POOLER)("log search and export (%s)", (dialect) => {
       const r = await hl.api("GET", `/api/v1/projects/${p}/events/${pub.body.id}`);
       return r.body.deliveries?.every((d: { attempts: number }) => d.attempts > 0) && r;
     });
-    expect(Object.keys(res.body).sort()).toEqual(["created_at", "deliveries", "event", "id", "subject"]);
+    expect(Object.keys(res.body).sort()).toEqual(["created_at", "deliveries", "event", "id", "not_delivered", "subject"]);
     expect(res.body).toMatchObject({ id: pub.body.id, event: "issue.created", subject: { key: "ISS-1", title: "Ünïcode" } });
     const byHook = Object.fromEntries(res.body.deliveries.map((d: { webhook_id: string }) => [d.webhook_id, d]));
     expect(byHook[hook]).toMatchObject({ status: "succeeded", attempts: 1, trigger: "event" });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CompiledQuery, type KyselyPlugin } from "kysely";
 import { claimPostgres } from "../../src/store/postgres/claim-deliveries.js";
 import { candidatesText } from "../../src/store/queue/candidates.js";
+import { candidateParams } from "../../src/store/sqlite/claim-deliveries.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
 import type { ClaimRequest } from "../../src/store/queue/types.js";
 import { openStore, type Store } from "../../src/store/db.js";
@@ -108,7 +109,7 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     if (dialect === "sqlite") {
       const plan = await store.db.connection().execute(async (conn) => {
         const text = `explain query plan ${candidatesText("?", "?")}`;
-        const rows = (await conn.executeQuery(CompiledQuery.raw(text, [4, 4, now, now, now]))).rows as { detail: string }[];
+        const rows = (await conn.executeQuery(CompiledQuery.raw(text, candidateParams({ cap: 4, now })))).rows as { detail: string }[];
         return rows.map((r) => r.detail).join("\n");
       });
       // Each subquery is a seek into its webhook's range of an index, never a scan of deliveries.

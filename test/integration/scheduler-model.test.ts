@@ -50,6 +50,25 @@
  *    work-conservation check, pools [1, 3]: publish(mp0, 1), publish(mp1, 2), poll(w1) → "worker 1
  *    has 1 free slots, yet webhook 4 has a due, free delivery and a free slot".
  *
+ * The delivery policies (a SetPolicy command gives a webhook a rate limit of 2/s, FIFO or a payload
+ * filter; 30 runs per store for each mutation, shrunk):
+ *  - no start beyond the rate: the claim times counted against a rate limit (the injected clock, so
+ *    exact), in every window, within per_second × t + max(1, per_second). A claim ignoring the rate
+ *    limit (rate-limit.ts not lowering the limit): policy(hook 0, rate), publish(mp0, 3), poll(w0) →
+ *    "webhook 0 (rate 2/s) started 3 attempts in 0 s; at most 2 allowed";
+ *  - FIFO order and single flight: an attempt of a FIFO webhook is its head (oldest pending by
+ *    run_at, id) and the only one of it in flight. A claim that forgets FIFO (fifo.ts neither capping
+ *    the limit at 1 nor leasing the head by id): publish(mp0, 2), policy(hook 0, fifo), poll(w1) →
+ *    "FIFO webhook 0 got dlv_… while another attempt of it is in flight". A FIFO retry that
+ *    does not hold the line (record-outcomes.ts not asking settle to keep run_at): caught first by the
+ *    state comparison, publish(mp0, 1), poll(w1), policy(hook 0, fifo), end(w1, 0, failure) → "run_at
+ *    of dlv_… expected 10870204 to be 10869204" (the retry moved out of its place in line);
+ *  - filters never create deliveries: the fan-out of every publish equals the model's (enabled, in
+ *    the project, and the filter matching). Fan-out ignoring filters (domain/fan-out.ts):
+ *    policy(hook 0, filter), publish(mp0, 1) → "fan-out: expected [ …(3) ] to deeply equal [ …(2) ]".
+ *  Capping a FIFO webhook's limit at 1 alone is redundant (the claim leases only its head, by id) and
+ *  that mutation alone passes, as it should.
+ *
  * HOOKLINE_MODEL_RUNS sets the number of runs per store (default 15).
  */
 import fc from "fast-check";
@@ -58,6 +77,8 @@ import type { AttemptJob, SentAttempt } from "../../src/delivery/attempt-job.js"
 import type { AttemptResult } from "../../src/delivery/sender.js";
 import { SUSPECT_SHARE, Worker, type AttemptSender } from "../../src/delivery/worker.js";
 import { nextInflightLimit } from "../../src/domain/inflight-limit.js";
+import { advanceTat, rateAllowance } from "../../src/domain/rate-limit.js";
+import { worstWindow } from "../helpers/rate-window.js";
 import { createContext } from "../../src/services/context.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
@@ -76,6 +97,11 @@ const PROJECTS: [string, number][] = [
   ["mp2", 1],
 ];
 const WORKERS = 2;
+/** The rate-limited webhooks' rate: a whole number of ms per start, so the model's arithmetic is the claim's. */
+const RATE = 2;
+/** The filtered webhooks' filter: events published with subject.i >= 2 only. */
+const FILTER = { "subject.i": { $gte: 2 } };
+type Policy = "none" | "rate" | "fifo" | "filter";
 
 type Kind = "success" | "failure" | "retry-after" | "timeout" | "gone";
 type Status = "pending" | "succeeded" | "failed" | "cancelled";
@@ -87,6 +113,8 @@ interface MDelivery {
   attempts: number;
   runAt: number;
   lease: { worker: number; until: number } | null;
+  /** A FIFO retry waits here (lease_until, no token), keeping its run_at: its place in line. */
+  holdUntil: number | null;
   logs: { ok: number; failed: number };
 }
 
@@ -96,6 +124,12 @@ interface MHook {
   enabled: boolean;
   reason: string | null;
   limit: number | null;
+  /** Delivery policies (SetPolicy): a rate limit with its state and the claim times counted against it, FIFO, a payload filter. */
+  rate: number | null;
+  tat: number | null;
+  starts: number[];
+  fifo: boolean;
+  filter: boolean;
 }
 
 interface MAttempt {
@@ -201,14 +235,23 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
   });
 
   const db = () => hl.runtime.ctx.store.db;
-  const effLimit = (h: MHook) => Math.min(CAP, h.limit ?? CAP);
+  const effLimit = (h: MHook) => Math.min(h.fifo ? 1 : CAP, h.limit ?? CAP);
   const suspectSlots = (pool: number) => Math.max(1, Math.floor(pool * SUSPECT_SHARE));
-  const claimable = (d: MDelivery, at = clock) => d.status === "pending" && d.runAt <= at && (d.lease === null || d.lease.until <= at);
+  const claimable = (d: MDelivery, at = clock) =>
+    d.status === "pending" && d.runAt <= at && (d.lease === null || d.lease.until <= at) && (d.holdUntil === null || d.holdUntil <= at);
+  /** A FIFO webhook's head: its oldest pending delivery by creation (run_at, then id). */
+  const headOf = (m: Model, hook: number) =>
+    [...m.deliveries.values()].filter((d) => d.hook === hook && d.status === "pending").sort((a, b) => a.runAt - b.runAt || (a.id < b.id ? -1 : 1))[0];
   const live = (m: Model, hook: number) =>
     [...m.deliveries.values()].filter((d) => d.hook === hook && d.status === "pending" && d.lease && d.lease.until > clock).length;
   /** Has a due, free delivery and a free slot: a claim may lease it now. */
-  const hookClaimable = (m: Model, hook: number) =>
-    live(m, hook) < effLimit(m.hooks[hook]) && [...m.deliveries.values()].some((d) => d.hook === hook && claimable(d));
+  const hookClaimable = (m: Model, hook: number) => {
+    const h = m.hooks[hook];
+    if (live(m, hook) >= effLimit(h)) return false;
+    if (h.rate !== null && rateAllowance(h.rate, h.tat, clock).free === 0) return false;
+    if (h.fifo) return headOf(m, hook) !== undefined && claimable(headOf(m, hook)!);
+    return [...m.deliveries.values()].some((d) => d.hook === hook && claimable(d));
+  };
   /**
    * A worker holding an attempt whose delivery it could claim again (its lease expired) is not
    * stepped: in production an attempt ends at the timeout, well inside its lease, but the fake
@@ -228,7 +271,15 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
       if (job.attempt !== d.attempts + 1) throw new Error(`${d.id} sent as attempt ${job.attempt} after ${d.attempts} attempts`);
       const hook = m.hooks[d.hook];
       if (!hook.enabled) throw new Error(`${d.id} sent to disabled webhook ${hook.id}`);
+      // FIFO: one in flight, and only ever its head.
+      if (hook.fifo && live(m, d.hook) > 0) throw new Error(`FIFO webhook ${d.hook} got ${d.id} while another attempt of it is in flight`);
+      if (hook.fifo && headOf(m, d.hook)!.id !== d.id) throw new Error(`FIFO webhook ${d.hook} got ${d.id} before its head ${headOf(m, d.hook)!.id}`);
       d.lease = { worker: w, until: clock + LEASE };
+      d.holdUntil = null;
+      if (hook.rate !== null) {
+        hook.starts.push(clock);
+        hook.tat = advanceTat(hook.rate, hook.tat, clock, 1);
+      }
       const a = { key, deliveryId: d.id, hook: d.hook, suspect: hook.limit !== null };
       m.inflight[w].push(a);
       got.push(a);
@@ -250,9 +301,12 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
       d.attempts++;
       d.lease = null;
       if (kind === "success") d.status = "succeeded";
-      else if (kind !== "gone" && d.attempts < MAX_ATTEMPTS)
-        d.runAt = clock + Math.max(DELAYS[d.attempts - 1], kind === "retry-after" ? RETRY_AFTER_S * 1000 : 0);
-      else {
+      else if (kind !== "gone" && d.attempts < MAX_ATTEMPTS) {
+        const due = clock + Math.max(DELAYS[d.attempts - 1], kind === "retry-after" ? RETRY_AFTER_S * 1000 : 0);
+        // A FIFO retry keeps its place (run_at) and waits in lease_until, holding the line.
+        if (m.hooks[d.hook].fifo) d.holdUntil = due;
+        else d.runAt = due;
+      } else {
         d.status = "failed";
         ended.push({ d, disable: kind === "gone" ? "gone" : "failures" });
       }
@@ -271,7 +325,7 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
 
   function cancelPending(m: Model, hook: number, except?: string): void {
     for (const x of m.deliveries.values()) {
-      if (x.hook === hook && x.status === "pending" && x.id !== except) Object.assign(x, { status: "cancelled", lease: null });
+      if (x.hook === hook && x.status === "pending" && x.id !== except) Object.assign(x, { status: "cancelled", lease: null, holdUntil: null });
     }
   }
 
@@ -288,6 +342,7 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
       expect(Number(row.run_at), `run_at of ${where}`).toBe(d.runAt);
       if (d.lease === null) {
         expect(row.lease_token, `lease of ${where}`).toBeNull();
+        if (d.status === "pending") expect(row.lease_until == null ? null : Number(row.lease_until), `held until (lease_until) of ${where}`).toBe(d.holdUntil);
         continue;
       }
       r.tokens[d.lease.worker] ??= row.lease_token;
@@ -356,8 +411,18 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
     }
   }
 
+  /** No start beyond the rate: the claim times counted against each rate limit, in every window. */
+  function checkRates(m: Model): void {
+    for (const [i, h] of m.hooks.entries()) {
+      if (h.rate === null) continue;
+      const w = worstWindow(h.starts, h.rate);
+      if (w.count > w.allowed) throw new Error(`webhook ${i} (rate ${h.rate}/s) started ${w.count} attempts in ${w.seconds} s; at most ${w.allowed} allowed`);
+    }
+  }
+
   async function afterCommand(m: Model, r: Real, filled: number[]): Promise<void> {
     const sent = new Map(filled.map((w) => [w, observe(m, r, w)]));
+    checkRates(m);
     for (let w = 0; w < WORKERS; w++) if (!filled.includes(w) && r.senders[w].take().length > 0) throw new Error(`worker ${w} claimed unasked`);
     await checkState(m, r);
     for (const [w, s] of sent) checkClaims(m, r, w, s);
@@ -377,11 +442,21 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
         const res = await hl.api("POST", `/api/v1/projects/${p}/events`, { event: EVENT, subject: { i } });
         expect(res.status).toBe(202);
         const rows = await db().selectFrom("deliveries").select(["id", "webhook_id"]).where("event_id", "=", res.body.id).execute();
-        const expected = m.hooks.flatMap((h, i) => (h.project === p && h.enabled ? [i] : []));
-        expect(rows.map((x) => x.webhook_id).sort(), "fan-out").toEqual(expected.map((i) => m.hooks[i].id).sort());
+        // Fan-out: enabled webhooks of the project, and a filter never creates a delivery for an event it does not match.
+        const expected = m.hooks.flatMap((h, k) => (h.project === p && h.enabled && (!h.filter || i >= 2) ? [k] : []));
+        expect(rows.map((x) => x.webhook_id).sort(), "fan-out").toEqual(expected.map((k) => m.hooks[k].id).sort());
         for (const row of rows) {
           const hook = m.hooks.findIndex((h) => h.id === row.webhook_id);
-          m.deliveries.set(row.id, { id: row.id, hook, status: "pending", attempts: 0, runAt: clock, lease: null, logs: { ok: 0, failed: 0 } });
+          m.deliveries.set(row.id, {
+            id: row.id,
+            hook,
+            status: "pending",
+            attempts: 0,
+            runAt: clock,
+            lease: null,
+            holdUntil: null,
+            logs: { ok: 0, failed: 0 },
+          });
         }
       }
       await afterCommand(m, r, []);
@@ -490,6 +565,35 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
     toString = () => `setLimit(hook ${this.hook}, ${this.limit})`;
   }
 
+  /** A webhook's delivery policy changes (through the API): the model follows, the rate limit's state carried over as stored. */
+  class SetPolicy implements Cmd {
+    constructor(
+      readonly hook: number,
+      readonly policy: Policy,
+    ) {}
+    check = () => true;
+    async run(m: Model, r: Real) {
+      const h = m.hooks[this.hook];
+      const body = {
+        filter: this.policy === "filter" ? FILTER : null,
+        rate_limit: this.policy === "rate" ? { per_second: RATE } : null,
+        ordering: this.policy === "fifo" ? "fifo" : "none",
+      };
+      const res = await hl.api("PATCH", `/api/v1/projects/${h.project}/webhooks/${h.id}`, body);
+      expect(res.status).toBe(200);
+      const row = await db().selectFrom("webhooks").select("rate_limit_tat").where("id", "=", h.id).executeTakeFirstOrThrow();
+      Object.assign(h, {
+        rate: this.policy === "rate" ? RATE : null,
+        tat: row.rate_limit_tat == null ? null : Number(row.rate_limit_tat),
+        starts: [],
+        fifo: this.policy === "fifo",
+        filter: this.policy === "filter",
+      });
+      await afterCommand(m, r, []);
+    }
+    toString = () => `policy(hook ${this.hook}, ${this.policy})`;
+  }
+
   const worker = fc.nat(WORKERS - 1);
   const kind = fc.constantFrom<Kind>("success", "failure", "retry-after", "timeout", "gone");
   const commands = [
@@ -504,6 +608,8 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
     worker.map((w) => new Takeover(w)),
     fc.tuple(fc.nat(5), fc.boolean()).map(([h, e]) => new SetEnabled(h, e)),
     fc.tuple(fc.nat(5), fc.constantFrom(1, 2, null)).map(([h, l]) => new SetLimit(h, l)),
+    fc.tuple(fc.nat(5), fc.constantFrom<Policy>("none", "rate", "fifo", "filter")).map(([h, p]) => new SetPolicy(h, p)),
+    fc.tuple(fc.nat(5), fc.constantFrom<Policy>("rate", "fifo")).map(([h, p]) => new SetPolicy(h, p)),
   ];
 
   it("the real workers keep every invariant under random publishes, outcomes, lease takeovers, limits and disables", async () => {
@@ -515,7 +621,7 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
         async (pools, seed, cmds) => {
           const r = await setup(pools, seed);
           const m: Model = {
-            hooks: hookIds.map((h) => ({ ...h, enabled: true, reason: null, limit: null })),
+            hooks: hookIds.map((h) => ({ ...h, enabled: true, reason: null, limit: null, rate: null, tat: null, starts: [], fifo: false, filter: false })),
             deliveries: new Map(),
             inflight: pools.map(() => []),
             pools,
@@ -539,7 +645,19 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
     await db().deleteFrom("deliveries").execute();
     await db().deleteFrom("events").execute();
     await db().deleteFrom("notifications").execute();
-    await db().updateTable("webhooks").set({ enabled: 1, disabled_reason: null, disabled_at: null, inflight_limit: null }).execute();
+    await db()
+      .updateTable("webhooks")
+      .set({
+        enabled: 1,
+        disabled_reason: null,
+        disabled_at: null,
+        inflight_limit: null,
+        filter: null,
+        rate_limit_per_second: null,
+        rate_limit_tat: null,
+        ordering: "none",
+      })
+      .execute();
     const senders = pools.map(() => new FakeSender());
     const workers = pools.map((concurrency, i) => {
       // Its own context: publishes through the API do not wake it; commands step it.

@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import { fairShares } from "../../src/store/queue/fair-share.js";
 import type { Candidate } from "../../src/store/queue/types.js";
 
-const hook = (id: string, project_id: string, limit = 16, busy = 0, suspect = false): Candidate => ({ id, project_id, limit, busy, suspect });
+const hook = (id: string, project_id: string, limit = 16, busy = 0, suspect = false): Candidate => ({
+  id,
+  project_id,
+  limit,
+  busy,
+  suspect,
+  rate: null,
+  tat: null,
+  fifo: false,
+  head: null,
+});
 const first = () => 0;
 
 describe("sharing a claim's slots", () => {

@@ -3,6 +3,8 @@ import type { RoutePlugin } from "../decorators.js";
 import {
   DeliveryIdSchema,
   ErrorRef,
+  FilterTestBody,
+  FilterTestResult,
   IncludeQuery,
   ProjectParams,
   SecretRotateBody,
@@ -15,6 +17,7 @@ import {
   WebhookSchema,
   errorResponses,
 } from "../schemas.js";
+import { tryFilter } from "../../services/filter-test.js";
 import { testWebhook } from "../../services/publish.js";
 import { recoverWebhook } from "../../services/recover.js";
 import * as keys from "../../services/webhook-keys.js";
@@ -40,6 +43,21 @@ export const webhookRoutes: RoutePlugin = async (app) => {
       schema: { tags, params: ProjectParams, body: WebhookCreateBody, response: { 201: WebhookSchema, 409: ErrorRef, ...errorResponses } },
     },
     async (req, reply) => reply.status(201).send(await webhooks.createWebhook(ctx, req.params.project_id, req.body)),
+  );
+  app.post(
+    `${base}/filter-test`,
+    {
+      onRequest: guard("project"),
+      schema: {
+        tags,
+        description:
+          "Try a payload filter: whether it matches the delivery body of the event type's example (the UI's `Try filter`). A bad filter is 422 naming its path, as on save.",
+        params: ProjectParams,
+        body: FilterTestBody,
+        response: { 200: FilterTestResult, ...errorResponses },
+      },
+    },
+    async (req) => tryFilter(ctx, req.params.project_id, req.body),
   );
   app.get(
     `${base}/:id`,

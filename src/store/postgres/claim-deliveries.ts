@@ -1,9 +1,11 @@
 import { sql, type Kysely } from "kysely";
 import { namedPostgres, rawRows } from "../fixed-statement.js";
-import { candidatesText, dueAndFreeText, liveLeasesText } from "../queue/candidates.js";
+import { candidateOf, candidatesText, countBy, dueAndFreeText, liveLeasesText } from "../queue/candidates.js";
 import { fairShares } from "../queue/fair-share.js";
+import { limitByFifo, splitFifoShares } from "../queue/fifo.js";
+import { limitByRate, spendRate } from "../queue/rate-limit.js";
 import type { Database } from "../schema.js";
-import type { AttemptTarget, Candidate, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
+import type { AttemptTarget, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
 
 /**
  * Two statements in one transaction. The first finds the candidate webhooks and locks their rows
@@ -11,7 +13,9 @@ import type { AttemptTarget, Candidate, ClaimRequest, ClaimResult, ClaimedDelive
  * publishes, whose foreign-key checks take KEY SHARE, are not held up). The second runs with a
  * snapshot taken after those locks, so it counts every lease any worker committed on these
  * webhooks, caps each share at the free slots it finds, and per webhook leases its oldest due rows
- * (a LATERAL seek into deliveries_webhook_due, LIMIT its share), returning what the attempts need.
+ * (a LATERAL seek into deliveries_webhook_due, LIMIT its share) — a FIFO webhook its head, by id
+ * (queue/fifo.ts) — returning what the attempts need. Rate-limited webhooks spend their allowance
+ * on their rows, still locked (queue/rate-limit.ts).
  */
 const CANDIDATES = namedPostgres(`${candidatesText("$1::int", "$2::bigint")} for no key update of w skip locked`);
 
@@ -25,9 +29,11 @@ const LEASE = namedPostgres(`
        order by d.run_at
        limit greatest(0, least(s.n, s.lim - ${liveLeasesText("s.webhook_id", "$4::bigint")}))
        for update skip locked) p),
+  heads as (
+    select d.id from deliveries d where d.id = any($7::text[]) and ${dueAndFreeText("$4::bigint")} for update skip locked),
   claimed as (
     update deliveries d set lease_token = $5, lease_until = $6
-      from picked where d.id = picked.id
+      from (select id from picked union all select id from heads) x where d.id = x.id
     returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at)
   select c.*, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
          w.headers, w.auth, w.auth_secret, w.client_cert, w.client_key,
@@ -43,20 +49,24 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
     // walking deliveries_webhook_due in order and stopping at the share. The ordered index scan is
     // the right plan at any size; `set local` ends with the transaction.
     await sql`set local enable_bitmapscan = off`.execute(trx);
-    const rows = await rawRows<Candidate>(trx, CANDIDATES, [req.cap, req.now]);
-    const candidates = rows.map((r) => ({ ...r, limit: Number(r.limit), busy: Number(r.busy) }));
+    const candidates = (await rawRows<Record<string, unknown>>(trx, CANDIDATES, [req.cap, req.now])).map(candidateOf);
+    limitByFifo(candidates);
+    const wakeAt = limitByRate(candidates, req.now);
     const { quota, lastProject, more } = fairShares(candidates, req.want, req.suspectWant, req.afterProject);
-    if (quota.size === 0) return { claimed: [], lastProject, more: false };
+    if (quota.size === 0) return { claimed: [], lastProject, more: false, wakeAt };
     const limitOf = new Map(candidates.map((c) => [c.id, c.limit]));
-    const ids = [...quota.keys()];
+    const { heads, seeks } = splitFifoShares(quota, candidates);
+    const ids = [...seeks.keys()];
     const leased = await rawRows<Omit<ClaimedDelivery, "suspect" | "target"> & AttemptTarget & { found: boolean }>(trx, LEASE, [
       ids,
-      ids.map((id) => quota.get(id)!),
+      ids.map((id) => seeks.get(id)!),
       ids.map((id) => limitOf.get(id)!),
       req.now,
       req.token,
       req.leaseUntil,
+      heads,
     ]);
+    await spendRate(trx, candidates, countBy(leased), req.now);
     const suspect = new Set(candidates.filter((c) => c.suspect).map((c) => c.id));
     const claimed: ClaimedDelivery[] = leased.map((r) => ({
       id: r.id,
@@ -70,7 +80,7 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
       suspect: suspect.has(r.webhook_id),
       target: r.found ? targetOf(r) : null,
     }));
-    return { claimed, lastProject, more };
+    return { claimed, lastProject, more, wakeAt };
   });
 }
 

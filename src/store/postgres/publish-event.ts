@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { fanOutPostgresText } from "../fan-out.js";
 import { namedPostgres, rawRows } from "../fixed-statement.js";
 import type { Database } from "../schema.js";
 
@@ -15,22 +16,23 @@ export interface PublishRow {
   traceContext: string | null;
   /** Delivery ids made in advance, one per webhook that may be subscribed. */
   deliveryIds: string[];
+  /** Filtered webhooks the caller matched, and the versions of every filter it knows (store/fan-out.ts). */
+  matched: string[];
+  versions: string[];
 }
 
 /**
  * A publish without an idempotency key as one statement: one round trip instead of five (begin,
  * read the subscribed webhooks, insert the event, insert its deliveries, commit), and a single
- * statement is atomic on its own. Answers the webhooks that got a delivery, or null when more
- * webhooks are subscribed than `deliveryIds` (an active limit lowered below what is enabled): then
- * nothing was written and the caller uses the transaction. A named prepared statement
+ * statement is atomic on its own. Which webhooks get the event is fan-out's (store/fan-out.ts). Answers the webhooks that got a delivery, or null when more
+ * webhooks are subscribed than `deliveryIds` (an active limit lowered below what is enabled) or a
+ * subscribed webhook has a filter the caller does not know (store/fan-out.ts): then nothing was
+ * written and the caller uses the transaction. A named prepared statement
  * (fixed-statement.ts): parsed and planned once per connection.
  */
 const PUBLISH = namedPostgres(`
-    with hooks as (
-      select id, row_number() over (order by id) as n
-        from webhooks
-       where project_id = $1 and enabled = 1 and events::jsonb ? $2::text),
-    fits as (select count(*) <= $3::int as ok from hooks),
+    with ${fanOutPostgresText({ project: "$1", event: "$2::text", matched: "$11::text[]", versions: "$12::text[]" })},
+    fits as (select count(*) <= $3::int and not exists (select 1 from sub where unknown) as ok from hooks),
     ev as (
       insert into events (id, project_id, event, payload, created_at, trace_context)
       select $4::text, $1::text, $2::text, $5::text, $6::bigint, $7::text from fits where ok),
@@ -54,6 +56,8 @@ export async function publishEventPostgres(db: Kysely<Database>, e: PublishRow):
     e.deliveryIds,
     e.maxAttempts,
     e.retryDelays,
+    e.matched,
+    e.versions,
   ]);
   return row.fits ? (row.webhook_ids ?? []) : null;
 }

@@ -2,7 +2,7 @@
  * What recording a batch of finished attempts reads first, in one statement: each delivery's state
  * as it is now (the next step depends on it, and only a delivery still leased by the caller takes
  * one), its event's payload (a log entry refers to it instead of copying the body it sent: logs.ts)
- * and its webhook's in-flight limit (inflight-limit.ts).
+ * and its webhook's in-flight limit (inflight-limit.ts) and ordering (a FIFO retry holds the line: settle.ts).
  */
 import type { DeliveryRow } from "../schema.js";
 import { fixedRows, fixedStatement, isSqlite } from "../fixed-statement.js";
@@ -11,10 +11,10 @@ import type { Db } from "./settle.js";
 export type AttemptedDelivery = Pick<
   DeliveryRow,
   "id" | "event_id" | "webhook_id" | "project_id" | "trigger" | "status" | "attempts" | "max_attempts" | "retry_delays" | "lease_token"
-> & { payload: string; inflight_limit: number | null };
+> & { payload: string; inflight_limit: number | null; ordering: "none" | "fifo" };
 
 const COLUMNS = `d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.status, d.attempts, d.max_attempts, d.retry_delays, d.lease_token,
-                 e.payload, w.inflight_limit`;
+                 e.payload, w.inflight_limit, w.ordering`;
 
 const ATTEMPTED = fixedStatement({
   sqlite: `select ${COLUMNS} from json_each(?) j

@@ -7,6 +7,8 @@ import type { Store } from "../db.js";
 import type { Database, Trigger } from "../schema.js";
 import type { Kysely } from "kysely";
 import { publishEventPostgres } from "../postgres/publish-event.js";
+import type { FanOutEvent } from "../../domain/fan-out.js";
+import { knownFiltered } from "../fan-out.js";
 import { fixedRun, fixedStatement, isSqlite } from "../fixed-statement.js";
 
 type Db = Kysely<Database>;
@@ -74,19 +76,20 @@ export async function enqueue(db: Db, e: NewEvent, deliveries: NewDelivery[], sc
 
 /**
  * A publish without an idempotency key in a single statement where the dialect has one
- * (PostgreSQL, postgres/publish-event.ts): the event plus a delivery for every enabled, subscribed
- * webhook. Answers the webhooks that got a delivery, or null when the caller must use the
+ * (PostgreSQL, postgres/publish-event.ts): the event plus a delivery for every webhook fan-out
+ * chooses (store/fan-out.ts). Answers the webhooks that got a delivery, or null when the caller must use the
  * transaction (SQLite, whose group commit makes that cheap, or more subscribers than `deliveryIds`).
  */
 export async function enqueueSubscribedAtOnce(
   store: Store,
   schedule: RetrySchedule,
-  prepare: () => { event: NewEvent; deliveryIds: string[] },
+  prepare: () => { event: NewEvent; deliveryIds: string[]; fanOut: FanOutEvent },
 ): Promise<string[] | null> {
   if (store.dialect !== "postgres") return null;
-  const { event: e, deliveryIds } = prepare();
+  const { event: e, deliveryIds, fanOut } = prepare();
   return publishEventPostgres(store.db, {
     ...e,
+    ...knownFiltered(e.projectId, fanOut),
     traceContext: e.traceContext ?? null,
     maxAttempts: schedule.maxAttempts,
     retryDelays: JSON.stringify(schedule.retryDelaysMs),

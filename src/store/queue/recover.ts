@@ -1,7 +1,8 @@
 /**
- * Recover: one new delivery (trigger `recover`) for each stored event of a window that a webhook
- * subscribes to and has neither received (a succeeded delivery) nor queued (a pending one) — failed
- * ones, cancelled ones and events published while it was disabled. A page at a time, each in its
+ * Recover: one new delivery (trigger `recover`) for each stored event of a window that fan-out
+ * gives a webhook (store/fan-out.ts: subscribed, and its payload filter as it is now) and that it
+ * has neither received (a succeeded delivery) nor queued (a pending one) — failed ones, cancelled
+ * ones and events published while it was disabled. A page at a time, each in its
  * caller's transaction: the candidates are read and their deliveries written under the webhook's
  * lock (PostgreSQL: its row; SQLite: the write lock the transaction holds), so two recovers at once
  * never queue one event twice — the second finds the first's pending deliveries.
@@ -10,13 +11,14 @@ import { sql, type Kysely } from "kysely";
 import { isSqlite } from "../fixed-statement.js";
 import type { Database, DeliveriesTable } from "../schema.js";
 import type { RetrySchedule } from "./enqueue.js";
+import { whyNotDelivered } from "../../domain/fan-out.js";
+import { FAN_OUT_COLUMNS, fanOutWebhook, type FanOutRow } from "../fan-out.js";
 
 type Db = Kysely<Database>;
 
 export interface RecoverPage {
   webhookId: string;
   projectId: string;
-  events: string[];
   /** Window, epoch ms, inclusive. */
   from: number;
   to: number;
@@ -38,19 +40,24 @@ export async function recoverPage(
   now: number,
   newDeliveryId: (at: number) => string,
 ): Promise<RecoveredPage> {
-  const hook = !isSqlite(db)
-    ? (await sql<{ enabled: number }>`select enabled from webhooks where id = ${page.webhookId} for update`.execute(db)).rows[0]
-    : await db.selectFrom("webhooks").select("enabled").where("id", "=", page.webhookId).executeTakeFirst();
-  if (!hook || hook.enabled !== 1) return { queued: 0, next: null };
-  if (page.events.length === 0) return { queued: 0, next: null };
+  const row = (
+    await sql<
+      FanOutRow & { ordering: string }
+    >`select ${sql.raw(FAN_OUT_COLUMNS)}, ordering from webhooks where id = ${page.webhookId} ${sql.raw(isSqlite(db) ? "" : "for update")}`.execute(db)
+  ).rows[0];
+  if (!row || row.enabled !== 1) return { queued: 0, next: null };
+  // Fan-out decides, with the webhook's settings as they are now (read under its lock).
+  const hook = fanOutWebhook(row);
+  if (hook.events.length === 0) return { queued: 0, next: null };
   const after = page.after;
   const rows = await db
     .selectFrom("events as e")
-    .select(["e.id", "e.created_at"])
+    .select(["e.id", "e.created_at", "e.event"])
+    .$if(hook.filter !== null, (q) => q.select("e.payload"))
     .where("e.project_id", "=", page.projectId) // index events_project_created
     .where("e.created_at", ">=", page.from)
     .where("e.created_at", "<=", page.to)
-    .where("e.event", "in", page.events)
+    .where("e.event", "in", hook.events)
     .$if(after !== null, (q) =>
       q.where((eb) => eb.or([eb("e.created_at", ">", after!.at), eb.and([eb("e.created_at", "=", after!.at), eb("e.id", ">", after!.id)])])),
     )
@@ -72,7 +79,9 @@ export async function recoverPage(
         .execute()
     ).map((r) => r.event_id),
   );
-  const missing = rows.filter((r) => !covered.has(r.id));
+  const missing = rows.filter(
+    (r) => !covered.has(r.id) && whyNotDelivered(hook, { event: r.event, body: () => JSON.parse((r as { payload?: string }).payload!) as unknown }) === null,
+  );
   if (missing.length > 0) {
     const retryDelays = JSON.stringify(schedule.retryDelaysMs);
     const values: DeliveriesTable[] = missing.map((e) => ({
@@ -87,7 +96,8 @@ export async function recoverPage(
       retry_delays: retryDelays,
       // Due at once, in the order the events were published: the claim takes a webhook's rows by
       // run_at, so the oldest event goes first; other webhooks keep their fair share meanwhile.
-      run_at: Math.min(now, Number(e.created_at)),
+      // A FIFO webhook takes them in creation order instead (store/queue/fifo.ts): behind what it has queued.
+      run_at: row.ordering === "fifo" ? now : Math.min(now, Number(e.created_at)),
       lease_token: null,
       created_at: now,
       updated_at: now,

@@ -16,17 +16,24 @@ export interface Settlement {
   /** `pending` with a `runAt`: a retry, due then. */
   status: Extract<DeliveryStatus, "succeeded" | "failed" | "pending">;
   runAt: number | null;
+  /**
+   * A FIFO webhook's retry keeps its place in line (fifo.ts): run_at, its position, stays, and the
+   * time it is due again goes in lease_until, which keeps it (and so every delivery behind it) from
+   * starting before then.
+   */
+  holdsLine?: boolean;
 }
 
 const SETTLE = fixedStatement({
-  sqlite: `update deliveries set status = s.value ->> 1, run_at = coalesce(s.value ->> 2, run_at), attempts = attempts + 1,
-                  lease_token = null, lease_until = null, updated_at = ?
+  sqlite: `update deliveries set status = s.value ->> 1,
+                  run_at = case when s.value ->> 3 then run_at else coalesce(s.value ->> 2, run_at) end, attempts = attempts + 1,
+                  lease_token = null, lease_until = case when s.value ->> 3 then s.value ->> 2 end, updated_at = ?
              from json_each(?) s
             where deliveries.id = s.value ->> 0 and deliveries.status = 'pending' and deliveries.lease_token = ?
         returning deliveries.id`,
-  postgres: `update deliveries d set status = s.status, run_at = coalesce(s.run_at, d.run_at), attempts = d.attempts + 1,
-                    lease_token = null, lease_until = null, updated_at = $1
-               from unnest($2::text[], $3::text[], $4::bigint[]) as s(id, status, run_at)
+  postgres: `update deliveries d set status = s.status, run_at = case when s.hold then d.run_at else coalesce(s.run_at, d.run_at) end,
+                    attempts = d.attempts + 1, lease_token = null, lease_until = case when s.hold then s.run_at end, updated_at = $1
+               from unnest($2::text[], $3::text[], $4::bigint[], $6::bool[]) as s(id, status, run_at, hold)
               where d.id = s.id and d.status = 'pending' and d.lease_token = $5
           returning d.id`,
 });
@@ -35,8 +42,8 @@ const SETTLE = fixedStatement({
 export async function settleAll(db: Db, items: Settlement[], token: string, now: number): Promise<string[]> {
   if (items.length === 0) return [];
   const params = isSqlite(db)
-    ? [now, JSON.stringify(items.map((i) => [i.id, i.status, i.runAt])), token]
-    : [now, items.map((i) => i.id), items.map((i) => i.status), items.map((i) => i.runAt), token];
+    ? [now, JSON.stringify(items.map((i) => [i.id, i.status, i.runAt, i.holdsLine ? 1 : 0])), token]
+    : [now, items.map((i) => i.id), items.map((i) => i.status), items.map((i) => i.runAt), token, items.map((i) => i.holdsLine === true)];
   const rows = await fixedRows<{ id: string }>(db, SETTLE, params);
   return rows.map((r) => r.id);
 }

@@ -65,6 +65,8 @@ export interface ClaimResult {
    * slots offered: another claim may find more. False: everything claimable now was taken.
    */
   more: boolean;
+  /** The earliest time a rate-limited webhook passed over now may start again: the worker claims again then. */
+  wakeAt?: number;
 }
 
 /** A webhook with due work and a free slot, as the claim found it. */
@@ -76,4 +78,10 @@ export interface Candidate {
   /** Live leases (attempts in flight in every worker). */
   busy: number;
   suspect: boolean;
+  /** Its rate limit (starts per second) and that limit's state (rate-limit.ts); null: none. */
+  rate: number | null;
+  tat: number | null;
+  /** Ordering "fifo" (fifo.ts), and its oldest pending delivery when that one may start now. */
+  fifo: boolean;
+  head: string | null;
 }

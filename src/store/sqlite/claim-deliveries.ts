@@ -1,14 +1,17 @@
 import { sharedCommit, type Store } from "../db.js";
 import { rawRows } from "../fixed-statement.js";
-import { candidatesText, dueAndFreeText } from "../queue/candidates.js";
+import { candidateOf, candidatesText, countBy, dueAndFreeText } from "../queue/candidates.js";
 import { fairShares } from "../queue/fair-share.js";
-import type { AttemptTarget, Candidate, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
+import { limitByFifo, splitFifoShares } from "../queue/fifo.js";
+import { limitByRate, spendRate } from "../queue/rate-limit.js";
+import type { AttemptTarget, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
 
 type Db = Parameters<Parameters<typeof sharedCommit>[1]>[0];
 
 // better-sqlite3 binds plain `?` only: a value is repeated where the text uses it twice.
 const CANDIDATES = candidatesText("?", "?");
-const candidateParams = (req: ClaimRequest) => [req.cap, req.cap, req.now, req.now, req.now];
+/** In the order the text uses them: the cap (twice), now for the live leases, the FIFO head (twice) and the due row (twice). */
+export const candidateParams = (req: Pick<ClaimRequest, "cap" | "now">) => [req.cap, req.cap, req.now, req.now, req.now, req.now, req.now];
 
 /** Most webhooks whose seeks one lease statement holds (SQLite allows 500 terms in a compound select). */
 const SEEKS_PER_STATEMENT = 200;
@@ -26,11 +29,18 @@ function leaseText(n: number): string {
                                   where d.webhook_id = ? and ${dueAndFreeText("?")} order by d.run_at limit ?)`;
     text = `update deliveries set lease_token = ?, lease_until = ?
              where id in (${Array.from({ length: n }, () => seek).join(" union all ")})
-            returning id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at`;
+            returning ${LEASED_COLUMNS}`;
     leaseTexts.set(n, text);
   }
   return text;
 }
+
+const LEASED_COLUMNS = `id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at`;
+
+/** FIFO webhooks' heads (queue/fifo.ts), by id, each only if it may still start. Parameters: token, lease_until, the ids as JSON, now (twice). */
+const LEASE_HEADS = `update deliveries set lease_token = ?, lease_until = ?
+                      where id in (select value from json_each(?)) and ${dueAndFreeText("?", "deliveries")}
+                  returning ${LEASED_COLUMNS}`;
 
 const TARGETS = `
   select d.id, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
@@ -48,27 +58,36 @@ const TARGETS = `
  */
 export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResult> {
   return sharedCommit(store, async (db) => {
-    const rows = await rawRows<Omit<Candidate, "suspect"> & { suspect: number }>(db, CANDIDATES, candidateParams(req));
-    const candidates = rows.map((r) => ({ ...r, limit: Number(r.limit), busy: Number(r.busy), suspect: r.suspect === 1 }));
+    const candidates = (await rawRows<Record<string, unknown>>(db, CANDIDATES, candidateParams(req))).map(candidateOf);
+    limitByFifo(candidates);
+    const wakeAt = limitByRate(candidates, req.now);
     const { quota, lastProject, more } = fairShares(candidates, req.want, req.suspectWant, req.afterProject);
-    if (quota.size === 0) return { claimed: [], lastProject, more: false };
+    if (quota.size === 0) return { claimed: [], lastProject, more: false, wakeAt };
     const suspect = new Set(candidates.filter((c) => c.suspect).map((c) => c.id));
     const claimed: ClaimedDelivery[] = [];
-    const shares = [...quota];
+    const { heads, seeks } = splitFifoShares(quota, candidates);
+    const shares = [...seeks];
+    const leasedParts: Omit<ClaimedDelivery, "suspect" | "target">[][] = [];
     for (let i = 0; i < shares.length; i += SEEKS_PER_STATEMENT) {
       const part = shares.slice(i, i + SEEKS_PER_STATEMENT);
-      const leased = await rawRows<Omit<ClaimedDelivery, "suspect" | "target">>(db, leaseText(part.length), [
-        req.token,
-        req.leaseUntil,
-        ...part.flatMap(([webhookId, n]) => [webhookId, req.now, req.now, n]),
-      ]);
+      leasedParts.push(
+        await rawRows<Omit<ClaimedDelivery, "suspect" | "target">>(db, leaseText(part.length), [
+          req.token,
+          req.leaseUntil,
+          ...part.flatMap(([webhookId, n]) => [webhookId, req.now, req.now, n]),
+        ]),
+      );
+    }
+    if (heads.length > 0) leasedParts.push(await rawRows(db, LEASE_HEADS, [req.token, req.leaseUntil, JSON.stringify(heads), req.now, req.now]));
+    for (const leased of leasedParts) {
       const targets = await loadTargets(
         db,
         leased.map((r) => r.id),
       );
       for (const r of leased) claimed.push({ ...r, suspect: suspect.has(r.webhook_id), target: targets.get(r.id) ?? null });
     }
-    return { claimed, lastProject, more };
+    await spendRate(db, candidates, countBy(claimed), req.now);
+    return { claimed, lastProject, more, wakeAt };
   });
 }
 

@@ -3,8 +3,8 @@ import { expect } from "vitest";
 import type { ApiResponse } from "../../helpers/hookline.js";
 
 /**
- * The fields of the `webhook` object, exactly: SPEC §4's and the receiver options (headers, auth,
- * client_certificate; null when unset). `last_delivery` comes only with `?include=last_delivery`.
+ * The fields of the `webhook` object, exactly: SPEC §4's, the receiver options (headers, auth,
+ * client_certificate; null when unset) and the delivery policies (filter, rate_limit, ordering). `last_delivery` comes only with `?include=last_delivery`.
  */
 export const WEBHOOK_FIELDS = [
   "auth",
@@ -14,13 +14,16 @@ export const WEBHOOK_FIELDS = [
   "disabled_reason",
   "enabled",
   "events",
+  "filter",
   "has_secret",
   "headers",
   "id",
   "name",
+  "ordering",
   "previous_secret_expires_at",
   "project_id",
   "public_key",
+  "rate_limit",
   "updated_at",
   "url",
 ];

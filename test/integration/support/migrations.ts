@@ -10,4 +10,5 @@ export const PG_MIGRATIONS = [
   "0007_log_entries_stats_and_failed",
   "0008_delivery_indexes_outside_the_hot_path",
   "0009_webhook_receiver_options",
+  "0010_webhook_delivery_policies",
 ];

@@ -740,6 +740,11 @@ export interface paths {
                                 attempts: number;
                                 trigger: "event" | "test" | "redeliver" | "recover";
                             }[];
+                            not_delivered: {
+                                webhook_id: string;
+                                /** @description why this webhook got no delivery of the event, judged by its settings now */
+                                reason: "not_subscribed" | "filtered" | "disabled" | "import";
+                            }[];
                         };
                     };
                 };
@@ -873,6 +878,15 @@ export interface paths {
                                     /** @description colon-separated uppercase hex */
                                     fingerprint_sha256: string;
                                 } | null;
+                                filter: {
+                                    [key: string]: unknown;
+                                } | null;
+                                rate_limit: {
+                                    /** @description attempt starts per second across all workers, 0.01 to 1000 */
+                                    per_second: number;
+                                } | null;
+                                /** @description fifo: one attempt in flight, in creation order */
+                                ordering: "none" | "fifo";
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -969,6 +983,12 @@ export interface paths {
                         auth?: unknown;
                         /** @description null, or {cert, key}: a PEM certificate (chain allowed) and its unencrypted PEM private key */
                         client_certificate?: unknown;
+                        /** @description a query object (at most 4 KiB, 10 levels deep), or null to remove it */
+                        filter?: unknown;
+                        /** @description {"per_second": 0.01..1000}, or null to remove it */
+                        rate_limit?: unknown;
+                        /** @description "none" (default) or "fifo" */
+                        ordering?: unknown;
                     };
                 };
             };
@@ -1017,6 +1037,15 @@ export interface paths {
                                 /** @description colon-separated uppercase hex */
                                 fingerprint_sha256: string;
                             } | null;
+                            filter: {
+                                [key: string]: unknown;
+                            } | null;
+                            rate_limit: {
+                                /** @description attempt starts per second across all workers, 0.01 to 1000 */
+                                per_second: number;
+                            } | null;
+                            /** @description fifo: one attempt in flight, in creation order */
+                            ordering: "none" | "fifo";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1068,6 +1097,112 @@ export interface paths {
                 };
                 /** @description Default Response */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/webhooks/filter-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Try a payload filter: whether it matches the delivery body of the event type's example (the UI's `Try filter`). A bad filter is 422 naming its path, as on save. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description an event type name: its example is matched */
+                        event: unknown;
+                        /** @description the filter to try (the same rules as a webhook's `filter`) */
+                        filter: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description whether the filter matches the delivery body of the event type's example */
+                            matches: boolean;
+                            /** @description the delivery body it was matched against */
+                            body: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1167,6 +1302,15 @@ export interface paths {
                                 /** @description colon-separated uppercase hex */
                                 fingerprint_sha256: string;
                             } | null;
+                            filter: {
+                                [key: string]: unknown;
+                            } | null;
+                            rate_limit: {
+                                /** @description attempt starts per second across all workers, 0.01 to 1000 */
+                                per_second: number;
+                            } | null;
+                            /** @description fifo: one attempt in flight, in creation order */
+                            ordering: "none" | "fifo";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1339,6 +1483,12 @@ export interface paths {
                         auth?: unknown;
                         /** @description null, or {cert, key}: a PEM certificate (chain allowed) and its unencrypted PEM private key */
                         client_certificate?: unknown;
+                        /** @description a query object (at most 4 KiB, 10 levels deep), or null to remove it */
+                        filter?: unknown;
+                        /** @description {"per_second": 0.01..1000}, or null to remove it */
+                        rate_limit?: unknown;
+                        /** @description "none" (default) or "fifo" */
+                        ordering?: unknown;
                     };
                 };
             };
@@ -1387,6 +1537,15 @@ export interface paths {
                                 /** @description colon-separated uppercase hex */
                                 fingerprint_sha256: string;
                             } | null;
+                            filter: {
+                                [key: string]: unknown;
+                            } | null;
+                            rate_limit: {
+                                /** @description attempt starts per second across all workers, 0.01 to 1000 */
+                                per_second: number;
+                            } | null;
+                            /** @description fifo: one attempt in flight, in creation order */
+                            ordering: "none" | "fifo";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */

@@ -9,6 +9,7 @@ import { generateSecret } from "../lib/format";
 import { toFieldErrors, type FieldErrors } from "../lib/field-errors";
 import { useSession } from "../lib/session-context";
 import { AdvancedDisclosure } from "./advanced-disclosure";
+import { DeliveryPolicyFields, policyBody, policyDraft, policyErrors, type PolicyErrors } from "./delivery-policy-fields";
 import { draftOf, optionErrors, receiverBody, type OptionErrors } from "./receiver-options";
 import { ReceiverOptionsFields } from "./receiver-options-fields";
 
@@ -36,6 +37,8 @@ export function AddWebhookDialog({
   const [errors, setErrors] = useState<FieldErrors>({});
   const [options, setOptions] = useState(() => draftOf());
   const [optionErrs, setOptionErrs] = useState<OptionErrors>({});
+  const [policy, setPolicy] = useState(policyDraft());
+  const [policyErrs, setPolicyErrs] = useState<PolicyErrors>({});
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
   const atLimit = activeCount >= activeLimit;
@@ -56,14 +59,19 @@ export function AddWebhookDialog({
     setBusy(true);
     setErrors({});
     setOptionErrs({});
-    const body: WebhookInput = { name, events, url: url.trim(), enabled, ...receiverBody(options) };
+    const policies = policyBody(policy);
+    setPolicyErrs(policies.errors);
+    if (Object.keys(policies.errors).length > 0) return setBusy(false);
+    const body: WebhookInput = { name, events, url: url.trim(), enabled, ...receiverBody(options), ...policies.body };
     if (secret !== "") body.secret = secret;
     try {
       const w = await client.post<Webhook>(`/projects/${enc(projectId)}/webhooks`, body);
       onAdded(w);
     } catch (err) {
+      // Messages of the fields under Advanced show next to those fields, not again at the form's foot.
       setErrors(toFieldErrors(err, activeLimit));
       setOptionErrs(err instanceof ApiError ? optionErrors(err.details) : {});
+      setPolicyErrs(policyErrors(err));
       setBusy(false);
     }
   }
@@ -178,8 +186,9 @@ export function AddWebhookDialog({
           />
         </div>
 
-        <AdvancedDisclosure open={Object.keys(optionErrs).length > 0}>
+        <AdvancedDisclosure open={Object.keys(optionErrs).length > 0 || Object.keys(policyErrs).length > 0}>
           <ReceiverOptionsFields draft={options} onChange={setOptions} errors={optionErrs} />
+          <DeliveryPolicyFields projectId={projectId} draft={policy} onChange={setPolicy} errors={policyErrs} events={events} />
         </AdvancedDisclosure>
 
         <FormError>{errors.form}</FormError>

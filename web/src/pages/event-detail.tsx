@@ -16,6 +16,14 @@ const STATUS: Record<EventDetail["deliveries"][number]["status"], string> = {
   cancelled: "Cancelled",
 };
 
+/** Why a webhook got no delivery (judged by its settings now). */
+const REASON: Record<EventDetail["not_delivered"][number]["reason"], string> = {
+  not_subscribed: "not subscribed",
+  filtered: "filtered",
+  disabled: "disabled",
+  import: "import",
+};
+
 /** Where did this event go? The event (GET …/events/{id}) and each of its deliveries, by webhook. */
 export function EventDetailPage({ eventId }: { eventId: string }) {
   const frame = useProjectFrame();
@@ -90,6 +98,20 @@ export function EventDetailPage({ eventId }: { eventId: string }) {
               </div>
             )}
           </section>
+          {e.not_delivered.length > 0 && (
+            <section className="section" aria-labelledby="not-sent-heading">
+              <h2 id="not-sent-heading" className="section-title">
+                Not sent
+              </h2>
+              <ul className="card plain-list">
+                {e.not_delivered.map((n) => (
+                  <li key={n.webhook_id}>
+                    Not sent to <Link to={`${frame.base}/webhooks/${enc(n.webhook_id)}`}>{name(n.webhook_id)}</Link>: {REASON[n.reason]}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
           <section className="section" aria-labelledby="subject-heading">
             <h2 id="subject-heading" className="section-title">
               Subject

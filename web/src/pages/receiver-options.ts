@@ -91,14 +91,17 @@ export function receiverBody(d: ReceiverDraft, original?: Webhook): Partial<Webh
 /** Server messages about the options, by path (`headers`, `auth.token_url`, `client_certificate.key`, …). */
 export type OptionErrors = Record<string, string>;
 
+const RECEIVER_FIELD = /^(headers|auth|client_certificate)(\.|$)/;
+
+/** Fields shown next to their inputs under `Advanced` (receiver options and delivery policies), so the form's foot does not repeat them. */
 export function isOptionField(field: string): boolean {
-  return /^(headers|auth|client_certificate)(\.|$)/.test(field);
+  return RECEIVER_FIELD.test(field) || /^(filter|rate_limit|ordering)(\.|$)/.test(field);
 }
 
 export function optionErrors(details: Array<{ field: string; message: string }>): OptionErrors {
   const out: OptionErrors = {};
   for (const d of details) {
-    if (!isOptionField(d.field)) continue;
+    if (!RECEIVER_FIELD.test(d.field)) continue;
     // Every custom header's message is shown under the headers list.
     const key = d.field.startsWith("headers") ? "headers" : d.field;
     out[key] = out[key] ? `${out[key]} ${d.message}` : d.message;

@@ -20,8 +20,8 @@ import { DeliveryLog } from "./delivery-log";
 import { RecoverDialog } from "./recover-dialog";
 import { SigningKeyDialog } from "./signing-key-dialog";
 import { WebhookFields } from "./webhook-fields";
+import { AdvancedEditor } from "./advanced-editor";
 import { CertificateExpiry } from "./certificate-expiry";
-import { ReceiverOptionsEditor } from "./receiver-options-editor";
 
 type Confirm = null | "test" | "disable" | "enable" | "delete" | "signing-key" | "recover";
 
@@ -170,7 +170,7 @@ export function WebhookDetail({ webhookId }: { webhookId: string }) {
                 </span>
               </div>
               <WebhookFields webhook={w} path={path} patch={patch.mutateAsync} />
-              <ReceiverOptionsEditor webhook={w} patch={patch.mutateAsync} />
+              <AdvancedEditor webhook={w} projectId={frame.projectId} patch={patch.mutateAsync} />
             </section>
             <DeliveryChart statsKey={keys.stats(frame.projectId, webhookId, 24)} refreshKey={newest} />
           </div>
