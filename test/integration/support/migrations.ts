@@ -9,4 +9,5 @@ export const PG_MIGRATIONS = [
   "0006_event_type_schema",
   "0007_log_entries_stats_and_failed",
   "0008_delivery_indexes_outside_the_hot_path",
+  "0011_log_hourly_rollups",
 ];
