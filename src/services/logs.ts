@@ -2,6 +2,7 @@ import type { LogEntry, LogFilterQuery, LogPage, LogQuery, Stats } from "../api/
 import { NotFoundError, ValidationError, type FieldError } from "../domain/errors.js";
 import { isId } from "../domain/ids.js";
 import * as logs from "../store/logs.js";
+import { hourlyRollups, type HourlyCounts } from "../store/log-rollups.js";
 import type { LogFilter } from "../store/logs.js";
 import type { Trigger } from "../store/schema.js";
 import type { Context } from "./context.js";
@@ -112,26 +113,32 @@ export async function getLog(ctx: Context, projectId: string, webhookId: string,
   return logEntryView(row);
 }
 
-/** Per-hour succeeded/failed counts and latency percentiles of the last `hours` hours, oldest first. */
+/** Per-hour succeeded/failed counts and latency percentiles of the last `hours` hours, oldest first (from the hourly rollups). */
 export async function deliveryStats(ctx: Context, projectId: string, webhookId: string, hours = 24): Promise<Stats> {
   const hook = await findWebhookRow(ctx, projectId, webhookId);
   if (!wholeNumber(hours, 1, 168)) throw new ValidationError([{ field: "hours", message: "must be a whole number from 1 to 168" }]);
   const hour = 3600_000;
   const firstStart = Math.floor(ctx.now() / hour) * hour - (hours - 1) * hour;
-  const rows = await logs.attemptsSince(ctx.store.db, hook.id, firstStart);
-  const buckets = Array.from({ length: hours }, (_, i) => ({ start: firstStart + i * hour, succeeded: 0, failed: 0, durations: [] as number[] }));
+  const rows = await hourlyRollups(ctx.store.db, hook.id, firstStart, firstStart + hours * hour);
+  const buckets = Array.from({ length: hours }, (_, i) => ({ start: firstStart + i * hour, succeeded: 0, failed: 0, durations: [] as HourlyCounts[] }));
   for (const r of rows) {
-    const b = buckets[Math.floor((r.created_at - firstStart) / hour)];
-    if (!b) continue;
-    if (r.success === 1) b.succeeded++;
-    else b.failed++;
-    b.durations.push(r.duration_ms);
+    const b = buckets[(r.hour_start - firstStart) / hour];
+    b.succeeded += r.succeeded;
+    b.failed += r.failed;
+    b.durations.push(r);
   }
   return {
     hours,
     buckets: buckets.map((b) => {
-      const sorted = b.durations.sort((x, y) => x - y);
-      const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : null);
+      const n = b.succeeded + b.failed;
+      // Nearest rank over every attempt's duration: the rollup rows come in duration order with their counts.
+      const pct = (p: number) => {
+        if (n === 0) return null;
+        const rank = Math.min(n - 1, Math.ceil(p * n) - 1);
+        let seen = 0;
+        for (const d of b.durations) if ((seen += d.succeeded + d.failed) > rank) return d.duration_ms;
+        return null;
+      };
       return { start: new Date(b.start).toISOString(), succeeded: b.succeeded, failed: b.failed, p50_ms: pct(0.5), p95_ms: pct(0.95) };
     }),
   };

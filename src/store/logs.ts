@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { encodeTime } from "ulid";
 import type { Database, LogEntryRow, Trigger } from "./schema.js";
 import { fixedRun, fixedStatement, isSqlite } from "./fixed-statement.js";
+import { applyRollupDeltas, rollupDeltas } from "./log-rollups.js";
 
 type Db = Kysely<Database>;
 
@@ -164,31 +165,45 @@ const rowValues = (r: LogEntryRow) => [
 ];
 
 /**
- * Inserts a batch of entries: PostgreSQL in one statement (arrays through unnest), SQLite one
- * prepared statement per row (a multi-row form through json_each measured three times slower).
+ * Inserts a batch of entries and counts them in the hourly rollups (log-rollups.ts; call it in a
+ * transaction so both commit together): PostgreSQL in one statement (arrays through unnest), SQLite
+ * one prepared statement per row (a multi-row form through json_each measured three times slower).
  */
 export async function insertLogEntries(db: Db, rows: LogEntryRow[]): Promise<void> {
   if (rows.length === 0) return;
   if (isSqlite(db)) {
     for (const r of rows) await fixedRun(db, INSERT_LOG_ENTRY, rowValues(r));
-    return;
+  } else {
+    const values = rows.map(rowValues);
+    await fixedRun(
+      db,
+      INSERT_LOG_ENTRY,
+      values[0].map((_, i) => values.map((v) => v[i])),
+    );
   }
-  const values = rows.map(rowValues);
-  await fixedRun(
-    db,
-    INSERT_LOG_ENTRY,
-    values[0].map((_, i) => values.map((v) => v[i])),
-  );
+  await applyRollupDeltas(db, rollupDeltas(rows));
 }
 
-/** Attempts of the last `hours` hours, for the detail page's chart. */
-export async function attemptsSince(db: Db, webhookId: string, since: number) {
-  return db
-    .selectFrom("log_entries")
-    .select(["created_at", "success", "duration_ms"])
-    .where("webhook_id", "=", webhookId)
-    .where("created_at", ">=", since)
-    .execute();
+/**
+ * Deletes at most `limit` entries created before `cutoff` and takes them out of the rollups, in
+ * one transaction; answers how many went.
+ */
+export async function deleteLogEntriesBefore(db: Db, cutoff: number, limit: number): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const gone = await trx
+      .deleteFrom("log_entries")
+      .where("id", "in", (eb) => eb.selectFrom("log_entries").select("id").where("created_at", "<", cutoff).limit(limit))
+      .returning(["webhook_id", "created_at", "duration_ms", "success"])
+      .execute();
+    await applyRollupDeltas(
+      trx,
+      rollupDeltas(
+        gone.map((g) => ({ ...g, created_at: Number(g.created_at) })),
+        -1,
+      ),
+    );
+    return gone.length;
+  });
 }
 
 export interface WebhookFailures {

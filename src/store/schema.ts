@@ -155,6 +155,20 @@ export interface ClusterCredentialsTable {
   created_at: number;
 }
 
+/**
+ * The delivery log counted per webhook, hour and whole-millisecond duration (store/log-rollups.ts):
+ * the 24 h stats read these instead of the entries. One row per distinct duration keeps the
+ * stats' percentiles exact.
+ */
+export interface LogHourlyRollupsTable {
+  webhook_id: string;
+  /** The hour's start, epoch ms (a multiple of 3,600,000). */
+  hour_start: number;
+  duration_ms: number;
+  succeeded: number;
+  failed: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   event_types: EventTypesTable;
@@ -162,6 +176,7 @@ export interface Database {
   events: EventsTable;
   deliveries: DeliveriesTable;
   log_entries: LogEntriesTable;
+  log_hourly_rollups: LogHourlyRollupsTable;
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
   cluster_credentials: ClusterCredentialsTable;

@@ -25,6 +25,7 @@
  */
 import { SqliteAdapter, sql, type Kysely } from "kysely";
 import type { Database, DeliveryStatus } from "../schema.js";
+import { deleteLogEntriesBefore } from "../logs.js";
 
 const DEFAULT_BATCH = 1000;
 /** SQLite's deletes block the thread (index maintenance on log_entries is most of it): smaller steps. */
@@ -84,16 +85,12 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
   // A rotated-out secret is forgotten once its overlap is over (until then it is only ignored).
   await db.updateTable("webhooks").set({ previous_secret: null, previous_secret_expires_at: null }).where("previous_secret_expires_at", "<=", now).execute();
 
-  // Log entries reference nothing that must stay: delete the old ones outright, a batch at a time.
+  // Log entries reference nothing that must stay: delete the old ones outright, a batch at a time
+  // (each batch takes its entries out of the hourly rollups in the same transaction).
   for (let i = 0; i < maxBatches; i++) {
-    const res = await pace(() =>
-      db
-        .deleteFrom("log_entries")
-        .where("id", "in", (eb) => eb.selectFrom("log_entries").select("id").where("created_at", "<", cutoff).limit(BATCH))
-        .executeTakeFirst(),
-    );
-    result.logEntries += Number(res.numDeletedRows);
-    if (Number(res.numDeletedRows) < BATCH) break;
+    const deleted = await pace(() => deleteLogEntriesBefore(db, cutoff, BATCH));
+    result.logEntries += deleted;
+    if (deleted < BATCH) break;
   }
 
   for (const status of FINISHED) {

@@ -11,4 +11,5 @@ export const PG_MIGRATIONS = [
   "0008_delivery_indexes_outside_the_hot_path",
   "0009_webhook_receiver_options",
   "0010_webhook_delivery_policies",
+  "0011_log_hourly_rollups",
 ];
