@@ -110,16 +110,14 @@ export class SenderThreads {
   }
 
   /**
-   * Signs and sends one attempt on the least busy thread. Rejects with an AbortError when `signal`
+   * Signs and sends one attempt on its webhook's thread. Rejects with an AbortError when `signal`
    * aborts first (the thread is told to abort it), with SenderThreadLostError when the thread dies
    * or the pool is closed, and with the thread's message when the headers cannot be built.
    */
   send(job: AttemptJob, signal?: AbortSignal): Promise<SentAttempt> {
     if (this.closing) return Promise.reject(new SenderThreadLostError("Sender threads are shut down"));
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    let best: Slot | undefined;
-    for (const s of this.slots) if (s.thread && (!best || s.pending.size < best.pending.size)) best = s;
-    const slot = best ?? this.slots[0]; // every thread restarting: wait for the first
+    const slot = this.slotFor(job.webhookId);
     const id = this.nextId++;
     return new Promise<SentAttempt>((resolve, reject) => {
       const p: Pending = { resolve, reject, signal };
@@ -136,6 +134,23 @@ export class SenderThreads {
       slot.jobs.push({ id, job });
       this.schedule();
     });
+  }
+
+  /**
+   * A webhook's attempts all go to one thread, so what a thread keeps per webhook (its connection
+   * pool, its OAuth2 token) is the process's one copy: one token request per token lifetime, not
+   * one per thread. A webhook has at most HOOKLINE_WEBHOOK_CONCURRENCY attempts in flight, so no
+   * webhook can load a thread much more than others. While its thread restarts, the least busy
+   * other thread takes its attempts.
+   */
+  private slotFor(webhookId: string): Slot {
+    let hash = 0x811c9dc5; // FNV-1a
+    for (let i = 0; i < webhookId.length; i++) hash = Math.imul(hash ^ webhookId.charCodeAt(i), 0x01000193);
+    const own = this.slots[(hash >>> 0) % this.slots.length];
+    if (own.thread) return own;
+    let best: Slot | undefined;
+    for (const s of this.slots) if (s.thread && (!best || s.pending.size < best.pending.size)) best = s;
+    return best ?? own; // every thread restarting: wait for its own
   }
 
   /** Lets in-flight attempts finish (each bounded by the timeout), then stops every thread. */
