@@ -18,6 +18,7 @@ import fs from "node:fs";
 import { createServer } from "node:https";
 import os from "node:os";
 import path from "node:path";
+import { selfSignedArgs } from "../dist/cli/self-signed.js";
 import { ipcCaller } from "./ipc.js";
 
 const HANG_ROLE = Boolean(process.env.BENCH_HANG_TLS_DIR);
@@ -27,29 +28,9 @@ const dir = process.env.BENCH_HANG_TLS_DIR ?? fs.mkdtempSync(path.join(os.tmpdir
 const keyFile = path.join(dir, "key.pem");
 const certFile = path.join(dir, "cert.pem");
 if (!HANG_ROLE) {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
-  );
+  execFileSync("openssl", selfSignedArgs(keyFile, certFile, { days: 2, subject: "/CN=localhost", altNames: "DNS:localhost,IP:127.0.0.1" }), {
+    stdio: "ignore",
+  });
 }
 const tls = { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
 const listen = (s) => new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s.address().port)));

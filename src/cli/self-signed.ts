@@ -30,6 +30,29 @@ export interface SelfSignedCertificate {
   certFile: string;
 }
 
+/** `openssl req` arguments for a self-signed P-256 certificate and its unencrypted key (the tests' and the bench's receivers use it too). */
+export function selfSignedArgs(keyFile: string, certFile: string, o: { days: number; subject: string; altNames?: string }): string[] {
+  const san = o.altNames ? ["-addext", `subjectAltName=${o.altNames}`] : [];
+  return [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+    "-days",
+    String(o.days),
+    "-subj",
+    o.subject,
+    ...san,
+  ];
+}
+
 const DEFAULT_DIR = path.join(os.tmpdir(), "hookline-listen-tls");
 const VALID_DAYS = 30;
 
@@ -51,25 +74,14 @@ export async function selfSignedCertificate(dir = DEFAULT_DIR): Promise<SelfSign
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const work = fs.mkdtempSync(`${dir}-new-`);
   try {
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      path.join(work, "key.pem"),
-      "-out",
-      path.join(work, "cert.pem"),
-      "-days",
-      String(VALID_DAYS),
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-    ]).catch((err: NodeJS.ErrnoException) => {
+    await run(
+      "openssl",
+      selfSignedArgs(path.join(work, "key.pem"), path.join(work, "cert.pem"), {
+        days: VALID_DAYS,
+        subject: "/CN=localhost",
+        altNames: "DNS:localhost,IP:127.0.0.1,IP:::1",
+      }),
+    ).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") throw new OpensslMissingError();
       throw new Error(`openssl could not make a certificate: ${(err as { stderr?: string }).stderr?.trim() || err.message}`);
     });

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { selfSignedArgs } from "../../src/cli/self-signed.js";
 
 const run = promisify(execFile);
 
@@ -25,23 +26,7 @@ export async function makeClientCa(name: string): Promise<ClientCa> {
   const dir = await mkdtemp(join(tmpdir(), "hookline-ca-"));
   try {
     const [caKey, caCert] = [join(dir, "ca.key"), join(dir, "ca.pem")];
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      caKey,
-      "-out",
-      caCert,
-      "-days",
-      "30",
-      "-subj",
-      `/CN=${name}`,
-    ]);
+    await run("openssl", selfSignedArgs(caKey, caCert, { days: 30, subject: `/CN=${name}` }));
     const ca = { key: await readFile(caKey, "utf8"), cert: await readFile(caCert, "utf8") };
     return {
       ca,

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { selfSignedArgs } from "../../src/cli/self-signed.js";
 
 const run = promisify(execFile);
 
@@ -33,25 +34,10 @@ async function generate(): Promise<Certificate> {
   try {
     const keyPath = join(dir, "key.pem");
     const certPath = join(dir, "cert.pem");
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,DNS:*.hookline.test,IP:127.0.0.1,IP:::1",
-    ]);
+    await run(
+      "openssl",
+      selfSignedArgs(keyPath, certPath, { days: 2, subject: "/CN=localhost", altNames: "DNS:localhost,DNS:*.hookline.test,IP:127.0.0.1,IP:::1" }),
+    );
     const [key, cert] = await Promise.all([readFile(keyPath, "utf8"), readFile(certPath, "utf8")]);
     return { key, cert };
   } finally {

@@ -9,6 +9,7 @@ import { ValidationError, type FieldError } from "../../src/domain/errors.js";
 import { joinAuth, splitAuth, staticAuthHeader } from "../../src/domain/receiver-auth.js";
 import type { UrlPolicy } from "../../src/domain/url-policy.js";
 import { validateWebhookInput, type WebhookInput } from "../../src/domain/webhook-rules.js";
+import { selfSignedArgs } from "../../src/cli/self-signed.js";
 
 const urlPolicy: UrlPolicy = { allowHttp: false, allowPrivateNetworks: false, allowedCidrs: [] };
 const PATCH = { partial: true, catalog: new Set(["issue.created"]), urlPolicy };
@@ -107,27 +108,7 @@ describe("client certificate", () => {
   const dir = mkdtempSync(join(tmpdir(), "hookline-cert-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const make = (name: string) => {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        join(dir, `${name}.key`),
-        "-out",
-        join(dir, `${name}.pem`),
-        "-days",
-        "10",
-        "-subj",
-        `/CN=${name}`,
-      ],
-      { stdio: "ignore" },
-    );
+    execFileSync("openssl", selfSignedArgs(join(dir, `${name}.key`), join(dir, `${name}.pem`), { days: 10, subject: `/CN=${name}` }), { stdio: "ignore" });
     return { cert: readFileSync(join(dir, `${name}.pem`), "utf8"), key: readFileSync(join(dir, `${name}.key`), "utf8") };
   };
   const a = make("a");
