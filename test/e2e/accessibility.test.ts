@@ -37,8 +37,15 @@ async function open(opts: { width?: number } = {}): Promise<Page> {
 
 /** Runs axe on the page (frames included) and keeps its figures; returns the serious and critical ones. */
 async function audit(page: Page, screen: string): Promise<string[]> {
-  // A dialog fades in (0.14 s): measured mid-animation, its text's contrast is that of a half-transparent layer.
-  await page.evaluate(() => Promise.all((globalThis as any).document.getAnimations().map((a: { finished: Promise<unknown> }) => a.finished)));
+  // A dialog fades in (0.14 s): measured mid-animation, its text's contrast is that of a half-transparent
+  // layer. Finite animations only (the log's "Live" dot pulses forever); a cancelled one counts as done.
+  await page.evaluate(() =>
+    Promise.all(
+      ((globalThis as any).document.getAnimations() as Array<{ effect: { getComputedTiming(): { endTime: number } } | null; finished: Promise<unknown> }>)
+        .filter((a) => Number.isFinite(a.effect?.getComputedTiming().endTime ?? Infinity))
+        .map((a) => a.finished.catch(() => undefined)),
+    ),
+  );
   const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]).analyze();
   const f: Figures = { minor: 0, moderate: 0, serious: 0, critical: 0, rulesPassed: result.passes.length, rules: [] };
   for (const v of result.violations) {
