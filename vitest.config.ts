@@ -23,6 +23,7 @@ const TIMED = [
   "test/integration/hanging-pool.test.ts",
   "test/integration/hostile-receivers.test.ts",
   "test/integration/pg-notify.test.ts",
+  "test/integration/rate-limit.test.ts",
   "test/integration/recover-large.test.ts",
   "test/integration/sender.test.ts",
   "test/unit/library-types.test.ts",

@@ -109,6 +109,11 @@ export class SenderThreads {
     return this.slots.flatMap((s) => (s.thread ? [s.thread] : []));
   }
 
+  /** The thread a webhook's attempts go to now (null while every thread restarts). */
+  threadFor(webhookId: string): NodeWorker | null {
+    return this.slotFor(webhookId).thread;
+  }
+
   /**
    * Signs and sends one attempt on its webhook's thread. Rejects with an AbortError when `signal`
    * aborts first (the thread is told to abort it), with SenderThreadLostError when the thread dies

@@ -84,14 +84,26 @@ describe.skipIf(!pgEnabled)("rate limit across 3 worker processes (postgres)", (
     await eventually(() => rx.requests.filter((r) => r.path === "/limited").length >= BACKLOG, SECONDS * 1000 + 30_000, "the backlog");
     await eventually(() => latencies(before, during).length >= 2 * (during - before), 10_000, "the other webhooks' events");
 
-    const logs: { created_at: string }[] = [];
-    for (let cursor: string | null = ""; cursor !== null;) {
-      const page: { data: { created_at: string }[]; next_cursor: string | null } = (
-        await api.call("GET", `/api/v1/projects/limited/webhooks/${limited}/logs?limit=100${cursor ? `&cursor=${cursor}` : ""}`)
-      ).body;
-      logs.push(...page.data);
-      cursor = page.next_cursor;
-    }
+    const allLogs = async () => {
+      const logs: { created_at: string }[] = [];
+      for (let cursor: string | null = ""; cursor !== null;) {
+        const page: { data: { created_at: string }[]; next_cursor: string | null } = (
+          await api.call("GET", `/api/v1/projects/limited/webhooks/${limited}/logs?limit=100${cursor ? `&cursor=${cursor}` : ""}`)
+        ).body;
+        logs.push(...page.data);
+        cursor = page.next_cursor;
+      }
+      return logs;
+    };
+    // The receiver may count the last request before its worker has recorded the outcome.
+    const logs = await eventually(
+      async () => {
+        const l = await allLogs();
+        return l.length >= BACKLOG && l;
+      },
+      10_000,
+      "every start logged",
+    );
     const starts = logs.map((l) => Date.parse(l.created_at));
     const span = (Math.max(...starts) - Math.min(...starts)) / 1000;
     // Start times are taken as each attempt begins, a little after the claim that counted it: each window is widened by 150 ms.
