@@ -6,8 +6,9 @@
  * its own savepoint: a failure rolls back and rejects only that work, and every caller's promise
  * settles only after the shared commit, so a resolved call is durable like its own transaction.
  */
-import { sql, type Kysely, type Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../schema.js";
+import { runDirectly, type SqlitePrepare } from "../fixed-statement.js";
 import { CoalescedRun } from "../../lib/coalesced-run.js";
 
 type Work = (trx: Transaction<Database>) => Promise<unknown>;
@@ -26,7 +27,11 @@ export class GroupCommit {
   /** Works queued in the same turn of the event loop share a drain; it takes what arrives while it runs too. */
   private readonly drains = new CoalescedRun(() => this.drain(), { start: "soon" });
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** The connection's prepared statements: the transaction's own statements and the works' fixed ones run on them directly. */
+    private readonly prepare: SqlitePrepare,
+  ) {}
 
   /** Runs `work` in a transaction shared with the works queued in the same turn of the event loop. */
   run<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -47,20 +52,23 @@ export class GroupCommit {
    */
   private async commit(batch: Job[]): Promise<void> {
     const outcomes: { ok: boolean; value: unknown }[] = [];
+    const run = (text: string) => this.prepare(text).run([]);
     try {
+      // Holding the connection keeps Kysely's other queries off it until the commit.
       await this.db.connection().execute(async (conn) => {
         const trx = conn as unknown as Transaction<Database>;
-        await sql`begin immediate`.execute(conn);
+        runDirectly(conn, this.prepare);
+        run("begin immediate");
         try {
           for (const job of batch) {
-            await sql`savepoint work`.execute(conn);
+            run("savepoint work");
             try {
               outcomes.push({ ok: true, value: await job.work(trx) });
-              await sql`release work`.execute(conn);
+              run("release work");
             } catch (err) {
               try {
-                await sql`rollback to work`.execute(conn);
-                await sql`release work`.execute(conn);
+                run("rollback to work");
+                run("release work");
               } catch {
                 // SQLITE_FULL, IOERR and the like may roll the whole transaction back, savepoint and
                 // all: every work of the batch then fails with that cause, not "no such savepoint".
@@ -69,9 +77,13 @@ export class GroupCommit {
               outcomes.push({ ok: false, value: err });
             }
           }
-          await sql`commit`.execute(conn);
+          run("commit");
         } catch (err) {
-          await sql`rollback`.execute(conn).catch(() => {});
+          try {
+            run("rollback");
+          } catch {
+            // Already rolled back (SQLITE_FULL and the like end the transaction themselves).
+          }
           throw err;
         }
       });

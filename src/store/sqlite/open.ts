@@ -18,11 +18,12 @@ export function openSqlite(file: string): Store {
   // a temp file created and unlinked each time; 16 MiB of page cache keeps the hot indexes in memory.
   sqlite.pragma("temp_store = MEMORY");
   sqlite.pragma("cache_size = -16000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const prepare = statementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { close: () => sqlite.close(), prepare } }) });
   return {
     db,
     dialect: "sqlite",
-    groupCommit: new GroupCommit(db),
+    groupCommit: new GroupCommit(db, prepare),
     async close() {
       await db.destroy();
     },
@@ -33,22 +34,20 @@ export function openSqlite(file: string): Store {
  * Kysely prepares every query anew, and parsing the SQL was the largest single cost of a busy
  * worker (about a quarter of its CPU). The SQL text Kysely compiles is stable per query shape, so
  * a small LRU of prepared statements makes the hot path parse nothing. Sharing a statement is safe:
- * Kysely runs one query at a time on the single SQLite connection.
+ * Kysely runs one query at a time on the single SQLite connection, and the group commit's direct
+ * statements (group-commit.ts) run while it holds that connection.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqliteDatabase {
+function statementCache(sqlite: SqliteDatabase.Database): KyselySqliteDatabase["prepare"] & ((sql: string) => SqliteDatabase.Statement) {
   const cache = new Map<string, SqliteDatabase.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql) {
-      let stmt = cache.get(sql);
-      if (stmt) {
-        cache.delete(sql);
-      } else {
-        stmt = sqlite.prepare(sql);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-      }
-      cache.set(sql, stmt);
-      return stmt;
-    },
+  return (sql: string) => {
+    let stmt = cache.get(sql);
+    if (stmt) {
+      cache.delete(sql);
+    } else {
+      stmt = sqlite.prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(sql, stmt);
+    return stmt;
   };
 }
