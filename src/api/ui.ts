@@ -1,11 +1,12 @@
 /**
- * Security headers on every answer (@fastify/helmet) and the built web UI (@fastify/static): hashed
+ * Security headers on every answer (helmet's, computed once) and the built web UI (@fastify/static): hashed
  * assets cached for a year, index.html for every client route, JSON 404s for everything else.
  */
 import path from "node:path";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import helmet from "@fastify/helmet";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import helmet, { type HelmetOptions } from "helmet";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
@@ -37,17 +38,38 @@ function allowFraming(reply: FastifyReply, frameAncestors: string[]): void {
  * No HSTS: whoever terminates TLS in front of Hookline decides that for the whole domain.
  */
 export async function installSecurityHeaders(app: FastifyInstance): Promise<void> {
-  await app.register(helmet, {
+  const headers = helmetHeaders({
     contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     referrerPolicy: { policy: "no-referrer" },
     frameguard: { action: "deny" },
     crossOriginOpenerPolicy: { policy: "same-origin" },
     strictTransportSecurity: false,
   });
-  // API answers are per token (secrets, portal tokens): no shared cache may keep them.
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", (request, reply, done) => {
+    // On the raw response, as helmet's middleware sets them: answers written past Fastify's reply
+    // (static files, early errors) carry them too, and reply.removeHeader still takes one away.
+    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    // API answers are per token (secrets, portal tokens): no shared cache may keep them.
     if (request.url.startsWith("/api/v1/")) reply.header("cache-control", "no-store");
+    done();
   });
+}
+
+/**
+ * The headers helmet sets for these options. They depend on the options only (no nonces), so they
+ * are worked out once by running helmet's middleware against a recorder; @fastify/helmet would build
+ * that middleware anew, parsing the policy, for every request.
+ */
+function helmetHeaders(options: HelmetOptions): [string, string][] {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: string | number) => headers.set(name.toLowerCase(), String(value)),
+    removeHeader: (name: string) => headers.delete(name.toLowerCase()),
+  };
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => {
+    if (err) throw err;
+  });
+  return [...headers];
 }
 
 export function uiRoot(): string {
