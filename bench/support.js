@@ -161,6 +161,31 @@ export function cpuSeconds(pid, { mainThread = false } = {}) {
   }
 }
 
+/**
+ * CPU seconds used so far by the threads of process `pid` whose OS name (/proc/PID/task/TID/comm)
+ * matches `name` (a RegExp), e.g. Hookline's sender threads, `hookline-send-N`. A thread that has
+ * exited takes its share with it.
+ */
+export function threadsCpuSeconds(pid, name) {
+  let sum = 0;
+  let tasks;
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return NaN;
+  }
+  for (const tid of tasks) {
+    try {
+      if (!name.test(fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim())) continue;
+      const fields = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
+      sum += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
 /** CPU seconds used so far by every process on this machine whose name (comm) is `name`. */
 export function processCpuSeconds(name) {
   let sum = 0;

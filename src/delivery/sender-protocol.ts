@@ -9,6 +9,8 @@ import type { AttemptJob, SentAttempt } from "./attempt-job.js";
 
 /** What a sender thread is started with (structured-cloneable: no functions, no Buffers). */
 export interface SenderThreadData {
+  /** The thread's place in the pool: its name in the OS (`hookline-send-N`). */
+  index: number;
   timeoutMs: number;
   urlPolicy: UrlPolicy;
   /** Sockets one webhook may hold in this thread: the per-webhook cap. */

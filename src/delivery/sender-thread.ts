@@ -5,6 +5,7 @@
  * Nothing here touches the database: a thread that dies loses no delivery (see sender-threads.ts).
  */
 import type { LookupAddress } from "node:dns";
+import { writeFileSync } from "node:fs";
 import type { LookupFunction } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { KeyRing } from "../domain/secret-box.js";
@@ -16,6 +17,14 @@ import { Sender } from "./sender.js";
 const port = parentPort!;
 const data = workerData as SenderThreadData;
 const post = (m: FromThread): void => port.postMessage(m);
+
+// Node leaves a worker thread's OS name at "node": name it, so that top -H, perf and the bench
+// (per-thread CPU from /proc/PID/task/TID) can tell the sender threads apart (15 characters at most).
+try {
+  writeFileSync("/proc/thread-self/comm", `hookline-send-${data.index}`);
+} catch {
+  // not Linux: the name is only a convenience
+}
 
 const ring: KeyRing | null = data.keyRing && {
   currentId: data.keyRing.currentId,

@@ -79,7 +79,7 @@ function threadScript(): URL {
 
 export class SenderThreads {
   private readonly slots: Slot[] = [];
-  private readonly data: SenderThreadData;
+  private readonly data: Omit<SenderThreadData, "index">;
   private nextId = 0;
   private flushing = false;
   private closing: Promise<void> | undefined;
@@ -199,7 +199,11 @@ export class SenderThreads {
   }
 
   private spawn(slot: Slot): void {
-    const thread = new NodeWorker(threadScript(), { workerData: this.data, name: `hookline-sender-${slot.index}`, resourceLimits: SENDER_HEAP });
+    const thread = new NodeWorker(threadScript(), {
+      workerData: { ...this.data, index: slot.index } satisfies SenderThreadData,
+      name: `hookline-sender-${slot.index}`,
+      resourceLimits: SENDER_HEAP,
+    });
     slot.thread = thread;
     slot.startedAt = Date.now();
     thread.on("message", (m: FromThread) => this.onMessage(slot, thread, m));
