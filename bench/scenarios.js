@@ -8,6 +8,8 @@ import { Agent } from "undici";
 import {
   apiClient,
   cpuSeconds,
+  log,
+  perThreadCpuSeconds,
   postgresCpuSeconds,
   threadsCpuSeconds,
   createDatabase,
@@ -226,6 +228,7 @@ async function runThroughput(h, receiver, events, dialect) {
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
   const mainCpu0 = procs.map((p) => cpuSeconds(p.pid, { mainThread: true }));
   const senderCpu0 = procs.map((p) => threadsCpuSeconds(p.pid, SENDER_THREAD));
+  const threads0 = process.env.BENCH_THREADS ? procs.map((p) => perThreadCpuSeconds(p.pid)) : null;
   const pgCpu = serverCpu(dialect);
   const t0 = nowNs();
   const publishing = publishMany(h.api, "bench", events);
@@ -236,6 +239,17 @@ async function runThroughput(h, receiver, events, dialect) {
   const cpuMs = (procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - cpu0[i], 0) * 1000) / total;
   const mainCpuMs = (procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid, { mainThread: true }) - mainCpu0[i], 0) * 1000) / total;
   const senderCpuS = procs.reduce((sum, p, i) => sum + threadsCpuSeconds(p.pid, SENDER_THREAD) - senderCpu0[i], 0);
+  if (threads0) {
+    // BENCH_THREADS=1: each thread's CPU per delivery (ms) over the run, to see where the process's CPU goes.
+    procs.forEach((p, i) => {
+      const now = perThreadCpuSeconds(p.pid);
+      const rows = Object.entries(now)
+        .map(([k, v]) => [k, ((v - (threads0[i][k] ?? 0)) * 1000) / total])
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k}=${v.toFixed(3)}`);
+      log(`threads of ${dialect} pid ${p.pid} (ms/delivery): ${rows.join(" ")}`);
+    });
+  }
   const serverCpuMs = pgCpu(total);
   // Every attempt is logged: wait for the recorder's last batch.
   const deadline = Date.now() + 30_000;

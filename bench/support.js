@@ -186,6 +186,25 @@ export function threadsCpuSeconds(pid, name) {
   return sum;
 }
 
+/** CPU seconds of each thread of process `pid` so far: `TID name` → seconds (BENCH_THREADS, a diagnostic). */
+export function perThreadCpuSeconds(pid) {
+  const out = {};
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        const fields = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
+        out[`${tid} ${name}`] = (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // process gone
+  }
+  return out;
+}
+
 /** CPU seconds used so far by every process on this machine whose name (comm) is `name`. */
 export function processCpuSeconds(name) {
   let sum = 0;
