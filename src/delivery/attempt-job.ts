@@ -10,7 +10,7 @@ import { joinAuth, staticAuthHeader, type PublicAuth, type ReceiverAuth } from "
 import { open, UnreadableSecretError, type KeyRing } from "../domain/secret-box.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { OAuth2Tokens } from "./oauth2-tokens.js";
-import type { AttemptResult, Sender, SendOptions } from "./sender.js";
+import type { AbortLike, AttemptResult, Sender, SendOptions } from "./sender.js";
 
 export const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
 /** What the delivery log shows instead of a credential. */
@@ -76,7 +76,7 @@ export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<st
  * failed attempt with nothing sent, whose log entry says why: it counts towards the retries and the
  * auto-disable like any failure, instead of coming back at every lease.
  */
-export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal, tokens?: OAuth2Tokens): Promise<SentAttempt> {
+export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortLike, tokens?: OAuth2Tokens): Promise<SentAttempt> {
   let opened: Opened;
   try {
     opened = openJob(job, ring);

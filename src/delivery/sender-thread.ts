@@ -52,10 +52,33 @@ const sender = new Sender({
 /** OAuth2 tokens, cached per webhook for every attempt this thread makes. */
 const tokens = new OAuth2Tokens(sender, USER_AGENT);
 
-const running = new Map<number, AbortController>();
+/**
+ * An attempt's abort (AbortLike): the worker aborts attempts only at shutdown, so an attempt carries
+ * this one-listener object instead of an AbortController and its EventTarget.
+ */
+class AttemptAbort {
+  aborted = false;
+  private listener: (() => void) | undefined;
+  addEventListener(_type: "abort", listener: () => void): void {
+    this.listener = listener;
+  }
+  removeEventListener(_type: "abort", listener: () => void): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.();
+  }
+}
+
+const running = new Map<number, AttemptAbort>();
 let outbox: { id: number; sent?: SentAttempt; error?: string }[] = [];
 
 function answer(r: { id: number; sent?: SentAttempt; error?: string }): void {
+  running.delete(r.id);
   if (outbox.length === 0) setImmediate(flush);
   outbox.push(r);
 }
@@ -70,14 +93,12 @@ port.on("message", (m: ToThread) => {
   switch (m.type) {
     case "send":
       for (const { id, job } of m.jobs) {
-        const controller = new AbortController();
-        running.set(id, controller);
-        runAttempt(sender, ring, job, controller.signal, tokens)
-          .then(
-            (sent) => answer({ id, sent }),
-            (err: unknown) => answer({ id, error: err instanceof Error ? err.message : String(err) }),
-          )
-          .finally(() => running.delete(id));
+        const abort = new AttemptAbort();
+        running.set(id, abort);
+        runAttempt(sender, ring, job, abort, tokens).then(
+          (sent) => answer({ id, sent }),
+          (err: unknown) => answer({ id, error: err instanceof Error ? err.message : String(err) }),
+        );
       }
       break;
     case "abort":
