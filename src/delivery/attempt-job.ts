@@ -7,7 +7,7 @@
  */
 import { buildAttemptHeaders } from "../domain/payload.js";
 import { joinAuth, staticAuthHeader, type PublicAuth, type ReceiverAuth } from "../domain/receiver-auth.js";
-import { open, UnreadableSecretError, type KeyRing } from "../domain/secret-box.js";
+import { isSealed, open as openSealed, UnreadableSecretError, type KeyRing } from "../domain/secret-box.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { OAuth2Tokens } from "./oauth2-tokens.js";
 import type { AbortLike, AttemptResult, Sender, SendOptions } from "./sender.js";
@@ -49,6 +49,28 @@ export interface SentAttempt {
   /** The request headers as sent, `Authorization` and the auth header redacted: what the delivery log shows. */
   headers: Record<string, string>;
   result: AttemptResult;
+}
+
+/** Opened values kept per key ring (one per webhook secret, auth secret and key in use); past this many a ring's cache starts over. */
+const OPENED_CACHE_SIZE = 4096;
+const openedByRing = new WeakMap<KeyRing, Map<string, string>>();
+
+/**
+ * A stored value opened (secret-box.ts), at most once per thread while it stays in use: AES-GCM
+ * costs about 5 µs a value, and an attempt opens up to five. A value the ring cannot open is not
+ * kept (it throws each time, so the attempt says why).
+ */
+function open(ring: KeyRing | null, stored: string): string {
+  if (ring === null || !isSealed(stored)) return openSealed(ring, stored);
+  let cache = openedByRing.get(ring);
+  if (cache === undefined) openedByRing.set(ring, (cache = new Map()));
+  let value = cache.get(stored);
+  if (value === undefined) {
+    value = openSealed(ring, stored);
+    if (cache.size >= OPENED_CACHE_SIZE) cache.clear();
+    cache.set(stored, value);
+  }
+  return value;
 }
 
 export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<string, string> {

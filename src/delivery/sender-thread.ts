@@ -9,9 +9,9 @@ import { writeFileSync } from "node:fs";
 import type { LookupFunction } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { KeyRing } from "../domain/secret-box.js";
-import { runAttempt, USER_AGENT, type SentAttempt } from "./attempt-job.js";
+import { runAttempt, USER_AGENT } from "./attempt-job.js";
 import { OAuth2Tokens } from "./oauth2-tokens.js";
-import type { FromThread, SenderThreadData, ToThread } from "./sender-protocol.js";
+import { decodeJobs, encodeResults, type FromThread, type ResultEntry, type SenderThreadData, type ToThread } from "./sender-protocol.js";
 import { Sender } from "./sender.js";
 
 const port = parentPort!;
@@ -75,9 +75,9 @@ class AttemptAbort {
 }
 
 const running = new Map<number, AttemptAbort>();
-let outbox: { id: number; sent?: SentAttempt; error?: string }[] = [];
+let outbox: ResultEntry[] = [];
 
-function answer(r: { id: number; sent?: SentAttempt; error?: string }): void {
+function answer(r: ResultEntry): void {
   running.delete(r.id);
   if (outbox.length === 0) setImmediate(flush);
   outbox.push(r);
@@ -86,13 +86,13 @@ function answer(r: { id: number; sent?: SentAttempt; error?: string }): void {
 function flush(): void {
   const results = outbox;
   outbox = [];
-  if (results.length > 0) post({ type: "results", results });
+  if (results.length > 0) post({ type: "results", results: encodeResults(results) });
 }
 
 port.on("message", (m: ToThread) => {
   switch (m.type) {
     case "send":
-      for (const { id, job } of m.jobs) {
+      for (const { id, job } of decodeJobs(m.jobs)) {
         const abort = new AttemptAbort();
         running.set(id, abort);
         runAttempt(sender, ring, job, abort, tokens).then(

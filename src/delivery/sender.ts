@@ -223,7 +223,7 @@ export class Sender {
 const URL_CACHE_SIZE = 10_000;
 
 function result(started: number, timedOut: boolean, r: Omit<AttemptResult, "durationMs" | "timedOut">): AttemptResult {
-  return { ...r, durationMs: Math.round(performance.now() - started), timedOut };
+  return { success: r.success, statusCode: r.statusCode, error: r.error, durationMs: Math.round(performance.now() - started), response: r.response, timedOut };
 }
 
 /** Raw response headers (name, value, …) as the log shows them: lowercase names, repeated headers joined with ", ". */
@@ -231,9 +231,11 @@ function flattenRawHeaders(raw: Buffer[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i].toString("latin1").toLowerCase();
-    const value = raw[i + 1].toString("latin1");
-    const before = Object.hasOwn(out, name) ? out[name] : undefined;
-    Object.defineProperty(out, name, { value: before === undefined ? value : `${before}, ${value}`, enumerable: true, configurable: true, writable: true });
+    let value = raw[i + 1].toString("latin1");
+    // Own keys only: a header named `constructor` or `__proto__` must not meet Object's.
+    if (Object.hasOwn(out, name)) value = `${out[name]}, ${value}`;
+    if (name === "__proto__") Object.defineProperty(out, name, { value, enumerable: true, configurable: true, writable: true });
+    else out[name] = value;
   }
   return out;
 }
