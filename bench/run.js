@@ -107,6 +107,8 @@ try {
       r.cpu_ms_per_delivery = round(t.cpuMsPerDelivery, 3);
       r.main_thread_cpu_ms_per_delivery = round(t.mainCpuMsPerDelivery, 3);
       r.sender_cpu_ms_per_attempt = round(t.senderCpuMsPerAttempt, 3);
+      // The rest of the process: V8's helper threads (garbage collection, compilation) and libuv's pool.
+      r.helper_threads_cpu_ms_per_delivery = round(t.helperCpuMsPerDelivery, 3);
       if (t.serverCpuMsPerDelivery !== undefined) r.server_cpu_ms_per_delivery = round(t.serverCpuMsPerDelivery, 3);
     });
     await step("fifo", async () => {
@@ -243,6 +245,7 @@ function printTable(r) {
   );
   line("cpu_vs_bullmq", (s) => s.cpu_vs_bullmq, `≤ ${TARGETS.cpu_vs_bullmq} / —`);
   line("main_thread_cpu_ms_per_delivery", (s) => s.main_thread_cpu_ms_per_delivery);
+  line("helper_threads_cpu_ms_per_delivery (GC, libuv)", (s) => s.helper_threads_cpu_ms_per_delivery);
   line(
     "sender_cpu_ms_per_attempt (× bullmq worker)",
     (s) => s.sender_cpu_ms_per_attempt && `${s.sender_cpu_ms_per_attempt} (${s.sender_vs_bullmq_worker ?? "—"})`,

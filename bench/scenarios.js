@@ -264,6 +264,7 @@ async function runThroughput(h, receiver, events, dialect) {
     // Every attempt of this run is a delivery (the receiver answers 200 at once): `requests` counts
     // them, repeats included. NaN on a build whose sender threads have no OS name.
     senderCpuMsPerAttempt: senderCpuS > 0 ? (senderCpuS * 1000) / Math.max(total, stats.requests) : NaN,
+    helperCpuMsPerDelivery: senderCpuS > 0 ? cpuMs - mainCpuMs - (senderCpuS * 1000) / total : NaN,
     serverCpuMsPerDelivery: serverCpuMs,
     requests: stats.requests,
     unique: stats.unique,
