@@ -3,7 +3,8 @@
  * Prints ONE JSON object on stdout (every figure from this run) and a readable table on stderr.
  * Method and targets: docs/performance.md.
  *
- *   node bench/run.js [--store sqlite|postgres] [--only throughput,raw_thread,latency,backlog,workers,fairness,isolation_burst,fifo,bullmq,log_scale] [--scale 1]
+ *   node bench/run.js [--store sqlite|postgres] [--scale 1]
+ *     [--only throughput,raw_thread,latency,backlog,workers,fairness,isolation_burst,fifo,bullmq,log_scale]
  *
  * Hookline runs as real child processes (`node bin/hookline.js serve|worker`, built dist/), the
  * receiver in its own process (bench/receiver.js).
