@@ -153,12 +153,16 @@ const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)
  */
 export function cpuSeconds(pid, { mainThread = false } = {}) {
   try {
-    const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-    const fields = fs.readFileSync(file, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return statCpuSeconds(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
   } catch {
     return NaN;
   }
+}
+
+/** utime + stime of a /proc stat file (a process's or a thread's), in seconds. */
+function statCpuSeconds(file) {
+  const fields = fs.readFileSync(file, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /**
@@ -176,9 +180,7 @@ export function threadsCpuSeconds(pid, name) {
   }
   for (const tid of tasks) {
     try {
-      if (!name.test(fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim())) continue;
-      const fields = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
-      sum += (Number(fields[11]) + Number(fields[12])) / 100;
+      if (name.test(fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim())) sum += statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
     } catch {
       // gone meanwhile
     }
@@ -193,8 +195,7 @@ export function perThreadCpuSeconds(pid) {
     for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
       try {
         const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
-        const fields = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
-        out[`${tid} ${name}`] = (Number(fields[11]) + Number(fields[12])) / 100;
+        out[`${tid} ${name}`] = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
       } catch {
         // gone meanwhile
       }
