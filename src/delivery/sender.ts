@@ -344,7 +344,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   private captured(): CapturedResponse {
     const body = this.chunks.length === 0 ? "" : this.chunks.length === 1 ? this.chunks[0].toString("utf8") : Buffer.concat(this.chunks).toString("utf8");
-    return { status: this.statusCode, headers: this.headers!, body, truncated: this.truncated };
+    return { status: this.statusCode, headers: this.headers ?? {}, body, truncated: this.truncated };
   }
 
   /** The response is complete (or kept up to its bound). */
