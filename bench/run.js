@@ -3,7 +3,8 @@
  * Prints ONE JSON object on stdout (every figure from this run) and a readable table on stderr.
  * Method and targets: docs/performance.md.
  *
- *   node bench/run.js [--store sqlite|postgres] [--only throughput,latency,backlog,workers,fairness,isolation_burst,fifo,bullmq,log_scale] [--scale 1]
+ *   node bench/run.js [--store sqlite|postgres] [--scale 1]
+ *     [--only throughput,raw_thread,latency,backlog,workers,fairness,isolation_burst,fifo,bullmq,log_scale]
  *
  * Hookline runs as real child processes (`node bin/hookline.js serve|worker`, built dist/), the
  * receiver in its own process (bench/receiver.js).
@@ -20,7 +21,7 @@ import { parseArgs } from "node:util";
 import { fairness, isolationBurst } from "./fairness.js";
 import { logScale } from "./log-scale.js";
 import { bullmqThroughput, redisReachable, REDIS_URL } from "./peer-bullmq.js";
-import { CONCURRENCY, fifoThroughput, latencyAndIsolation, publishAndBacklog, rawRps, throughput } from "./scenarios.js";
+import { CONCURRENCY, fifoThroughput, latencyAndIsolation, publishAndBacklog, rawRps, rawThreadCpu, throughput } from "./scenarios.js";
 import { log, postgresReachable, round, startReceiver } from "./support.js";
 
 const { values } = parseArgs({ options: { store: { type: "string" }, only: { type: "string" }, scale: { type: "string" } } });
@@ -35,6 +36,8 @@ const TARGETS = {
   postgres: { ratio: 0.35, p50: 10, p99: 50 },
   isolation_p99_ratio: 1.5,
   peak_rss_mb: 300,
+  /** Issue 25: whole-process CPU per delivery over BullMQ worker + Redis (SQLite; PostgreSQL adds its server's). */
+  cpu_vs_bullmq: 1.1,
 };
 
 const started = Date.now();
@@ -45,6 +48,20 @@ try {
   log(`bench: receiver on ${receiver.origins.join(" ")}, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
   result.raw_rps = round(await rawRps(receiver), 0);
   log(`raw_rps ${result.raw_rps}`);
+  if (want("throughput") || want("raw_thread")) {
+    // The floor of a sender thread's CPU per attempt (bench/raw-thread.js).
+    try {
+      const raw = await rawThreadCpu(receiver, { requests: Math.max(2000, Math.round(20_000 * scale)) });
+      result.raw_thread_cpu_ms_per_request = round(raw.signed.cpuMsPerRequest, 3);
+      result.raw_thread_unsigned_cpu_ms_per_request = round(raw.unsigned.cpuMsPerRequest, 3);
+      result.raw_thread_rps = round(raw.signed.rps, 0);
+      log(`raw_thread_cpu_ms_per_request ${result.raw_thread_cpu_ms_per_request} (unsigned ${result.raw_thread_unsigned_cpu_ms_per_request})`);
+    } catch (err) {
+      failed = true;
+      result.raw_thread_error = err.message;
+      log(`raw_thread FAILED: ${err.stack}`);
+    }
+  }
   if (want("bullmq")) {
     const t = Date.now();
     try {
@@ -90,6 +107,9 @@ try {
       r.ratio = round(t.dps / result.raw_rps, 3);
       r.cpu_ms_per_delivery = round(t.cpuMsPerDelivery, 3);
       r.main_thread_cpu_ms_per_delivery = round(t.mainCpuMsPerDelivery, 3);
+      r.sender_cpu_ms_per_attempt = round(t.senderCpuMsPerAttempt, 3);
+      // The rest of the process: V8's helper threads (garbage collection, compilation) and libuv's pool.
+      r.helper_threads_cpu_ms_per_delivery = round(t.helperCpuMsPerDelivery, 3);
       if (t.serverCpuMsPerDelivery !== undefined) r.server_cpu_ms_per_delivery = round(t.serverCpuMsPerDelivery, 3);
     });
     await step("fifo", async () => {
@@ -181,6 +201,14 @@ try {
   // Each store's throughput over BullMQ's, both from this run.
   const peer = result.peers?.bullmq?.throughput_dps;
   for (const store of stores) if (peer && result[store]?.throughput_dps) result[store].throughput_vs_bullmq = round(result[store].throughput_dps / peer, 2);
+  // Each store's CPU per delivery (process, + server on PostgreSQL) over BullMQ's (worker + Redis), same run.
+  const peerCpu = result.peers?.bullmq?.cpu_ms_per_delivery;
+  for (const store of stores) {
+    const s = result[store];
+    if (!peerCpu || !s?.cpu_ms_per_delivery) continue;
+    s.cpu_vs_bullmq = round((s.cpu_ms_per_delivery + (s.server_cpu_ms_per_delivery ?? 0)) / (peerCpu + result.peers.bullmq.redis_cpu_ms_per_delivery), 2);
+    if (s.sender_cpu_ms_per_attempt) s.sender_vs_bullmq_worker = round(s.sender_cpu_ms_per_attempt / peerCpu, 2);
+  }
 } finally {
   receiver.close();
 }
@@ -207,7 +235,31 @@ function printTable(r) {
   line("throughput_dps", (s) => s.throughput_dps);
   line("ratio", (s) => s.ratio, `≥ ${TARGETS.sqlite.ratio} / ≥ ${TARGETS.postgres.ratio}`);
   if (r.peers?.bullmq) rows.push(["peers.bullmq dps", String(r.peers.bullmq.throughput_dps ?? r.peers.bullmq.error), "", ""]);
-  line("throughput_vs_bullmq", (s) => s.throughput_vs_bullmq, "≥ 1.5 / ≥ 1.0");
+  line("throughput_vs_bullmq", (s) => s.throughput_vs_bullmq, "(reported beside the CPU ratio)");
+  const b = r.peers?.bullmq;
+  if (b?.cpu_ms_per_delivery !== undefined)
+    rows.push(["peers.bullmq cpu ms/delivery (worker + redis)", `${b.cpu_ms_per_delivery} + ${b.redis_cpu_ms_per_delivery}`, "", ""]);
+  line("cpu ms/delivery (process [+ server])", (s) =>
+    s.cpu_ms_per_delivery === undefined
+      ? undefined
+      : `${s.cpu_ms_per_delivery}${s.server_cpu_ms_per_delivery !== undefined ? ` + ${s.server_cpu_ms_per_delivery}` : ""}`,
+  );
+  line("cpu_vs_bullmq", (s) => s.cpu_vs_bullmq, `≤ ${TARGETS.cpu_vs_bullmq} / —`);
+  line("main_thread_cpu_ms_per_delivery", (s) => s.main_thread_cpu_ms_per_delivery);
+  line("helper_threads_cpu_ms_per_delivery (GC, libuv)", (s) => s.helper_threads_cpu_ms_per_delivery);
+  line(
+    "sender_cpu_ms_per_attempt (× bullmq worker)",
+    (s) => s.sender_cpu_ms_per_attempt && `${s.sender_cpu_ms_per_attempt} (${s.sender_vs_bullmq_worker ?? "—"})`,
+    "≤ 1.0 × BullMQ worker",
+  );
+  if (r.raw_thread_cpu_ms_per_request !== undefined) {
+    rows.push([
+      "raw_thread_cpu_ms_per_request (unsigned)",
+      `${r.raw_thread_cpu_ms_per_request} (${r.raw_thread_unsigned_cpu_ms_per_request})`,
+      "",
+      "(floor of a sender thread)",
+    ]);
+  }
   line("publish_eps", (s) => s.publish_eps);
   line("latency p50 ms", (s) => s.latency_ms?.p50, `≤ ${TARGETS.sqlite.p50} / ≤ ${TARGETS.postgres.p50}`);
   line("latency p99 ms", (s) => s.latency_ms?.p99, `≤ ${TARGETS.sqlite.p99} / ≤ ${TARGETS.postgres.p99}`);

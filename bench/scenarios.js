@@ -3,11 +3,15 @@
  * it through the HTTP API only, and reads arrivals from the receiver process.
  */
 import fs from "node:fs";
+import { Worker } from "node:worker_threads";
 import { Agent } from "undici";
 import {
   apiClient,
   cpuSeconds,
+  log,
+  perThreadCpuSeconds,
   postgresCpuSeconds,
+  threadsCpuSeconds,
   createDatabase,
   freePort,
   makeWorkDir,
@@ -75,6 +79,38 @@ export async function rawRps(receiver, { requests = 30_000, warmup = 3_000 } = {
   const rps = await run(requests);
   await agent.close();
   return rps;
+}
+
+/** Sockets per webhook in Hookline's sender (HOOKLINE_WEBHOOK_CONCURRENCY's default), and per origin in the raw thread. */
+export const CONNECTIONS_PER_WEBHOOK = 16;
+
+/**
+ * `raw_thread_cpu_ms_per_request`: CPU per request of a bare undici POST loop in a worker thread
+ * (bench/raw-thread.js), signed as Hookline signs (two HMAC-SHA256) and unsigned: the floor of a
+ * sender thread's CPU per attempt.
+ */
+export async function rawThreadCpu(receiver, { requests = 20_000, warmup = 3_000 } = {}) {
+  const thread = new Worker(new URL("./raw-thread.js", import.meta.url), {
+    workerData: {
+      origins: receiver.origins.slice(0, WEBHOOKS),
+      ca: receiver.ca,
+      concurrency: CONCURRENCY,
+      connections: CONNECTIONS_PER_WEBHOOK,
+      requests,
+      warmup,
+      body: sampleBody(),
+      event: EVENT,
+    },
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      thread.once("message", resolve);
+      thread.once("error", reject);
+      thread.once("exit", (code) => reject(new Error(`raw thread exited (${code})`)));
+    });
+  } finally {
+    await thread.terminate();
+  }
 }
 
 /** Starts Hookline: `serve` (with worker unless `workers` > 0) plus `workers` separate `hookline worker` processes. */
@@ -181,6 +217,9 @@ export function serverCpu(dialect) {
   return (deliveries) => ((postgresCpuSeconds() - t0) * 1000) / deliveries;
 }
 
+/** The OS name (comm) of Hookline's sender threads: `hookline-send-N` (src/delivery/sender-thread.ts). */
+const SENDER_THREAD = /^hookline-send-/;
+
 async function runThroughput(h, receiver, events, dialect) {
   const total = events * WEBHOOKS;
   await setupProject(h.api, "bench", hookUrls(receiver, WEBHOOKS));
@@ -188,6 +227,8 @@ async function runThroughput(h, receiver, events, dialect) {
   const procs = [h.serve, ...h.workers];
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
   const mainCpu0 = procs.map((p) => cpuSeconds(p.pid, { mainThread: true }));
+  const senderCpu0 = procs.map((p) => threadsCpuSeconds(p.pid, SENDER_THREAD));
+  const threads0 = process.env.BENCH_THREADS ? procs.map((p) => perThreadCpuSeconds(p.pid)) : null;
   const pgCpu = serverCpu(dialect);
   const t0 = nowNs();
   const publishing = publishMany(h.api, "bench", events);
@@ -197,6 +238,18 @@ async function runThroughput(h, receiver, events, dialect) {
   // CPU the Hookline processes spent per delivery: steadier than wall time on a shared machine.
   const cpuMs = (procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - cpu0[i], 0) * 1000) / total;
   const mainCpuMs = (procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid, { mainThread: true }) - mainCpu0[i], 0) * 1000) / total;
+  const senderCpuS = procs.reduce((sum, p, i) => sum + threadsCpuSeconds(p.pid, SENDER_THREAD) - senderCpu0[i], 0);
+  if (threads0) {
+    // BENCH_THREADS=1: each thread's CPU per delivery (ms) over the run, to see where the process's CPU goes.
+    procs.forEach((p, i) => {
+      const now = perThreadCpuSeconds(p.pid);
+      const rows = Object.entries(now)
+        .map(([k, v]) => [k, ((v - (threads0[i][k] ?? 0)) * 1000) / total])
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k}=${v.toFixed(3)}`);
+      log(`threads of ${dialect} pid ${p.pid} (ms/delivery): ${rows.join(" ")}`);
+    });
+  }
   const serverCpuMs = pgCpu(total);
   // Every attempt is logged: wait for the recorder's last batch.
   const deadline = Date.now() + 30_000;
@@ -208,6 +261,10 @@ async function runThroughput(h, receiver, events, dialect) {
     dps,
     cpuMsPerDelivery: cpuMs,
     mainCpuMsPerDelivery: mainCpuMs,
+    // Every attempt of this run is a delivery (the receiver answers 200 at once): `requests` counts
+    // them, repeats included. NaN on a build whose sender threads have no OS name.
+    senderCpuMsPerAttempt: senderCpuS > 0 ? (senderCpuS * 1000) / Math.max(total, stats.requests) : NaN,
+    helperCpuMsPerDelivery: senderCpuS > 0 ? cpuMs - mainCpuMs - (senderCpuS * 1000) / total : NaN,
     serverCpuMsPerDelivery: serverCpuMs,
     requests: stats.requests,
     unique: stats.unique,

@@ -153,12 +153,57 @@ const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)
  */
 export function cpuSeconds(pid, { mainThread = false } = {}) {
   try {
-    const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-    const fields = fs.readFileSync(file, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return statCpuSeconds(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
   } catch {
     return NaN;
   }
+}
+
+/** utime + stime of a /proc stat file (a process's or a thread's), in seconds. */
+function statCpuSeconds(file) {
+  const fields = fs.readFileSync(file, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU seconds used so far by the threads of process `pid` whose OS name (/proc/PID/task/TID/comm)
+ * matches `name` (a RegExp), e.g. Hookline's sender threads, `hookline-send-N`. A thread that has
+ * exited takes its share with it.
+ */
+export function threadsCpuSeconds(pid, name) {
+  let sum = 0;
+  let tasks;
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return NaN;
+  }
+  for (const tid of tasks) {
+    try {
+      if (name.test(fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim())) sum += statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+/** CPU seconds of each thread of process `pid` so far: `TID name` → seconds (BENCH_THREADS, a diagnostic). */
+export function perThreadCpuSeconds(pid) {
+  const out = {};
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        out[`${tid} ${name}`] = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // process gone
+  }
+  return out;
 }
 
 /** CPU seconds used so far by every process on this machine whose name (comm) is `name`. */

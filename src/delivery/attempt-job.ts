@@ -7,10 +7,10 @@
  */
 import { buildAttemptHeaders } from "../domain/payload.js";
 import { joinAuth, staticAuthHeader, type PublicAuth, type ReceiverAuth } from "../domain/receiver-auth.js";
-import { open, UnreadableSecretError, type KeyRing } from "../domain/secret-box.js";
+import { isSealed, open as openSealed, UnreadableSecretError, type KeyRing } from "../domain/secret-box.js";
 import { HOOKLINE_VERSION } from "../version.js";
 import type { OAuth2Tokens } from "./oauth2-tokens.js";
-import type { AttemptResult, Sender, SendOptions } from "./sender.js";
+import type { AbortLike, AttemptResult, Sender, SendOptions } from "./sender.js";
 
 export const USER_AGENT = `Hookline/${HOOKLINE_VERSION}`;
 /** What the delivery log shows instead of a credential. */
@@ -51,6 +51,28 @@ export interface SentAttempt {
   result: AttemptResult;
 }
 
+/** Opened values kept per key ring (one per webhook secret, auth secret and key in use); past this many a ring's cache starts over. */
+const OPENED_CACHE_SIZE = 4096;
+const openedByRing = new WeakMap<KeyRing, Map<string, string>>();
+
+/**
+ * A stored value opened (secret-box.ts), at most once per thread while it stays in use: AES-GCM
+ * costs about 5 µs a value, and an attempt opens up to five. A value the ring cannot open is not
+ * kept (it throws each time, so the attempt says why).
+ */
+function open(ring: KeyRing | null, stored: string): string {
+  if (ring === null || !isSealed(stored)) return openSealed(ring, stored);
+  let cache = openedByRing.get(ring);
+  if (cache === undefined) openedByRing.set(ring, (cache = new Map()));
+  let value = cache.get(stored);
+  if (value === undefined) {
+    value = openSealed(ring, stored);
+    if (cache.size >= OPENED_CACHE_SIZE) cache.clear();
+    cache.set(stored, value);
+  }
+  return value;
+}
+
 export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<string, string> {
   const headers = buildAttemptHeaders({
     event: job.event,
@@ -76,7 +98,7 @@ export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<st
  * failed attempt with nothing sent, whose log entry says why: it counts towards the retries and the
  * auto-disable like any failure, instead of coming back at every lease.
  */
-export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortSignal, tokens?: OAuth2Tokens): Promise<SentAttempt> {
+export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortLike, tokens?: OAuth2Tokens): Promise<SentAttempt> {
   let opened: Opened;
   try {
     opened = openJob(job, ring);

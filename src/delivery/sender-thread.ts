@@ -5,17 +5,26 @@
  * Nothing here touches the database: a thread that dies loses no delivery (see sender-threads.ts).
  */
 import type { LookupAddress } from "node:dns";
+import { writeFileSync } from "node:fs";
 import type { LookupFunction } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { KeyRing } from "../domain/secret-box.js";
-import { runAttempt, USER_AGENT, type SentAttempt } from "./attempt-job.js";
+import { runAttempt, USER_AGENT } from "./attempt-job.js";
 import { OAuth2Tokens } from "./oauth2-tokens.js";
-import type { FromThread, SenderThreadData, ToThread } from "./sender-protocol.js";
+import { decodeJobs, encodeResults, type FromThread, type ResultEntry, type SenderThreadData, type ToThread } from "./sender-protocol.js";
 import { Sender } from "./sender.js";
 
 const port = parentPort!;
 const data = workerData as SenderThreadData;
 const post = (m: FromThread): void => port.postMessage(m);
+
+// Node leaves a worker thread's OS name at "node": name it, so that top -H, perf and the bench
+// (per-thread CPU from /proc/PID/task/TID) can tell the sender threads apart (15 characters at most).
+try {
+  writeFileSync("/proc/thread-self/comm", `hookline-send-${data.index}`);
+} catch {
+  // not Linux: the name is only a convenience
+}
 
 const ring: KeyRing | null = data.keyRing && {
   currentId: data.keyRing.currentId,
@@ -43,10 +52,33 @@ const sender = new Sender({
 /** OAuth2 tokens, cached per webhook for every attempt this thread makes. */
 const tokens = new OAuth2Tokens(sender, USER_AGENT);
 
-const running = new Map<number, AbortController>();
-let outbox: { id: number; sent?: SentAttempt; error?: string }[] = [];
+/**
+ * An attempt's abort (AbortLike): the worker aborts attempts only at shutdown, so an attempt carries
+ * this one-listener object instead of an AbortController and its EventTarget.
+ */
+class AttemptAbort {
+  aborted = false;
+  private listener: (() => void) | undefined;
+  addEventListener(_type: "abort", listener: () => void): void {
+    this.listener = listener;
+  }
+  removeEventListener(_type: "abort", listener: () => void): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.();
+  }
+}
 
-function answer(r: { id: number; sent?: SentAttempt; error?: string }): void {
+const running = new Map<number, AttemptAbort>();
+let outbox: ResultEntry[] = [];
+
+function answer(r: ResultEntry): void {
+  running.delete(r.id);
   if (outbox.length === 0) setImmediate(flush);
   outbox.push(r);
 }
@@ -54,21 +86,19 @@ function answer(r: { id: number; sent?: SentAttempt; error?: string }): void {
 function flush(): void {
   const results = outbox;
   outbox = [];
-  if (results.length > 0) post({ type: "results", results });
+  if (results.length > 0) post({ type: "results", results: encodeResults(results) });
 }
 
 port.on("message", (m: ToThread) => {
   switch (m.type) {
     case "send":
-      for (const { id, job } of m.jobs) {
-        const controller = new AbortController();
-        running.set(id, controller);
-        runAttempt(sender, ring, job, controller.signal, tokens)
-          .then(
-            (sent) => answer({ id, sent }),
-            (err: unknown) => answer({ id, error: err instanceof Error ? err.message : String(err) }),
-          )
-          .finally(() => running.delete(id));
+      for (const { id, job } of decodeJobs(m.jobs)) {
+        const abort = new AttemptAbort();
+        running.set(id, abort);
+        runAttempt(sender, ring, job, abort, tokens).then(
+          (sent) => answer({ id, sent }),
+          (err: unknown) => answer({ id, error: err instanceof Error ? err.message : String(err) }),
+        );
       }
       break;
     case "abort":

@@ -17,7 +17,7 @@ import type { Logger } from "pino";
 import type { KeyRing } from "../domain/secret-box.js";
 import type { UrlPolicy } from "../domain/url-policy.js";
 import type { AttemptJob, SentAttempt } from "./attempt-job.js";
-import type { FromThread, SenderThreadData, ToThread } from "./sender-protocol.js";
+import { decodeResults, encodeJobs, type FromThread, type JobEntry, type SenderThreadData, type ToThread } from "./sender-protocol.js";
 import { MAX_SOCKETS_PER_PROCESS } from "./webhook-pools.js";
 
 export interface SenderThreadsOptions {
@@ -58,7 +58,7 @@ interface Slot {
   startedAt: number;
   pending: Map<number, Pending>;
   /** Jobs and aborts waiting for this turn's message. */
-  jobs: { id: number; job: AttemptJob }[];
+  jobs: JobEntry[];
   aborts: number[];
   restartTimer?: NodeJS.Timeout;
 }
@@ -79,7 +79,7 @@ function threadScript(): URL {
 
 export class SenderThreads {
   private readonly slots: Slot[] = [];
-  private readonly data: SenderThreadData;
+  private readonly data: Omit<SenderThreadData, "index">;
   private nextId = 0;
   private flushing = false;
   private closing: Promise<void> | undefined;
@@ -188,7 +188,7 @@ export class SenderThreads {
     for (const slot of this.slots) {
       if (!slot.thread) continue; // restarting: posted once the new thread is up
       if (slot.jobs.length > 0) {
-        slot.thread.postMessage({ type: "send", jobs: slot.jobs } satisfies ToThread);
+        slot.thread.postMessage({ type: "send", jobs: encodeJobs(slot.jobs) } satisfies ToThread);
         slot.jobs = [];
       }
       if (slot.aborts.length > 0) {
@@ -199,7 +199,11 @@ export class SenderThreads {
   }
 
   private spawn(slot: Slot): void {
-    const thread = new NodeWorker(threadScript(), { workerData: this.data, name: `hookline-sender-${slot.index}`, resourceLimits: SENDER_HEAP });
+    const thread = new NodeWorker(threadScript(), {
+      workerData: { ...this.data, index: slot.index } satisfies SenderThreadData,
+      name: `hookline-sender-${slot.index}`,
+      resourceLimits: SENDER_HEAP,
+    });
     slot.thread = thread;
     slot.startedAt = Date.now();
     thread.on("message", (m: FromThread) => this.onMessage(slot, thread, m));
@@ -210,7 +214,7 @@ export class SenderThreads {
 
   private onMessage(slot: Slot, thread: NodeWorker, m: FromThread): void {
     if (m.type === "results") {
-      for (const r of m.results) {
+      for (const r of decodeResults(m.results)) {
         const p = slot.pending.get(r.id);
         if (!p) continue; // aborted meanwhile
         slot.pending.delete(r.id);

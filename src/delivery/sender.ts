@@ -17,9 +17,10 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
 import { createSecureContext, rootCertificates } from "node:tls";
+import type { Dispatcher } from "undici";
 import { checkAddress, type UrlPolicy } from "../domain/url-policy.js";
 import { ProxyError } from "./connect.js";
-import { MAX_SOCKETS_PER_PROCESS, POOL_IDLE_MS, WebhookPools } from "./webhook-pools.js";
+import { MAX_SOCKETS_PER_PROCESS, POOL_IDLE_MS, WebhookPools, type PoolLease } from "./webhook-pools.js";
 
 export interface AttemptRequest {
   /** The webhook the attempt is for: it uses that webhook's connections only. */
@@ -69,6 +70,16 @@ export interface SenderOptions {
   proxyUrl?: string;
 }
 
+/**
+ * What `send` needs of an abort signal. An AbortSignal fits; a sender thread passes a lighter object
+ * of its own (one listener, no EventTarget) for each attempt, since attempts are aborted only at shutdown.
+ */
+export interface AbortLike {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 /** What one request may add to the sender's defaults. */
 export interface SendOptions {
   /** What is left of the attempt's budget (an OAuth2 token request may have used some). Default: the whole timeout. */
@@ -111,7 +122,9 @@ export class Sender {
   private readonly pools: WebhookPools;
   readonly timeoutMs: number;
   private readonly policy: UrlPolicy;
-  private readonly maxResponseBytes: number;
+  /** Response body bytes kept; the rest is not read. */
+  readonly maxResponseBytes: number;
+  private readonly urls = new Map<string, URL>();
   private closing: Promise<void> | undefined;
 
   constructor(opts: SenderOptions) {
@@ -139,117 +152,54 @@ export class Sender {
     return { pools: this.pools.size, sockets: this.pools.sockets };
   }
 
-  /** Makes one attempt. Never throws: every failure is described in the result. */
-  async send(req: AttemptRequest, signal?: AbortSignal, opts: SendOptions = {}): Promise<AttemptResult> {
+  /**
+   * Makes one attempt. Never throws: every failure is described in the result.
+   *
+   * The request goes to undici's `dispatch` with a handler of our own (AttemptHandler) that captures
+   * the response as it arrives: no AbortController, response stream or promise race per attempt.
+   * A sender thread's profile showed those at about a fifth of its CPU per attempt
+   * (docs/performance.md, "Sender thread CPU").
+   */
+  send(req: AttemptRequest, signal?: AbortLike, opts: SendOptions = {}): Promise<AttemptResult> {
     const started = performance.now();
-    let timedOut = false;
-    const finish = (r: Omit<AttemptResult, "durationMs" | "timedOut">): AttemptResult => ({
-      ...r,
-      durationMs: Math.round(performance.now() - started),
-      timedOut,
-    });
-    const fail = (error: string, statusCode: number | null = null, response: CapturedResponse | null = null) =>
-      finish({ success: false, statusCode, error, response });
-
-    let url: URL;
-    try {
-      url = new URL(req.url);
-    } catch {
-      return fail(`Invalid URL: ${req.url}`);
-    }
+    const url = this.parsed(req.url);
+    if (url === null) return Promise.resolve(result(started, false, { success: false, statusCode: null, error: `Invalid URL: ${req.url}`, response: null }));
     const refusal = this.refuseTarget(url);
-    if (refusal) return fail(refusal);
-    if (this.closing) return fail("Sender is shut down");
-    if (signal?.aborted) return fail("Attempt aborted (shutting down)");
-
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        controller.abort();
-      },
-      Math.max(0, opts.timeoutMs ?? this.timeoutMs),
-    );
-    const onAbort = (): void => controller.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const why = (err: unknown): string => {
-      if (timedOut) return `Timed out after ${this.timeoutMs} ms`;
-      if (signal?.aborted) return "Attempt aborted (shutting down)";
-      // undici's own timers (backstops) and the system's connect timeout are timeouts too.
-      const code = errorCode(err);
-      if (UNDICI_TIMEOUT_CODES.has(code) || code === "ETIMEDOUT") timedOut = true;
-      return describeError(err, url, this.timeoutMs, opts.clientCertificate !== undefined);
-    };
-
-    let lease;
-    try {
-      lease = this.pools.acquire({ webhookId: req.webhookId, origin: url.origin, clientCertificate: opts.clientCertificate });
-    } catch (err) {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      return fail(`Could not set up the connection: ${(err as Error).message}`);
-    }
-    try {
-      let res;
+    const stop = refusal ?? (this.closing ? "Sender is shut down" : signal?.aborted ? "Attempt aborted (shutting down)" : null);
+    if (stop) return Promise.resolve(result(started, false, { success: false, statusCode: null, error: stop, response: null }));
+    return new Promise((resolve) => {
+      const handler = new AttemptHandler(this, url, started, opts, signal, resolve);
+      let lease: PoolLease;
       try {
-        const request = lease.dispatcher.request({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: "POST",
-          headers: req.headers,
-          body: Buffer.from(req.body, "utf8"),
-          signal: controller.signal,
-        });
-        // undici acts on an abort only once the connection is up, so a receiver that never finishes
-        // the TLS handshake would hold the attempt (and its worker slot) until undici's own connect
-        // timer, up to half a second later. Give up at the abort; undici still closes that socket at
-        // its connect timeout, and a response arriving after the abort is thrown away.
-        request.then(
-          (late) => controller.signal.aborted && late.body.destroy(),
-          () => {},
-        );
-        res = await Promise.race([request, rejectOnAbort(controller.signal)]);
+        lease = this.pools.acquire({ webhookId: req.webhookId, origin: url.origin, clientCertificate: opts.clientCertificate });
       } catch (err) {
-        return fail(why(err));
+        handler.finish(`Could not set up the connection: ${(err as Error).message}`);
+        return;
       }
-      const { statusCode, body } = res;
-      body.on("error", () => {}); // destroying the body early emits an abort error we expect
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      const captured = (): CapturedResponse => ({
-        status: statusCode,
-        headers: flattenHeaders(res.headers),
-        body: Buffer.concat(chunks).toString("utf8"),
-        truncated,
-      });
+      handler.lease = lease;
+      // Arms the attempt-wide timer and the caller's abort; a synchronous dispatch error ends in onError.
+      handler.begin(Math.max(0, opts.timeoutMs ?? this.timeoutMs));
+      if (handler.done) return;
+      lease.dispatcher.dispatch(
+        { origin: url.origin, path: url.pathname + url.search, method: "POST", headers: req.headers, body: Buffer.from(req.body, "utf8") },
+        handler,
+      );
+    });
+  }
+
+  /** A webhook's URL parsed once: attempts to the same URL reuse it (URL objects are not changed after). */
+  private parsed(raw: string): URL | null {
+    let url = this.urls.get(raw);
+    if (url === undefined) {
       try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
-          const room = this.maxResponseBytes - size;
-          if (chunk.length > room) {
-            chunks.push(chunk.subarray(0, room));
-            size += room;
-            truncated = true;
-            break; // leaving the loop destroys the stream: nothing more is read or buffered
-          }
-          chunks.push(chunk);
-          size += chunk.length;
-        }
-      } catch (err) {
-        truncated = true;
-        return fail(`${why(err)} while reading the response body`, statusCode, captured());
-      } finally {
-        body.destroy();
+        url = new URL(raw);
+      } catch {
+        return null;
       }
-      const success = statusCode >= 200 && statusCode < 300;
-      return finish({ success, statusCode, error: null, response: captured() });
-    } catch (err) {
-      return fail(why(err)); // defensive: send() must never throw
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      lease.release();
+      if (this.urls.size >= URL_CACHE_SIZE) this.urls.clear();
+      this.urls.set(raw, url);
     }
+    return url;
   }
 
   /** Waits for in-flight attempts (each bounded by the timeout), then closes every pooled socket. */
@@ -269,19 +219,153 @@ export class Sender {
   }
 }
 
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
+/** Parsed URLs a sender keeps (one per webhook URL in use); past this many the cache starts over. */
+const URL_CACHE_SIZE = 10_000;
+
+function result(started: number, timedOut: boolean, r: Omit<AttemptResult, "durationMs" | "timedOut">): AttemptResult {
+  return { success: r.success, statusCode: r.statusCode, error: r.error, durationMs: Math.round(performance.now() - started), response: r.response, timedOut };
 }
 
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+/** Raw response headers (name, value, …) as the log shows them: lowercase names, repeated headers joined with ", ". */
+function flattenRawHeaders(raw: Buffer[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i].toString("latin1").toLowerCase();
+    let value = raw[i + 1].toString("latin1");
+    // Own keys only: a header named `constructor` or `__proto__` must not meet Object's.
+    if (Object.hasOwn(out, name)) value = `${out[name]}, ${value}`;
+    if (name === "__proto__") Object.defineProperty(out, name, { value, enumerable: true, configurable: true, writable: true });
+    else out[name] = value;
   }
   return out;
+}
+
+/**
+ * One attempt's undici handler (the dispatch interface: onConnect, onHeaders, onData, onComplete,
+ * onError). It keeps at most `maxResponseBytes` of the body, ends the attempt at the timeout or the
+ * caller's abort, and answers exactly once; whatever undici reports after that is ignored.
+ */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  done = false;
+  lease: PoolLease | undefined;
+  private abortRequest: ((err: Error) => void) | undefined;
+  private abortedWith: Error | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timedOut = false;
+  private statusCode = 0;
+  private headers: Record<string, string> | undefined;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private truncated = false;
+  private readonly onAbort = (): void => this.stop(false);
+
+  constructor(
+    private readonly sender: Sender,
+    private readonly url: URL,
+    private readonly started: number,
+    private readonly opts: SendOptions,
+    private readonly signal: AbortLike | undefined,
+    private readonly resolve: (r: AttemptResult) => void,
+  ) {}
+
+  begin(timeoutMs: number): void {
+    this.timer = setTimeout(() => this.stop(true), timeoutMs);
+    this.signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    // An attempt already over (timed out while connecting): undici sends nothing on this socket.
+    if (this.abortedWith) abort(this.abortedWith);
+    else this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (this.done) return false;
+    if (statusCode < 200) return true; // informational (1xx): the real answer follows
+    this.statusCode = statusCode;
+    this.headers = flattenRawHeaders(rawHeaders);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return false;
+    const room = this.sender.maxResponseBytes - this.size;
+    if (chunk.length > room) {
+      // Enough kept: nothing more is read or buffered, the connection is closed.
+      this.chunks.push(chunk.subarray(0, room));
+      this.size += room;
+      this.truncated = true;
+      this.end();
+      this.abortRequest?.(new Error("response body truncated"));
+      return false;
+    }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    return true;
+  }
+
+  onComplete(): void {
+    if (!this.done) this.end();
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    if (this.headers) {
+      this.truncated = true;
+      this.finish(`${this.why(err)} while reading the response body`);
+    } else this.finish(this.why(err));
+  }
+
+  /** The attempt's time is up (`timedOut`) or the caller aborted: answer now, then tell undici. */
+  private stop(timedOut: boolean): void {
+    if (this.done) return;
+    if (timedOut) this.timedOut = true;
+    // undici acts on an abort only once the connection is up, so a receiver that never finishes the
+    // TLS handshake would hold the attempt (and its worker slot) until undici's own connect timer:
+    // the attempt ends here, and onConnect aborts that request if it ever gets a socket.
+    const reason = new Error(timedOut ? "attempt timed out" : "attempt aborted");
+    this.abortedWith = reason;
+    const why = timedOut ? `Timed out after ${this.sender.timeoutMs} ms` : "Attempt aborted (shutting down)";
+    if (this.headers) {
+      this.truncated = true;
+      this.finish(`${why} while reading the response body`);
+    } else this.finish(why);
+    this.abortRequest?.(reason);
+  }
+
+  private why(err: unknown): string {
+    if (this.timedOut) return `Timed out after ${this.sender.timeoutMs} ms`;
+    if (this.signal?.aborted) return "Attempt aborted (shutting down)";
+    // undici's own timers (backstops) and the system's connect timeout are timeouts too.
+    const code = errorCode(err);
+    if (UNDICI_TIMEOUT_CODES.has(code) || code === "ETIMEDOUT") this.timedOut = true;
+    return describeError(err, this.url, this.sender.timeoutMs, this.opts.clientCertificate !== undefined);
+  }
+
+  private captured(): CapturedResponse {
+    const body = this.chunks.length === 0 ? "" : this.chunks.length === 1 ? this.chunks[0].toString("utf8") : Buffer.concat(this.chunks).toString("utf8");
+    return { status: this.statusCode, headers: this.headers ?? {}, body, truncated: this.truncated };
+  }
+
+  /** The response is complete (or kept up to its bound). */
+  private end(): void {
+    const statusCode = this.statusCode;
+    this.settle({ success: statusCode >= 200 && statusCode < 300, statusCode, error: null, response: this.captured() });
+  }
+
+  /** Fails the attempt with `error`, with the response so far when its headers had come. */
+  finish(error: string): void {
+    this.settle({ success: false, statusCode: this.headers ? this.statusCode : null, error, response: this.headers ? this.captured() : null });
+  }
+
+  private settle(r: Omit<AttemptResult, "durationMs" | "timedOut">): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener("abort", this.onAbort);
+    this.lease?.release();
+    this.resolve(result(this.started, this.timedOut, r));
+  }
 }
 
 const UNDICI_TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);

@@ -11,7 +11,8 @@ export const PUBLIC_KEY_PREFIX = "whpk_";
 
 /** Lowercase hex HMAC-SHA256 of the exact body bytes. */
 export function signBody(secret: string, body: string | Buffer): string {
-  return createHmac("sha256", Buffer.from(secret, "utf8")).update(body).digest("hex");
+  // A string key is taken as its UTF-8 bytes, as Buffer.from(secret, "utf8") would give, without the copy.
+  return createHmac("sha256", secret).update(body).digest("hex");
 }
 
 function checkTimestamp(timestampSeconds: number): void {
@@ -25,7 +26,7 @@ function checkTimestamp(timestampSeconds: number): void {
 export function standardSignature(secret: string, msgId: string, timestampSeconds: number, body: string | Buffer): string {
   checkTimestamp(timestampSeconds);
   // The body is fed as bytes, not interpolated, so a Buffer is signed exactly as it will be sent.
-  const mac = createHmac("sha256", Buffer.from(secret, "utf8")).update(`${msgId}.${timestampSeconds}.`, "utf8").update(body).digest("base64");
+  const mac = createHmac("sha256", secret).update(`${msgId}.${timestampSeconds}.`, "utf8").update(body).digest("base64");
   return `v1,${mac}`;
 }
 
@@ -33,8 +34,25 @@ export function standardSignature(secret: string, msgId: string, timestampSecond
 export function asymmetricSignature(privateKey: string, msgId: string, timestampSeconds: number, body: string | Buffer): string {
   checkTimestamp(timestampSeconds);
   const message = Buffer.concat([Buffer.from(`${msgId}.${timestampSeconds}.`, "utf8"), Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8")]);
-  const key = createPrivateKey({ key: Buffer.from(privateKey, "base64"), format: "der", type: "pkcs8" });
-  return `v1a,${sign(null, message, key).toString("base64")}`;
+  return `v1a,${sign(null, message, parsedKey(privateKey)).toString("base64")}`;
+}
+
+/** Parsed private keys kept (one per webhook with a signing key in use); past this many the cache starts over. */
+const KEY_CACHE_SIZE = 1000;
+const parsedKeys = new Map<string, KeyObject>();
+
+/**
+ * The key parsed once per process or thread: parsing PKCS#8 DER takes OpenSSL 3 about 0.5 ms, more
+ * than ten times the Ed25519 signature itself (docs/performance.md, "Sender thread CPU").
+ */
+function parsedKey(privateKey: string): KeyObject {
+  let key = parsedKeys.get(privateKey);
+  if (key === undefined) {
+    key = createPrivateKey({ key: Buffer.from(privateKey, "base64"), format: "der", type: "pkcs8" });
+    if (parsedKeys.size >= KEY_CACHE_SIZE) parsedKeys.clear();
+    parsedKeys.set(privateKey, key);
+  }
+  return key;
 }
 
 /** A new Ed25519 key pair: the private key as base64 PKCS#8 DER (to store), the public key as published. */

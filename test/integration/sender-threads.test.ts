@@ -4,6 +4,7 @@
  * thread that dies mid-load loses no delivery (its attempts are given back and made again).
  */
 import crypto from "node:crypto";
+import fs from "node:fs";
 import pino from "pino";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,6 +75,11 @@ describe.each(DIALECTS)("sender threads (%s)", (dialect) => {
     for (const secret of ["whsec_new", "whsec_old"]) {
       expect(() => new Webhook(Buffer.from(secret).toString("base64")).verify(req.body, req.headers as Record<string, string>), secret).not.toThrow();
     }
+  });
+
+  it.skipIf(!fs.existsSync("/proc/self/task"))("names each sender thread hookline-send-N in the OS (top -H, perf and the bench tell them apart by it)", () => {
+    const names = fs.readdirSync("/proc/self/task").map((tid) => fs.readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim());
+    expect(names).toEqual(expect.arrayContaining(["hookline-send-0", "hookline-send-1"]));
   });
 
   it("loses no delivery when a sender thread dies mid-load: its attempts are made again and the thread restarted", async () => {

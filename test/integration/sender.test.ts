@@ -98,6 +98,13 @@ describe("Sender", () => {
     expect(result.durationMs).toBeLessThan(1000);
   });
 
+  it("captures response headers named like Object's own properties as they came", async () => {
+    const r = await receiver({ respond: { status: 200, body: "", headers: { constructor: ["c1", "c2"] } } });
+    const result = await sender(r.ca).send(post(r.url));
+    expect(Object.hasOwn(result.response!.headers, "constructor")).toBe(true);
+    expect(result.response?.headers.constructor).toBe("c1, c2");
+  });
+
   it("does not mark a body of exactly maxResponseBytes as truncated", async () => {
     const r = await receiver({ respond: { bodyBytes: 1000 } });
     const result = await sender(r.ca, { maxResponseBytes: 1000 }).send(post(r.url));
