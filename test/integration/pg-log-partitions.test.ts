@@ -51,7 +51,10 @@ const count = async (db: Kysely<any>, table = "log_entries") =>
 const relkind = async (db: Kysely<any>) =>
   (await sql<{ k: string }>`select relkind::text as k from pg_class where oid = 'log_entries'::regclass`.execute(db)).rows[0].k;
 
-/** `n` copies of `template` spread over the `days` days before `now`, written straight into the table (ids made from their times), then the rollups counted again. */
+/**
+ * `n` copies of `template` spread over the `days` days before `now`, written straight into the table
+ * (ids made from their times), then the rollups counted again.
+ */
 async function seedLog(db: Kysely<any>, template: LogEntryRow, n: number, days: number, now: number) {
   const CHUNK = 5000;
   for (let done = 0; done < n; done += CHUNK) {
