@@ -119,24 +119,27 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("the log partitioned by day 
     let stop = false;
     let published = 0;
     let slowest = 0;
-    const traffic = (async () => {
-      for (let i = 1; !stop; i++) {
-        const t0 = Date.now();
-        const res = await hl.api("POST", "/api/v1/projects/p/events", { event: "test-run.completed", subject: { id: `TR-${i}` } });
-        expect(res.status).toBe(202);
-        published++;
-        const page = await hl.api("GET", `/api/v1/projects/p/webhooks/${hook.id}/logs?limit=20`);
-        expect(page.status).toBe(200);
-        slowest = Math.max(slowest, Date.now() - t0);
-      }
-    })();
+    // Four clients, each publishing and reading a page in turn.
+    const traffic = Promise.all(
+      Array.from({ length: 4 }, async (_, c) => {
+        for (let i = 1; !stop; i++) {
+          const t0 = Date.now();
+          const res = await hl.api("POST", "/api/v1/projects/p/events", { event: "test-run.completed", subject: { id: `TR-${c}-${i}` } });
+          expect(res.status).toBe(202);
+          published++;
+          const page = await hl.api("GET", `/api/v1/projects/p/webhooks/${hook.id}/logs?limit=20`);
+          expect(page.status).toBe(200);
+          slowest = Math.max(slowest, Date.now() - t0);
+        }
+      }),
+    );
     await sleep(300);
     // A second node starting with this version migrates.
     const migrator = await open(db);
     const t0 = Date.now();
     const applied = await migrate(migrator.db);
     const migrationMs = Date.now() - t0;
-    await sleep(500);
+    await sleep(1000);
     stop = true;
     await traffic;
 
