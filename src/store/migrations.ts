@@ -12,7 +12,7 @@ import type { Dialect } from "./db.js";
 import { isSqlite } from "./fixed-statement.js";
 import { insideTransaction } from "./postgres/migrator-in-transaction.js";
 import { ROLLUPS_FROM_LOG } from "./log-rollups.js";
-import { abandonLogPartitioning, ensureLogPartitions, partitionLogEntries, prepareLogPartitioning } from "./postgres/log-partitions.js";
+import { abandonLogPartitioning, ensureLogPartitions, isLockTimeout, partitionLogEntries, prepareLogPartitioning } from "./postgres/log-partitions.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const ts = dialect === "postgres" ? "bigint" : "integer";
@@ -380,6 +380,9 @@ async function writeSqliteStats(db: Kysely<any>, stats: SqliteStat[]): Promise<v
  */
 export const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
 
+/** How many times the migrations' transaction is run when a lock it waits for only a moment is not granted. */
+const MIGRATION_TRIES = 200;
+
 /**
  * Applies every pending migration (up to `target` when given); throws with the failing migration's error. PostgreSQL: before
  * the migrations' transaction, the part of 0012 that reads the whole log runs in short transactions
@@ -391,7 +394,16 @@ export async function migrate(db: Kysely<any>, target?: string): Promise<string[
   if (target === undefined) await prepareLogPartitioning(db, Date.now(), MIGRATION_LOCK_KEY);
   let applied: string[];
   try {
-    applied = await migratePostgres(db, target);
+    // 0012 gives way when the locks it needs are not granted within a moment (log-partitions.ts); run it again.
+    for (let tries = 1; ; tries++) {
+      try {
+        applied = await migratePostgres(db, target);
+        break;
+      } catch (err) {
+        if (!isLockTimeout(err) || tries >= MIGRATION_TRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
+      }
+    }
   } catch (err) {
     await abandonLogPartitioning(db).catch(() => {});
     throw err;

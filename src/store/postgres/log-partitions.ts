@@ -86,7 +86,8 @@ async function lockPartitions(trx: Transaction<any>, lockKey: bigint, waitForOth
   if (waitForOthers) await sql`set local lock_timeout = ${sql.lit(PARTITION_LOCK_TIMEOUT_MS)}`.execute(trx);
 }
 
-const isLockTimeout = (err: unknown) => (err as { code?: string }).code === "55P03";
+/** A lock not granted within lock_timeout (55P03), or a deadlock PostgreSQL broke (40P01): worth another try. */
+export const isLockTimeout = (err: unknown) => ["55P03", "40P01"].includes((err as { code?: string }).code ?? "");
 
 /**
  * The first step of migration 0012, outside its transaction, on a log that already has rows: a
@@ -153,7 +154,18 @@ async function addBoundCheck(trx: Kysely<any>, now: number, newest: number): Pro
  */
 export async function partitionLogEntries(trx: Kysely<any>, now: number): Promise<void> {
   if ((await relkind(trx, "log_entries")) !== "r") return;
+  // The attach below takes the log's foreign keys over, which drops the old table's own triggers on
+  // the tables they reference: an access exclusive lock on those. Take every lock first, waiting at
+  // most PARTITION_LOCK_TIMEOUT_MS for each: deliveries' recordings and claims lock these tables in
+  // orders of their own, and waiting without limit (or upgrading a lock midway) deadlocked with
+  // one of them (measured: the recording was rolled back after deadlock_timeout, a second's stall).
+  // On a timeout the migration gives way and migrate() runs it again. Once the locks are held,
+  // publishes, claims and recordings wait for this transaction: tens of milliseconds, nothing in it
+  // reads the log's rows.
+  await sql`set local lock_timeout = ${sql.lit(PARTITION_LOCK_TIMEOUT_MS)}`.execute(trx);
+  await sql`lock table deliveries, webhooks in access exclusive mode`.execute(trx);
   await sql`lock table log_entries in access exclusive mode`.execute(trx);
+  await sql`set local lock_timeout = 0`.execute(trx);
   const newest = (await sql<{ at: number | null }>`select max(created_at) as at from log_entries`.execute(trx)).rows[0]?.at ?? null;
   let bound: number | null = null;
   if (newest !== null) {
