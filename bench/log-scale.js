@@ -14,10 +14,12 @@
  *     whose purge runs every hour. The log spans the UTC days from 13 days ago to now, minus the rows
  *     of the oldest day kept that the previous hourly passes would already have deleted, so that
  *     with retention 12 days one whole day (about 1/13.5 of the entries) and the last hour's
- *     boundary rows (plus the minutes the bench took since seeding) are expired. One purge pass (the build's own purgeOld, in this process) runs while a warmed-up
- *     `serve` (retention 30: its own pass has nothing to do) delivers what 32 clients publish;
- *     `purge_seconds` is that pass, `throughput_during_purge_ratio` the deliveries/s of a window
- *     holding it (at least 5 s) over the mean of the 5 s windows just before and after.
+ *     boundary rows (plus the minutes the bench took since seeding) are expired. One purge pass
+ *     (the build's own code, in this process) runs while a warmed-up `serve` (retention 30: its own
+ *     pass has nothing to do) delivers what 32 clients publish; `purge_seconds` is that pass,
+ *     `purge_drop_seconds` its first step (dropping the whole expired days, when the build
+ *     partitions the log), `throughput_during_purge_ratio` the deliveries/s of a window holding the
+ *     pass (at least 5 s) over the mean of the 5 s windows just before and after.
  * PostgreSQL: the partitions of the seeded days are made before seeding (as the passes of those
  * days would have made them; builds without a partitioned log make none).
  */
