@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import { decodeTime, encodeTime } from "ulid";
+import { encodeTime } from "ulid";
 import type { Database, LogEntryRow, Trigger } from "./schema.js";
 import { fixedRun, fixedStatement, isSqlite } from "./fixed-statement.js";
 import { applyRollupDeltas, rollupDeltas } from "./log-rollups.js";
@@ -54,7 +54,6 @@ function filtered(db: Db, q: LogQuery) {
       .leftJoin("deliveries as d", "d.id", "l.delivery_id")
       .where("l.webhook_id", "=", q.webhookId)
       .$if(q.before !== undefined, (qb) => qb.where("l.id", "<", q.before!))
-      .$if(q.before !== undefined && !isSqlite(db), (qb) => qb.where("l.created_at", "<=", logIdTime(q.before!)))
       // A literal, not a parameter: the planners use the partial index of failures (0007) only for `success = 0`.
       .$if(q.success !== undefined, (qb) => qb.where("l.success", "=", sql.lit(q.success ? 1 : 0)))
       .$if(q.event !== undefined, (qb) => qb.where("l.event", "=", q.event!))
@@ -87,20 +86,6 @@ function logIdFloor(ms: number): string {
   return `log_${encodeTime(ms, 10).toLowerCase()}`;
 }
 
-/**
- * The latest created_at an entry with this id can have: its id's time (ids are made from created_at
- * or, out of order, from a later time; see logIdFloor). PostgreSQL: bounds a lookup by id or a
- * cursor to the partitions up to that day (store/postgres/log-partitions.ts), the days ahead and the
- * default left out. SQLite is not given it: its planner could walk the time index instead of the ids.
- */
-function logIdTime(id: string): number {
-  try {
-    return decodeTime(id.slice("log_".length).toUpperCase());
-  } catch {
-    return Number.MAX_SAFE_INTEGER; // well-formed but past ULID's last time: no entry has it, no bound needed
-  }
-}
-
 export type LogSummaryRow = Omit<LogEntryRow, "request" | "response"> & { event_id: string | null };
 
 /** Newest first, bodies left out; ask for one extra row to learn whether there is a next page. */
@@ -128,7 +113,6 @@ export async function findLogEntry(db: Db, webhookId: string, id: string): Promi
     .select(["d.event_id", "e.payload"])
     .where("l.webhook_id", "=", webhookId)
     .where("l.id", "=", id)
-    .$if(!isSqlite(db), (qb) => qb.where("l.created_at", "<=", logIdTime(id)))
     .executeTakeFirst();
   return row && withRequestBody(row);
 }
