@@ -384,10 +384,10 @@ export const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
 const MIGRATION_TRIES = 200;
 
 /**
- * Applies every pending migration (up to `target` when given); throws with the failing migration's error. PostgreSQL: before
- * the migrations' transaction, the part of 0012 that reads the whole log runs in short transactions
- * of its own (prepareLogPartitioning), and after it the day partitions of today and the next days
- * are made if missing (every start).
+ * Applies every pending migration (up to `target` when given); throws with the failing migration's
+ * error. PostgreSQL: before the migrations' transaction, the part of 0012 that reads the whole log
+ * runs in short transactions of its own (prepareLogPartitioning), and after it the day partitions
+ * of today and the next days are made if missing (every start).
  */
 export async function migrate(db: Kysely<any>, target?: string): Promise<string[]> {
   if (isSqlite(db)) return migrateSqlite(db, target);
