@@ -6,7 +6,8 @@ import { defineConfig } from "vitest/config";
  *   wait (on servers, receivers, retry delays and the database), so a third file fills the gaps.
  * - "timed": files that bound a wall-clock latency (a delivery within a fraction of the timeout, a
  *   quiet project served within a second, an attempt cut at the timeout, a type-check within the
- *   test timeout), one file at a time as before, so that no other file's work counts against them.
+ *   test timeout, the requests beside a migration of the log within a second), one file at a time
+ *   as before, so that no other file's work counts against them.
  * - "serial" (`*.serial.test.ts`: the multi-process scale-out runs and the PostgreSQL restart), last
  *   and one file at a time: a restart would break the PostgreSQL suites running beside it, and the
  *   10,000-delivery run measures throughput that parallel suites would distort.
@@ -22,6 +23,7 @@ const TIMED = [
   "test/integration/fairness.test.ts",
   "test/integration/hanging-pool.test.ts",
   "test/integration/hostile-receivers.test.ts",
+  "test/integration/pg-log-partitions.test.ts",
   "test/integration/pg-notify.test.ts",
   "test/integration/rate-limit.test.ts",
   "test/integration/recover-large.test.ts",

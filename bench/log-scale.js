@@ -5,15 +5,30 @@
  *     and the 24 h stats — sequential requests rotating over the 5 webhooks (the worst of the three;
  *     each is reported too);
  *   - `bytes_per_entry`: the database's size over the number of log entries;
- *   - `purge_rows_per_s`: with HOOKLINE_LOG_RETENTION_DAYS=7 half the entries (500,000) are expired;
- *     a fresh `serve` purges them (its worker does so at start) while 32 clients keep publishing, and
+ *   - `purge_rows_per_s`, mode "half" (SQLite's default; BENCH_LOG_EXPIRE=half): with
+ *     HOOKLINE_LOG_RETENTION_DAYS=7 half the entries (500,000) are expired; a fresh `serve` purges
+ *     them (its worker does so at start) while 32 clients keep publishing, and
  *     `throughput_during_purge_ratio` is the deliveries/s during the purge over the deliveries/s of
- *     the same publishing right after it.
+ *     the same publishing right after it;
+ *   - mode "day" (PostgreSQL's default; BENCH_LOG_EXPIRE=day): the steady state of an installation
+ *     whose purge runs every hour. The log spans the UTC days from 13 days ago to now, minus the rows
+ *     of the oldest day kept that the previous hourly passes would already have deleted, so that
+ *     with retention 12 days one whole day (about 1/13.5 of the entries) and the last hour's
+ *     boundary rows (plus the minutes the bench took since seeding) are expired. One purge pass
+ *     (the build's own code, in this process) runs while a warmed-up `serve` (retention 30: its own
+ *     pass has nothing to do) delivers what 32 clients publish; `purge_seconds` is that pass,
+ *     `purge_drop_seconds` its first step (dropping the whole expired days, when the build
+ *     partitions the log), `throughput_during_purge_ratio` the deliveries/s of a window holding the
+ *     pass (at least 5 s) over the mean of the 5 s windows just before and after.
+ * PostgreSQL: the partitions of the seeded days are made before seeding (as the passes of those
+ * days would have made them; builds without a partitioned log make none).
  */
 import fs from "node:fs";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { ulid } from "ulid";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { ROLLUPS_FROM_LOG } from "../dist/store/log-rollups.js";
 import { WEBHOOKS, hookUrls, publishMany, setupProject, startHookline } from "./scenarios.js";
 import { nowNs, percentile, seconds, sleep } from "./support.js";
@@ -29,8 +44,15 @@ const DAY = 24 * 3600 * 1000;
  * The hourly rollups (when the schema has them) are then counted again from the whole log, as
  * migration 0011 counts them, so the stats read what they would after that many real attempts.
  */
-export async function seedLogEntries(dialect, url, count, days) {
+export async function seedLogEntries(dialect, url, count, days, { start, skip } = {}) {
   const now = Date.now();
+  // The entries' times: evenly over [from, now) (by default the last `days` days), none in `skip`.
+  const from = start ?? now - days * DAY;
+  const kept = skip ? now - from - (skip.to - skip.from) : now - from;
+  const timeOf = (k) => {
+    const t = from + Math.floor(((k + 0.5) / count) * kept);
+    return skip && t >= skip.from ? t + (skip.to - skip.from) : t;
+  };
   const CHUNK = 10_000;
   const chunks = function* (existing) {
     for (let done = existing; done < count; done += CHUNK) {
@@ -39,7 +61,7 @@ export async function seedLogEntries(dialect, url, count, days) {
         at = [],
         ok = [];
       for (let i = 0; i < n; i++) {
-        const t = now - Math.floor(((done + i + 0.5) / count) * days * DAY);
+        const t = timeOf(count - 1 - (done + i)); // newest first, as before
         ids.push(`log_${ulid(t).toLowerCase()}`);
         at.push(t);
         ok.push(Math.random() < 0.05 ? 0 : 1);
@@ -84,6 +106,7 @@ export async function seedLogEntries(dialect, url, count, days) {
     }
     return;
   }
+  if (dialect === "postgres") await makeDayPartitions(url, from, now);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -105,6 +128,33 @@ export async function seedLogEntries(dialect, url, count, days) {
     await client.query("analyze log_entries");
   } finally {
     await client.end();
+  }
+}
+
+/** The build's own module (BENCH_HOOKLINE_BIN's dist when set, else this checkout's), or null when it has none. */
+async function buildModule(rel) {
+  const bin = process.env.BENCH_HOOKLINE_BIN;
+  const file = bin ? path.join(path.dirname(bin), "..", "dist", rel) : new URL(`../dist/${rel}`, import.meta.url).pathname;
+  return fs.existsSync(file) ? import(pathToFileURL(file).href) : null;
+}
+
+/** PostgreSQL: the day partitions from `from` to `to` (and 3 days on), when the build partitions the log. */
+async function makeDayPartitions(url, from, to) {
+  const parts = await buildModule("store/postgres/log-partitions.js");
+  if (!parts) return;
+  const { MIGRATION_LOCK_KEY } = await buildModule("store/migrations.js");
+  await withStore(url, async (db) => {
+    for (let t = from; t < to + DAY; t += 3 * DAY) await parts.ensureLogPartitions(db, t, MIGRATION_LOCK_KEY);
+  });
+}
+
+async function withStore(url, fn) {
+  const { openStore } = await buildModule("store/db.js");
+  const store = await openStore({ databaseUrl: url, poolSize: 2 });
+  try {
+    return await fn(store.db);
+  } finally {
+    await store.close();
   }
 }
 
@@ -172,7 +222,18 @@ async function logLineTime(file, re, timeoutMs) {
   }
 }
 
+const startOfDay = (ms) => ms - (ms % DAY);
+
+/** Receiver deliveries per second over `ms` from now. */
+async function rateOver(receiver, ms) {
+  const before = (await receiver.stats()).unique;
+  const t0 = Date.now();
+  await sleep(ms);
+  return ((await receiver.stats()).unique - before) / ((Date.now() - t0) / 1000);
+}
+
 export async function logScale(dialect, receiver, { entries = 1_000_000, days = 14, pageRequests = 200, templateEvents = 400 } = {}) {
+  const expire = process.env.BENCH_LOG_EXPIRE ?? (dialect === "postgres" ? "day" : "half");
   const project = "logs";
   // 1. Real deliveries, whose log entries are the templates.
   const keep = { HOOKLINE_LOG_RETENTION_DAYS: "30" };
@@ -196,7 +257,12 @@ export async function logScale(dialect, receiver, { entries = 1_000_000, days = 
   try {
     // 2. The seeded log.
     const t0 = Date.now();
-    await seedLogEntries(dialect, db.url, entries, days);
+    // "day": the UTC days from `days - 1` days ago to now; with retention `days - 2` the oldest is wholly expired and the next
+    // holds the cutoff, its rows before the cutoff's last hour gone already (the earlier hourly passes).
+    const now = Date.now();
+    const gap = { from: startOfDay(now) - (days - 2) * DAY, to: now - (days - 2) * DAY - 3600_000 };
+    const layout = expire === "day" ? { start: startOfDay(now) - (days - 1) * DAY, skip: gap.to > gap.from ? gap : undefined } : {};
+    await seedLogEntries(dialect, db.url, entries, days, layout);
     const seedS = (Date.now() - t0) / 1000;
     const stored = await db.count("log_entries");
     const size = await databaseBytes(dialect, db.url, stored);
@@ -210,7 +276,60 @@ export async function logScale(dialect, receiver, { entries = 1_000_000, days = 
       await reader.stop();
     }
 
-    // 4. Retention 7 days: the new node's worker purges the older half at start, while publishing goes on.
+    // 4 ("day"). One purge pass of retention `days - 2` beside a warmed-up node delivering.
+    if (expire === "day") {
+      const node = await startHookline(dialect, receiver, { label: "logscale-day", env: keep, db, workDir });
+      try {
+        await receiver.reset();
+        const stop = publishUntil(node.api, project);
+        let before, during, after, purge;
+        try {
+          await sleep(3000);
+          before = await rateOver(receiver, 5000);
+          const { purgeOld } = await buildModule("store/queue/purge.js");
+          const atStart = (await receiver.stats()).unique;
+          const tw = Date.now();
+          const parts = await buildModule("store/postgres/log-partitions.js");
+          const { MIGRATION_LOCK_KEY } = await buildModule("store/migrations.js");
+          purge = await withStore(db.url, async (store) => {
+            // The pass's first step (the whole days) timed on its own, then the pass (the boundary rows in paced batches, and the rest).
+            const now = Date.now();
+            const tp = Date.now();
+            const dropped = parts ? await parts.dropExpiredLogPartitions(store, now - (days - 2) * DAY, MIGRATION_LOCK_KEY) : 0;
+            const dropS = (Date.now() - tp) / 1000;
+            const r = await purgeOld(store, { now, logRetentionDays: days - 2 });
+            return { seconds: (Date.now() - tp) / 1000, rows: dropped + r.logEntries, dropSeconds: dropS, dropRows: dropped };
+          });
+          await sleep(Math.max(0, 5000 - (Date.now() - tw)));
+          during = ((await receiver.stats()).unique - atStart) / ((Date.now() - tw) / 1000);
+          after = await rateOver(receiver, 5000);
+        } finally {
+          await stop();
+        }
+        const normal = (before + after) / 2;
+        return {
+          expire,
+          entries: stored,
+          seed_seconds: seedS,
+          bytes_per_entry: size.bytes / size.entries,
+          pages,
+          log_page_p99_ms: Math.max(...Object.values(pages).map((p) => p.p99)),
+          purge_rows: purge.rows,
+          purge_seconds: purge.seconds,
+          purge_rows_per_s: purge.rows / purge.seconds,
+          purge_drop_rows: purge.dropRows,
+          purge_drop_seconds: purge.dropSeconds,
+          dps_before_purge: before,
+          dps_during_purge: during,
+          dps_after_purge: after,
+          throughput_during_purge_ratio: during / normal,
+        };
+      } finally {
+        await node.stop();
+      }
+    }
+
+    // 4 ("half"). Retention 7 days: the new node's worker purges the older half at start, while publishing goes on.
     const purger = await startHookline(dialect, receiver, {
       label: "logscale-purge",
       env: { HOOKLINE_LOG_RETENTION_DAYS: "7", LOG_LEVEL: "info" },
@@ -237,6 +356,7 @@ export async function logScale(dialect, receiver, { entries = 1_000_000, days = 
         await stop();
       }
       return {
+        expire,
         entries: stored,
         seed_seconds: seedS,
         bytes_per_entry: size.bytes / size.entries,

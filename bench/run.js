@@ -180,7 +180,11 @@ try {
         stats_24h_ms: ms(l.pages.stats_24h),
         purge_rows_per_s: round(l.purge_rows_per_s, 0),
         purge_rows: l.purge_rows,
-        purge_seconds: round(l.purge_seconds, 1),
+        purge_seconds: round(l.purge_seconds, 2),
+        expire: l.expire,
+        ...(l.dps_before_purge !== undefined
+          ? { dps_before_purge: round(l.dps_before_purge, 0), purge_drop_rows: l.purge_drop_rows, purge_drop_seconds: round(l.purge_drop_seconds, 3) }
+          : {}),
         throughput_during_purge_ratio: round(l.throughput_during_purge_ratio),
         dps_during_purge: round(l.dps_during_purge, 0),
         dps_after_purge: round(l.dps_after_purge, 0),

@@ -192,6 +192,8 @@ export async function deleteLogEntriesBefore(db: Db, cutoff: number, limit: numb
   return db.transaction().execute(async (trx) => {
     const gone = await trx
       .deleteFrom("log_entries")
+      // PostgreSQL: only the partitions below the cutoff are visited (SQLite would walk the time index instead of the ids).
+      .$if(!isSqlite(trx), (qb) => qb.where("created_at", "<", cutoff))
       .where("id", "in", (eb) => eb.selectFrom("log_entries").select("id").where("created_at", "<", cutoff).limit(limit))
       .returning(["webhook_id", "created_at", "duration_ms", "success"])
       .execute();

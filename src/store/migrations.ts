@@ -12,6 +12,7 @@ import type { Dialect } from "./db.js";
 import { isSqlite } from "./fixed-statement.js";
 import { insideTransaction } from "./postgres/migrator-in-transaction.js";
 import { ROLLUPS_FROM_LOG } from "./log-rollups.js";
+import { abandonLogPartitioning, ensureLogPartitions, isLockTimeout, partitionLogEntries, prepareLogPartitioning } from "./postgres/log-partitions.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const ts = dialect === "postgres" ? "bigint" : "integer";
@@ -310,6 +311,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`drop index if exists log_entries_webhook_time`.execute(db);
       },
     },
+    // PostgreSQL only: the log partitioned by day, so that retention drops whole expired days
+    // (store/postgres/log-partitions.ts; docs/scaling.md). A populated log is attached as it stands,
+    // its bound proved beforehand outside this transaction (migrate() below): no row is read under
+    // the lock. SQLite keeps one table and its paced purge.
+    ...(dialect === "postgres" ? { "0012_log_entries_partitioned_by_day": { up: (db: Kysely<any>) => partitionLogEntries(db, Date.now()) } } : {}),
   };
 }
 
@@ -368,12 +374,45 @@ async function writeSqliteStats(db: Kysely<any>, stats: SqliteStat[]): Promise<v
   await sql`analyze sqlite_schema`.execute(db);
 }
 
-/** The advisory lock key: any constant that no other application on the database uses ("hookline" in hex). */
-const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
+/**
+ * The advisory lock key: any constant that no other application on the database uses ("hookline" in
+ * hex). The log's partition changes (store/postgres/log-partitions.ts) take it too.
+ */
+export const MIGRATION_LOCK_KEY = 0x686f6f6b6c696e65n;
 
-/** Applies every pending migration; throws with the failing migration's error. */
-export async function migrate(db: Kysely<any>): Promise<string[]> {
-  if (isSqlite(db)) return migrateSqlite(db);
+/** How many times the migrations' transaction is run when a lock it waits for only a moment is not granted. */
+const MIGRATION_TRIES = 200;
+
+/**
+ * Applies every pending migration (up to `target` when given); throws with the failing migration's
+ * error. PostgreSQL: before the migrations' transaction, the part of 0012 that reads the whole log
+ * runs in short transactions of its own (prepareLogPartitioning), and after it the day partitions
+ * of today and the next days are made if missing (every start).
+ */
+export async function migrate(db: Kysely<any>, target?: string): Promise<string[]> {
+  if (isSqlite(db)) return migrateSqlite(db, target);
+  if (target === undefined) await prepareLogPartitioning(db, Date.now(), MIGRATION_LOCK_KEY);
+  let applied: string[];
+  try {
+    // 0012 gives way when the locks it needs are not granted within a moment (log-partitions.ts); run it again.
+    for (let tries = 1; ; tries++) {
+      try {
+        applied = await migratePostgres(db, target);
+        break;
+      } catch (err) {
+        if (!isLockTimeout(err) || tries >= MIGRATION_TRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
+      }
+    }
+  } catch (err) {
+    await abandonLogPartitioning(db).catch(() => {});
+    throw err;
+  }
+  await ensureLogPartitions(db, Date.now(), MIGRATION_LOCK_KEY);
+  return applied;
+}
+
+async function migratePostgres(db: Kysely<any>, target: string | undefined): Promise<string[]> {
   // If the process dies, the server ends the transaction and the lock with it, so a crashed node
   // never blocks the others.
   return db.transaction().execute(async (trx) => {
@@ -381,7 +420,7 @@ export async function migrate(db: Kysely<any>): Promise<string[]> {
     await sql`set local lock_timeout = 0`.execute(trx);
     await sql`set local statement_timeout = 0`.execute(trx);
     await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(trx);
-    return runMigrator(insideTransaction(trx), "postgres");
+    return runMigrator(insideTransaction(trx), "postgres", target);
   });
 }
 
@@ -392,11 +431,11 @@ export async function migrate(db: Kysely<any>): Promise<string[]> {
  * the same empty bookkeeping table and the second failed on "table already exists". A migration
  * that fails leaves nothing half applied.
  */
-async function migrateSqlite(db: Kysely<any>): Promise<string[]> {
+async function migrateSqlite(db: Kysely<any>, target: string | undefined): Promise<string[]> {
   return db.connection().execute(async (conn) => {
     await beginImmediate(conn);
     try {
-      const applied = await runMigrator(conn, "sqlite");
+      const applied = await runMigrator(conn, "sqlite", target);
       await sql`commit`.execute(conn);
       return applied;
     } catch (err) {
@@ -422,9 +461,10 @@ async function beginImmediate(conn: Kysely<any>): Promise<void> {
   }
 }
 
-async function runMigrator(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
+/** Up to `target` (a migration's name; tests build an older schema with it), or to the latest. */
+async function runMigrator(db: Kysely<any>, dialect: Dialect, target?: string): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(dialect) } });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = target === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(target);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }

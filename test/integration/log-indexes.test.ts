@@ -115,7 +115,8 @@ describe.each(DIALECTS)("delivery log indexes (%s)", (dialect) => {
     expect(stats).not.toMatch(/seq scan|scan log_hourly_rollups(?! using)/);
 
     const failed = await planOf((d) => listLogEntries(d, { webhookId: hooks[0], limit: 20, success: false }));
-    expect(failed).toContain("log_entries_webhook_failed");
-    expect(failed).not.toMatch(/temp b-tree|sort/);
+    // PostgreSQL's log is partitioned by day: each partition's copy is named after it (log_entries_p20261207_webhook_failed).
+    expect(failed).toMatch(/log_entries_(\w+_)?webhook_failed/);
+    expect(failed).not.toMatch(/temp b-tree|sort {2}\(/); // a sort node ("sort key" alone is a merge append of partitions in id order)
   });
 });

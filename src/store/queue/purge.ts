@@ -26,6 +26,9 @@
 import { SqliteAdapter, sql, type Kysely } from "kysely";
 import type { Database, DeliveryStatus } from "../schema.js";
 import { deleteLogEntriesBefore } from "../logs.js";
+import { isSqlite } from "../fixed-statement.js";
+import { MIGRATION_LOCK_KEY } from "../migrations.js";
+import { dropExpiredLogPartitions, ensureLogPartitions } from "../postgres/log-partitions.js";
 
 const DEFAULT_BATCH = 1000;
 /** SQLite's deletes block the thread (index maintenance on log_entries is most of it): smaller steps. */
@@ -84,6 +87,16 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
 
   // A rotated-out secret is forgotten once its overlap is over (until then it is only ignored).
   await db.updateTable("webhooks").set({ previous_secret: null, previous_secret_expires_at: null }).where("previous_secret_expires_at", "<=", now).execute();
+
+  // PostgreSQL's log is partitioned by day (store/postgres/log-partitions.ts): the partitions of the
+  // next days are made ahead, and every day wholly before the cutoff goes at once, partition and
+  // rollups together. What is left below the cutoff (the boundary day's first hours, and entries
+  // outside any day partition) goes like SQLite's, in batches. Not paced: each change is a few
+  // milliseconds' transaction whose locks are given up after a moment if not granted.
+  if (!isSqlite(db)) {
+    await ensureLogPartitions(db, now, MIGRATION_LOCK_KEY);
+    result.logEntries += await dropExpiredLogPartitions(db, cutoff, MIGRATION_LOCK_KEY);
+  }
 
   // Log entries reference nothing that must stay: delete the old ones outright, a batch at a time
   // (each batch takes its entries out of the hourly rollups in the same transaction).

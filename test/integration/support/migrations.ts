@@ -12,4 +12,5 @@ export const PG_MIGRATIONS = [
   "0009_webhook_receiver_options",
   "0010_webhook_delivery_policies",
   "0011_log_hourly_rollups",
+  "0012_log_entries_partitioned_by_day",
 ];
