@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { EventType } from "../domain/catalog.js";
-import type { Store } from "./db.js";
+import { transact, type Store } from "./db.js";
 import { isSqlite } from "./fixed-statement.js";
 import type { Database, EventTypeRow } from "./schema.js";
 
@@ -22,11 +22,13 @@ export async function upsertEventTypes(db: Db, types: EventType[], now: number):
 }
 
 /**
- * Writes `types` when the catalog holds none. On PostgreSQL an advisory lock makes nodes starting
- * together take turns, so the check and the insert see each other's work.
+ * Writes `types` when the catalog holds none. Nodes starting together take turns, so the check and
+ * the insert see each other's work: on PostgreSQL an advisory lock; on SQLite the group commit's
+ * `begin immediate` (a deferred transaction that read the empty catalog could not then write once
+ * another process had: SQLITE_BUSY at once, without waiting, and that node failed to start).
  */
 export async function seedEmptyCatalog(st: Store, types: EventType[], now: number): Promise<void> {
-  await st.db.transaction().execute(async (trx) => {
+  await transact(st, async (trx) => {
     if (!isSqlite(trx)) await sql`select pg_advisory_xact_lock(${sql.lit(CATALOG_LOCK_KEY)})`.execute(trx);
     const any = await trx.selectFrom("event_types").select("name").limit(1).executeTakeFirst();
     if (!any) await upsertEventTypes(trx, types, now);

@@ -9,6 +9,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_CATALOG } from "../../src/domain/catalog.js";
+import { openStore } from "../../src/store/db.js";
+import { seedEmptyCatalog } from "../../src/store/event-types.js";
+import { migrate } from "../../src/store/migrations.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { runCli } from "../helpers/process.js";
 
@@ -36,4 +40,35 @@ describe.skipIf(!DIALECTS.includes("sqlite"))("concurrent migrations (sqlite)", 
       ).toHaveLength(PROCESSES - 1);
     }
   }, 120_000);
+});
+
+/**
+ * Nodes starting together on one migrated file each seed the empty event-type catalog. The check
+ * (is it empty?) and the insert must hold the write lock from the start: a transaction that read
+ * first and then wrote after another connection's commit got SQLITE_BUSY at once, without the busy
+ * timeout's wait, and that node failed to start ("database is locked").
+ */
+describe.skipIf(!DIALECTS.includes("sqlite"))("nodes seeding the catalog at once (sqlite)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hookline-sqlite-seed-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("4 connections seed one empty catalog together, 10 times: none fails, the catalog is written once", async () => {
+    for (let round = 0; round < 10; round++) {
+      const file = path.join(dir, `round-${round}.db`);
+      const first = await openStore({ databaseUrl: file });
+      await migrate(first.db);
+      const stores = [first, ...(await Promise.all(Array.from({ length: 3 }, () => openStore({ databaseUrl: file }))))];
+      try {
+        const results = await Promise.allSettled(stores.map((st) => seedEmptyCatalog(st, DEFAULT_CATALOG, Date.now())));
+        expect(
+          results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason)),
+          `round ${round}`,
+        ).toEqual([]);
+        const rows = await first.db.selectFrom("event_types").select("name").execute();
+        expect(rows.length, `round ${round}`).toBe(DEFAULT_CATALOG.length);
+      } finally {
+        await Promise.all(stores.map((st) => st.close()));
+      }
+    }
+  }, 60_000);
 });
