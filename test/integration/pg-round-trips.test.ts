@@ -1,0 +1,110 @@
+/**
+ * The round trips of a delivery on PostgreSQL, pinned (docs/performance.md, "PostgreSQL round trips
+ * and tail latency"): every message a pooled connection sends to the server is counted while a real
+ * worker delivers, and
+ *  - a claim is four: `begin` with its `set local` in one, the candidates, the lease (which also
+ *    spends a rate-limited webhook's allowance), the commit;
+ *  - a batch of outcomes is one statement, outside any transaction, with no read before it;
+ *  - a publish without an idempotency key opens no transaction.
+ * A change that adds a round trip to any of these fails here.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DIALECTS } from "../helpers/databases.js";
+import { startHookline, type TestHookline } from "../helpers/hookline.js";
+import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import { eventually } from "../helpers/wait.js";
+
+const pgEnabled = DIALECTS.includes("postgres");
+
+/** Each message sent, per connection, in order. */
+const sent = new Map<object, string[]>();
+const textOf = (config: unknown) => (typeof config === "string" ? config : ((config as { text?: string })?.text ?? ""));
+const oneLine = (t: string) => t.replace(/\s+/g, " ").trim();
+
+describe.skipIf(!pgEnabled)("round trips per delivery (postgres)", () => {
+  const original = pg.Client.prototype.query;
+  let hl: TestHookline;
+  let rx: Receiver;
+
+  beforeAll(async () => {
+    // Before the pool opens: statements.ts binds each connection's query when it connects.
+    pg.Client.prototype.query = function (this: object, config: unknown, ...rest: unknown[]) {
+      const list = sent.get(this) ?? [];
+      list.push(oneLine(textOf(config)));
+      sent.set(this, list);
+      return (original as (...a: unknown[]) => unknown).call(this, config, ...rest);
+    } as typeof original;
+    rx = await startReceiver();
+    hl = await startHookline({ dialect: "postgres", worker: true, ca: rx.ca });
+    await hl.project("acme");
+    const hook = (name: string, extra: object = {}) =>
+      hl.api("POST", "/api/v1/projects/acme/webhooks", { name, events: ["issue.created"], url: `${rx.url}/${name}`, ...extra });
+    expect((await hook("plain")).status).toBe(201);
+    expect((await hook("rated", { rate_limit: { per_second: 1000 } })).status).toBe(201);
+  });
+  afterAll(async () => {
+    pg.Client.prototype.query = original;
+    await hl?.close();
+    await rx?.close();
+  });
+
+  it("claims in four round trips, records a batch in one statement, publishes without a transaction", async () => {
+    sent.clear();
+    const EVENTS = 40;
+    for (let i = 0; i < EVENTS; i++)
+      expect((await hl.api("POST", "/api/v1/projects/acme/events", { event: "issue.created", subject: { i } })).status).toBe(202);
+    await rx.waitFor(EVENTS * 2, 10_000);
+    const db = hl.runtime.ctx.store.db;
+    await eventually(
+      async () =>
+        Number(
+          (
+            await db
+              .selectFrom("log_entries")
+              .select((eb) => eb.fn.countAll().as("n"))
+              .executeTakeFirstOrThrow()
+          ).n,
+        ) ===
+        EVENTS * 2,
+    );
+    await eventually(async () => (await db.selectFrom("deliveries").select("id").where("status", "=", "pending").execute()).length === 0);
+
+    let claims = 0;
+    let records = 0;
+    for (const list of sent.values()) {
+      let inTransaction = false;
+      for (let i = 0; i < list.length; i++) {
+        const text = list[i];
+        if (text.startsWith("begin; set local enable_bitmapscan = off")) {
+          claims++;
+          // The candidates (FOR NO KEY UPDATE … SKIP LOCKED) and, when one had a free slot, the lease; then the commit.
+          const end = list.indexOf("commit", i);
+          const inside = list.slice(i + 1, end);
+          expect(inside.length, inside.join("\n")).toBeGreaterThanOrEqual(1);
+          expect(inside.length, inside.join("\n")).toBeLessThanOrEqual(2);
+          expect(inside[0]).toMatch(/for no key update of w skip locked$/);
+          if (inside[1]) expect(inside[1]).toMatch(/^with share as/);
+          i = end;
+          continue;
+        }
+        if (/^(begin|start transaction)\b/i.test(text)) inTransaction = true;
+        if (/^(commit|rollback)$/i.test(text)) inTransaction = false;
+        // A record and a publish are single statements, in no transaction of their own.
+        if (text.includes("insert into log_entries")) {
+          records++;
+          expect(inTransaction, "a record inside a transaction").toBe(false);
+        }
+        if (text.includes("insert into events")) expect(inTransaction, "a publish inside a transaction").toBe(false);
+        // The record reads nothing before it writes.
+        expect(text).not.toMatch(/from deliveries d join events e on e.id = d.event_id join webhooks w/);
+      }
+    }
+    expect(claims).toBeGreaterThan(0);
+    expect(records).toBeGreaterThan(0);
+    expect(records).toBeLessThanOrEqual(EVENTS * 2);
+    // The rate-limited webhook's allowance was spent by the lease statement.
+    const rated = await db.selectFrom("webhooks").select("rate_limit_tat").where("name", "=", "rated").executeTakeFirstOrThrow();
+    expect(Number(rated.rate_limit_tat)).toBeGreaterThan(0);
+  });
+});
