@@ -16,6 +16,9 @@ import type { BatchRecord, RecordedBatch } from "../queue/record-batch.js";
  *    here, as the reading record does);
  *  - and the in-flight limits of the batch's webhooks as they are now, so the caller can tell
  *    whether one changed since the claim.
+ * The deliveries are found by primary key whatever the statistics say: the existence test is a
+ * scalar subquery (run per row; an EXISTS may become a hash join over the whole table) and the
+ * update also names its rows with `= any(…)`, an index condition.
  */
 const RECORD = namedPostgres(`
   with o as (
@@ -27,7 +30,7 @@ const RECORD = namedPostgres(`
     insert into log_entries (${INSERT_COLUMNS})
     select o.id, o.webhook_id, o.delivery_id, o.project_id, o.event, o.attempt, o."trigger", o.success, o.status_code, o.error, o.duration_ms,
            o.created_at, o.request, o.response
-      from o where exists (select 1 from deliveries d where d.id = o.delivery_id)
+      from o where (select true from deliveries d where d.id = o.delivery_id)
     returning webhook_id, created_at, duration_ms, success),
   rolled as (
     insert into log_hourly_rollups (${COLUMNS})
@@ -40,7 +43,7 @@ const RECORD = namedPostgres(`
            attempts = d.attempts + 1, lease_token = null, lease_until = case when h.hold then o.run_at end, updated_at = $18
       from o cross join lateral (
         select o.next_status = 'pending' and exists (select 1 from webhooks w where w.id = o.webhook_id and w.ordering = 'fifo') as hold) h
-     where d.id = o.delivery_id and o.next_status is not null and d.status = 'pending' and d.lease_token = o.token
+     where d.id = any($3::text[]) and d.id = o.delivery_id and o.next_status is not null and d.status = 'pending' and d.lease_token = o.token
     returning d.id)
   select array(select id from settled) as settled,
          (select json_object_agg(w.id, w.inflight_limit) from webhooks w where w.id = any($2::text[])) as limits`);
