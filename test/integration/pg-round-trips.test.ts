@@ -76,7 +76,7 @@ describe.skipIf(!pgEnabled)("round trips per delivery (postgres)", () => {
       let inTransaction = false;
       for (let i = 0; i < list.length; i++) {
         const text = list[i];
-        if (text.startsWith("begin; set local enable_bitmapscan = off")) {
+        if (text.startsWith("begin; set local enable_bitmapscan = off; set local enable_hashjoin = off; set local enable_mergejoin = off")) {
           claims++;
           // The candidates (FOR NO KEY UPDATE … SKIP LOCKED) and, when one had a free slot, the lease; then the commit.
           const end = list.indexOf("commit", i);

@@ -53,9 +53,12 @@ const LEASE = namedPostgres(`
 export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimResult> {
   // Right after a burst of publishes the statistics still describe the table as small, and the
   // planner would read a webhook's every pending row with a bitmap scan and sort them, instead of
-  // walking deliveries_webhook_due in order and stopping at the share. The ordered index scan is
-  // the right plan at any size; `set local` ends with the transaction.
-  return transactionWith(db, "set local enable_bitmapscan = off", async (trx) => {
+  // walking deliveries_webhook_due in order and stopping at the share; and it would find the leased
+  // rows, their events and webhooks with hash joins over whole tables (a seq scan of deliveries and
+  // of events per claim, kept in the cached generic plan while the table grows: the claims slower
+  // than 5 ms in docs/performance.md, "PostgreSQL round trips and tail latency"). Index scans and
+  // nested loops are the right plan at any size; `set local` ends with the transaction.
+  return transactionWith(db, "set local enable_bitmapscan = off; set local enable_hashjoin = off; set local enable_mergejoin = off", async (trx) => {
     const candidates = (await rawRows<Record<string, unknown>>(trx, CANDIDATES, [req.cap, req.now])).map(candidateOf);
     limitByFifo(candidates);
     const wakeAt = limitByRate(candidates, req.now);

@@ -16,10 +16,17 @@ import type { BatchRecord, RecordedBatch } from "../queue/record-batch.js";
  *    here, as the reading record does);
  *  - and the in-flight limits of the batch's webhooks as they are now, so the caller can tell
  *    whether one changed since the claim.
- * The deliveries are found by primary key whatever the statistics say: the existence test is a
- * scalar subquery (run per row; an EXISTS may become a hash join over the whole table) and the
- * update also names its rows with `= any(…)`, an index condition.
+ * The deliveries are found by primary key whatever the statistics say (right after a burst they
+ * call the table small, and a cached generic plan keeps the hash join over the whole table that
+ * follows from it): the existence test is a scalar subquery, run per row (an EXISTS may become a
+ * join), and the update joins nothing: it names its rows with `id = any(…)`, an index condition,
+ * and takes each row's values from the arrays by position.
  */
+/** The batch's value for the row being updated: its entry in an array parameter (aligned with $3, the delivery ids). */
+const at = (array: string) => `(${array})[array_position($3::text[], d.id)]`;
+/** A retry of a FIFO webhook keeps its place in line (settle.ts). */
+const HOLD = `(${at("$15::text[]")} = 'pending' and exists (select 1 from webhooks w where w.id = d.webhook_id and w.ordering = 'fifo'))`;
+
 const RECORD = namedPostgres(`
   with o as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::int[], $9::int[],
@@ -39,11 +46,10 @@ const RECORD = namedPostgres(`
      order by webhook_id collate "C", 2, 3
     ${ADD}),
   settled as (
-    update deliveries d set status = o.next_status, run_at = case when h.hold then d.run_at else coalesce(o.run_at, d.run_at) end,
-           attempts = d.attempts + 1, lease_token = null, lease_until = case when h.hold then o.run_at end, updated_at = $18
-      from o cross join lateral (
-        select o.next_status = 'pending' and exists (select 1 from webhooks w where w.id = o.webhook_id and w.ordering = 'fifo') as hold) h
-     where d.id = any($3::text[]) and d.id = o.delivery_id and o.next_status is not null and d.status = 'pending' and d.lease_token = o.token
+    update deliveries d set status = ${at("$15::text[]")},
+           run_at = case when ${HOLD} then d.run_at else coalesce(${at("$16::bigint[]")}, d.run_at) end,
+           attempts = d.attempts + 1, lease_token = null, lease_until = case when ${HOLD} then ${at("$16::bigint[]")} end, updated_at = $18
+     where d.id = any($3::text[]) and ${at("$15::text[]")} is not null and d.status = 'pending' and d.lease_token = ${at("$17::text[]")}
     returning d.id)
   select array(select id from settled) as settled,
          (select json_object_agg(w.id, w.inflight_limit) from webhooks w where w.id = any($2::text[])) as limits`);
