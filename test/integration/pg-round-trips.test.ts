@@ -5,7 +5,8 @@
  *  - a claim is four: `begin` with its `set local` in one, the candidates, the lease (which also
  *    spends a rate-limited webhook's allowance), the commit;
  *  - a batch of outcomes is one statement, outside any transaction, with no read before it;
- *  - a publish without an idempotency key opens no transaction.
+ *  - a publish without an idempotency key is one statement: no transaction, no read of its project
+ *    first (the statement checks it; an unknown project still answers 404, valid input or not).
  * A change that adds a round trip to any of these fails here.
  */
 import pg from "pg";
@@ -14,6 +15,7 @@ import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually } from "../helpers/wait.js";
+import { expectError } from "./support/api.js";
 
 const pgEnabled = DIALECTS.includes("postgres");
 
@@ -96,6 +98,8 @@ describe.skipIf(!pgEnabled)("round trips per delivery (postgres)", () => {
           expect(inTransaction, "a record inside a transaction").toBe(false);
         }
         if (text.includes("insert into events")) expect(inTransaction, "a publish inside a transaction").toBe(false);
+        // The publish statement checks the project itself: it is not read first.
+        expect(text).not.toMatch(/from projects where id = \$1$/);
         // The record reads nothing before it writes.
         expect(text).not.toMatch(/from deliveries d join events e on e.id = d.event_id join webhooks w/);
       }
@@ -106,5 +110,28 @@ describe.skipIf(!pgEnabled)("round trips per delivery (postgres)", () => {
     // The rate-limited webhook's allowance was spent by the lease statement.
     const rated = await db.selectFrom("webhooks").select("rate_limit_tat").where("name", "=", "rated").executeTakeFirstOrThrow();
     expect(Number(rated.rate_limit_tat)).toBeGreaterThan(0);
+  });
+});
+
+describe.each(DIALECTS)("a publish to an unknown project (%s)", (dialect) => {
+  let hl: TestHookline;
+  beforeAll(async () => {
+    hl = await startHookline({ dialect });
+    await hl.project("acme");
+  });
+  afterAll(async () => {
+    await hl?.close();
+  });
+
+  it("answers 404 whatever the input, and writes nothing", async () => {
+    for (const body of [
+      { event: "issue.created", subject: { a: 1 } },
+      { event: "not.in.catalog", subject: {} },
+      { event: "issue.created", subject: { a: 1 }, source: "import" },
+    ]) {
+      expectError(await hl.api("POST", "/api/v1/projects/ghost/events", body), 404, "not_found");
+    }
+    const events = await hl.runtime.ctx.store.db.selectFrom("events").select("id").where("project_id", "=", "ghost").execute();
+    expect(events).toHaveLength(0);
   });
 });
