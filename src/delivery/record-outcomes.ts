@@ -1,5 +1,6 @@
 /**
- * Records finished attempts in one transaction per batch: the log entries, each delivery's next
+ * Records finished attempts in one transaction per batch (on PostgreSQL, a batch the claim read
+ * enough for is one statement instead: record-claimed.ts): the log entries, each delivery's next
  * state (done, retry, failed: the store's queue operations), the webhooks' in-flight limits, and for
  * a delivery whose retries are spent (or answered 410 Gone), the auto-disable of its webhook
  * (services/webhook-disable.ts).
