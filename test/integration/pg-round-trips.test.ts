@@ -104,6 +104,15 @@ describe.skipIf(!pgEnabled)("round trips per delivery (postgres)", () => {
         expect(text).not.toMatch(/from deliveries d join events e on e.id = d.event_id join webhooks w/);
       }
     }
+    const all = [...sent.values()].flat();
+    const publishes = all.filter((t) => t.includes("insert into events")).length;
+    const notifies = all.filter((t) => t.includes("pg_notify")).length;
+    const claimMessages = all.filter((t) => /^begin; set local enable_bitmapscan|for no key update of w skip locked$|^with share as/.test(t)).length + claims;
+    // What a delivery cost here (one event at a time, so claims and batches are small), for docs/performance.md.
+    console.log(
+      `round trips for ${EVENTS * 2} deliveries: publishes ${publishes}, NOTIFY ${notifies}, claims ${claims} (${claimMessages} messages), ` +
+        `record batches ${records}; ${((publishes + notifies + claimMessages + records) / (EVENTS * 2)).toFixed(2)} per delivery`,
+    );
     expect(claims).toBeGreaterThan(0);
     expect(records).toBeGreaterThan(0);
     expect(records).toBeLessThanOrEqual(EVENTS * 2);
