@@ -14,7 +14,7 @@
 import { nextInflightLimit } from "../domain/inflight-limit.js";
 import type { Context } from "../services/context.js";
 import { adjustInflightLimits } from "../store/queue/inflight-limit.js";
-import { recordBatch, type BatchRecord } from "../store/queue/record-batch.js";
+import { recordBatch, recordsBatchAtOnce, type BatchRecord } from "../store/queue/record-batch.js";
 import type { Metrics } from "./metrics.js";
 import { logEntryOf, stepOf, type Outcome } from "./record-outcomes.js";
 
@@ -22,6 +22,7 @@ type Result = { success: boolean; timedOut: boolean };
 
 /** Answers false (nothing written) when the batch needs the reading record. */
 export async function recordClaimed(ctx: Context, metrics: Metrics, outcomes: Outcome[]): Promise<boolean> {
+  if (!recordsBatchAtOnce(ctx.store.db)) return false;
   const now = ctx.now();
   const cap = ctx.config.perWebhookConcurrency;
   const batch: BatchRecord[] = [];

@@ -29,7 +29,12 @@ export interface RecordedBatch {
   limits: Map<string, number | null>;
 }
 
+/** Whether `db` records batches this way (checked first, so SQLite spends nothing on preparing one). */
+export function recordsBatchAtOnce(db: Kysely<Database>): boolean {
+  return !isSqlite(db);
+}
+
 export function recordBatch(db: Kysely<Database>, batch: BatchRecord[], now: number): Promise<RecordedBatch> | null {
-  if (isSqlite(db) || batch.length === 0) return null;
+  if (!recordsBatchAtOnce(db) || batch.length === 0) return null;
   return recordBatchPostgres(db, batch, now);
 }
