@@ -16,6 +16,9 @@ import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually } from "../helpers/wait.js";
 import { expectError } from "./support/api.js";
+import { queueRows } from "./support/queue-rows.js";
+import { advanceTat } from "../../src/domain/rate-limit.js";
+import { claimDeliveries } from "../../src/store/queue/claim.js";
 
 const pgEnabled = DIALECTS.includes("postgres");
 
@@ -119,6 +122,50 @@ describe.skipIf(!pgEnabled)("round trips per delivery (postgres)", () => {
     // The rate-limited webhook's allowance was spent by the lease statement.
     const rated = await db.selectFrom("webhooks").select("rate_limit_tat").where("name", "=", "rated").executeTakeFirstOrThrow();
     expect(Number(rated.rate_limit_tat)).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!pgEnabled)("the rate-limit spend inside the lease statement (postgres)", () => {
+  let hl: TestHookline;
+  beforeAll(async () => {
+    hl = await startHookline({ dialect: "postgres" });
+    await hl.project("acme");
+  });
+  afterAll(async () => {
+    await hl?.close();
+  });
+
+  it("advances each webhook's tat exactly as advanceTat does (float8: the same doubles)", async () => {
+    const db = hl.runtime.ctx.store.db;
+    const now = 1_000_000_000_123;
+    // Intervals that are not whole milliseconds, a tat behind and one ahead of now, 1 to 4 starts.
+    const cases = [
+      { rate: 7, tat: null, n: 3 },
+      { rate: 3, tat: now - 5_000, n: 2 },
+      { rate: 0.3, tat: null, n: 1 },
+      { rate: 999.9, tat: now + 2, n: 4 },
+    ];
+    const ids: string[] = [];
+    for (const [i, c] of cases.entries()) {
+      const res = await hl.api("POST", "/api/v1/projects/acme/webhooks", {
+        name: `r${i}`,
+        events: ["issue.created"],
+        url: "https://127.0.0.1:1/x",
+        enabled: false,
+        rate_limit: { per_second: c.rate },
+      });
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
+      await db.updateTable("webhooks").set({ rate_limit_tat: c.tat }).where("id", "=", res.body.id).execute();
+      await queueRows(db, "acme", [res.body.id], `rt${i}`, c.n, now - 100);
+    }
+    const { claimed } = await claimDeliveries(hl.runtime.ctx.store, { now, leaseUntil: now + 60_000, token: "t", want: 50, suspectWant: 50, cap: 16 });
+    for (const [i, c] of cases.entries()) {
+      const started = claimed.filter((d) => d.webhook_id === ids[i]).length;
+      expect(started, `starts of case ${i}`).toBeGreaterThan(0);
+      const row = await db.selectFrom("webhooks").select("rate_limit_tat").where("id", "=", ids[i]).executeTakeFirstOrThrow();
+      expect(Number(row.rate_limit_tat), `case ${i}: ${JSON.stringify(c)}, ${started} started`).toBe(advanceTat(c.rate, c.tat, now, started));
+    }
   });
 });
 
