@@ -16,7 +16,7 @@ import type { Context } from "../services/context.js";
 import { adjustInflightLimits } from "../store/queue/inflight-limit.js";
 import { recordBatch, recordsBatchAtOnce, type BatchRecord } from "../store/queue/record-batch.js";
 import type { Metrics } from "./metrics.js";
-import { logEntryOf, stepOf, type Outcome } from "./record-outcomes.js";
+import { logEntryOf, stepOf, type Outcome } from "./outcome.js";
 
 type Result = { success: boolean; timedOut: boolean };
 
