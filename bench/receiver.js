@@ -40,6 +40,8 @@ if (HANG_ROLE) await runHangServer();
 let seen = new Set();
 let requests = 0;
 let latencies = [];
+/** Each sample's arrival (CLOCK_MONOTONIC, ms), same order: to line a latency series up with other clocks' logs. */
+let arrivals = [];
 let firstAt = 0n;
 let lastAt = 0n;
 let waiters = [];
@@ -57,7 +59,10 @@ function onDelivery(body, deliveryId) {
   if (firstAt === 0n) firstAt = now;
   lastAt = now;
   const m = SENT.exec(body);
-  if (m) latencies.push(Number(now - BigInt(m[1])) / 1e6);
+  if (m) {
+    latencies.push(Number(now - BigInt(m[1])) / 1e6);
+    arrivals.push(Number(now / 1000n) / 1000);
+  }
   const n = deliveryId ? seen.size : requests;
   if (waiters.length) {
     waiters = waiters.filter((w) => {
@@ -102,6 +107,7 @@ process.on("message", (msg) => {
       seen = new Set();
       requests = 0;
       latencies = [];
+      arrivals = [];
       firstAt = lastAt = 0n;
       waiters = [];
       sharedHung = 0;
@@ -124,6 +130,7 @@ process.on("message", (msg) => {
           first_ns: String(firstAt),
           last_ns: String(lastAt),
           latencies: msg.latencies ? latencies : undefined,
+          arrivals: msg.latencies ? arrivals : undefined,
         }),
       );
       break;

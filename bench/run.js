@@ -14,7 +14,8 @@
  * BENCH_CONCURRENCY (64), BENCH_LATENCY_EPS (100), BENCH_NODE_ARGS (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof" for Hookline's processes), BENCH_DUMP_LAT (path prefix: every latency
  * sample of each latency phase as JSON, in arrival order), BENCH_KEEP (keep work folders),
- * BENCH_PG_LOG (PostgreSQL logs every statement of the bench's databases with its duration).
+ * BENCH_PG_LOG (PostgreSQL logs every statement of the bench's databases with its duration; a number above 1: those that
+ * took at least that many ms), BENCH_PG_EXPLAIN (ms: auto_explain logs the plans of statements that took that long).
  */
 import os from "node:os";
 import { parseArgs } from "node:util";

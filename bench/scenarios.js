@@ -290,12 +290,16 @@ export async function latencyAndIsolation(dialect, receiver, { warmupS = 2, dura
       const n = await publishPaced(h.api, projectId, LATENCY_EPS, s, true);
       await receiver.waitFor(n * fanout, 60_000);
       // A straggler of the warm-up (no timestamp) may have counted towards n: wait for every sample.
-      let { latencies } = await receiver.stats(true);
+      let { latencies, arrivals } = await receiver.stats(true);
       for (const deadline = Date.now() + 5000; latencies.length < n * fanout && Date.now() < deadline;) {
         await sleep(20);
-        ({ latencies } = await receiver.stats(true));
+        ({ latencies, arrivals } = await receiver.stats(true));
       }
-      if (process.env.BENCH_DUMP_LAT) fs.writeFileSync(`${process.env.BENCH_DUMP_LAT}-${dialect}-${projectId}.json`, JSON.stringify(latencies));
+      if (process.env.BENCH_DUMP_LAT) {
+        fs.writeFileSync(`${process.env.BENCH_DUMP_LAT}-${dialect}-${projectId}.json`, JSON.stringify(latencies));
+        // Each sample's arrival on CLOCK_MONOTONIC (ms), same order: to line the series up with server logs.
+        fs.writeFileSync(`${process.env.BENCH_DUMP_LAT}-${dialect}-${projectId}-at.json`, JSON.stringify(arrivals));
+      }
       latencies.sort((a, b) => a - b);
       return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1), samples: latencies.length };
     };

@@ -95,7 +95,16 @@ export async function createDatabase(dialect, workDir) {
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   await admin.query(`create database ${name}`);
-  if (process.env.BENCH_PG_LOG) await admin.query(`alter database ${name} set log_min_duration_statement = 0`);
+  // BENCH_PG_LOG=1: every statement; a larger number: statements that took at least that many ms.
+  const logMs = Math.max(0, Math.floor(Number(process.env.BENCH_PG_LOG))) || 0;
+  if (process.env.BENCH_PG_LOG) await admin.query(`alter database ${name} set log_min_duration_statement = ${logMs === 1 ? 0 : logMs}`);
+  // BENCH_PG_EXPLAIN=<ms>: the plan (with actual times) of every statement that took at least that long (auto_explain).
+  if (process.env.BENCH_PG_EXPLAIN) {
+    await admin.query(`alter database ${name} set session_preload_libraries = 'auto_explain'`);
+    await admin.query(`alter database ${name} set auto_explain.log_min_duration = ${Number(process.env.BENCH_PG_EXPLAIN)}`);
+    await admin.query(`alter database ${name} set auto_explain.log_analyze = on`);
+    await admin.query(`alter database ${name} set auto_explain.log_timing = off`);
+  }
   await admin.end();
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;

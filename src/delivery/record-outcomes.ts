@@ -1,35 +1,29 @@
 /**
- * Records finished attempts in one transaction per batch: the log entries, each delivery's next
+ * Records finished attempts in one transaction per batch (on PostgreSQL, a batch the claim read
+ * enough for is one statement instead: record-claimed.ts): the log entries, each delivery's next
  * state (done, retry, failed: the store's queue operations), the webhooks' in-flight limits, and for
  * a delivery whose retries are spent (or answered 410 Gone), the auto-disable of its webhook
  * (services/webhook-disable.ts).
  */
-import { newId } from "../domain/ids.js";
-import { nextStep, type Next } from "../domain/retry-policy.js";
-import type { AttemptResult } from "./sender.js";
+import type { Next } from "../domain/retry-policy.js";
 import { transact } from "../store/db.js";
 import { attemptedDeliveries } from "../store/queue/attempted.js";
 import { adjustInflightLimits } from "../store/queue/inflight-limit.js";
 import { settleAll, type Settlement } from "../store/queue/settle.js";
-import { insertLogEntries, storedRequest } from "../store/logs.js";
+import { insertLogEntries } from "../store/logs.js";
 import type { LogEntryRow } from "../store/schema.js";
 import type { Context } from "../services/context.js";
 import { announceDisabled, disableWebhook, type Disabled } from "../services/webhook-disable.js";
 import type { Metrics } from "./metrics.js";
+import { logEntryOf, stepOf, type Outcome } from "./outcome.js";
+import { recordClaimed } from "./record-claimed.js";
 
-export interface Outcome {
-  deliveryId: string;
-  leaseToken: string;
-  attempt: number;
-  event: string;
-  request: { method: string; url: string; headers: Record<string, string>; body: string };
-  result: AttemptResult;
-  at: number;
-}
+export type { Outcome } from "./outcome.js";
 
 /** Answers how many webhooks it auto-disabled (each with a notification to send). */
 export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: Outcome[]): Promise<number> {
   if (outcomes.length === 0) return 0;
+  if (await recordClaimed(ctx, metrics, outcomes)) return 0;
   const now = ctx.now();
   const finished: { outcome: string; trigger: string }[] = [];
   const disabled: Disabled[] = [];
@@ -44,22 +38,7 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
     for (const o of outcomes) {
       const d = byId.get(o.deliveryId);
       if (!d) continue; // the webhook (or project) was deleted meanwhile: nothing of it is kept
-      logs.push({
-        id: newId("log", o.at),
-        webhook_id: d.webhook_id,
-        delivery_id: d.id,
-        project_id: d.project_id,
-        event: o.event,
-        attempt: o.attempt,
-        trigger: d.trigger,
-        success: o.result.success ? 1 : 0,
-        status_code: o.result.statusCode,
-        error: o.result.error,
-        duration_ms: Math.round(o.result.durationMs),
-        created_at: o.at,
-        request: storedRequest(o.request, d.payload),
-        response: o.result.response ? JSON.stringify(o.result.response) : null,
-      });
+      logs.push(logEntryOf(o, d, d.payload));
     }
     await insertLogEntries(trx, logs);
 
@@ -70,19 +49,7 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       const d = byId.get(o.deliveryId);
       // Cancelled meanwhile, or our lease expired and another worker owns it now: the log is all we add.
       if (!d || d.status !== "pending" || d.lease_token !== o.leaseToken) continue;
-      // The schedule the delivery was created with (older rows: the configured one).
-      const retryDelaysMs = d.retry_delays ? (JSON.parse(d.retry_delays) as number[]) : ctx.config.retryDelaysMs;
-      const step = nextStep({
-        success: o.result.success,
-        attemptsMade: d.attempts + 1,
-        maxAttempts: d.max_attempts,
-        trigger: d.trigger,
-        retryDelaysMs,
-        // The receiver's answer may change the schedule: Retry-After on 429/503, 410 Gone.
-        status: o.result.statusCode,
-        retryAfter: o.result.response?.headers["retry-after"],
-        now,
-      });
+      const step = stepOf(ctx, d, o, now);
       steps.set(d.id, step);
       const group = byToken.get(o.leaseToken) ?? [];
       group.push(

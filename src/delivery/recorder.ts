@@ -12,8 +12,9 @@ import { Backoff } from "../lib/backoff.js";
 
 const MAX_BATCH = 200;
 /**
- * Batches written at once. On PostgreSQL a batch is several round trips and a commit; outcomes that
- * arrive meanwhile no longer wait for it to finish (their slots stay taken until they are stored).
+ * Batches written at once. On PostgreSQL a batch is a statement and its commit (or a transaction of
+ * several round trips: record-claimed.ts says when); outcomes that arrive meanwhile no longer wait
+ * for it to finish (their slots stay taken until they are stored).
  * On SQLite concurrent batches share the group commit.
  */
 const LANES = 3;

@@ -209,6 +209,7 @@ export class Worker {
       request: { method: "POST", url: target.url, headers, body: target.payload },
       result,
       at,
+      claimed: d,
     });
   }
 

@@ -16,7 +16,7 @@ import { enqueue, enqueueSubscribedAtOnce, type RetrySchedule } from "../store/q
 import { findLogEntry } from "../store/logs.js";
 import type { Context } from "./context.js";
 import { catalogSchema } from "./event-types.js";
-import { getProject } from "./projects.js";
+import { checkProjectId, getProject } from "./projects.js";
 import { findWebhookRow } from "./webhooks.js";
 
 export const MAX_SUBJECT_BYTES = 256 * 1024;
@@ -75,7 +75,11 @@ async function checkAndPublish(
   trace: string | null,
   tx: HostTransaction | undefined,
 ): Promise<PublishResult> {
-  await getProject(ctx, projectId);
+  checkProjectId(projectId);
+  // An unknown project answers 404 before anything else. The one-statement publish checks it
+  // itself (store/queue/enqueue.ts), so the project is read only on the other paths.
+  let read: Promise<unknown> | undefined;
+  const projectExists = () => (read ??= getProject(ctx, projectId));
   const errors: FieldError[] = [];
   let schema: string | null | undefined = null;
   if (typeof input.event !== "string" || input.event === "") errors.push({ field: "event", message: "is required and must be an event type name" });
@@ -94,15 +98,26 @@ async function checkAndPublish(
   if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
     errors.push({ field: "Idempotency-Key", message: "must be 1–255 characters" });
   }
-  if (errors.length) throw new ValidationError(errors);
+  if (errors.length) {
+    await projectExists();
+    throw new ValidationError(errors);
+  }
   const subjectBytes = Buffer.byteLength(JSON.stringify(input.subject));
   if (subjectBytes > MAX_SUBJECT_BYTES) {
+    await projectExists();
     throw new PayloadTooLargeError(`The subject is ${subjectBytes} bytes; at most ${MAX_SUBJECT_BYTES} bytes (256 KiB) are accepted.`);
   }
   // Imports are accepted and create nothing (docs/host-apps.md, "Imports").
-  if (input.source === "import") return { id: null, deliveries: 0, skipped: "import" };
+  if (input.source === "import") {
+    await projectExists();
+    return { id: null, deliveries: 0, skipped: "import" };
+  }
   const p = { projectId, event: input.event as string, subject: input.subject, key: idempotencyKey, traceContext: trace, now: ctx.now() };
-  return tx ? publishInHostTransaction(ctx, tx, p) : publishEvent(ctx, p);
+  if (tx) {
+    await projectExists();
+    return publishInHostTransaction(ctx, tx, p);
+  }
+  return publishEvent(ctx, p, projectExists);
 }
 
 /** One publish, validated: what is written (the event, its deliveries, the idempotency record). */
@@ -116,7 +131,7 @@ interface PublishWrite {
 }
 
 /** Stores the event and one delivery per enabled, subscribed webhook in one transaction. */
-async function publishEvent(ctx: Context, p: PublishWrite): Promise<PublishResult> {
+async function publishEvent(ctx: Context, p: PublishWrite, projectExists: () => Promise<unknown>): Promise<PublishResult> {
   const { projectId, event, subject, key, traceContext, now } = p;
   const schedule = retrySchedule(ctx);
   if (!key) {
@@ -130,11 +145,13 @@ async function publishEvent(ctx: Context, p: PublishWrite): Promise<PublishResul
         fanOut: { event, body: lazyBody(payload) },
       };
     });
+    if (webhookIds === "no_project") throw new NotFoundError("Project");
     if (webhookIds) {
       if (webhookIds.length > 0) ctx.signals.emit("published", webhookIds);
       return { id, deliveries: webhookIds.length };
     }
   }
+  await projectExists();
   for (let attempt = 0; ; attempt++) {
     let queuedFor: string[] = [];
     try {

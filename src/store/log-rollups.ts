@@ -46,8 +46,9 @@ export function rollupDeltas(entries: { webhook_id: string; created_at: number; 
   );
 }
 
-const COLUMNS = "webhook_id, hour_start, duration_ms, succeeded, failed";
-const ADD = `on conflict (webhook_id, hour_start, duration_ms) do update
+/** The rollups' columns, and the upsert that adds a row to its key's counts (also postgres/record-batch.ts). */
+export const COLUMNS = "webhook_id, hour_start, duration_ms, succeeded, failed";
+export const ADD = `on conflict (webhook_id, hour_start, duration_ms) do update
              set succeeded = log_hourly_rollups.succeeded + excluded.succeeded, failed = log_hourly_rollups.failed + excluded.failed`;
 
 const APPLY = fixedStatement({

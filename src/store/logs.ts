@@ -138,7 +138,8 @@ function withRequestBody<T extends { request: string; payload: string | null }>(
   return { ...row, request: JSON.stringify(request) };
 }
 
-const INSERT_COLUMNS = `id, webhook_id, delivery_id, project_id, event, attempt, "trigger", success, status_code, error, duration_ms, created_at, request, response`;
+/** The columns a log entry is inserted with, in rowValues' order (also postgres/record-batch.ts). */
+export const INSERT_COLUMNS = `id, webhook_id, delivery_id, project_id, event, attempt, "trigger", success, status_code, error, duration_ms, created_at, request, response`;
 
 const INSERT_LOG_ENTRY = fixedStatement({
   sqlite: `insert into log_entries (${INSERT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -164,6 +165,12 @@ const rowValues = (r: LogEntryRow) => [
   r.response,
 ];
 
+/** A batch of entries as one array per column (PostgreSQL's unnest), in INSERT_COLUMNS' order. */
+export function logColumns(rows: LogEntryRow[]): unknown[][] {
+  const values = rows.map(rowValues);
+  return values[0].map((_, i) => values.map((v) => v[i]));
+}
+
 /**
  * Inserts a batch of entries and counts them in the hourly rollups (log-rollups.ts; call it in a
  * transaction so both commit together): PostgreSQL in one statement (arrays through unnest), SQLite
@@ -174,12 +181,7 @@ export async function insertLogEntries(db: Db, rows: LogEntryRow[]): Promise<voi
   if (isSqlite(db)) {
     for (const r of rows) await fixedRun(db, INSERT_LOG_ENTRY, rowValues(r));
   } else {
-    const values = rows.map(rowValues);
-    await fixedRun(
-      db,
-      INSERT_LOG_ENTRY,
-      values[0].map((_, i) => values.map((v) => v[i])),
-    );
+    await fixedRun(db, INSERT_LOG_ENTRY, logColumns(rows));
   }
   await applyRollupDeltas(db, rollupDeltas(rows));
 }

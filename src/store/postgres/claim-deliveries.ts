@@ -1,21 +1,24 @@
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import { namedPostgres, rawRows } from "../fixed-statement.js";
-import { candidateOf, candidatesText, countBy, dueAndFreeText, liveLeasesText } from "../queue/candidates.js";
+import { candidateOf, candidatesText, dueAndFreeText, liveLeasesText } from "../queue/candidates.js";
 import { fairShares } from "../queue/fair-share.js";
 import { limitByFifo, splitFifoShares } from "../queue/fifo.js";
-import { limitByRate, spendRate } from "../queue/rate-limit.js";
+import { limitByRate } from "../queue/rate-limit.js";
+import { transactionWith } from "./transaction.js";
 import type { Database } from "../schema.js";
-import type { AttemptTarget, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
+import type { AttemptTarget, ClaimRequest, ClaimResult, ClaimedDelivery, ClaimedState } from "../queue/types.js";
 
 /**
- * Two statements in one transaction. The first finds the candidate webhooks and locks their rows
- * (FOR NO KEY UPDATE SKIP LOCKED: a webhook another worker is claiming right now is left to it;
- * publishes, whose foreign-key checks take KEY SHARE, are not held up). The second runs with a
- * snapshot taken after those locks, so it counts every lease any worker committed on these
- * webhooks, caps each share at the free slots it finds, and per webhook leases its oldest due rows
- * (a LATERAL seek into deliveries_webhook_due, LIMIT its share) — a FIFO webhook its head, by id
- * (queue/fifo.ts) — returning what the attempts need. Rate-limited webhooks spend their allowance
- * on their rows, still locked (queue/rate-limit.ts).
+ * Four round trips: the `begin` with its setting, two statements, the commit. The first statement
+ * finds the candidate webhooks and locks their rows (FOR NO KEY UPDATE SKIP LOCKED: a webhook
+ * another worker is claiming right now is left to it; publishes, whose foreign-key checks take KEY
+ * SHARE, are not held up). The second runs with a snapshot taken after those locks, so it counts
+ * every lease any worker committed on these webhooks, caps each share at the free slots it finds,
+ * and per webhook leases its oldest due rows (a LATERAL seek into deliveries_webhook_due, LIMIT its
+ * share) — a FIFO webhook its head, by id (queue/fifo.ts) — returning what the attempts need and
+ * what recording their outcomes needs (queue/record-batch.ts). In the same statement the
+ * rate-limited webhooks, still locked, spend their allowance on the rows leased
+ * (queue/rate-limit.ts; advanceTat's arithmetic in float8, the same IEEE doubles).
  */
 const CANDIDATES = namedPostgres(`${candidatesText("$1::int", "$2::bigint")} for no key update of w skip locked`);
 
@@ -34,21 +37,28 @@ const LEASE = namedPostgres(`
   claimed as (
     update deliveries d set lease_token = $5, lease_until = $6
       from (select id from picked union all select id from heads) x where d.id = x.id
-    returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at)
+    returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at, d.retry_delays),
+  spent as (
+    update webhooks w set rate_limit_tat = ceil(greatest(coalesce(r.tat, $4::bigint), $4::bigint)::float8 + n.n::float8 * (1000::float8 / r.rate))::bigint
+      from unnest($8::text[], $9::float8[], $10::bigint[]) as r(id, rate, tat)
+      join (select webhook_id, count(*) as n from claimed group by webhook_id) n on n.webhook_id = r.id
+     where w.id = r.id)
   select c.*, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
-         w.headers, w.auth, w.auth_secret, w.client_cert, w.client_key,
+         w.headers, w.auth, w.auth_secret, w.client_cert, w.client_key, w.inflight_limit,
          (e.id is not null and w.id is not null) as found
     from claimed c
     left join events e on e.id = c.event_id
     left join webhooks w on w.id = c.webhook_id`);
 
 export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimResult> {
-  return db.transaction().execute(async (trx) => {
-    // Right after a burst of publishes the statistics still describe the table as small, and the
-    // planner would read a webhook's every pending row with a bitmap scan and sort them, instead of
-    // walking deliveries_webhook_due in order and stopping at the share. The ordered index scan is
-    // the right plan at any size; `set local` ends with the transaction.
-    await sql`set local enable_bitmapscan = off`.execute(trx);
+  // Right after a burst of publishes the statistics still describe the table as small, and the
+  // planner would read a webhook's every pending row with a bitmap scan and sort them, instead of
+  // walking deliveries_webhook_due in order and stopping at the share; and it would find the leased
+  // rows, their events and webhooks with hash joins over whole tables (a seq scan of deliveries and
+  // of events per claim, kept in the cached generic plan while the table grows: the claims slower
+  // than 5 ms in docs/performance.md, "PostgreSQL round trips and tail latency"). Index scans and
+  // nested loops are the right plan at any size; `set local` ends with the transaction.
+  return transactionWith(db, "set local enable_bitmapscan = off; set local enable_hashjoin = off; set local enable_mergejoin = off", async (trx) => {
     const candidates = (await rawRows<Record<string, unknown>>(trx, CANDIDATES, [req.cap, req.now])).map(candidateOf);
     limitByFifo(candidates);
     const wakeAt = limitByRate(candidates, req.now);
@@ -57,7 +67,8 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
     const limitOf = new Map(candidates.map((c) => [c.id, c.limit]));
     const { heads, seeks } = splitFifoShares(quota, candidates);
     const ids = [...seeks.keys()];
-    const leased = await rawRows<Omit<ClaimedDelivery, "suspect" | "target"> & AttemptTarget & { found: boolean }>(trx, LEASE, [
+    const rated = candidates.filter((c) => c.rate !== null && quota.has(c.id));
+    const leased = await rawRows<Omit<ClaimedDelivery, "suspect" | "target"> & AttemptTarget & ClaimedState & { found: boolean }>(trx, LEASE, [
       ids,
       ids.map((id) => seeks.get(id)!),
       ids.map((id) => limitOf.get(id)!),
@@ -65,8 +76,10 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
       req.token,
       req.leaseUntil,
       heads,
+      rated.map((c) => c.id),
+      rated.map((c) => c.rate),
+      rated.map((c) => c.tat),
     ]);
-    await spendRate(trx, candidates, countBy(leased), req.now);
     const suspect = new Set(candidates.filter((c) => c.suspect).map((c) => c.id));
     const claimed: ClaimedDelivery[] = leased.map((r) => ({
       id: r.id,
@@ -79,6 +92,7 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
       run_at: Number(r.run_at),
       suspect: suspect.has(r.webhook_id),
       target: r.found ? targetOf(r) : null,
+      state: { retry_delays: r.retry_delays, inflight_limit: r.inflight_limit },
     }));
     return { claimed, lastProject, more, wakeAt };
   });

@@ -24,7 +24,9 @@ export interface PublishRow {
 /**
  * A publish without an idempotency key as one statement: one round trip instead of five (begin,
  * read the subscribed webhooks, insert the event, insert its deliveries, commit), and a single
- * statement is atomic on its own. Which webhooks get the event is fan-out's (store/fan-out.ts). Answers the webhooks that got a delivery, or null when more
+ * statement is atomic on its own. It also checks that the project exists, so the caller need not
+ * read it first (one round trip fewer): "no_project" when it does not, and nothing was written.
+ * Which webhooks get the event is fan-out's (store/fan-out.ts). Answers the webhooks that got a delivery, or null when more
  * webhooks are subscribed than `deliveryIds` (an active limit lowered below what is enabled) or a
  * subscribed webhook has a filter the caller does not know (store/fan-out.ts): then nothing was
  * written and the caller uses the transaction. A named prepared statement
@@ -32,7 +34,8 @@ export interface PublishRow {
  */
 const PUBLISH = namedPostgres(`
     with ${fanOutPostgresText({ project: "$1", event: "$2::text", matched: "$11::text[]", versions: "$12::text[]" })},
-    fits as (select count(*) <= $3::int and not exists (select 1 from sub where unknown) as ok from hooks),
+    project as (select exists (select 1 from projects where id = $1::text) as found),
+    fits as (select count(*) <= $3::int and not exists (select 1 from sub where unknown) and (select found from project) as ok from hooks),
     ev as (
       insert into events (id, project_id, event, payload, created_at, trace_context)
       select $4::text, $1::text, $2::text, $5::text, $6::bigint, $7::text from fits where ok),
@@ -42,10 +45,10 @@ const PUBLISH = namedPostgres(`
         from hooks h, fits
        where fits.ok
       returning webhook_id)
-    select (select ok from fits) as fits, (select array_agg(webhook_id) from dl) as webhook_ids`);
+    select (select found from project) as project, (select ok from fits) as fits, (select array_agg(webhook_id) from dl) as webhook_ids`);
 
-export async function publishEventPostgres(db: Kysely<Database>, e: PublishRow): Promise<string[] | null> {
-  const [row] = await rawRows<{ fits: boolean; webhook_ids: string[] | null }>(db, PUBLISH, [
+export async function publishEventPostgres(db: Kysely<Database>, e: PublishRow): Promise<string[] | "no_project" | null> {
+  const [row] = await rawRows<{ project: boolean; fits: boolean; webhook_ids: string[] | null }>(db, PUBLISH, [
     e.projectId,
     e.event,
     e.deliveryIds.length,
@@ -59,5 +62,6 @@ export async function publishEventPostgres(db: Kysely<Database>, e: PublishRow):
     e.matched,
     e.versions,
   ]);
+  if (!row.project) return "no_project";
   return row.fits ? (row.webhook_ids ?? []) : null;
 }

@@ -50,14 +50,17 @@ export function applyStatementRules(client: pg.PoolClient, rules: StatementRules
     .join("; ");
   let inTransaction = false;
 
+  /** `text` may carry more statements after its `begin` (`begin; set local …`): one round trip for all; answers the begin's result. */
   async function begin(text: string): Promise<unknown> {
-    if (rules.pooler) return settings ? (await send(`${text}; ${settings}`))[0] : send(text);
+    const first = (results: unknown) => (Array.isArray(results) ? results[0] : results);
+    if (rules.pooler) return first(await send(settings ? `${text}; ${settings}` : text));
     const known = Object.keys(preparedOn(client));
-    if (known.length === 0) return send(text);
-    const [began, held] = await send(`${text}; select name from pg_prepared_statements`);
+    if (known.length === 0) return first(await send(text));
+    const results = await send(`${text}; select name from pg_prepared_statements`);
+    const held = results.at(-1);
     const live = new Set((held.rows as Array<{ name: string }>).map((r) => r.name));
     for (const name of known) if (!live.has(name)) delete preparedOn(client)[name];
-    return began;
+    return results[0];
   }
 
   async function alone(text: string, values: unknown): Promise<unknown> {

@@ -77,14 +77,16 @@ export async function enqueue(db: Db, e: NewEvent, deliveries: NewDelivery[], sc
 /**
  * A publish without an idempotency key in a single statement where the dialect has one
  * (PostgreSQL, postgres/publish-event.ts): the event plus a delivery for every webhook fan-out
- * chooses (store/fan-out.ts). Answers the webhooks that got a delivery, or null when the caller must use the
- * transaction (SQLite, whose group commit makes that cheap, or more subscribers than `deliveryIds`).
+ * chooses (store/fan-out.ts). Answers the webhooks that got a delivery, "no_project" when the project
+ * does not exist (nothing written; the statement checks it, so the caller need not read it first),
+ * or null when the caller must use the transaction (SQLite, whose group commit makes that cheap, or
+ * more subscribers than `deliveryIds`).
  */
 export async function enqueueSubscribedAtOnce(
   store: Store,
   schedule: RetrySchedule,
   prepare: () => { event: NewEvent; deliveryIds: string[]; fanOut: FanOutEvent },
-): Promise<string[] | null> {
+): Promise<string[] | "no_project" | null> {
   if (store.dialect !== "postgres") return null;
   const { event: e, deliveryIds, fanOut } = prepare();
   return publishEventPostgres(store.db, {

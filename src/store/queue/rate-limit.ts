@@ -29,7 +29,10 @@ const ADVANCE = fixedStatement({
   postgres: "update webhooks set rate_limit_tat = $1::bigint where id = $2::text",
 });
 
-/** Spends the allowance of the starts just leased (`started`: per webhook), in the claim's transaction. */
+/**
+ * Spends the allowance of the starts just leased (`started`: per webhook), in the claim's transaction
+ * (SQLite's claim; PostgreSQL's spends it in its lease statement, postgres/claim-deliveries.ts).
+ */
 export async function spendRate(db: Db, candidates: Candidate[], started: Map<string, number>, now: number): Promise<void> {
   for (const c of candidates) {
     const n = started.get(c.id) ?? 0;

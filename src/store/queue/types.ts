@@ -54,6 +54,17 @@ export interface ClaimedDelivery {
   suspect: boolean;
   /** Null when the event or webhook was deleted between the claim and the read. */
   target: AttemptTarget | null;
+  /**
+   * What recording the attempt's outcome decides with, read with the lease (PostgreSQL's claim):
+   * the record can then write without reading first (record-batch.ts). Absent: the record reads.
+   */
+  state?: ClaimedState;
+}
+
+export interface ClaimedState {
+  retry_delays: string | null;
+  /** The webhook's in-flight limit when claimed (inflight-limit.ts). */
+  inflight_limit: number | null;
 }
 
 export interface ClaimResult {
