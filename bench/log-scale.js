@@ -276,6 +276,19 @@ export async function logScale(dialect, receiver, { entries = 1_000_000, days = 
       await reader.stop();
     }
 
+    /** What both expiry modes report: the seeded log, its pages, and the purge's rows and time. */
+    const figures = (purge) => ({
+      expire,
+      entries: stored,
+      seed_seconds: seedS,
+      bytes_per_entry: size.bytes / size.entries,
+      pages,
+      log_page_p99_ms: Math.max(...Object.values(pages).map((p) => p.p99)),
+      purge_rows: purge.rows,
+      purge_seconds: purge.seconds,
+      purge_rows_per_s: purge.rows / purge.seconds,
+    });
+
     // 4 ("day"). One purge pass of retention `days - 2` beside a warmed-up node delivering.
     if (expire === "day") {
       const node = await startHookline(dialect, receiver, { label: "logscale-day", env: keep, db, workDir });
@@ -308,15 +321,7 @@ export async function logScale(dialect, receiver, { entries = 1_000_000, days = 
         }
         const normal = (before + after) / 2;
         return {
-          expire,
-          entries: stored,
-          seed_seconds: seedS,
-          bytes_per_entry: size.bytes / size.entries,
-          pages,
-          log_page_p99_ms: Math.max(...Object.values(pages).map((p) => p.p99)),
-          purge_rows: purge.rows,
-          purge_seconds: purge.seconds,
-          purge_rows_per_s: purge.rows / purge.seconds,
+          ...figures(purge),
           purge_drop_rows: purge.dropRows,
           purge_drop_seconds: purge.dropSeconds,
           dps_before_purge: before,
@@ -356,15 +361,7 @@ export async function logScale(dialect, receiver, { entries = 1_000_000, days = 
         await stop();
       }
       return {
-        expire,
-        entries: stored,
-        seed_seconds: seedS,
-        bytes_per_entry: size.bytes / size.entries,
-        pages,
-        log_page_p99_ms: Math.max(...Object.values(pages).map((p) => p.p99)),
-        purge_rows: purge.rows,
-        purge_seconds: purge.seconds,
-        purge_rows_per_s: purge.rows / purge.seconds,
+        ...figures(purge),
         dps_during_purge: during,
         dps_after_purge: normal,
         throughput_during_purge_ratio: during / normal,
