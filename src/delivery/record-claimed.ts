@@ -32,7 +32,15 @@ export async function recordClaimed(ctx: Context, metrics: Metrics, outcomes: Ou
   for (const o of outcomes) {
     const d = o.claimed;
     if (!d?.state || !d.target) return false;
-    const delivery = { ...d, retry_delays: d.state.retry_delays };
+    const delivery = {
+      id: d.id,
+      webhook_id: d.webhook_id,
+      project_id: d.project_id,
+      trigger: d.trigger,
+      attempts: d.attempts,
+      max_attempts: d.max_attempts,
+      retry_delays: d.state.retry_delays,
+    };
     const step = stepOf(ctx, delivery, o, now);
     if (step.kind === "failed" && step.disableWebhook) return false;
     batch.push({
@@ -41,7 +49,9 @@ export async function recordClaimed(ctx: Context, metrics: Metrics, outcomes: Ou
       next: step.kind === "retry" ? { status: "pending", runAt: now + step.delayMs } : { status: step.kind, runAt: null },
     });
     if (step.kind !== "retry") finished.set(d.id, step.kind);
-    results.set(d.webhook_id, [...(results.get(d.webhook_id) ?? []), o.result]);
+    const list = results.get(d.webhook_id);
+    if (list) list.push(o.result);
+    else results.set(d.webhook_id, [o.result]);
     claimedLimit.set(d.webhook_id, d.state.inflight_limit);
   }
   for (const [id, list] of results) if (nextInflightLimit(claimedLimit.get(id)!, cap, list) !== claimedLimit.get(id)) return false;

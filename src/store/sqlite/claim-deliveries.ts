@@ -86,15 +86,23 @@ export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResul
         db,
         leased.map((r) => r.id),
       );
-      for (const { retry_delays, ...r } of leased) {
-        const found = targets.get(r.id);
-        if (!found) {
-          claimed.push({ ...r, suspect: suspect.has(r.webhook_id), target: null });
-          continue;
-        }
-        const { inflight_limit, ...target } = found;
-        // What recording the outcome decides with (queue/record-batch.ts): it then writes without reading first.
-        claimed.push({ ...r, suspect: suspect.has(r.webhook_id), target, state: { retry_delays, inflight_limit } });
+      for (const r of leased) {
+        // The target row as read (its id and the limit along): no copy per delivery.
+        const target = targets.get(r.id) ?? null;
+        claimed.push({
+          id: r.id,
+          event_id: r.event_id,
+          webhook_id: r.webhook_id,
+          project_id: r.project_id,
+          trigger: r.trigger,
+          attempts: r.attempts,
+          max_attempts: r.max_attempts,
+          run_at: r.run_at,
+          suspect: suspect.has(r.webhook_id),
+          target,
+          // What recording the outcome decides with (queue/record-batch.ts): it then writes without reading first.
+          state: target ? { retry_delays: r.retry_delays, inflight_limit: target.inflight_limit } : undefined,
+        });
       }
     }
     await spendRate(db, candidates, countBy(claimed), req.now);
@@ -107,5 +115,5 @@ type Target = AttemptTarget & { inflight_limit: number | null };
 async function loadTargets(db: Db, ids: string[]): Promise<Map<string, Target>> {
   if (ids.length === 0) return new Map();
   const rows = await rawRows<Target & { id: string }>(db, TARGETS, [JSON.stringify(ids)]);
-  return new Map(rows.map(({ id, ...t }) => [id, t]));
+  return new Map(rows.map((t) => [t.id, t]));
 }
