@@ -73,11 +73,7 @@ export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResul
     for (let i = 0; i < shares.length; i += SEEKS_PER_STATEMENT) {
       const part = shares.slice(i, i + SEEKS_PER_STATEMENT);
       leasedParts.push(
-        await rawRows<Leased>(db, leaseText(part.length), [
-          req.token,
-          req.leaseUntil,
-          ...part.flatMap(([webhookId, n]) => [webhookId, req.now, req.now, n]),
-        ]),
+        await rawRows<Leased>(db, leaseText(part.length), [req.token, req.leaseUntil, ...part.flatMap(([webhookId, n]) => [webhookId, req.now, req.now, n])]),
       );
     }
     if (heads.length > 0) leasedParts.push(await rawRows(db, LEASE_HEADS, [req.token, req.leaseUntil, JSON.stringify(heads), req.now, req.now]));
