@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import { encodeTime } from "ulid";
+import { encodeTime } from "../domain/ids.js";
 import type { Database, LogEntryRow, Trigger } from "./schema.js";
 import { fixedRun, fixedStatement, isSqlite } from "./fixed-statement.js";
 import { applyRollupDeltas, rollupDeltas } from "./log-rollups.js";
@@ -83,7 +83,7 @@ function filtered(db: Db, q: LogQuery) {
  * every entry with created_at >= ms has an id >= this: `from` bounds the (webhook_id, id) walk too.
  */
 function logIdFloor(ms: number): string {
-  return `log_${encodeTime(ms, 10).toLowerCase()}`;
+  return `log_${encodeTime(ms)}`;
 }
 
 export type LogSummaryRow = Omit<LogEntryRow, "request" | "response"> & { event_id: string | null };
