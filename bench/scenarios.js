@@ -87,9 +87,10 @@ export const CONNECTIONS_PER_WEBHOOK = 16;
 /**
  * `raw_thread_cpu_ms_per_request`: CPU per request of a bare undici POST loop in a worker thread
  * (bench/raw-thread.js), signed as Hookline signs (two HMAC-SHA256) and unsigned: the floor of a
- * sender thread's CPU per attempt.
+ * sender thread's CPU per attempt; with `pacedRate`, also a signed run held to that many requests/s,
+ * the floor at a sender thread's own rate (one or two responses per turn of its event loop).
  */
-export async function rawThreadCpu(receiver, { requests = 20_000, warmup = 3_000 } = {}) {
+export async function rawThreadCpu(receiver, { requests = 20_000, warmup = 3_000, pacedRate = 0 } = {}) {
   const thread = new Worker(new URL("./raw-thread.js", import.meta.url), {
     workerData: {
       origins: receiver.origins.slice(0, WEBHOOKS),
@@ -100,6 +101,7 @@ export async function rawThreadCpu(receiver, { requests = 20_000, warmup = 3_000
       warmup,
       body: sampleBody(),
       event: EVENT,
+      pacedRate,
     },
   });
   try {
