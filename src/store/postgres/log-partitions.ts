@@ -50,8 +50,8 @@ const INDEXES_0012: [name: string, definition: string][] = [
 ];
 
 /**
- * Migration 0013: two of the log's six indexes cost a b-tree insert per attempt for reads that a
- * cheaper index serves (docs/performance.md, "PostgreSQL server writes per delivery"):
+ * Migration 0013 (besides dropping the log's foreign key to webhooks, addLogIndexes0013): two of
+ * the log's six indexes cost a b-tree insert per attempt for reads that a cheaper index serves (docs/performance.md, "PostgreSQL server writes per delivery"):
  *   - created_at (retention's boundary rows, the failure metrics' recent entries) becomes a BRIN:
  *     entries arrive in time order, so a block range's min and max bound them, and an insert into a
  *     range not yet summarized writes nothing to it;
@@ -208,7 +208,7 @@ export async function partitionLogEntries(trx: Kysely<any>, now: number): Promis
     await sql`drop table log_entries`.execute(trx);
     await sql`alter table log_entries_new rename to log_entries`.execute(trx);
   }
-  // The same foreign keys as 0001 (a webhook's or a delivery's deletion takes its entries).
+  // The same foreign keys as 0001 (a webhook's or a delivery's deletion takes its entries; 0013 drops the first).
   await sql`alter table log_entries add constraint log_entries_webhook_id_fkey foreign key (webhook_id) references webhooks (id) on delete cascade`.execute(
     trx,
   );
@@ -334,7 +334,8 @@ export async function dropExpiredLogPartitions(db: Kysely<any>, cutoff: number, 
 }
 
 /**
- * Migration 0013, inside the migrations' transaction (LOG_INDEXES_0013): the new indexes are made
+ * Migration 0013, inside the migrations' transaction: the log's foreign key to webhooks goes, and
+ * (LOG_INDEXES_0013) the new indexes are made
  * on the partitioned table alone (`on only`: nothing built), and each partition without rows gets
  * its copy at once. When every partition is empty (a fresh database) the replaced indexes go in the
  * same transaction; otherwise the populated partitions build theirs afterwards, without holding up
@@ -345,8 +346,15 @@ export async function dropExpiredLogPartitions(db: Kysely<any>, cutoff: number, 
 export async function addLogIndexes0013(trx: Kysely<any>): Promise<void> {
   if ((await relkind(trx, "log_entries")) !== "p") return;
   await sql`set local lock_timeout = ${sql.lit(PARTITION_LOCK_TIMEOUT_MS)}`.execute(trx);
+  // Dropping the foreign key below drops its triggers on webhooks too (a share row exclusive lock there).
+  await sql`lock table webhooks in share row exclusive mode`.execute(trx);
   await sql`lock table log_entries in access exclusive mode`.execute(trx);
   await sql`set local lock_timeout = 0`.execute(trx);
+  // An entry's webhook is its delivery's (deliveries reference webhooks, on delete cascade): a
+  // webhook's deletion takes its deliveries and they their entries, so the log's own reference to
+  // webhooks only cost a check and a row lock on the webhook per attempt logged (where the claims
+  // lock the same rows: a multixact each time).
+  await sql`alter table log_entries drop constraint if exists log_entries_webhook_id_fkey`.execute(trx);
   for (const [name, definition] of LOG_INDEXES_0013.add)
     await sql`create index if not exists ${sql.id(name)} on only log_entries ${sql.raw(definition)}`.execute(trx);
   for (const partition of await allPartitions(trx)) {
