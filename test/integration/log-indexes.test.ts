@@ -129,7 +129,12 @@ describe.each(DIALECTS)("delivery log indexes (%s)", (dialect) => {
     if (dialect === "postgres") {
       // The retention's boundary rows and the failure metrics read the log by time through each partition's BRIN.
       const byTime = await planOf((d) =>
-        d.selectFrom("log_entries").select("id").where("created_at", ">=", now - 3 * 24 * 3600_000).where("created_at", "<", now - 3 * 24 * 3600_000 + 60_000).execute(),
+        d
+          .selectFrom("log_entries")
+          .select("id")
+          .where("created_at", ">=", now - 3 * 24 * 3600_000)
+          .where("created_at", "<", now - 3 * 24 * 3600_000 + 60_000)
+          .execute(),
       );
       expect(byTime).toMatch(/log_entries_\w+_created_brin/);
     }

@@ -96,7 +96,8 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("the log partitioned by day 
     const store = await open(db);
     await migrate(store.db, BEFORE_0012);
     // The node below runs as a node of the previous version would: 0012 (and 0013) marked applied so that its start leaves the log alone.
-    for (const name of [M0012, M0013]) await sql`insert into kysely_migration (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(store.db);
+    for (const name of [M0012, M0013])
+      await sql`insert into kysely_migration (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(store.db);
     const rx: Receiver = await startReceiver();
     cleanup.push(() => rx.close());
     const hl: TestHookline = await startHookline({ dialect: variant, worker: true, ca: rx.ca, database: db });
@@ -204,7 +205,7 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("the log partitioned by day 
     // The migration's transaction alone (a start interrupted right after it): the empty days have
     // the new indexes, the populated partitions still only the old ones, which stay on the table.
     expect(await migrate(store.db, M0013)).toEqual([M0013]);
-    let idx = await partitionIndexes(store.db);
+    const idx = await partitionIndexes(store.db);
     expect(idx.get(dayPartitionName(startOfDay(Date.now()) + DAY))).toEqual(expect.arrayContaining(["created_brin", "webhook_rare_trigger"]));
     expect(idx.get(dayPartitionName(startOfDay(Date.now()) + DAY))).toEqual(expect.arrayContaining(["created", "webhook_trigger"]));
     expect(idx.get(today)).toEqual(expect.arrayContaining(["created", "webhook_trigger"]));

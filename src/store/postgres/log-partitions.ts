@@ -50,8 +50,9 @@ const INDEXES_0012: [name: string, definition: string][] = [
 ];
 
 /**
- * Migration 0013 (besides dropping the log's foreign key to webhooks, addLogIndexes0013): two of
- * the log's six indexes cost a b-tree insert per attempt for reads that a cheaper index serves (docs/performance.md, "PostgreSQL server writes per delivery"):
+ * Migration 0013 (besides dropping the log's foreign key to webhooks: logEntriesFewerWrites0013):
+ * two of the log's six indexes cost a b-tree insert per attempt for reads that a cheaper index
+ * serves (docs/performance.md, "PostgreSQL server writes per delivery"):
  *   - created_at (retention's boundary rows, the failure metrics' recent entries) becomes a BRIN:
  *     entries arrive in time order, so a block range's min and max bound them, and an insert into a
  *     range not yet summarized writes nothing to it;
@@ -335,15 +336,15 @@ export async function dropExpiredLogPartitions(db: Kysely<any>, cutoff: number, 
 
 /**
  * Migration 0013, inside the migrations' transaction: the log's foreign key to webhooks goes, and
- * (LOG_INDEXES_0013) the new indexes are made
- * on the partitioned table alone (`on only`: nothing built), and each partition without rows gets
- * its copy at once. When every partition is empty (a fresh database) the replaced indexes go in the
- * same transaction; otherwise the populated partitions build theirs afterwards, without holding up
- * inserts (completeLogIndexes), and the replaced ones go once all are built. Every lock is taken
+ * the new indexes (LOG_INDEXES_0013) are made on the partitioned table alone (`on only`: nothing
+ * built), and each partition without rows gets its copies at once. When every partition is empty
+ * (a fresh database) the replaced indexes go in the same transaction; otherwise the populated
+ * partitions build theirs afterwards, without holding up inserts (completeLogIndexes), and the
+ * replaced ones go once all are built. Every lock is taken
  * first, waiting at most PARTITION_LOCK_TIMEOUT_MS (migrate() runs it again on a timeout, as 0012):
  * inserts wait for this transaction, which reads no row beyond one per partition.
  */
-export async function addLogIndexes0013(trx: Kysely<any>): Promise<void> {
+export async function logEntriesFewerWrites0013(trx: Kysely<any>): Promise<void> {
   if ((await relkind(trx, "log_entries")) !== "p") return;
   await sql`set local lock_timeout = ${sql.lit(PARTITION_LOCK_TIMEOUT_MS)}`.execute(trx);
   // Dropping the foreign key below drops its triggers on webhooks too (a share row exclusive lock there).
@@ -412,7 +413,13 @@ async function missingPartitionIndexes(db: Kysely<any>): Promise<MissingIndex[]>
   for (const r of res.rows) {
     const child = childIndexName(r.parent, r.partition);
     const existing = await sql<{ valid: boolean }>`select indisvalid as valid from pg_index where indexrelid = to_regclass(${child})`.execute(db);
-    out.push({ partition: r.partition, parent: r.parent, child, definition: r.def.slice(r.def.indexOf(" USING ")), invalid: existing.rows[0]?.valid === false });
+    out.push({
+      partition: r.partition,
+      parent: r.parent,
+      child,
+      definition: r.def.slice(r.def.indexOf(" USING ")),
+      invalid: existing.rows[0]?.valid === false,
+    });
   }
   return out;
 }
