@@ -38,7 +38,8 @@ const HOLD = `(${at("$15::text[]")} = 'pending' and exists (select 1 from webhoo
  */
 const SETTLES = `case when ${at("$15::text[]")} is not null and d.status = 'pending' and d.lease_token = ${at("$17::text[]")} then true else false end`;
 
-const RECORD = namedPostgres(`
+/** Exported for the test of its plan (pg-round-trips.test.ts). */
+export const RECORD = namedPostgres(`
   with o as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::int[], $9::int[],
                          $10::text[], $11::int[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[])
