@@ -55,14 +55,17 @@ const INDEXES_0012: [name: string, definition: string][] = [
  * serves (docs/performance.md, "PostgreSQL server writes per delivery"):
  *   - created_at (retention's boundary rows, the failure metrics' recent entries) becomes a BRIN:
  *     entries arrive in time order, so a block range's min and max bound them, and an insert into a
- *     range not yet summarized writes nothing to it;
+ *     range not yet summarized writes nothing to it. A range not summarized matches every search
+ *     (a scan reads all its pages), so autovacuum summarizes each range once filled
+ *     (autosummarize), and retention summarizes what is left before it deletes the boundary rows
+ *     (summarizeLogTimeIndexes);
  *   - (webhook_id, trigger, id) keeps only the rare triggers (test, redeliver, recover): a page of
  *     `trigger=event`, nearly every entry, walks (webhook_id, id) like the unfiltered page, and the
  *     list query writes the trigger as a literal so the planner matches the index's condition.
  */
 export const LOG_INDEXES_0013 = {
   add: [
-    ["log_entries_created_brin", "using brin (created_at)"],
+    ["log_entries_created_brin", "using brin (created_at) with (autosummarize = on)"],
     ["log_entries_webhook_rare_trigger", "(webhook_id, trigger, id) where trigger <> 'event'"],
   ] as [name: string, definition: string][],
   drop: ["log_entries_created", "log_entries_webhook_trigger"],
@@ -490,4 +493,19 @@ async function attachPartitionIndex(db: Kysely<any>, lockKey: bigint, m: Missing
     if ((await relkind(trx, m.partition)) === null) return; // dropped by retention meanwhile
     await attachIndexIfLoose(trx, m.parent, m.child);
   });
+}
+
+/**
+ * Summarizes the block ranges of the log's BRIN on created_at (migration 0013) not summarized yet,
+ * in every partition that holds rows below `cutoff`: the retention's boundary deletes find their
+ * rows through it, and a range not summarized (the last rows of a day that autovacuum had not
+ * reached) would make every batch read all its pages. Reads only those ranges' pages.
+ */
+export async function summarizeLogTimeIndexes(db: Kysely<any>, cutoff: number): Promise<void> {
+  if ((await relkind(db, "log_entries")) !== "p") return;
+  const below = (await logPartitions(db)).filter((p) => p.from < cutoff).map((p) => p.name);
+  for (const partition of [...below, DEFAULT]) {
+    const index = childIndexName(LOG_INDEXES_0013.add[0][0], partition);
+    await sql`select brin_summarize_new_values(to_regclass(${index})) where to_regclass(${index}) is not null`.execute(db);
+  }
 }
