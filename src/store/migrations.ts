@@ -325,12 +325,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     // the lock. SQLite keeps one table and its paced purge.
     ...(dialect === "postgres" ? { "0012_log_entries_partitioned_by_day": { up: (db: Kysely<any>) => partitionLogEntries(db, Date.now()) } } : {}),
     // PostgreSQL only, less written per attempt logged (store/postgres/log-partitions.ts,
-    // logEntriesFewerWrites0013): the log's foreign key to webhooks goes (a webhook's deletion reaches its
-    // entries through its deliveries), and two of its indexes are replaced by cheaper ones that
-    // serve the same reads (a BRIN on created_at; the trigger index keeps the rare triggers only),
-    // one b-tree insert fewer each. Populated partitions build theirs after this transaction,
-    // concurrently (migrate() below). SQLite keeps its b-trees (its purge and filters read them;
-    // it has no BRIN) and its foreign keys.
+    // logEntriesFewerWrites0013): the log's foreign key to webhooks goes (a webhook's deletion
+    // reaches its entries through its deliveries), and two of its indexes are replaced by cheaper
+    // ones that serve the same reads (a BRIN on created_at; the trigger index keeps the rare
+    // triggers only), one b-tree insert fewer each. Populated partitions build theirs after this
+    // transaction, concurrently (migrate() below). SQLite keeps its b-trees (its purge and filters
+    // read them; it has no BRIN) and its foreign keys.
     ...(dialect === "postgres" ? { "0013_log_entries_fewer_writes": { up: logEntriesFewerWrites0013 } } : {}),
   };
 }
