@@ -6,6 +6,12 @@
  * sockets (Hookline's per-webhook pools). The thread reads its own CPU from /proc/thread-self/stat,
  * once with the two HMAC-SHA256 signatures per request that Hookline computes and once without.
  *
+ * Those two runs go as fast as the loop can (20,000+ requests/s here), where each turn of the event
+ * loop handles many responses. A sender thread runs at Hookline's rate (about 3,500/s on SQLite),
+ * with one or two responses per turn, and a request costs more there for any client: with
+ * `pacedRate` (requests/s) the thread makes a third, signed run held to that rate (`paced`), the
+ * floor to compare `sender_cpu_ms_per_attempt` with (docs/performance.md, "Sender thread to its floor").
+ *
  * Run as a thread by `rawThreadCpu` (scenarios.js); this file is the thread's script.
  */
 import crypto from "node:crypto";
@@ -13,7 +19,7 @@ import fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Pool } from "undici";
 
-const { origins, ca, concurrency, connections, requests, warmup, body, event } = workerData;
+const { origins, ca, concurrency, connections, requests, warmup, body, event, pacedRate } = workerData;
 
 /** CPU seconds (user + system) this thread has used so far (clock ticks of 10 ms). */
 function threadCpuSeconds() {
@@ -50,25 +56,41 @@ function headers(sign) {
   return h;
 }
 
-async function run(n, sign) {
+/** `rate` > 0: requests start at that rate, released by one timer every millisecond (none per request). */
+async function run(n, sign, rate = 0) {
   let next = 0;
   const cpu0 = threadCpuSeconds();
   const t0 = performance.now();
+  const waiting = [];
+  let released = 0;
+  const pacer =
+    rate > 0
+      ? setInterval(() => {
+          const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+          while (released < due && waiting.length > 0) {
+            released++;
+            waiting.shift()();
+          }
+        }, 1)
+      : undefined;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < n) {
         const i = next++;
+        if (pacer) await new Promise((resolve) => waiting.push(resolve));
         const res = await pools[i % pools.length].request({ path: "/raw", method: "POST", headers: headers(sign), body });
         await res.body.text();
         if (res.statusCode !== 200) throw new Error(`raw thread: status ${res.statusCode}`);
       }
     }),
   );
+  clearInterval(pacer);
   return { cpuMsPerRequest: ((threadCpuSeconds() - cpu0) * 1000) / n, rps: n / ((performance.now() - t0) / 1000) };
 }
 
 await run(warmup, true);
 const unsigned = await run(requests, false);
 const signed = await run(requests, true);
+const paced = pacedRate > 0 ? await run(requests, true, pacedRate) : undefined;
 await Promise.all(pools.map((p) => p.close()));
-parentPort.postMessage({ signed, unsigned });
+parentPort.postMessage({ signed, unsigned, paced });

@@ -98,27 +98,66 @@ export function attemptHeaders(job: AttemptJob, ring: KeyRing | null): Record<st
  * failed attempt with nothing sent, whose log entry says why: it counts towards the retries and the
  * auto-disable like any failure, instead of coming back at every lease.
  */
-export async function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortLike, tokens?: OAuth2Tokens): Promise<SentAttempt> {
+export function runAttempt(sender: Sender, ring: KeyRing | null, job: AttemptJob, signal?: AbortLike, tokens?: OAuth2Tokens): Promise<SentAttempt> {
+  return new Promise((resolve, reject) => startAttempt(sender, ring, job, signal, tokens, { done: resolve, fail: reject }));
+}
+
+/** Where an attempt started with `startAttempt` answers: exactly one of these is called, once. */
+export interface AttemptSink {
+  /** What was sent and how it went (every attempt the delivery log must show). */
+  done(sent: SentAttempt): void;
+  /** An error that left nothing to log (a malformed job). */
+  fail(err: unknown): void;
+}
+
+/**
+ * `runAttempt` answering `sink` instead of a promise, perhaps synchronously: an attempt without
+ * OAuth2 makes no promise at all (docs/performance.md, "Sender thread to its floor").
+ */
+export function startAttempt(
+  sender: Sender,
+  ring: KeyRing | null,
+  job: AttemptJob,
+  signal: AbortLike | undefined,
+  tokens: OAuth2Tokens | undefined,
+  sink: AttemptSink,
+): void {
   let opened: Opened;
   try {
     opened = openJob(job, ring);
   } catch (err) {
-    if (!(err instanceof UnreadableSecretError)) throw err;
+    if (!(err instanceof UnreadableSecretError)) return sink.fail(err);
     const error = `Not sent: the ${err.message}`;
-    return { headers: {}, result: { success: false, statusCode: null, error, durationMs: 0, response: null, timedOut: false } };
+    return sink.done({ headers: {}, result: { success: false, statusCode: null, error, durationMs: 0, response: null, timedOut: false } });
   }
   const { headers, auth, options } = opened;
-  const send = () => sender.send({ webhookId: job.webhookId, url: job.url, headers, body: job.body }, signal, options);
   const fixed = auth && staticAuthHeader(auth);
   if (fixed) headers[fixed[0]] = fixed[1];
-  if (auth?.type !== "oauth2_client_credentials" || !tokens) {
-    const result = await send();
-    return { headers: fixed ? redact(headers, fixed[0]) : headers, result };
+  if (auth?.type === "oauth2_client_credentials" && tokens) {
+    withOAuth2(sender, job, headers, auth, options, signal, tokens).then(
+      (sent) => sink.done(sent),
+      (err: unknown) => sink.fail(err),
+    );
+    return;
   }
+  const request = { webhookId: job.webhookId, url: job.url, headers, body: job.body };
+  sender.start(request, signal, options, (result) => sink.done({ headers: fixed ? redact(headers, fixed[0]) : headers, result }));
+}
 
+/** The OAuth2 attempt: a token (cached or fetched), the request, and one retry with a fresh token after a 401. */
+async function withOAuth2(
+  sender: Sender,
+  job: AttemptJob,
+  headers: Record<string, string>,
+  auth: Extract<ReceiverAuth, { type: "oauth2_client_credentials" }>,
+  options: SendOptions,
+  signal: AbortLike | undefined,
+  tokens: OAuth2Tokens,
+): Promise<SentAttempt> {
   const started = performance.now();
   const left = () => sender.timeoutMs - (performance.now() - started);
   const total = (r: AttemptResult): AttemptResult => ({ ...r, durationMs: Math.round(performance.now() - started) });
+  const send = () => sender.send({ webhookId: job.webhookId, url: job.url, headers, body: job.body }, signal, options);
   let result: AttemptResult | undefined;
   for (let tries = 0; tries < 2; tries++) {
     const answer = await tokens.token(job.webhookId, auth, left());

@@ -20,7 +20,7 @@ export interface Outcome {
   request: { method: string; url: string; headers: Record<string, string>; body: string };
   result: AttemptResult;
   at: number;
-  /** The delivery as claimed: with its state (PostgreSQL), the batch is recorded without a read (record-claimed.ts). */
+  /** The delivery as claimed: with its state, the batch is recorded without a read (record-claimed.ts). */
   claimed?: ClaimedDelivery;
 }
 

@@ -65,7 +65,10 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
     const results = new Map<string, { success: boolean; timedOut: boolean }[]>();
     for (const o of outcomes) {
       const d = byId.get(o.deliveryId);
-      if (d) results.set(d.webhook_id, [...(results.get(d.webhook_id) ?? []), o.result]);
+      if (!d) continue;
+      const list = results.get(d.webhook_id);
+      if (list) list.push(o.result);
+      else results.set(d.webhook_id, [o.result]);
     }
     const limits = new Map(rows.map((r) => [r.webhook_id, r.inflight_limit ?? null]));
     await adjustInflightLimits(trx, results, limits, ctx.config.perWebhookConcurrency);

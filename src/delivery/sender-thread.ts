@@ -9,10 +9,10 @@ import { writeFileSync } from "node:fs";
 import type { LookupFunction } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { KeyRing } from "../domain/secret-box.js";
-import { runAttempt, USER_AGENT } from "./attempt-job.js";
+import { startAttempt, USER_AGENT, type AttemptSink, type SentAttempt } from "./attempt-job.js";
 import { OAuth2Tokens } from "./oauth2-tokens.js";
 import { decodeJobs, encodeResults, type FromThread, type ResultEntry, type SenderThreadData, type ToThread } from "./sender-protocol.js";
-import { Sender } from "./sender.js";
+import { Sender, type AbortLike } from "./sender.js";
 
 const port = parentPort!;
 const data = workerData as SenderThreadData;
@@ -53,12 +53,15 @@ const sender = new Sender({
 const tokens = new OAuth2Tokens(sender, USER_AGENT);
 
 /**
- * An attempt's abort (AbortLike): the worker aborts attempts only at shutdown, so an attempt carries
- * this one-listener object instead of an AbortController and its EventTarget.
+ * An attempt in flight: its abort (AbortLike) and where it answers (AttemptSink), one object. The
+ * worker aborts attempts only at shutdown, so an attempt carries this one-listener object instead of
+ * an AbortController and its EventTarget, and no promise or closures of its own.
  */
-class AttemptAbort {
+class RunningAttempt implements AbortLike, AttemptSink {
   aborted = false;
   private listener: (() => void) | undefined;
+  private answered = false;
+  constructor(private readonly id: number) {}
   addEventListener(_type: "abort", listener: () => void): void {
     this.listener = listener;
   }
@@ -72,9 +75,21 @@ class AttemptAbort {
     this.listener = undefined;
     listener?.();
   }
+  /** The attempt's answer (once): what was sent. */
+  done(sent: SentAttempt): void {
+    if (this.answered) return;
+    this.answered = true;
+    answer({ id: this.id, sent });
+  }
+  /** Nothing could be sent or logged: the thread's error goes back instead. */
+  fail(err: unknown): void {
+    if (this.answered) return;
+    this.answered = true;
+    answer({ id: this.id, error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
-const running = new Map<number, AttemptAbort>();
+const running = new Map<number, RunningAttempt>();
 let outbox: ResultEntry[] = [];
 
 function answer(r: ResultEntry): void {
@@ -93,12 +108,13 @@ port.on("message", (m: ToThread) => {
   switch (m.type) {
     case "send":
       for (const { id, job } of decodeJobs(m.jobs)) {
-        const abort = new AttemptAbort();
-        running.set(id, abort);
-        runAttempt(sender, ring, job, abort, tokens).then(
-          (sent) => answer({ id, sent }),
-          (err: unknown) => answer({ id, error: err instanceof Error ? err.message : String(err) }),
-        );
+        const attempt = new RunningAttempt(id);
+        running.set(id, attempt);
+        try {
+          startAttempt(sender, ring, job, attempt, tokens, attempt);
+        } catch (err) {
+          attempt.fail(err);
+        }
       }
       break;
     case "abort":

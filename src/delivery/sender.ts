@@ -124,7 +124,7 @@ export class Sender {
   private readonly policy: UrlPolicy;
   /** Response body bytes kept; the rest is not read. */
   readonly maxResponseBytes: number;
-  private readonly urls = new Map<string, URL>();
+  private readonly targets = new Map<string, Target | string>();
   private closing: Promise<void> | undefined;
 
   constructor(opts: SenderOptions) {
@@ -161,45 +161,53 @@ export class Sender {
    * (docs/performance.md, "Sender thread CPU").
    */
   send(req: AttemptRequest, signal?: AbortLike, opts: SendOptions = {}): Promise<AttemptResult> {
-    const started = performance.now();
-    const url = this.parsed(req.url);
-    if (url === null) return Promise.resolve(result(started, false, { success: false, statusCode: null, error: `Invalid URL: ${req.url}`, response: null }));
-    const refusal = this.refuseTarget(url);
-    const stop = refusal ?? (this.closing ? "Sender is shut down" : signal?.aborted ? "Attempt aborted (shutting down)" : null);
-    if (stop) return Promise.resolve(result(started, false, { success: false, statusCode: null, error: stop, response: null }));
-    return new Promise((resolve) => {
-      const handler = new AttemptHandler(this, url, started, opts, signal, resolve);
-      let lease: PoolLease;
-      try {
-        lease = this.pools.acquire({ webhookId: req.webhookId, origin: url.origin, clientCertificate: opts.clientCertificate });
-      } catch (err) {
-        handler.finish(`Could not set up the connection: ${(err as Error).message}`);
-        return;
-      }
-      handler.lease = lease;
-      // Arms the attempt-wide timer and the caller's abort; a synchronous dispatch error ends in onError.
-      handler.begin(Math.max(0, opts.timeoutMs ?? this.timeoutMs));
-      if (handler.done) return;
-      lease.dispatcher.dispatch(
-        { origin: url.origin, path: url.pathname + url.search, method: "POST", headers: req.headers, body: Buffer.from(req.body, "utf8") },
-        handler,
-      );
-    });
+    return new Promise((resolve) => this.start(req, signal, opts, resolve));
   }
 
-  /** A webhook's URL parsed once: attempts to the same URL reuse it (URL objects are not changed after). */
-  private parsed(raw: string): URL | null {
-    let url = this.urls.get(raw);
-    if (url === undefined) {
+  /**
+   * `send` with a callback instead of a promise: a sender thread's attempts without OAuth2 take this
+   * path (no promise, no async function per attempt). `done` is called exactly once, perhaps synchronously.
+   */
+  start(req: AttemptRequest, signal: AbortLike | undefined, opts: SendOptions, done: (r: AttemptResult) => void): void {
+    const started = performance.now();
+    const target = this.target(req.url);
+    if (typeof target === "string") return done(result(started, false, { success: false, statusCode: null, error: target, response: null }));
+    const stop = this.closing ? "Sender is shut down" : signal?.aborted ? "Attempt aborted (shutting down)" : null;
+    if (stop) return done(result(started, false, { success: false, statusCode: null, error: stop, response: null }));
+    const handler = new AttemptHandler(this, target.url, started, opts, signal, done);
+    let lease: PoolLease;
+    try {
+      lease = this.pools.acquire(req.webhookId, target.origin, opts.clientCertificate);
+    } catch (err) {
+      handler.finish(`Could not set up the connection: ${(err as Error).message}`);
+      return;
+    }
+    handler.lease = lease;
+    // Arms the attempt-wide timer and the caller's abort; a synchronous dispatch error ends in onError.
+    handler.begin(Math.max(0, opts.timeoutMs ?? this.timeoutMs));
+    if (handler.done) return;
+    lease.pool.dispatch({ origin: target.origin, path: target.path, method: "POST", headers: req.headers, body: Buffer.from(req.body, "utf8") }, handler);
+  }
+
+  /**
+   * A webhook's URL parsed and checked once: attempts to the same URL reuse what was found (the URL
+   * policy is fixed for the sender's life), or the refusal to send there. The URL's `origin` and path
+   * are strings computed by getters on each read, so they are kept too.
+   */
+  private target(raw: string): Target | string {
+    let target = this.targets.get(raw);
+    if (target === undefined) {
+      let url: URL;
       try {
         url = new URL(raw);
       } catch {
-        return null;
+        return `Invalid URL: ${raw}`;
       }
-      if (this.urls.size >= URL_CACHE_SIZE) this.urls.clear();
-      this.urls.set(raw, url);
+      target = this.refuseTarget(url) ?? { url, origin: url.origin, path: url.pathname + url.search };
+      if (this.targets.size >= URL_CACHE_SIZE) this.targets.clear();
+      this.targets.set(raw, target);
     }
-    return url;
+    return target;
   }
 
   /** Waits for in-flight attempts (each bounded by the timeout), then closes every pooled socket. */
@@ -217,6 +225,13 @@ export class Sender {
     const verdict = checkAddress(host, this.policy);
     return verdict.allowed ? null : blockedMessage(host, verdict.reason);
   }
+}
+
+/** Where an attempt to a URL goes: the parsed URL (not changed after), its origin and its path with the query. */
+interface Target {
+  url: URL;
+  origin: string;
+  path: string;
 }
 
 /** Parsed URLs a sender keeps (one per webhook URL in use); past this many the cache starts over. */
@@ -257,7 +272,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   private readonly chunks: Buffer[] = [];
   private size = 0;
   private truncated = false;
-  private readonly onAbort = (): void => this.stop(false);
+  private onAbort: (() => void) | undefined;
 
   constructor(
     private readonly sender: Sender,
@@ -269,8 +284,11 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   ) {}
 
   begin(timeoutMs: number): void {
-    this.timer = setTimeout(() => this.stop(true), timeoutMs);
-    this.signal?.addEventListener("abort", this.onAbort, { once: true });
+    this.timer = setTimeout(timeUp, timeoutMs, this);
+    if (this.signal) {
+      this.onAbort = () => this.stop(false);
+      this.signal.addEventListener("abort", this.onAbort, { once: true });
+    }
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -317,7 +335,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   /** The attempt's time is up (`timedOut`) or the caller aborted: answer now, then tell undici. */
-  private stop(timedOut: boolean): void {
+  stop(timedOut: boolean): void {
     if (this.done) return;
     if (timedOut) this.timedOut = true;
     // undici acts on an abort only once the connection is up, so a receiver that never finishes the
@@ -362,10 +380,15 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
-    this.signal?.removeEventListener("abort", this.onAbort);
+    if (this.onAbort) this.signal?.removeEventListener("abort", this.onAbort);
     this.lease?.release();
     this.resolve(result(this.started, this.timedOut, r));
   }
+}
+
+/** An attempt's timer (one function for all: no closure per attempt). */
+function timeUp(handler: AttemptHandler): void {
+  handler.stop(true);
 }
 
 const UNDICI_TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);

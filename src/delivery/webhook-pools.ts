@@ -55,16 +55,33 @@ export const POOL_IDLE_MS = 60_000;
 
 interface Entry {
   pool: Pool;
+  key: string;
   connectorKey: string;
   inFlight: number;
   sockets: number;
   lastUsed: number;
 }
 
-/** A webhook's dispatcher for one attempt; `release` when the attempt is over. */
-export interface PoolLease {
-  dispatcher: Pool;
-  release(): void;
+/**
+ * A webhook's dispatcher for one attempt; `release` it once when the attempt is over. One small
+ * object per attempt, with no closure (docs/performance.md, "Sender thread to its floor").
+ */
+export class PoolLease {
+  private released = false;
+  constructor(
+    private readonly pools: WebhookPools,
+    private readonly entry: Entry,
+  ) {}
+
+  get pool(): Pool {
+    return this.entry.pool;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pools.release(this.entry);
+  }
 }
 
 /**
@@ -120,28 +137,25 @@ export class WebhookPools {
     return this.openSockets;
   }
 
-  acquire(target: PoolTarget): PoolLease {
+  acquire(webhookId: string, origin: string, clientCertificate?: PoolTarget["clientCertificate"]): PoolLease {
     if (this.closed) throw new Error("the webhook pools are closed");
+    const target: PoolTarget = { webhookId, origin, clientCertificate };
     const key = poolKey(target);
     let entry = this.entries.get(key);
     if (entry)
       this.entries.delete(key); // re-inserted last: most recently used
-    else entry = this.createEntry(target);
+    else entry = this.createEntry(target, key);
     this.entries.set(key, entry);
     entry.inFlight++;
+    return new PoolLease(this, entry);
+  }
+
+  /** An attempt on `entry`'s pool is over (PoolLease.release, once per lease). */
+  release(entry: Entry): void {
+    entry.inFlight--;
+    // Only a pool with nothing in flight is closed when idle: the time counts from its last attempt's end.
     entry.lastUsed = Date.now();
-    const e = entry;
-    let released = false;
-    return {
-      dispatcher: e.pool,
-      release: () => {
-        if (released) return;
-        released = true;
-        e.inFlight--;
-        e.lastUsed = Date.now();
-        this.dropIfUnused(key, e);
-      },
-    };
+    this.dropIfUnused(entry.key, entry);
   }
 
   /** Waits for attempts in flight (each bounded by the timeout), then closes every pool and socket. */
@@ -155,7 +169,7 @@ export class WebhookPools {
   }
 
   /** The one function that makes a webhook's dispatcher. */
-  private createEntry(target: PoolTarget): Entry {
+  private createEntry(target: PoolTarget, key: string): Entry {
     const ck = connectorKey(target);
     let connector = this.connectors.get(ck);
     if (!connector) {
@@ -171,8 +185,7 @@ export class WebhookPools {
       bodyTimeout: this.opts.timeoutMs,
       connect: connector.connect,
     });
-    const entry: Entry = { pool, connectorKey: ck, inFlight: 0, sockets: 0, lastUsed: Date.now() };
-    const key = poolKey(target);
+    const entry: Entry = { pool, key, connectorKey: ck, inFlight: 0, sockets: 0, lastUsed: Date.now() };
     pool.on("connect", () => {
       entry.sockets++;
       this.openSockets++;

@@ -4,15 +4,33 @@
  * verifier: `v1,` (HMAC with a secret) and `v1a,` (Ed25519 with the webhook's signing key).
  * An HMAC key is always the secret's UTF-8 bytes, never a base64 decoding of it.
  */
-import { createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { createHmac, createPrivateKey, createSecretKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 
 /** Prefix of a published Ed25519 public key: "whpk_" + base64 of the raw 32 bytes. */
 export const PUBLIC_KEY_PREFIX = "whpk_";
 
 /** Lowercase hex HMAC-SHA256 of the exact body bytes. */
 export function signBody(secret: string, body: string | Buffer): string {
-  // A string key is taken as its UTF-8 bytes, as Buffer.from(secret, "utf8") would give, without the copy.
-  return createHmac("sha256", secret).update(body).digest("hex");
+  return createHmac("sha256", hmacKey(secret)).update(body).digest("hex");
+}
+
+/** HMAC keys kept (one per webhook secret in use, two while it rotates); past this many the cache starts over. */
+const HMAC_KEY_CACHE_SIZE = 4096;
+const hmacKeys = new Map<string, KeyObject>();
+
+/**
+ * The secret's UTF-8 bytes as a KeyObject, made once per process or thread: `createHmac` imports a
+ * string key again at each call, about a sixth of the HMAC of a small body (docs/performance.md,
+ * "Sender thread to its floor").
+ */
+function hmacKey(secret: string): KeyObject {
+  let key = hmacKeys.get(secret);
+  if (key === undefined) {
+    key = createSecretKey(Buffer.from(secret, "utf8"));
+    if (hmacKeys.size >= HMAC_KEY_CACHE_SIZE) hmacKeys.clear();
+    hmacKeys.set(secret, key);
+  }
+  return key;
 }
 
 function checkTimestamp(timestampSeconds: number): void {
@@ -26,7 +44,7 @@ function checkTimestamp(timestampSeconds: number): void {
 export function standardSignature(secret: string, msgId: string, timestampSeconds: number, body: string | Buffer): string {
   checkTimestamp(timestampSeconds);
   // The body is fed as bytes, not interpolated, so a Buffer is signed exactly as it will be sent.
-  const mac = createHmac("sha256", secret).update(`${msgId}.${timestampSeconds}.`, "utf8").update(body).digest("base64");
+  const mac = createHmac("sha256", hmacKey(secret)).update(`${msgId}.${timestampSeconds}.`, "utf8").update(body).digest("base64");
   return `v1,${mac}`;
 }
 

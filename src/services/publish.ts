@@ -14,6 +14,7 @@ import { fanOutWebhookIds } from "../store/fan-out.js";
 import { lazyBody } from "../domain/fan-out.js";
 import { enqueue, enqueueSubscribedAtOnce, type RetrySchedule } from "../store/queue/enqueue.js";
 import { findLogEntry } from "../store/logs.js";
+import { findProject } from "../store/projects.js";
 import type { Context } from "./context.js";
 import { catalogSchema } from "./event-types.js";
 import { checkProjectId, getProject } from "./projects.js";
@@ -76,8 +77,9 @@ async function checkAndPublish(
   tx: HostTransaction | undefined,
 ): Promise<PublishResult> {
   checkProjectId(projectId);
-  // An unknown project answers 404 before anything else. The one-statement publish checks it
-  // itself (store/queue/enqueue.ts), so the project is read only on the other paths.
+  // An unknown project answers 404 before anything else. The publishes that write check it
+  // themselves (the one-statement publish, store/queue/enqueue.ts, and the transaction below), so
+  // the project is read first only on the other paths.
   let read: Promise<unknown> | undefined;
   const projectExists = () => (read ??= getProject(ctx, projectId));
   const errors: FieldError[] = [];
@@ -117,7 +119,7 @@ async function checkAndPublish(
     await projectExists();
     return publishInHostTransaction(ctx, tx, p);
   }
-  return publishEvent(ctx, p, projectExists);
+  return publishEvent(ctx, p);
 }
 
 /** One publish, validated: what is written (the event, its deliveries, the idempotency record). */
@@ -131,7 +133,7 @@ interface PublishWrite {
 }
 
 /** Stores the event and one delivery per enabled, subscribed webhook in one transaction. */
-async function publishEvent(ctx: Context, p: PublishWrite, projectExists: () => Promise<unknown>): Promise<PublishResult> {
+async function publishEvent(ctx: Context, p: PublishWrite): Promise<PublishResult> {
   const { projectId, event, subject, key, traceContext, now } = p;
   const schedule = retrySchedule(ctx);
   if (!key) {
@@ -151,13 +153,15 @@ async function publishEvent(ctx: Context, p: PublishWrite, projectExists: () => 
       return { id, deliveries: webhookIds.length };
     }
   }
-  await projectExists();
   for (let attempt = 0; ; attempt++) {
     let queuedFor: string[] = [];
     try {
       // SQLite: publishes arriving together share one commit (store/sqlite/group-commit.ts). The
       // work below must use only `trx`: the shared transaction holds the only connection.
       const result = await transact(ctx.store, async (trx) => {
+        // Read in the transaction, not before it: on SQLite a statement straight on the group
+        // commit's connection instead of a query through Kysely's executor waiting for it.
+        if (!(await findProject(trx, projectId))) throw new NotFoundError("Project");
         const written = await writePublish(ctx, trx, p);
         queuedFor = written.webhookIds;
         return written.result;

@@ -190,8 +190,13 @@ describe.each(DIALECTS)("a publish to an unknown project (%s)", (dialect) => {
     ]) {
       expectError(await hl.api("POST", "/api/v1/projects/ghost/events", body), 404, "not_found");
     }
+    // With a key the publish takes the transaction, which checks the project inside it.
+    const keyed = { headers: { "idempotency-key": "ghost-1" } };
+    expectError(await hl.api("POST", "/api/v1/projects/ghost/events", { event: "issue.created", subject: { a: 1 } }, keyed), 404, "not_found");
     const events = await hl.runtime.ctx.store.db.selectFrom("events").select("id").where("project_id", "=", "ghost").execute();
     expect(events).toHaveLength(0);
+    const keys = await hl.runtime.ctx.store.db.selectFrom("idempotency_keys").select("key").where("project_id", "=", "ghost").execute();
+    expect(keys).toHaveLength(0);
   });
 });
 

@@ -122,3 +122,47 @@ describe.each(DIALECTS)("sender threads (%s)", (dialect) => {
     await eventually(() => threads.threads.length === 2 && !threads.threads.includes(victim), 5000, "the thread restarted");
   });
 });
+
+describe("a sender thread's answers", () => {
+  it("answers a job it cannot read with the thread's error, and keeps sending the next ones", async () => {
+    const { SenderThreads } = await import("../../src/delivery/sender-threads.js");
+    const rx = await startReceiver();
+    const threads = new SenderThreads({
+      threads: 1,
+      timeoutMs: 5000,
+      urlPolicy: { allowHttp: false, allowPrivateNetworks: false, allowedCidrs: ["127.0.0.0/8"] },
+      connectionsPerWebhook: 4,
+      ca: rx.ca,
+      keyRing: null,
+      log: pino({ level: "silent" }),
+    });
+    try {
+      const job = (deliveryId: string, headers: string | null) => ({
+        webhookId: "wh_1",
+        url: `${rx.url}/hook`,
+        body: "{}",
+        event: "e",
+        deliveryId,
+        attempt: 1,
+        secret: "whsec_k",
+        previousSecret: null,
+        signingKey: null,
+        headers,
+        auth: null,
+        authSecret: null,
+        clientCert: null,
+        clientKey: null,
+        now: Date.now(),
+      });
+      // Custom headers that are not JSON: the attempt throws before anything is sent.
+      await expect(threads.send(job("dlv_bad", "{not json"))).rejects.toThrow(/JSON/);
+      const sent = await threads.send(job("dlv_good", JSON.stringify({ "X-Custom": "1" })));
+      expect(sent.result).toMatchObject({ success: true, statusCode: 200 });
+      expect(sent.headers).toMatchObject({ "Hookline-Delivery": "dlv_good", "X-Custom": "1" });
+      expect(rx.requests.map((r) => r.headers["hookline-delivery"])).toEqual(["dlv_good"]);
+    } finally {
+      await threads.close();
+      await rx.close();
+    }
+  });
+});

@@ -163,6 +163,18 @@ describe("Sender", () => {
     expect(r.connectionCount).toBe(0);
   });
 
+  it("refuses a URL each time it is tried, and another sender's policy is its own", async () => {
+    // A URL is parsed and checked once per sender; what was found is reused by its later attempts.
+    const r = await receiver();
+    const strictSender = sender(r.ca, { urlPolicy: strict });
+    for (let i = 0; i < 3; i++) expect((await strictSender.send(post(r.url))).error).toMatch(/^Blocked address 127\.0\.0\.1: /);
+    for (let i = 0; i < 3; i++) expect((await strictSender.send(post("not a url"))).error).toBe("Invalid URL: not a url");
+    expect(r.connectionCount).toBe(0);
+    const lenient = sender(r.ca);
+    for (let i = 0; i < 3; i++) expect(await lenient.send(post(`${r.url}/a?b=${i}`))).toMatchObject({ success: true, statusCode: 200 });
+    expect(r.requests.map((q) => q.path)).toEqual(["/a?b=0", "/a?b=1", "/a?b=2"]);
+  });
+
   it("refuses a host name when any one of its addresses is private", async () => {
     const lookup = fakeDns({ "mixed.example.test": ["93.184.216.34", "10.0.0.5"] });
     const result = await sender(undefined, { urlPolicy: strict, lookup }).send(post("https://mixed.example.test/"));

@@ -40,6 +40,19 @@ describe("signBody", () => {
   it("signs a string and its UTF-8 Buffer alike", () => {
     expect(signBody("k", "é🚀")).toBe(signBody("k", Buffer.from("é🚀", "utf8")));
   });
+
+  it("signs with each secret's own key while its cache of keys fills and starts over", () => {
+    // The keys are kept per secret (4096 at most): past the bound the cache is emptied, never mixed up.
+    const secrets = Array.from({ length: 4200 }, (_, i) => `whsec_${i}`);
+    for (const round of [0, 1]) {
+      for (const [i, secret] of secrets.entries()) {
+        if (i % 700 !== round) continue;
+        expect(signBody(secret, "b")).toBe(opensslHmac(secret, Buffer.from("b")).toString("hex"));
+      }
+      for (const secret of secrets) signBody(secret, "b");
+    }
+    expect(standardSignature("whsec_1", "id", 1, "b")).not.toBe(standardSignature("whsec_2", "id", 1, "b"));
+  });
 });
 
 describe("standardSignature", () => {

@@ -35,7 +35,9 @@ function leaseText(n: number): string {
   return text;
 }
 
-const LEASED_COLUMNS = `id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at`;
+const LEASED_COLUMNS = `id, event_id, webhook_id, project_id, "trigger", attempts, max_attempts, run_at, retry_delays`;
+
+type Leased = Omit<ClaimedDelivery, "suspect" | "target" | "state"> & { retry_delays: string | null };
 
 /** FIFO webhooks' heads (queue/fifo.ts), by id, each only if it may still start. Parameters: token, lease_until, the ids as JSON, now (twice). */
 const LEASE_HEADS = `update deliveries set lease_token = ?, lease_until = ?
@@ -44,7 +46,7 @@ const LEASE_HEADS = `update deliveries set lease_token = ?, lease_until = ?
 
 const TARGETS = `
   select d.id, e.event, e.payload, e.trace_context, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.signing_key, w.enabled,
-         w.headers, w.auth, w.auth_secret, w.client_cert, w.client_key
+         w.headers, w.auth, w.auth_secret, w.client_cert, w.client_key, w.inflight_limit
     from json_each(?) j
     join deliveries d on d.id = j.value
     join events e on e.id = d.event_id
@@ -67,15 +69,11 @@ export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResul
     const claimed: ClaimedDelivery[] = [];
     const { heads, seeks } = splitFifoShares(quota, candidates);
     const shares = [...seeks];
-    const leasedParts: Omit<ClaimedDelivery, "suspect" | "target">[][] = [];
+    const leasedParts: Leased[][] = [];
     for (let i = 0; i < shares.length; i += SEEKS_PER_STATEMENT) {
       const part = shares.slice(i, i + SEEKS_PER_STATEMENT);
       leasedParts.push(
-        await rawRows<Omit<ClaimedDelivery, "suspect" | "target">>(db, leaseText(part.length), [
-          req.token,
-          req.leaseUntil,
-          ...part.flatMap(([webhookId, n]) => [webhookId, req.now, req.now, n]),
-        ]),
+        await rawRows<Leased>(db, leaseText(part.length), [req.token, req.leaseUntil, ...part.flatMap(([webhookId, n]) => [webhookId, req.now, req.now, n])]),
       );
     }
     if (heads.length > 0) leasedParts.push(await rawRows(db, LEASE_HEADS, [req.token, req.leaseUntil, JSON.stringify(heads), req.now, req.now]));
@@ -84,15 +82,34 @@ export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResul
         db,
         leased.map((r) => r.id),
       );
-      for (const r of leased) claimed.push({ ...r, suspect: suspect.has(r.webhook_id), target: targets.get(r.id) ?? null });
+      for (const r of leased) {
+        // The target row as read (its id and the limit along): no copy per delivery.
+        const target = targets.get(r.id) ?? null;
+        claimed.push({
+          id: r.id,
+          event_id: r.event_id,
+          webhook_id: r.webhook_id,
+          project_id: r.project_id,
+          trigger: r.trigger,
+          attempts: r.attempts,
+          max_attempts: r.max_attempts,
+          run_at: r.run_at,
+          suspect: suspect.has(r.webhook_id),
+          target,
+          // What recording the outcome decides with (queue/record-batch.ts): it then writes without reading first.
+          state: target ? { retry_delays: r.retry_delays, inflight_limit: target.inflight_limit } : undefined,
+        });
+      }
     }
     await spendRate(db, candidates, countBy(claimed), req.now);
     return { claimed, lastProject, more, wakeAt };
   });
 }
 
-async function loadTargets(db: Db, ids: string[]): Promise<Map<string, AttemptTarget>> {
+type Target = AttemptTarget & { inflight_limit: number | null };
+
+async function loadTargets(db: Db, ids: string[]): Promise<Map<string, Target>> {
   if (ids.length === 0) return new Map();
-  const rows = await rawRows<AttemptTarget & { id: string }>(db, TARGETS, [JSON.stringify(ids)]);
-  return new Map(rows.map(({ id, ...t }) => [id, t]));
+  const rows = await rawRows<Target & { id: string }>(db, TARGETS, [JSON.stringify(ids)]);
+  return new Map(rows.map((t) => [t.id, t]));
 }
