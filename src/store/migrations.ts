@@ -12,7 +12,15 @@ import type { Dialect } from "./db.js";
 import { isSqlite } from "./fixed-statement.js";
 import { insideTransaction } from "./postgres/migrator-in-transaction.js";
 import { ROLLUPS_FROM_LOG } from "./log-rollups.js";
-import { abandonLogPartitioning, ensureLogPartitions, isLockTimeout, partitionLogEntries, prepareLogPartitioning } from "./postgres/log-partitions.js";
+import {
+  abandonLogPartitioning,
+  logEntriesFewerWrites0013,
+  completeLogIndexes,
+  ensureLogPartitions,
+  isLockTimeout,
+  partitionLogEntries,
+  prepareLogPartitioning,
+} from "./postgres/log-partitions.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const ts = dialect === "postgres" ? "bigint" : "integer";
@@ -316,6 +324,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     // its bound proved beforehand outside this transaction (migrate() below): no row is read under
     // the lock. SQLite keeps one table and its paced purge.
     ...(dialect === "postgres" ? { "0012_log_entries_partitioned_by_day": { up: (db: Kysely<any>) => partitionLogEntries(db, Date.now()) } } : {}),
+    // PostgreSQL only, less written per attempt logged (store/postgres/log-partitions.ts,
+    // logEntriesFewerWrites0013): the log's foreign key to webhooks goes (a webhook's deletion
+    // reaches its entries through its deliveries), and two of its indexes are replaced by cheaper
+    // ones that serve the same reads (a BRIN on created_at; the trigger index keeps the rare
+    // triggers only), one b-tree insert fewer each. Populated partitions build theirs after this
+    // transaction, concurrently (migrate() below). SQLite keeps its b-trees (its purge and filters
+    // read them; it has no BRIN) and its foreign keys.
+    ...(dialect === "postgres" ? { "0013_log_entries_fewer_writes": { up: logEntriesFewerWrites0013 } } : {}),
   };
 }
 
@@ -387,7 +403,8 @@ const MIGRATION_TRIES = 200;
  * Applies every pending migration (up to `target` when given); throws with the failing migration's
  * error. PostgreSQL: before the migrations' transaction, the part of 0012 that reads the whole log
  * runs in short transactions of its own (prepareLogPartitioning), and after it the day partitions
- * of today and the next days are made if missing (every start).
+ * of today and the next days are made if missing (every start), and the indexes of 0013 are
+ * built on the partitions that had rows (completeLogIndexes; nothing to do once done).
  */
 export async function migrate(db: Kysely<any>, target?: string): Promise<string[]> {
   if (isSqlite(db)) return migrateSqlite(db, target);
@@ -409,6 +426,7 @@ export async function migrate(db: Kysely<any>, target?: string): Promise<string[
     throw err;
   }
   await ensureLogPartitions(db, Date.now(), MIGRATION_LOCK_KEY);
+  if (target === undefined) await completeLogIndexes(db, MIGRATION_LOCK_KEY);
   return applied;
 }
 

@@ -17,7 +17,7 @@ import { newId } from "../../src/domain/ids.js";
 import { ROLLUPS_FROM_LOG } from "../../src/store/log-rollups.js";
 import { insertLogEntries } from "../../src/store/logs.js";
 import { migrate, MIGRATION_LOCK_KEY } from "../../src/store/migrations.js";
-import { DAY, dayPartitionName, ensureLogPartitions, logPartitions, startOfDay } from "../../src/store/postgres/log-partitions.js";
+import { DAY, dayPartitionName, ensureLogPartitions, logPartitions, startOfDay, summarizeLogTimeIndexes } from "../../src/store/postgres/log-partitions.js";
 import { openStore, type Store } from "../../src/store/db.js";
 import { purgeOld } from "../../src/store/queue/purge.js";
 import type { LogEntryRow } from "../../src/store/schema.js";
@@ -30,6 +30,7 @@ const pgEnabled = postgresAvailable && DIALECTS.includes("postgres");
 const HOUR = 3600_000;
 const BEFORE_0012 = "0011_log_hourly_rollups";
 const M0012 = "0012_log_entries_partitioned_by_day";
+const M0013 = "0013_log_entries_fewer_writes";
 /** Entries in the log before the migration (PG_LOG_SEED=1000000 for the figure in docs/performance.md). */
 const SEEDED = Number(process.env.PG_LOG_SEED ?? 100_000);
 
@@ -94,8 +95,9 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("the log partitioned by day 
     const db = await database(false);
     const store = await open(db);
     await migrate(store.db, BEFORE_0012);
-    // The node below runs as a node of the previous version would: 0012 marked applied so that its start leaves the log alone.
-    await sql`insert into kysely_migration (name, timestamp) values (${M0012}, ${new Date().toISOString()})`.execute(store.db);
+    // The node below runs as a node of the previous version would: 0012 (and 0013) marked applied so that its start leaves the log alone.
+    for (const name of [M0012, M0013])
+      await sql`insert into kysely_migration (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(store.db);
     const rx: Receiver = await startReceiver();
     cleanup.push(() => rx.close());
     const hl: TestHookline = await startHookline({ dialect: variant, worker: true, ca: rx.ca, database: db });
@@ -113,7 +115,7 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("the log partitioned by day 
     const seedStarted = Date.now();
     await seedLog(store.db, template, SEEDED, 20, Date.now() - 60_000);
     const seedMs = Date.now() - seedStarted;
-    await sql`delete from kysely_migration where name = ${M0012}`.execute(store.db);
+    await sql`delete from kysely_migration where name in (${M0012}, ${M0013})`.execute(store.db);
 
     // Deliveries go on during the migration: publishes one after another, and reads of the log.
     let stop = false;
@@ -144,8 +146,9 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("the log partitioned by day 
     stop = true;
     await traffic;
 
-    expect(applied).toEqual([M0012]);
+    expect(applied).toEqual([M0012, M0013]);
     expect(await relkind(store.db)).toBe("p");
+    await expectIndexes0013(store.db);
     const total = SEEDED + 1 + published;
     // Every delivery published arrived once and was logged once.
     await rx.waitFor(1 + published, 30_000);
@@ -178,7 +181,8 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("the log partitioned by day 
     await insertLogEntries(a.db, rows);
     await seedLog(a.db, rows[0], 20_000, 10, Date.now());
     const results = await Promise.all([migrate(a.db), migrate(b.db)]);
-    expect(results.map((r) => r.join())).toEqual(expect.arrayContaining([M0012, ""]));
+    expect(results.map((r) => r.join())).toEqual(expect.arrayContaining([`${M0012},${M0013}`, ""]));
+    await expectIndexes0013(a.db);
     expect(await relkind(a.db)).toBe("p");
     expect(await count(a.db)).toBe(20_001);
     await expectRollupsExact(a.db);
@@ -186,6 +190,58 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("the log partitioned by day 
     expect(await migrate(b.db)).toEqual([]);
     const days = (await logPartitions(a.db)).map((p) => p.name);
     expect(days).toEqual(expect.arrayContaining(["log_entries_before", dayPartitionName(startOfDay(Date.now()) + 3 * DAY)]));
+  }, 120_000);
+
+  it("0013 replaces two of the log's indexes: at once on empty partitions, after the migration and concurrently on populated ones", async () => {
+    const db = await database(false);
+    const store = await open(db);
+    await migrate(store.db, M0012);
+    const rows = await fixtureRows(store.db, 1);
+    await insertLogEntries(store.db, rows);
+    // Today's partition and the default (the day before has no partition) hold rows; the days ahead are empty.
+    await seedLog(store.db, rows[0], 20_000, 2, Date.now());
+    const today = dayPartitionName(startOfDay(Date.now()));
+
+    // The migration's transaction alone (a start interrupted right after it): the empty days have
+    // the new indexes, the populated partitions still only the old ones, which stay on the table.
+    expect(await migrate(store.db, M0013)).toEqual([M0013]);
+    const idx = await partitionIndexes(store.db);
+    expect(idx.get(dayPartitionName(startOfDay(Date.now()) + DAY))).toEqual(expect.arrayContaining(["created_brin", "webhook_rare_trigger"]));
+    expect(idx.get(dayPartitionName(startOfDay(Date.now()) + DAY))).toEqual(expect.arrayContaining(["created", "webhook_trigger"]));
+    expect(idx.get(today)).toEqual(expect.arrayContaining(["created", "webhook_trigger"]));
+    expect(idx.get(today)).not.toContain("created_brin");
+    // Entries go on being logged meanwhile, and a day made now gets every index of the table.
+    await insertLogEntries(store.db, await fixtureRows(store.db, 3));
+    expect(await ensureLogPartitions(store.db, Date.now() + 2 * DAY, MIGRATION_LOCK_KEY)).toBe(2);
+    expect((await partitionIndexes(store.db)).get(dayPartitionName(startOfDay(Date.now()) + 5 * DAY))).toEqual(
+      expect.arrayContaining(["created", "webhook_trigger", "created_brin", "webhook_rare_trigger"]),
+    );
+
+    // The next start builds the populated partitions' copies, attaches them, and drops the old indexes.
+    expect(await migrate(store.db)).toEqual([]);
+    await expectIndexes0013(store.db);
+    expect(await count(store.db)).toBe(20_004);
+    await expectRollupsExact(store.db);
+    // A range of times is found through the BRIN (the default partition holds the day before today).
+    await sql`vacuum analyze log_entries`.execute(store.db);
+    const from = Date.now() - 30 * HOUR;
+    const plan = (await sql`explain select id from log_entries where created_at >= ${from} and created_at < ${from + 60_000}`.execute(store.db)).rows
+      .map((r) => String(Object.values(r as object)[0]))
+      .join("\n");
+    expect(plan, plan).toMatch(/log_entries_default_created_brin/);
+    // Entries logged after the BRIN was built are in ranges it has not summarized (autovacuum does,
+    // autosummarize); retention summarizes them before its boundary deletes, so those read only their ranges.
+    await insertLogEntries(store.db, await fixtureRows(store.db, 2));
+    const brin = `${today}_created_brin`;
+    const options = await sql<{ o: string[] }>`select reloptions as o from pg_class where oid = to_regclass(${brin})`.execute(store.db);
+    expect(options.rows[0].o).toEqual(["autosummarize=on"]);
+    await summarizeLogTimeIndexes(store.db, Date.now() + DAY);
+    const left = await sql<{ n: number }>`select brin_summarize_new_values(to_regclass(${brin})) as n`.execute(store.db);
+    expect(Number(left.rows[0].n)).toBe(0);
+    // Without the log's own key to webhooks, a webhook's deletion still takes its entries (through its deliveries).
+    await store.db.deleteFrom("webhooks").where("id", "=", rows[0].webhook_id).execute();
+    expect(await count(store.db)).toBe(5);
+    await expectRollupsExact(store.db);
   }, 120_000);
 
   it("retention drops whole expired days with their rollups and deletes the boundary rows in batches", async () => {
@@ -314,4 +370,34 @@ async function fixtureRows(db: Kysely<any>, n: number, times?: number[]): Promis
     });
   }
   return rows;
+}
+
+/** Each partition's indexes, named without the partition's prefix ("webhook_failed"), primary keys left out. */
+async function partitionIndexes(db: Kysely<any>): Promise<Map<string, string[]>> {
+  const res = await sql<{ part: string; idx: string }>`
+    select c.relname as part, x.relname as idx
+      from pg_inherits t join pg_class c on c.oid = t.inhrelid
+      join pg_index i on i.indrelid = c.oid join pg_class x on x.oid = i.indexrelid
+     where t.inhparent = 'log_entries'::regclass and not i.indisprimary`.execute(db);
+  const out = new Map<string, string[]>();
+  for (const r of res.rows) out.set(r.part, [...(out.get(r.part) ?? []), r.idx.slice(r.part.length + 1)].sort());
+  return out;
+}
+
+/** Migration 0013 complete: the table's indexes valid, every partition's copy attached, the replaced ones gone, one foreign key left. */
+async function expectIndexes0013(db: Kysely<any>) {
+  const expected = ["created_brin", "delivery", "webhook", "webhook_failed", "webhook_rare_trigger", "webhook_status"];
+  const parent = await sql<{ name: string; valid: boolean }>`
+    select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid
+     where i.indrelid = 'log_entries'::regclass order by 1`.execute(db);
+  expect(parent.rows).toEqual(expected.map((e) => ({ name: `log_entries_${e}`, valid: true })));
+  for (const [part, names] of await partitionIndexes(db)) expect([part, names]).toEqual([part, expected]);
+  const loose = await sql<{ n: string }>`
+    select count(*) as n from pg_inherits t join pg_index i on i.indrelid = t.inhrelid
+     where t.inhparent = 'log_entries'::regclass and not i.indisprimary
+       and not exists (select 1 from pg_inherits a where a.inhrelid = i.indexrelid)`.execute(db);
+  expect(Number(loose.rows[0].n)).toBe(0);
+  // The log's foreign key to webhooks is gone; the one to deliveries stays (a webhook's deletion reaches the entries through it).
+  const keys = await sql<{ name: string }>`select conname as name from pg_constraint where conrelid = 'log_entries'::regclass and contype = 'f'`.execute(db);
+  expect(keys.rows.map((r) => r.name)).toEqual(["log_entries_delivery_id_fkey"]);
 }

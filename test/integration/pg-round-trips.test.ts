@@ -7,9 +7,11 @@
  *  - a batch of outcomes is one statement, outside any transaction, with no read before it;
  *  - a publish without an idempotency key is one statement: no transaction, no read of its project
  *    first (the statement checks it; an unknown project still answers 404, valid input or not).
- * A change that adds a round trip to any of these fails here.
+ * A change that adds a round trip to any of these fails here. And the record's settle finds its rows
+ * by primary key, never by reading a partial index of the queue whole.
  */
 import pg from "pg";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
@@ -19,6 +21,7 @@ import { expectError } from "./support/api.js";
 import { queueRows } from "./support/queue-rows.js";
 import { advanceTat } from "../../src/domain/rate-limit.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
+import { RECORD } from "../../src/store/postgres/record-batch.js";
 
 const pgEnabled = DIALECTS.includes("postgres");
 
@@ -194,5 +197,55 @@ describe.each(DIALECTS)("a publish to an unknown project (%s)", (dialect) => {
     expect(events).toHaveLength(0);
     const keys = await hl.runtime.ctx.store.db.selectFrom("idempotency_keys").select("key").where("project_id", "=", "ghost").execute();
     expect(keys).toHaveLength(0);
+  });
+});
+
+describe.skipIf(!pgEnabled)("the record's settle (postgres)", () => {
+  let hl: TestHookline;
+  beforeAll(async () => {
+    hl = await startHookline({ dialect: "postgres" });
+  });
+  afterAll(async () => {
+    await hl?.close();
+  });
+
+  it("finds its rows by primary key, whatever the backlog of pending and leased rows, in custom and generic plans", async () => {
+    const db = hl.runtime.ctx.store.db;
+    await hl.project("plan");
+    const body = { name: "w", events: ["test-run.completed"], url: "https://127.0.0.1:1/x", enabled: false };
+    const hook = (await hl.api("POST", "/api/v1/projects/plan/webhooks", body)).body.id as string;
+    const now = Date.now();
+    await sql`insert into events (id, project_id, event, payload, created_at) values ('evt_plan', 'plan', 'test-run.completed', '{}', ${now})`.execute(db);
+    // A backlog: 8,000 pending deliveries, the first 5 leased (the attempts in flight).
+    await sql`insert into deliveries (id, event_id, webhook_id, project_id, "trigger", status, attempts, max_attempts, run_at, lease_token, lease_until, created_at, updated_at)
+      select 'dlv_plan_' || lpad(g::text, 5, '0'), 'evt_plan', ${hook}, 'plan', 'event', 'pending', 0, 4, ${now}::bigint + g,
+             case when g <= 5 then 'tok' end, case when g <= 5 then ${now}::bigint + 60000 end, ${now}::bigint, ${now}::bigint
+        from generate_series(1, 8000) g`.execute(db);
+    await sql`analyze deliveries`.execute(db);
+    const ids = ["dlv_plan_00001", "dlv_plan_00002", "dlv_plan_00003"];
+    const entries = ids.map((id, i) => [`log_plan_${i}`, hook, id, "plan", "test-run.completed", 1, "event", 1, 200, null, 3, now, "{}", null]);
+    const columns = entries[0].map((_, c) => entries.map((e) => e[c]));
+    const params = [...columns, ids.map(() => "succeeded"), ids.map(() => null), ids.map(() => "tok"), now];
+    const element = (x: unknown) => (x === null ? "NULL" : `"${String(x).replace(/["\\]/g, "\\$&")}"`);
+    const text = (v: unknown) => (Array.isArray(v) ? `{${v.map(element).join(",")}}` : String(v));
+    const literal = (v: unknown) => (v === null ? "null" : pg.Client.prototype.escapeLiteral(text(v)));
+    const plans = await db.connection().execute(async (conn) => {
+      const out: string[] = [];
+      await sql.raw(`prepare record_plan as ${RECORD}`).execute(conn);
+      for (const mode of ["force_custom_plan", "force_generic_plan"]) {
+        await sql.raw(`set plan_cache_mode = ${mode}`).execute(conn);
+        const rows = (await sql.raw(`explain execute record_plan(${params.map(literal).join(", ")})`).execute(conn)).rows as Record<string, string>[];
+        out.push(rows.map((r) => Object.values(r)[0]).join("\n"));
+      }
+      await sql.raw("reset plan_cache_mode").execute(conn);
+      await sql.raw("deallocate record_plan").execute(conn);
+      return out;
+    });
+    for (const plan of plans) {
+      // The settle's part of the plan: from its CTE to the next one or the statement's own nodes.
+      const settle = /CTE settled[\s\S]*?(?=\n {2}(CTE|InitPlan)|$)/.exec(plan)?.[0] ?? "";
+      expect(settle, plan).toMatch(/Index Scan using deliveries_pkey/);
+      expect(settle, plan).not.toMatch(/deliveries_leased|deliveries_webhook_due|Seq Scan on deliveries/);
+    }
   });
 });

@@ -28,7 +28,7 @@ import type { Database, DeliveryStatus } from "../schema.js";
 import { deleteLogEntriesBefore } from "../logs.js";
 import { isSqlite } from "../fixed-statement.js";
 import { MIGRATION_LOCK_KEY } from "../migrations.js";
-import { dropExpiredLogPartitions, ensureLogPartitions } from "../postgres/log-partitions.js";
+import { completeLogIndexes, dropExpiredLogPartitions, ensureLogPartitions, summarizeLogTimeIndexes } from "../postgres/log-partitions.js";
 
 const DEFAULT_BATCH = 1000;
 /** SQLite's deletes block the thread (index maintenance on log_entries is most of it): smaller steps. */
@@ -96,6 +96,10 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
   if (!isSqlite(db)) {
     await ensureLogPartitions(db, now, MIGRATION_LOCK_KEY);
     result.logEntries += await dropExpiredLogPartitions(db, cutoff, MIGRATION_LOCK_KEY);
+    // Migration 0013's indexes on partitions that a start could not finish (nothing to do once done).
+    await completeLogIndexes(db, MIGRATION_LOCK_KEY);
+    // The boundary rows below are found through each partition's BRIN on created_at: its last ranges summarized first.
+    await summarizeLogTimeIndexes(db, cutoff);
   }
 
   // Log entries reference nothing that must stay: delete the old ones outright, a batch at a time
