@@ -55,7 +55,7 @@ export interface ClaimedDelivery {
   /** Null when the event or webhook was deleted between the claim and the read. */
   target: AttemptTarget | null;
   /**
-   * What recording the attempt's outcome decides with, read with the lease (PostgreSQL's claim):
+   * What recording the attempt's outcome decides with, read with the lease (both stores' claims):
    * the record can then write without reading first (record-batch.ts). Absent: the record reads.
    */
   state?: ClaimedState;
