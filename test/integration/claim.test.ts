@@ -8,13 +8,14 @@
  * worker lease between its two statements, which only the second statement's recount can see.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CompiledQuery, type KyselyPlugin } from "kysely";
+import { CompiledQuery, sql, type KyselyPlugin } from "kysely";
 import { claimPostgres } from "../../src/store/postgres/claim-deliveries.js";
 import { candidatesText } from "../../src/store/queue/candidates.js";
 import { candidateParams } from "../../src/store/sqlite/claim-deliveries.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
 import type { ClaimRequest } from "../../src/store/queue/types.js";
 import { openStore, type Store } from "../../src/store/db.js";
+import { workerDoorOf } from "../../src/store/postgres/statements.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { queueRows } from "./support/queue-rows.js";
@@ -137,6 +138,60 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     });
     // Two seeks that pass at most the four leased rows each and two counts of four: not 6,000 rows.
     expect(read).toBeLessThan(50);
+  });
+
+  it.skipIf(dialect !== "postgres")("plans the claim's statements once per connection (the generic plan, never planned again per claim)", async () => {
+    const hooks = await webhooks("p7", 2);
+    const t0 = 11_000_000;
+    await queueRows(store.db, "p7", hooks, "g", 40, t0);
+    // One connection, so every claim runs on the session whose prepared statements are read below.
+    const single = await openStore({ databaseUrl: hl.db.url, poolSize: 1 });
+    try {
+      for (let i = 0; i < 8; i++) expect((await claimDeliveries(single, request(t0 + 100, 2, `g${i}`, 16))).claimed).toHaveLength(2);
+      const plans = (
+        await single.db
+          .connection()
+          .execute((conn) =>
+            conn.executeQuery<{ text: string; generic: number; custom: number }>(
+              CompiledQuery.raw("select statement as text, generic_plans as generic, custom_plans as custom from pg_prepared_statements", []),
+            ),
+          )
+      ).rows;
+      const claimStatements = plans.filter((p) => /for no key update of w skip locked|with share as/.test(p.text));
+      expect(claimStatements).toHaveLength(2);
+      // Left to choose, PostgreSQL planned the lease afresh at every claim (docs/performance.md).
+      for (const p of claimStatements) expect({ generic: Number(p.generic), custom: Number(p.custom) }).toEqual({ generic: 8, custom: 0 });
+    } finally {
+      await single.close();
+    }
+  });
+
+  it.skipIf(dialect !== "postgres")("lets the worker's statements into the pool ahead of those already waiting (a burst of publishes)", async () => {
+    const single = await openStore({ databaseUrl: hl.db.url, poolSize: 1 });
+    try {
+      const worker = workerDoorOf(single.db);
+      expect(worker).not.toBe(single.db);
+      const order: string[] = [];
+      // Hold the only connection, queue two statements through the API's door, then one through the worker's.
+      let release!: () => void;
+      let holding!: () => void;
+      const held = new Promise<void>((r) => (holding = r));
+      const holder = single.db.connection().execute(async () => {
+        holding();
+        await new Promise<void>((r) => (release = r));
+      });
+      await held;
+      const run = (db: typeof single.db, name: string) => sql`select ${name}::text as name`.execute(db).then(() => void order.push(name));
+      const waiting = [run(single.db, "api 1"), run(single.db, "api 2")];
+      await new Promise((r) => setImmediate(r));
+      waiting.push(run(worker, "worker"));
+      await new Promise((r) => setImmediate(r));
+      release();
+      await Promise.all([holder, ...waiting]);
+      expect(order).toEqual(["worker", "api 1", "api 2"]);
+    } finally {
+      await single.close();
+    }
   });
 
   it("gives webhooks whose attempts time out (a lowered limit) no more than the suspect share", async () => {
