@@ -140,32 +140,6 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     expect(read).toBeLessThan(50);
   });
 
-  it.skipIf(dialect !== "postgres")("plans the claim's statements once per connection (the generic plan, never planned again per claim)", async () => {
-    const hooks = await webhooks("p7", 2);
-    const t0 = 11_000_000;
-    await queueRows(store.db, "p7", hooks, "g", 40, t0);
-    // One connection, so every claim runs on the session whose prepared statements are read below.
-    const single = await openStore({ databaseUrl: hl.db.url, poolSize: 1 });
-    try {
-      for (let i = 0; i < 8; i++) expect((await claimDeliveries(single, request(t0 + 100, 2, `g${i}`, 16))).claimed).toHaveLength(2);
-      const plans = (
-        await single.db
-          .connection()
-          .execute((conn) =>
-            conn.executeQuery<{ text: string; generic: number; custom: number }>(
-              CompiledQuery.raw("select statement as text, generic_plans as generic, custom_plans as custom from pg_prepared_statements", []),
-            ),
-          )
-      ).rows;
-      const claimStatements = plans.filter((p) => /for no key update of w skip locked|with share as/.test(p.text));
-      expect(claimStatements).toHaveLength(2);
-      // Left to choose, PostgreSQL planned the lease afresh at every claim (docs/performance.md).
-      for (const p of claimStatements) expect({ generic: Number(p.generic), custom: Number(p.custom) }).toEqual({ generic: 8, custom: 0 });
-    } finally {
-      await single.close();
-    }
-  });
-
   it.skipIf(dialect !== "postgres")("lets the worker's statements into the pool ahead of those already waiting (a burst of publishes)", async () => {
     const single = await openStore({ databaseUrl: hl.db.url, poolSize: 1 });
     try {

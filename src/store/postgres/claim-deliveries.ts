@@ -50,10 +50,6 @@ const LEASE = namedPostgres(`
     left join events e on e.id = c.event_id
     left join webhooks w on w.id = c.webhook_id`);
 
-/** The claim transaction's settings, sent with its `begin` (see claimPostgres). */
-export const CLAIM_SETTINGS =
-  "set local enable_bitmapscan = off; set local enable_hashjoin = off; set local enable_mergejoin = off; set local plan_cache_mode = force_generic_plan";
-
 export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Promise<ClaimResult> {
   // Right after a burst of publishes the statistics still describe the table as small, and the
   // planner would read a webhook's every pending row with a bitmap scan and sort them, instead of
@@ -62,10 +58,7 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
   // of events per claim, kept in the cached generic plan while the table grows: the claims slower
   // than 5 ms in docs/performance.md, "PostgreSQL round trips and tail latency"). Index scans and
   // nested loops are the right plan at any size; `set local` ends with the transaction.
-  // With those settings the generic plan is the plan, so the two statements use it from their first
-  // run: left to choose, PostgreSQL planned the lease afresh at every claim (its estimate of the
-  // generic plan stayed above the custom plans'), about a third of the lease's server time.
-  return transactionWith(db, CLAIM_SETTINGS, async (trx) => {
+  return transactionWith(db, "set local enable_bitmapscan = off; set local enable_hashjoin = off; set local enable_mergejoin = off", async (trx) => {
     const candidates = (await rawRows<Record<string, unknown>>(trx, CANDIDATES, [req.cap, req.now])).map(candidateOf);
     limitByFifo(candidates);
     const wakeAt = limitByRate(candidates, req.now);
