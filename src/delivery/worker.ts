@@ -19,6 +19,7 @@ import type { Metrics } from "./metrics.js";
 import { OutcomeRecorder } from "./recorder.js";
 import { SenderThreadLostError } from "./sender-threads.js";
 import { CoalescedRun } from "../lib/coalesced-run.js";
+import { workerDoorOf } from "../store/postgres/statements.js";
 
 /** Signs and sends attempts (SenderThreads: off the main thread). */
 export interface AttemptSender {
@@ -37,6 +38,16 @@ const MAX_CLAIM = 200;
 /** The share of a worker's slots that webhooks whose attempts time out may hold; the rest is kept for the others. */
 export const SUSPECT_SHARE = 0.5;
 
+/**
+ * The context the worker's own statements (claims, records, releases) run in: on PostgreSQL its
+ * store's worker door, the same pool with the worker first in line (store/postgres/open.ts).
+ */
+function workerContext(ctx: Context): Context {
+  const db = workerDoorOf(ctx.store.db);
+  if (db === ctx.store.db) return ctx;
+  return Object.create(ctx, { store: { value: { ...ctx.store, db }, enumerable: true } }) as Context;
+}
+
 export class Worker {
   private readonly token = crypto.randomUUID();
   private readonly inFlight = new Map<string, { controller: AbortController; suspect: boolean }>();
@@ -54,17 +65,20 @@ export class Worker {
   private readonly leaseMs: number;
   private readonly pollMs: number;
 
+  private readonly ctx: Context;
+
   constructor(
-    private readonly ctx: Context,
+    ctx: Context,
     private readonly sender: AttemptSender,
     private readonly metrics: Metrics,
     private readonly opts: WorkerOptions,
     onDisabled: () => void = () => {},
   ) {
+    this.ctx = workerContext(ctx);
     // A lease outlives the attempt's own timeout, so only a crashed worker's claims expire.
     this.leaseMs = ctx.config.timeoutMs + 5_000;
     this.pollMs = opts.pollIntervalMs ?? 500;
-    this.recorder = new OutcomeRecorder(ctx, metrics, onDisabled);
+    this.recorder = new OutcomeRecorder(this.ctx, metrics, onDisabled);
     this.suspectSlots = Math.max(1, Math.floor(opts.concurrency * SUSPECT_SHARE));
   }
 

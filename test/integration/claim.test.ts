@@ -8,13 +8,14 @@
  * worker lease between its two statements, which only the second statement's recount can see.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CompiledQuery, type KyselyPlugin } from "kysely";
+import { CompiledQuery, sql, type KyselyPlugin } from "kysely";
 import { claimPostgres } from "../../src/store/postgres/claim-deliveries.js";
 import { candidatesText } from "../../src/store/queue/candidates.js";
 import { candidateParams } from "../../src/store/sqlite/claim-deliveries.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
 import type { ClaimRequest } from "../../src/store/queue/types.js";
 import { openStore, type Store } from "../../src/store/db.js";
+import { workerDoorOf } from "../../src/store/postgres/statements.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { queueRows } from "./support/queue-rows.js";
@@ -137,6 +138,34 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
     });
     // Two seeks that pass at most the four leased rows each and two counts of four: not 6,000 rows.
     expect(read).toBeLessThan(50);
+  });
+
+  it.skipIf(dialect !== "postgres")("lets the worker's statements into the pool ahead of those already waiting (a burst of publishes)", async () => {
+    const single = await openStore({ databaseUrl: hl.db.url, poolSize: 1 });
+    try {
+      const worker = workerDoorOf(single.db);
+      expect(worker).not.toBe(single.db);
+      const order: string[] = [];
+      // Hold the only connection, queue two statements through the API's door, then one through the worker's.
+      let release!: () => void;
+      let holding!: () => void;
+      const held = new Promise<void>((r) => (holding = r));
+      const holder = single.db.connection().execute(async () => {
+        holding();
+        await new Promise<void>((r) => (release = r));
+      });
+      await held;
+      const run = (db: typeof single.db, name: string) => sql`select ${name}::text as name`.execute(db).then(() => void order.push(name));
+      const waiting = [run(single.db, "api 1"), run(single.db, "api 2")];
+      await new Promise((r) => setImmediate(r));
+      waiting.push(run(worker, "worker"));
+      await new Promise((r) => setImmediate(r));
+      release();
+      await Promise.all([holder, ...waiting]);
+      expect(order).toEqual(["worker", "api 1", "api 2"]);
+    } finally {
+      await single.close();
+    }
   });
 
   it("gives webhooks whose attempts time out (a lowered limit) no more than the suspect share", async () => {

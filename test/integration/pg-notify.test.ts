@@ -8,6 +8,7 @@ import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/runtime.js";
+import { openStore, type Store } from "../../src/store/db.js";
 import { createTestDatabase, databaseEnv, DIALECTS, PG_ADMIN_URL, POSTGRES_VARIANTS, postgresAvailable, type TestDatabase } from "../helpers/databases.js";
 import { ADMIN_TOKEN } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
@@ -122,5 +123,45 @@ describe.skipIf(!pgEnabled).each(POSTGRES_VARIANTS)("LISTEN/NOTIFY wake-up acros
     await admin.query(`alter database ${dbName} allow_connections true`);
     await eventually(() => rx.requests.some((r) => r.headers["hookline-delivery"] === "dlv_quiet"), 10_000, "the quiet delivery");
     expect(workerNode.listener!.connected).toBe(true);
+  });
+});
+
+describe.skipIf(!pgEnabled)("a store's own notifications", () => {
+  let db: TestDatabase;
+  let one: Store;
+  let other: Store;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("postgres");
+    [one, other] = await Promise.all([openStore({ databaseUrl: db.url, listenUrl: db.directUrl }), openStore({ databaseUrl: db.url })]);
+  });
+  afterAll(async () => {
+    await one?.close();
+    await other?.close();
+    await db?.drop();
+  });
+
+  it("do not wake its own listener (its publish woke its worker in-process); another store's do", async () => {
+    const log = pino({ level: "silent" });
+    let wakes = 0;
+    const listener = one.wakeups!.listener!(() => void wakes++, log);
+    listener.start();
+    try {
+      await eventually(() => listener.connected, 5000, "the LISTEN connection");
+      await eventually(() => wakes === 1, 3000, "the wake of the connect");
+      wakes = 0;
+      const own = one.wakeups!.notifier(log);
+      const others = other.wakeups!.notifier(log);
+      own.notify();
+      await own.close();
+      await eventually(() => listener.received.own === 1, 3000, "the own notification");
+      expect(wakes).toBe(0);
+      others.notify();
+      await others.close();
+      await eventually(() => wakes === 1, 3000, "the other store's notification to wake");
+      expect(listener.received).toEqual({ woke: 1, own: 1 });
+    } finally {
+      await listener.stop();
+    }
   });
 });

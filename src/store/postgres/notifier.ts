@@ -4,6 +4,12 @@
  * connection that wakes it within milliseconds. Workers still poll, so a lost notification costs
  * latency only; a lost LISTEN connection reconnects with backoff and forces a fetch once it is back
  * (whatever was published while nobody listened is found then).
+ *
+ * Each store (one per process's Runtime) names itself in its notifications' payload, and its own
+ * LISTEN connection passes over what it sent itself: the publish that asked for that NOTIFY already
+ * woke this process's worker through its in-process signal, and a second wake a few milliseconds
+ * later only made the worker start another claim pass, often for a few slots (docs/performance.md,
+ * "PostgreSQL throughput: the pipeline and the process").
  */
 import pg from "pg";
 import { sql, type Kysely } from "kysely";
@@ -37,7 +43,7 @@ const errInfo = (err: unknown) => ({ err: { message: (err as Error).message, cod
 export class DeliveryNotifier {
   private readonly sends = new CoalescedRun(async () => {
     try {
-      await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(this.db);
+      await sql`select pg_notify(${DELIVERIES_CHANNEL}, ${this.origin})`.execute(this.db);
     } catch (err) {
       // Workers find the deliveries by polling anyway; the database being away is reported elsewhere.
       this.log.warn(errInfo(err), "NOTIFY after publish failed; workers will find the deliveries by polling");
@@ -47,6 +53,8 @@ export class DeliveryNotifier {
   constructor(
     private readonly db: Kysely<any>,
     private readonly log: WakeupLog,
+    /** This store's name in the payload, so that its own listener passes over it (empty: nobody does). */
+    private readonly origin = "",
   ) {}
 
   notify(): void {
@@ -69,6 +77,8 @@ export interface ListenerOptions {
   maxBackoffMs?: number;
   /** A `select 1` on the idle connection this often, so a silently dead connection is noticed. */
   pingIntervalMs?: number;
+  /** Notifications whose payload is this (the same store's DeliveryNotifier) do not wake. */
+  origin?: string;
 }
 
 /** One dedicated LISTEN connection per worker process, kept alive across database restarts. */
@@ -79,6 +89,8 @@ export class DeliveryListener {
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private isConnected = false;
+  /** Notifications on the channel that woke the worker, and those passed over as this store's own. */
+  readonly received = { woke: 0, own: 0 };
 
   constructor(private readonly opts: ListenerOptions) {
     this.backoff = new Backoff({ minMs: opts.minBackoffMs ?? 100, maxMs: opts.maxBackoffMs ?? 5_000, jitter: true });
@@ -106,7 +118,13 @@ export class DeliveryListener {
     client.on("error", (err) => this.lost(client, err));
     client.on("end", () => this.lost(client, new Error("LISTEN connection ended")));
     client.on("notification", (msg) => {
-      if (msg.channel === DELIVERIES_CHANNEL) this.opts.onWake("notification");
+      if (msg.channel !== DELIVERIES_CHANNEL) return;
+      if (this.opts.origin && msg.payload === this.opts.origin) {
+        this.received.own++;
+        return;
+      }
+      this.received.woke++;
+      this.opts.onWake("notification");
     });
     try {
       await client.connect();
