@@ -48,9 +48,7 @@ export function openPostgres(url: string, poolSize: number, rules: StatementRule
     dialect: "postgres",
     wakeups: {
       notifier: (log) => new DeliveryNotifier(db, log, origin),
-      ...(listenUrl
-        ? { listener: (onWake: () => void, log: WakeupLog) => new DeliveryListener({ connectionString: listenUrl, onWake, log, origin }) }
-        : {}),
+      ...(listenUrl ? { listener: (onWake: () => void, log: WakeupLog) => new DeliveryListener({ connectionString: listenUrl, onWake, log, origin }) } : {}),
     },
     hostTransactions: true,
     async close() {
