@@ -141,7 +141,7 @@ function withRequestBody<T extends { request: string; payload: string | null }>(
   return { ...row, request: JSON.stringify(request) };
 }
 
-/** The columns a log entry is inserted with, in rowValues' order (also postgres/record-batch.ts). */
+/** The columns a log entry is inserted with, in logEntryValues' order (also the record batches, postgres/ and sqlite/record-batch.ts). */
 export const INSERT_COLUMNS = `id, webhook_id, delivery_id, project_id, event, attempt, "trigger", success, status_code, error, duration_ms, created_at, request, response`;
 
 const INSERT_LOG_ENTRY = fixedStatement({
@@ -151,7 +151,8 @@ const INSERT_LOG_ENTRY = fixedStatement({
                                   $10::text[], $11::int[], $12::bigint[], $13::text[], $14::text[])`,
 });
 
-const rowValues = (r: LogEntryRow) => [
+/** A log entry's values in INSERT_COLUMNS' order. */
+export const logEntryValues = (r: LogEntryRow): unknown[] => [
   r.id,
   r.webhook_id,
   r.delivery_id,
@@ -170,7 +171,7 @@ const rowValues = (r: LogEntryRow) => [
 
 /** A batch of entries as one array per column (PostgreSQL's unnest), in INSERT_COLUMNS' order. */
 export function logColumns(rows: LogEntryRow[]): unknown[][] {
-  const values = rows.map(rowValues);
+  const values = rows.map(logEntryValues);
   return values[0].map((_, i) => values.map((v) => v[i]));
 }
 
@@ -182,7 +183,7 @@ export function logColumns(rows: LogEntryRow[]): unknown[][] {
 export async function insertLogEntries(db: Db, rows: LogEntryRow[]): Promise<void> {
   if (rows.length === 0) return;
   if (isSqlite(db)) {
-    for (const r of rows) await fixedRun(db, INSERT_LOG_ENTRY, rowValues(r));
+    for (const r of rows) await fixedRun(db, INSERT_LOG_ENTRY, logEntryValues(r));
   } else {
     await fixedRun(db, INSERT_LOG_ENTRY, logColumns(rows));
   }

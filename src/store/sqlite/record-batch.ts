@@ -13,7 +13,7 @@
 import { sharedCommit, type Store } from "../db.js";
 import { fixedRows, fixedRun, type FixedStatement } from "../fixed-statement.js";
 import { applyRollupDeltas, rollupDeltas } from "../log-rollups.js";
-import { INSERT_COLUMNS } from "../logs.js";
+import { INSERT_COLUMNS, logEntryValues } from "../logs.js";
 import type { LogEntryRow } from "../schema.js";
 import type { BatchRecord, RecordedBatch } from "../queue/record-batch.js";
 
@@ -36,23 +36,12 @@ const SETTLE_CLAIMED = sqliteOnly(`update deliveries set status = s.value ->> 1,
 
 const LIMITS = sqliteOnly("select id, inflight_limit from webhooks where id in (select value from json_each(?))");
 
-const values = (r: LogEntryRow) => [
-  r.id,
-  r.webhook_id,
-  r.delivery_id,
-  r.project_id,
-  r.event,
-  r.attempt,
-  r.trigger,
-  r.success,
-  r.status_code,
-  r.error,
-  r.duration_ms,
-  r.created_at,
-  r.request,
-  r.response,
-  r.delivery_id,
-];
+/** The entry's columns, then its delivery id for the existence check. */
+const values = (r: LogEntryRow) => {
+  const v = logEntryValues(r);
+  v.push(r.delivery_id);
+  return v;
+};
 
 export function recordBatchSqlite(store: Store, batch: BatchRecord[], now: number): Promise<RecordedBatch> {
   return sharedCommit(store, async (db) => {
