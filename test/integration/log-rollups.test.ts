@@ -7,13 +7,13 @@
  */
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROLLUPS_FROM_LOG } from "../../src/store/log-rollups.js";
 import { migrate } from "../../src/store/migrations.js";
 import { purgeOld } from "../../src/store/queue/purge.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually } from "../helpers/wait.js";
+import { rollupsCountedFromLog, rollupsInTable } from "./support/rollup-rows.js";
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -30,13 +30,6 @@ function seeded(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-type Row = { webhook_id: string; hour_start: number; duration_ms: number; succeeded: number; failed: number };
-const key = (r: Row) => `${r.webhook_id} ${r.hour_start} ${r.duration_ms}`;
-const normal = (rows: Row[]) =>
-  rows
-    .map((r) => ({ ...r, hour_start: Number(r.hour_start), succeeded: Number(r.succeeded), failed: Number(r.failed) }))
-    .sort((a, b) => (key(a) < key(b) ? -1 : 1));
 
 /** The stats as they were computed from the log before the rollups: nearest-rank percentiles over every attempt. */
 function statsFromLog(entries: { created_at: number; success: number; duration_ms: number }[], now: number, hours: number) {
@@ -89,8 +82,8 @@ describe.each(DIALECTS)("hourly log rollups (%s)", (dialect) => {
   });
 
   const db = () => hl.runtime.ctx.store.db;
-  const tableRows = async () => normal((await db().selectFrom("log_hourly_rollups").selectAll().execute()) as Row[]);
-  const countedRows = async () => normal((await sql<Row>`${sql.raw(ROLLUPS_FROM_LOG)}`.execute(db())).rows);
+  const tableRows = () => rollupsInTable(db());
+  const countedRows = () => rollupsCountedFromLog(db());
 
   /** The rollups equal the log's count, and every webhook's stats (7 days) equal the stats counted from its entries. */
   async function expectExact() {

@@ -25,6 +25,7 @@ import { createTestDatabase, DIALECTS, POSTGRES_VARIANTS, postgresAvailable, typ
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { eventually, sleep } from "../helpers/wait.js";
+import { rollupsCountedFromLog, rollupsInTable } from "./support/rollup-rows.js";
 
 const pgEnabled = postgresAvailable && DIALECTS.includes("postgres");
 const HOUR = 3600_000;
@@ -34,17 +35,8 @@ const M0013 = "0013_log_entries_fewer_writes";
 /** Entries in the log before the migration (PG_LOG_SEED=1000000 for the figure in docs/performance.md). */
 const SEEDED = Number(process.env.PG_LOG_SEED ?? 100_000);
 
-type Row = { webhook_id: string; hour_start: number; duration_ms: number; succeeded: number; failed: number };
-const key = (r: Row) => `${r.webhook_id} ${r.hour_start} ${r.duration_ms}`;
-const normal = (rows: Row[]) =>
-  rows
-    .map((r) => ({ ...r, hour_start: Number(r.hour_start), succeeded: Number(r.succeeded), failed: Number(r.failed) }))
-    .sort((a, b) => (key(a) < key(b) ? -1 : 1));
-
 async function expectRollupsExact(db: Kysely<any>) {
-  const table = normal((await db.selectFrom("log_hourly_rollups").selectAll().execute()) as Row[]);
-  const counted = normal((await sql<Row>`${sql.raw(ROLLUPS_FROM_LOG)}`.execute(db)).rows);
-  expect(table).toEqual(counted);
+  expect(await rollupsInTable(db)).toEqual(await rollupsCountedFromLog(db));
 }
 
 const count = async (db: Kysely<any>, table = "log_entries") =>
