@@ -1,6 +1,6 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database, ProjectRow } from "./schema.js";
-import { fixedRows, fixedStatement } from "./fixed-statement.js";
+import { fixedRows, fixedStatement, isSqlite } from "./fixed-statement.js";
 
 type Db = Kysely<Database>;
 
@@ -49,6 +49,14 @@ export async function upsertProject(
 
 /** Deletes the project; its webhooks, deliveries, logs, events and notifications go with it (FK cascade). */
 export async function deleteProject(db: Db, id: string): Promise<boolean> {
-  const res = await db.deleteFrom("projects").where("id", "=", id).executeTakeFirst();
-  return Number(res.numDeletedRows) > 0;
+  if (isSqlite(db)) {
+    const res = await db.deleteFrom("projects").where("id", "=", id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+  // PostgreSQL: the project's webhooks are locked in id order before the cascade takes them in
+  // whatever order it scans: a record holds the KEY SHARE locks of its webhooks in id order
+  // (queue/attempted.ts, postgres/record-batch.ts), and two orders over the same rows could deadlock.
+  const res = await sql`delete from projects where id = ${id}
+    and (select count(*) from (select 1 from webhooks w where w.project_id = ${id} order by w.id for update of w) k) >= 0`.execute(db);
+  return Number(res.numAffectedRows) > 0;
 }

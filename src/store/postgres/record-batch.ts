@@ -38,6 +38,18 @@ const HOLD = `(${at("$15::text[]")} = 'pending' and exists (select 1 from webhoo
  */
 const SETTLES = `case when ${at("$15::text[]")} is not null and d.status = 'pending' and d.lease_token = ${at("$17::text[]")} then true else false end`;
 
+/**
+ * The batch's webhooks, locked FOR KEY SHARE in id order before any delivery row: the order in which
+ * a webhook's deletion locks them (its row, then its deliveries by cascade), and the claim (webhook,
+ * then deliveries). Otherwise the settle locked a delivery and the rollups' foreign-key check then
+ * waited for its webhook, while a deletion holding that webhook waited for the delivery: a deadlock
+ * that PostgreSQL broke after deadlock_timeout by failing one of them, the API's DELETE as often as
+ * the record. KEY SHARE waits only for a deletion (or a key change): claims and updates of the
+ * webhook's other columns go on beside it. An uncorrelated scalar subquery in the settle's WHERE is
+ * an InitPlan, a one-time filter run before the update reads its first row.
+ */
+const LOCK_WEBHOOKS = `(select count(*) from (select 1 from webhooks w where w.id = any($2::text[]) order by w.id for key share of w) k) >= 0`;
+
 /** Exported for the test of its plan (pg-round-trips.test.ts). */
 export const RECORD = namedPostgres(`
   with o as (
@@ -61,7 +73,7 @@ export const RECORD = namedPostgres(`
     update deliveries d set status = ${at("$15::text[]")},
            run_at = case when ${HOLD} then d.run_at else coalesce(${at("$16::bigint[]")}, d.run_at) end,
            attempts = d.attempts + 1, lease_token = null, lease_until = case when ${HOLD} then ${at("$16::bigint[]")} end, updated_at = $18
-     where d.id = any($3::text[]) and ${SETTLES}
+     where ${LOCK_WEBHOOKS} and d.id = any($3::text[]) and ${SETTLES}
     returning d.id)
   select array(select id from settled) as settled,
          (select json_object_agg(w.id, w.inflight_limit) from webhooks w where w.id = any($2::text[])) as limits`);

@@ -19,8 +19,15 @@ const COLUMNS = `d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.st
 const ATTEMPTED = fixedStatement({
   sqlite: `select ${COLUMNS} from json_each(?) j
              join deliveries d on d.id = j.value join events e on e.id = d.event_id join webhooks w on w.id = d.webhook_id`,
+  // PostgreSQL: the deliveries' webhooks are locked FOR KEY SHARE, in id order, before anything else of
+  // the record's transaction (a one-time filter, run before the first row is read). The record locks
+  // the deliveries next (settle) and updates the webhooks last (in-flight limits, disable), while a
+  // deletion locks its webhooks first, then their deliveries by cascade: taken the other way round,
+  // the two deadlocked (postgres/record-batch.ts).
   postgres: `select ${COLUMNS} from deliveries d join events e on e.id = d.event_id join webhooks w on w.id = d.webhook_id
-              where d.id = any($1::text[])`,
+              where (select count(*) from (select 1 from webhooks l where l.id in (select webhook_id from deliveries where id = any($1::text[]))
+                                            order by l.id for key share of l) k) >= 0
+                and d.id = any($1::text[])`,
 });
 
 /** The deliveries of `ids` that still exist (a deleted webhook or project took its deliveries along). */
