@@ -9,7 +9,8 @@ export function worstWindow(starts: number[], perSecond: number, slackMs = 0): {
   for (let i = 0; i < s.length; i++)
     for (let j = i; j < s.length; j++) {
       const seconds = (s[j] - s[i]) / 1000;
-      const allowed = perSecond * (seconds + slackMs / 1000) + Math.max(1, perSecond);
+      // In whole milliseconds first: 5 × 4.6 s is 22.999… in floating point, 5 × 4600 / 1000 is 23.
+      const allowed = (perSecond * (s[j] - s[i] + slackMs)) / 1000 + Math.max(1, perSecond);
       const count = j - i + 1;
       if (count - allowed > worst.excess) worst = { count, allowed, seconds, excess: count - allowed };
     }

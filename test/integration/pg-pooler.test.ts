@@ -130,7 +130,11 @@ describe.skipIf(!pgBouncerAvailable)("through PgBouncer in transaction mode (pgb
         body: JSON.stringify({ name: "Acme" }),
       });
       expect(put.status).toBe(201);
-      expect((await direct.query("select count(*)::int as n from pg_locks where locktype = 'advisory'")).rows[0].n).toBe(0);
+      // Scoped to this test's database: other tests' databases on the same server may hold their own.
+      const advisory = await direct.query(
+        "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
+      );
+      expect(advisory.rows[0].n).toBe(0);
       // Whichever of the pooler's server connections a client gets, it finds nothing of Hookline's:
       // hold several at once (transactions through the pooler) and look at each.
       const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: db.url }));
