@@ -110,14 +110,18 @@ describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
 /**
  * The same promise when the webhooks share one origin (one HTTPS receiver, webhooks differing only by
  * path, as behind Zapier, Slack or an API gateway), in one project and across several: a healthy
- * webhook's attempts never wait for a connection the hanging ones hold. With a 1.5 s attempt
- * timeout, every healthy delivery must arrive within 1 s of its event's publish being accepted,
- * before any hanging attempt has timed out. With one connection pool per origin they waited for the
- * time-outs (1 hanging webhook: 2.0–2.7 s) or timed out in undici's queue themselves (3 and 10
- * hanging webhooks: not delivered within 12 s).
+ * webhook's attempts never wait for a connection the hanging ones hold. Measured against the same
+ * machine in the same test: the burst is published twice before the hanging webhooks exist (a
+ * warm-up, then the baseline), then again with them; with them, no healthy delivery may take more than half the
+ * attempt timeout longer after its publish than the baseline's slowest. An attempt that waited for a
+ * hanging attempt's time-out would take about the whole timeout longer: with one connection pool
+ * per origin they waited for the time-outs (1 hanging webhook, 1.5 s timeout: 2.0–2.7 s) or timed
+ * out in undici's queue themselves (3 and 10 hanging webhooks: not delivered within 12 s). An
+ * absolute bound failed on a shared CPU (1,005 ms against 1,000 ms, 232–356 ms on a quiet machine).
  */
-const SHARED_TIMEOUT_MS = 1500;
-const SHARED_BOUND_MS = 1000;
+const SHARED_TIMEOUT_MS = 3000;
+/** What the hanging webhooks may add to the baseline's slowest healthy delivery. */
+const SHARED_EXTRA_MS = SHARED_TIMEOUT_MS / 2;
 
 describe.each(DIALECTS)("burst isolation, webhooks sharing one origin (%s)", (dialect) => {
   const startWith = hooklineWithReceivers(dialect);
@@ -127,7 +131,7 @@ describe.each(DIALECTS)("burst isolation, webhooks sharing one origin (%s)", (di
     { hanging: 3, healthy: 2, hangProjects: 0, events: 60 },
     { hanging: 10, healthy: 1, hangProjects: 5, events: 120 },
   ])(
-    "$hanging hanging and $healthy healthy webhook(s) on one origin ($hangProjects other projects), $events events at once: healthy deliveries within 1 s",
+    "$hanging hanging and $healthy healthy webhook(s) on one origin ($hangProjects other projects), $events events at once: healthy deliveries as fast as without them, within half the timeout",
     async ({ hanging, healthy, hangProjects, events }) => {
       const { hl, receivers } = await startWith([SHARED_ORIGIN], {
         worker: true,
@@ -139,37 +143,54 @@ describe.each(DIALECTS)("burst isolation, webhooks sharing one origin (%s)", (di
       // over `hangProjects` projects and the healthy ones have a project of their own.
       const calm = "calm";
       const hangIn = hangProjects === 0 ? [calm] : Array.from({ length: hangProjects }, (_, i) => `hang${i}`);
-      for (const p of new Set([calm, ...hangIn])) await hl.project(p);
+      const projects = [...new Set([calm, ...hangIn])];
+      for (const p of projects) await hl.project(p);
       const hook = async (project: string, path: string) =>
         expect((await hl.api("POST", `/api/v1/projects/${project}/webhooks`, { name: path, events: [EVENT], url: `${rx.url}${path}` })).status).toBe(201);
-      for (let i = 0; i < hanging; i++) await hook(hangIn[i % hangIn.length], `/hang/${i}`);
       for (let i = 0; i < healthy; i++) await hook(calm, `/ok/${i}`);
 
-      // `events` events at once, interleaved over every project; each one's acceptance time is kept.
-      const projects = [...new Set([calm, ...hangIn])];
-      const began = Date.now();
-      const accepted: number[] = [];
-      const calls = [];
-      for (let i = 0; i < events; i++) {
-        const p = projects[i % projects.length];
-        calls.push(hl.api("POST", `/api/v1/projects/${p}/events`, { event: EVENT, subject: { n: i } }).then((res) => ((accepted[i] = Date.now()), res)));
-      }
-      for (const res of await Promise.all(calls)) expect(res.status).toBe(202);
       const healthyExpected = Math.ceil(events / projects.length) * healthy;
-      const isHealthy = (r: { path: string }) => r.path.startsWith("/ok/");
-      await eventually(() => rx.requests.filter(isHealthy).length >= healthyExpected, SHARED_TIMEOUT_MS * 8, `${healthyExpected} healthy deliveries`);
-      const got = rx.requests.filter(isHealthy);
-      const lastArrival = Math.max(...got.map((r) => r.receivedAt.getTime() - began));
-      // How long each healthy delivery took after its event was accepted: the API's own pace under a
-      // loaded machine (hundreds of ms for the burst) is not the sender's.
-      const slowest = Math.max(...got.map((r) => r.receivedAt.getTime() - accepted[(JSON.parse(r.body) as { subject: { n: number } }).subject.n]));
+      const subjectOf = (r: { body: string }) => (JSON.parse(r.body) as { subject: { n: number; phase: string } }).subject;
+      const healthyOf = (phase: string) => rx.requests.filter((r) => r.path.startsWith("/ok/") && subjectOf(r).phase === phase);
+      /**
+       * `events` events at once, interleaved over every project; waits for the healthy deliveries.
+       * Answers the slowest one's time after its event's publish was accepted (the API's own pace on
+       * a loaded machine, hundreds of ms for the burst, is not the sender's), and the burst's figures.
+       */
+      const burst = async (phase: string) => {
+        const began = Date.now();
+        const accepted: number[] = [];
+        const calls = [];
+        for (let i = 0; i < events; i++) {
+          const p = projects[i % projects.length];
+          calls.push(
+            hl.api("POST", `/api/v1/projects/${p}/events`, { event: EVENT, subject: { n: i, phase } }).then((res) => ((accepted[i] = Date.now()), res)),
+          );
+        }
+        for (const res of await Promise.all(calls)) expect(res.status).toBe(202);
+        await eventually(() => healthyOf(phase).length >= healthyExpected, SHARED_TIMEOUT_MS * 4, `${healthyExpected} healthy deliveries (${phase})`);
+        const got = healthyOf(phase);
+        expect(got.length).toBe(healthyExpected);
+        return {
+          slowest: Math.max(...got.map((r) => r.receivedAt.getTime() - accepted[subjectOf(r).n])),
+          last: Math.max(...got.map((r) => r.receivedAt.getTime() - began)),
+          publishing: Math.max(...accepted) - began,
+        };
+      };
+
+      // The first burst warms up (connections, TLS sessions, prepared statements, compiled code).
+      await burst("warm-up");
+      const base = await burst("baseline");
+      for (let i = 0; i < hanging; i++) await hook(hangIn[i % hangIn.length], `/hang/${i}`);
+      const withHanging = await burst("hanging");
+      const bound = base.slowest + SHARED_EXTRA_MS;
       console.log(
         `burst isolation, shared origin (${dialect}, ${hanging} hanging + ${healthy} healthy, ${projects.length} project(s), ${events} events): ` +
-          `slowest healthy delivery ${slowest} ms after its publish (bound ${SHARED_BOUND_MS} ms, timeout ${SHARED_TIMEOUT_MS} ms); last one ${lastArrival} ms after the burst began, ` +
-          `publishing took ${Math.max(...accepted) - began} ms`,
+          `slowest healthy delivery ${withHanging.slowest} ms after its publish, ${base.slowest} ms without the hanging webhooks ` +
+          `(bound ${bound} ms, timeout ${SHARED_TIMEOUT_MS} ms); last one ${withHanging.last} ms (${base.last} ms) after the burst began, ` +
+          `publishing took ${withHanging.publishing} ms (${base.publishing} ms)`,
       );
-      expect(rx.requests.filter(isHealthy).length).toBe(healthyExpected);
-      expect(slowest).toBeLessThan(SHARED_BOUND_MS);
+      expect(withHanging.slowest).toBeLessThan(bound);
       // The hanging webhooks were really being tried meanwhile, on the same origin.
       expect(rx.requests.filter((r) => r.path.startsWith("/hang")).length).toBeGreaterThan(0);
     },
