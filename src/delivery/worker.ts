@@ -19,7 +19,6 @@ import type { Metrics } from "./metrics.js";
 import { OutcomeRecorder } from "./recorder.js";
 import { SenderThreadLostError } from "./sender-threads.js";
 import { CoalescedRun } from "../lib/coalesced-run.js";
-import { workerDoorOf } from "../store/postgres/statements.js";
 
 /** Signs and sends attempts (SenderThreads: off the main thread). */
 export interface AttemptSender {
@@ -39,13 +38,14 @@ const MAX_CLAIM = 200;
 export const SUSPECT_SHARE = 0.5;
 
 /**
- * The context the worker's own statements (claims, records, releases) run in: on PostgreSQL its
- * store's worker door, the same pool with the worker first in line (store/postgres/open.ts).
+ * The context the worker's own statements (claims, records, releases) run in: the store's
+ * `workerDb` when it has one (PostgreSQL: the same pool with the worker first in line), else the
+ * context itself. A copy of the context as it is when the worker is made (runtime.ts sets every
+ * member before), sharing its clock, logger, signals and tracing.
  */
 function workerContext(ctx: Context): Context {
-  const db = workerDoorOf(ctx.store.db);
-  if (db === ctx.store.db) return ctx;
-  return Object.create(ctx, { store: { value: { ...ctx.store, db }, enumerable: true } }) as Context;
+  const workerDb = ctx.store.workerDb;
+  return workerDb ? { ...ctx, store: { ...ctx.store, db: workerDb } } : ctx;
 }
 
 export class Worker {

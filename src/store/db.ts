@@ -2,7 +2,8 @@
  * Opens the database a DATABASE_URL names: PostgreSQL for postgres:// URLs, otherwise a SQLite file
  * (WAL mode, foreign keys on). Dialect differences stay in src/store, behind functions: store
  * functions find the dialect from the `db` they are given (fixed-statement.ts's `isSqlite`), and
- * what only one dialect has is an optional member of the Store (`wakeups`, `hostTransactions`).
+ * what only one dialect has is an optional member of the Store (`wakeups`, `hostTransactions`,
+ * `workerDb`).
  * Nothing above the store reads `dialect` to branch on it.
  */
 import fs from "node:fs";
@@ -34,6 +35,13 @@ export interface Store {
   };
   /** PostgreSQL: a publish may write inside the host app's own transaction (postgres/host-transaction.ts). */
   hostTransactions?: true;
+  /**
+   * PostgreSQL: the delivery worker's door into the pool of `db`: the same connections, but the
+   * worker's claims, records and releases go ahead of the statements already waiting (the API's).
+   * A burst of publishes otherwise took every connection, and each claim and record waited behind
+   * them (postgres/open.ts, PoolDoors). Absent (SQLite): the worker uses `db`.
+   */
+  workerDb?: Kysely<Database>;
 }
 
 export interface OpenOptions {

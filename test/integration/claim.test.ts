@@ -15,7 +15,6 @@ import { candidateParams } from "../../src/store/sqlite/claim-deliveries.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
 import type { ClaimRequest } from "../../src/store/queue/types.js";
 import { openStore, type Store } from "../../src/store/db.js";
-import { workerDoorOf } from "../../src/store/postgres/statements.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { queueRows } from "./support/queue-rows.js";
@@ -143,7 +142,8 @@ describe.each(DIALECTS)("claiming deliveries (%s)", (dialect) => {
   it.skipIf(dialect !== "postgres")("lets the worker's statements into the pool ahead of those already waiting (a burst of publishes)", async () => {
     const single = await openStore({ databaseUrl: hl.db.url, poolSize: 1 });
     try {
-      const worker = workerDoorOf(single.db);
+      const worker = single.workerDb!;
+      expect(worker).toBeDefined();
       expect(worker).not.toBe(single.db);
       const order: string[] = [];
       // Hold the only connection, queue two statements through the API's door, then one through the worker's.

@@ -4,7 +4,7 @@ import { DeliveryListener, DeliveryNotifier, type WakeupLog } from "./notifier.j
 import { Kysely, PostgresDialect } from "kysely";
 import type { Store } from "../db.js";
 import type { Database } from "../schema.js";
-import { applyStatementRules, setWorkerDoor, type StatementRules } from "./statements.js";
+import { applyStatementRules, type StatementRules } from "./statements.js";
 
 // bigint columns hold epoch milliseconds and counters, all far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -40,7 +40,7 @@ export function openPostgres(url: string, poolSize: number, rules: StatementRule
   });
   const doors = new PoolDoors(pool, poolSize);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: doors.door(false) }) });
-  setWorkerDoor(db, new Kysely<Database>({ dialect: new PostgresDialect({ pool: doors.door(true) }) }));
+  const workerDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: doors.door(true) }) });
   // Names this store's notifications, so its own listener passes over them (notifier.ts).
   const origin = crypto.randomUUID();
   return {
@@ -51,6 +51,7 @@ export function openPostgres(url: string, poolSize: number, rules: StatementRule
       ...(listenUrl ? { listener: (onWake: () => void, log: WakeupLog) => new DeliveryListener({ connectionString: listenUrl, onWake, log, origin }) } : {}),
     },
     hostTransactions: true,
+    workerDb,
     async close() {
       await db.destroy();
     },
@@ -65,8 +66,8 @@ interface Waiter {
 
 /**
  * One pool, two doors: Kysely instances over the same `size` connections, whose waiters are served
- * in order, except that those of the first door (the delivery worker's claims and records,
- * statements.ts) go ahead of those of the other. The worker holds at most a claim and its recorder's
+ * in order, except that those of the first door (the store's `workerDb`: the delivery worker's
+ * claims and records) go ahead of those of the other. The worker holds at most a claim and its recorder's
  * lanes at once, so the API keeps the rest of the pool. Measured in docs/performance.md, "PostgreSQL
  * throughput: the pipeline and the process": with 32 publishes at once, 12–22 statements were
  * waiting when each claim asked for a connection.

@@ -17,9 +17,7 @@
  * `begin`); a statement on its own gets a transaction of its own to carry them.
  */
 import type pg from "pg";
-import type { Kysely } from "kysely";
 import { preparedName } from "../fixed-statement.js";
-import type { Database } from "../schema.js";
 
 export interface StatementRules {
   /** Behind a pooler in transaction mode: nothing may outlive a transaction. */
@@ -101,20 +99,4 @@ export function applyStatementRules(client: pg.PoolClient, rules: StatementRules
 
   (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) =>
     typeof config === "string" && typeof values !== "function" && callback === undefined ? run(config, values) : query(config, values, callback);
-}
-
-/**
- * The delivery worker's way into a store's pool (open.ts): the same connections, but its claims and
- * records go ahead of the statements already waiting (the API's). A burst of publishes otherwise
- * took every connection, and each claim and record waited behind them.
- */
-const workerDoors = new WeakMap<Kysely<Database>, Kysely<Database>>();
-
-export function setWorkerDoor(db: Kysely<Database>, workerDb: Kysely<Database>): void {
-  workerDoors.set(db, workerDb);
-}
-
-/** The Kysely the worker runs its statements through: `db` itself when its pool has no worker door (SQLite). */
-export function workerDoorOf(db: Kysely<Database>): Kysely<Database> {
-  return workerDoors.get(db) ?? db;
 }
