@@ -1,13 +1,17 @@
 /**
  * Isolation under a burst: hanging endpoints (TLS accepted, request read, never answered) must not
  * delay a healthy webhook's deliveries, however many events arrive at once and however many of a
- * project's webhooks hang. Every healthy delivery must arrive well before the hanging attempts time
- * out (here within 60 % of HOOKLINE_TIMEOUT_MS, measured from the start of the burst).
+ * project's webhooks hang. Measured against the same machine in the same test: the healthy burst is
+ * published twice before the hanging webhooks exist (a warm-up, then the baseline), then again with
+ * them; its slowest arrival after the burst began may be at most twice the baseline's plus half
+ * the attempt timeout (boundOf). A healthy delivery that waited for a hanging attempt's time-out
+ * would arrive about the whole timeout later. (An absolute bound, 60 % of the timeout, failed on a
+ * shared CPU.)
  * - 1 hanging + 1 healthy webhook, 30 events at once; 4 hanging + 1 healthy, 60 events at once.
  * - More hanging endpoints than the worker has slots (12 projects with a hanging webhook each,
  *   HOOKLINE_CONCURRENCY=8): once every one of them has had an attempt time out, a burst to a
  *   healthy project still arrives well before the next wave of time-outs.
- * Each case logs its measured figure (slowest healthy arrival after the burst began).
+ * Each case logs its measured figures (slowest healthy arrival after the burst began, with and without).
  */
 import { describe, expect, it } from "vitest";
 import { DIALECTS } from "../helpers/databases.js";
@@ -17,8 +21,12 @@ import { hooklineWithReceivers, SHARED_ORIGIN } from "./support/hookline-with-re
 import { eventually, sleep } from "../helpers/wait.js";
 
 const TIMEOUT_MS = 5000;
-/** Healthy deliveries must all arrive within this much of the burst's start. */
-const BOUND_MS = TIMEOUT_MS * 0.6;
+/**
+ * The bound on the slowest healthy arrival with hanging webhooks, from the baseline's: twice it
+ * (the burst with them does more work, which a loaded machine makes slower in proportion) plus half
+ * the timeout. Below the timeout while the baseline is under a quarter of it.
+ */
+const boundOf = (baseMs: number, timeoutMs: number) => 2 * baseMs + timeoutMs / 2;
 const EVENT = "test-run.completed";
 
 describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
@@ -42,68 +50,78 @@ describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
     expect(res.status).toBe(201);
   }
 
-  /** Publishes `count` events to each project at once (interleaved); answers when the burst began. */
-  async function burst(projects: string[], count: number): Promise<number> {
+  /** Publishes `count` events of `phase` to each project at once (interleaved); answers when the burst began. */
+  async function burst(projects: string[], count: number, phase: string): Promise<number> {
     const began = Date.now();
     const calls = [];
     for (let i = 0; i < count; i++) {
-      for (const p of projects) calls.push(hl.api("POST", `/api/v1/projects/${p}/events`, { event: EVENT, subject: { n: i } }));
+      for (const p of projects) calls.push(hl.api("POST", `/api/v1/projects/${p}/events`, { event: EVENT, subject: { n: i, phase } }));
     }
     for (const res of await Promise.all(calls)) expect(res.status).toBe(202);
     return began;
   }
 
-  /** Waits for `count` healthy deliveries; answers the slowest one's delay after `began`, in ms. */
-  async function slowestArrival(healthy: Receiver, count: number, began: number): Promise<number> {
-    const got = await healthy.waitFor(count, TIMEOUT_MS * 4);
-    return Math.max(...got.slice(0, count).map((r) => r.receivedAt.getTime() - began));
+  /** Waits for the `count` healthy deliveries of `phase`; answers the slowest one's delay after `began`, in ms. */
+  async function slowestArrival(healthy: Receiver, count: number, phase: string, began: number): Promise<number> {
+    const ofPhase = () => healthy.requests.filter((r) => (JSON.parse(r.body) as { subject: { phase: string } }).subject.phase === phase);
+    await eventually(() => ofPhase().length >= count, TIMEOUT_MS * 4, `${count} healthy deliveries (${phase})`);
+    const got = ofPhase();
+    expect(got.length).toBe(count);
+    return Math.max(...got.map((r) => r.receivedAt.getTime() - began));
+  }
+
+  /** The healthy burst twice before any hanging webhook exists: a warm-up, then the baseline's slowest arrival. */
+  async function baseline(projects: string[], healthy: Receiver, count: number): Promise<number> {
+    await slowestArrival(healthy, count, "warm-up", await burst(projects, count, "warm-up"));
+    return slowestArrival(healthy, count, "baseline", await burst(projects, count, "baseline"));
   }
 
   it.each([
     { hanging: 1, events: 30 },
     { hanging: 4, events: 60 },
-  ])("$hanging hanging webhook(s) and one healthy, $events events at once: healthy deliveries arrive before the time-outs", async ({ hanging, events }) => {
+  ])("$hanging hanging webhook(s) and one healthy, $events events at once: healthy deliveries arrive as fast as without them", async ({ hanging, events }) => {
     const { healthy, hangs } = await start({}, hanging);
     await hl.project("burst");
-    for (const h of hangs) await hook("burst", `${h.url}/hang`);
     await hook("burst", `${healthy.url}/ok`);
+    const base = await baseline(["burst"], healthy, events);
+    for (const h of hangs) await hook("burst", `${h.url}/hang`);
 
-    const began = await burst(["burst"], events);
-    const slowest = await slowestArrival(healthy, events, began);
+    const began = await burst(["burst"], events, "hanging");
+    const slowest = await slowestArrival(healthy, events, "hanging", began);
     console.log(
-      `burst isolation (${dialect}, ${hanging} hanging, ${events} events): slowest healthy arrival ${slowest} ms (bound ${BOUND_MS} ms, timeout ${TIMEOUT_MS} ms)`,
+      `burst isolation (${dialect}, ${hanging} hanging, ${events} events): slowest healthy arrival ${slowest} ms, ${base} ms without the hanging webhooks (bound ${boundOf(base, TIMEOUT_MS)} ms, timeout ${TIMEOUT_MS} ms)`,
     );
-    expect(healthy.requests.length).toBe(events);
-    expect(slowest).toBeLessThan(BOUND_MS);
+    expect(slowest).toBeLessThan(boundOf(base, TIMEOUT_MS));
     // The hanging endpoints were really being tried meanwhile.
     expect(hangs.reduce((n, h) => n + h.requests.length, 0)).toBeGreaterThan(0);
   });
 
   it("more hanging endpoints than worker slots (12 projects × 1 hanging webhook, concurrency 8): a healthy burst still arrives before the time-outs", async () => {
     const { healthy, hangs } = await start({ HOOKLINE_CONCURRENCY: "8" }, 12);
+    await hl.project("calm");
+    await hook("calm", `${healthy.url}/ok`);
+    const base = await baseline(["calm"], healthy, 30);
     const hangProjects = hangs.map((_, i) => `hang${i}`);
     for (const [i, h] of hangs.entries()) {
       await hl.project(hangProjects[i]);
       await hook(hangProjects[i], `${h.url}/hang`);
     }
-    await hl.project("calm");
-    await hook("calm", `${healthy.url}/ok`);
 
     // A backlog for every hanging endpoint. No design can tell a hanging endpoint before its first
     // attempt times out, and 8 slots take 12 first attempts in two waves: wait until every hanging
     // endpoint has had an attempt, and that attempt has timed out.
-    await burst(hangProjects, 8);
+    await burst(hangProjects, 8, "backlog");
     await eventually(() => hangs.every((h) => h.requests.length > 0), TIMEOUT_MS * 4, "an attempt at every hanging endpoint");
     await sleep(TIMEOUT_MS + 750);
     const hungBefore = hangs.reduce((n, h) => n + h.requests.length, 0);
     expect(hungBefore).toBeGreaterThan(0);
 
-    const began = await burst(["calm"], 30);
-    const slowest = await slowestArrival(healthy, 30, began);
+    const began = await burst(["calm"], 30, "hanging");
+    const slowest = await slowestArrival(healthy, 30, "hanging", began);
     console.log(
-      `burst isolation (${dialect}, 12 hanging endpoints > 8 slots): slowest healthy arrival ${slowest} ms (bound ${BOUND_MS} ms); hanging attempts so far ${hangs.reduce((n, h) => n + h.requests.length, 0)}`,
+      `burst isolation (${dialect}, 12 hanging endpoints > 8 slots): slowest healthy arrival ${slowest} ms, ${base} ms without the hanging webhooks (bound ${boundOf(base, TIMEOUT_MS)} ms); hanging attempts so far ${hangs.reduce((n, h) => n + h.requests.length, 0)}`,
     );
-    expect(slowest).toBeLessThan(BOUND_MS);
+    expect(slowest).toBeLessThan(boundOf(base, TIMEOUT_MS));
   });
 });
 
@@ -112,16 +130,15 @@ describe.each(DIALECTS)("burst isolation (%s)", (dialect) => {
  * path, as behind Zapier, Slack or an API gateway), in one project and across several: a healthy
  * webhook's attempts never wait for a connection the hanging ones hold. Measured against the same
  * machine in the same test: the burst is published twice before the hanging webhooks exist (a
- * warm-up, then the baseline), then again with them; with them, no healthy delivery may take more than half the
- * attempt timeout longer after its publish than the baseline's slowest. An attempt that waited for a
- * hanging attempt's time-out would take about the whole timeout longer: with one connection pool
- * per origin they waited for the time-outs (1 hanging webhook, 1.5 s timeout: 2.0–2.7 s) or timed
- * out in undici's queue themselves (3 and 10 hanging webhooks: not delivered within 12 s). An
- * absolute bound failed on a shared CPU (1,005 ms against 1,000 ms, 232–356 ms on a quiet machine).
+ * warm-up, then the baseline), then again with them; with them, no healthy delivery may take longer
+ * after its publish than boundOf the baseline's slowest. An attempt that waited for a hanging
+ * attempt's time-out would take about the whole timeout: with one connection pool per origin they
+ * waited for the time-outs (1 hanging webhook, 1.5 s timeout: 2.0–2.7 s) or timed out in undici's
+ * queue themselves (3 and 10 hanging webhooks; and every case with a 3 s timeout: not delivered
+ * within 12 s). An absolute bound failed on a shared CPU (1,005 ms against 1,000 ms; 232–356 ms on
+ * a quiet machine).
  */
-const SHARED_TIMEOUT_MS = 3000;
-/** What the hanging webhooks may add to the baseline's slowest healthy delivery. */
-const SHARED_EXTRA_MS = SHARED_TIMEOUT_MS / 2;
+const SHARED_TIMEOUT_MS = 4000;
 
 describe.each(DIALECTS)("burst isolation, webhooks sharing one origin (%s)", (dialect) => {
   const startWith = hooklineWithReceivers(dialect);
@@ -131,7 +148,7 @@ describe.each(DIALECTS)("burst isolation, webhooks sharing one origin (%s)", (di
     { hanging: 3, healthy: 2, hangProjects: 0, events: 60 },
     { hanging: 10, healthy: 1, hangProjects: 5, events: 120 },
   ])(
-    "$hanging hanging and $healthy healthy webhook(s) on one origin ($hangProjects other projects), $events events at once: healthy deliveries as fast as without them, within half the timeout",
+    "$hanging hanging and $healthy healthy webhook(s) on one origin ($hangProjects other projects), $events events at once: healthy deliveries about as fast as without them",
     async ({ hanging, healthy, hangProjects, events }) => {
       const { hl, receivers } = await startWith([SHARED_ORIGIN], {
         worker: true,
@@ -183,7 +200,7 @@ describe.each(DIALECTS)("burst isolation, webhooks sharing one origin (%s)", (di
       const base = await burst("baseline");
       for (let i = 0; i < hanging; i++) await hook(hangIn[i % hangIn.length], `/hang/${i}`);
       const withHanging = await burst("hanging");
-      const bound = base.slowest + SHARED_EXTRA_MS;
+      const bound = boundOf(base.slowest, SHARED_TIMEOUT_MS);
       console.log(
         `burst isolation, shared origin (${dialect}, ${hanging} hanging + ${healthy} healthy, ${projects.length} project(s), ${events} events): ` +
           `slowest healthy delivery ${withHanging.slowest} ms after its publish, ${base.slowest} ms without the hanging webhooks ` +
