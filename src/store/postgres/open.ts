@@ -67,8 +67,8 @@ interface Waiter {
 /**
  * One pool, two doors: Kysely instances over the same `size` connections, whose waiters are served
  * in order, except that those of the first door (the store's `workerDb`: the delivery worker's
- * claims and records) go ahead of those of the other. The worker holds at most a claim and its recorder's
- * lanes at once, so the API keeps the rest of the pool. Measured in docs/performance.md, "PostgreSQL
+ * claims and records) go ahead of those of the other. The worker holds at most a claim and its
+ * recorder's lanes at once, so the API keeps the rest of the pool. Measured in docs/performance.md, "PostgreSQL
  * throughput: the pipeline and the process": with 32 publishes at once, 12–22 statements were
  * waiting when each claim asked for a connection.
  */
