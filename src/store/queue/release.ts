@@ -1,3 +1,4 @@
+import { dropLeaseRows } from "./leases.js";
 import type { Db } from "./settle.js";
 
 /**
@@ -6,11 +7,17 @@ import type { Db } from "./settle.js";
  */
 export async function releaseLeases(db: Db, ids: string[], token: string, now: number): Promise<void> {
   if (ids.length === 0) return;
-  await db
+  const released = await db
     .updateTable("deliveries")
     .set({ lease_token: null, lease_until: null, updated_at: now })
     .where("id", "in", ids)
     .where("lease_token", "=", token)
     .where("status", "=", "pending")
+    .returning("id")
     .execute();
+  await dropLeaseRows(
+    db,
+    released.map((r) => r.id),
+    token,
+  );
 }
