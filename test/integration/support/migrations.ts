@@ -14,5 +14,4 @@ export const PG_MIGRATIONS = [
   "0011_log_hourly_rollups",
   "0012_log_entries_partitioned_by_day",
   "0013_log_entries_fewer_writes",
-  "0014_delivery_leases",
 ];
