@@ -332,44 +332,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     // transaction, concurrently (migrate() below). SQLite keeps its b-trees (its purge and filters
     // read them; it has no BRIN) and its foreign keys.
     ...(dialect === "postgres" ? { "0013_log_entries_fewer_writes": { up: logEntriesFewerWrites0013 } } : {}),
-    // PostgreSQL only: each webhook's live leases are counted from a table of their own,
-    // delivery_leases (store/queue/leases.ts), and deliveries_leased goes, so that no index of
-    // deliveries covers lease_token or lease_until and a claim's lease is a HOT update (no index
-    // entries, a fifth of the WAL: docs/performance.md, "Leases in a table of their own"). The
-    // deliveries keep their lease columns, which the claim, the record and the release still write
-    // and check. SQLite keeps deliveries_leased.
-    ...(dialect === "postgres" ? { "0014_delivery_leases": { up: deliveryLeases0014 } } : {}),
   };
-}
-
-/**
- * 0014 (PostgreSQL): the table, its copy of the live leases, the index dropped. The lock on
- * deliveries is waited for at most 200 ms (the migration is run again on a timeout, as 0012's): a
- * long wait in the lock queue would hold up every claim, publish and record behind it. Under the
- * lock, the leased rows are read through deliveries_leased itself (as many as the attempts in
- * flight), so the migration is as quick on a table of millions. A node of the previous version
- * still running afterwards writes only the deliveries' columns, which this version's claims
- * respect (a row leased there is not due), but its leases are not counted in delivery_leases
- * (docs/scaling.md, "Upgrading").
- */
-async function deliveryLeases0014(db: Kysely<any>): Promise<void> {
-  await sql`set local lock_timeout = '200ms'`.execute(db);
-  await sql`lock table deliveries in share row exclusive mode`.execute(db);
-  await sql`set local lock_timeout = 0`.execute(db);
-  // Inserted by every claim and deleted by every record within seconds: vacuumed early.
-  await sql`create table delivery_leases (
-    delivery_id text primary key,
-    webhook_id text not null,
-    token text not null,
-    lease_until bigint not null
-  ) with (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000, autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 1000)`.execute(
-    db,
-  );
-  await sql`create index delivery_leases_webhook on delivery_leases (webhook_id, lease_until)`.execute(db);
-  await sql`insert into delivery_leases (delivery_id, webhook_id, token, lease_until)
-            select id, webhook_id, lease_token, lease_until from deliveries
-             where lease_token is not null and lease_until is not null and status = 'pending'`.execute(db);
-  await sql`drop index deliveries_leased`.execute(db);
 }
 
 /**

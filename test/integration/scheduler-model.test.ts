@@ -73,7 +73,6 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sql } from "kysely";
 import type { AttemptJob, SentAttempt } from "../../src/delivery/attempt-job.js";
 import type { AttemptResult } from "../../src/delivery/sender.js";
 import { SUSPECT_SHARE, Worker, type AttemptSender } from "../../src/delivery/worker.js";
@@ -349,24 +348,6 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
       r.tokens[d.lease.worker] ??= row.lease_token;
       expect(row.lease_token, `lease of ${where}`).toBe(r.tokens[d.lease.worker]);
       expect(Number(row.lease_until), `lease_until of ${where}`).toBe(d.lease.until);
-    }
-    if (dialect === "postgres") {
-      // PostgreSQL counts each webhook's leases from delivery_leases (store/queue/leases.ts): a row per
-      // lease the model holds, with the delivery's token and expiry, and none for a delivery not leased.
-      const leases = (
-        await sql<{ delivery_id: string; token: string; lease_until: string }>`select delivery_id, token, lease_until from delivery_leases`.execute(db())
-      ).rows;
-      const held = new Map(leases.map((l) => [l.delivery_id, l]));
-      for (const d of m.deliveries.values()) {
-        const l = held.get(d.id);
-        const where = `${d.id} (model ${JSON.stringify(d)}, now ${clock})`;
-        if (d.lease === null) expect(l, `lease row of ${where}`).toBeUndefined();
-        else
-          expect(l && { token: l.token, until: Number(l.lease_until) }, `lease row of ${where}`).toEqual({
-            token: r.tokens[d.lease.worker],
-            until: d.lease.until,
-          });
-      }
     }
     const hooks = await db().selectFrom("webhooks").select(["id", "enabled", "disabled_reason", "inflight_limit"]).execute();
     for (const h of m.hooks) {
@@ -662,8 +643,6 @@ describe.each(DIALECTS)("scheduler model (%s)", (dialect) => {
     const ctx = hl.runtime.ctx;
     await db().deleteFrom("log_entries").execute();
     await db().deleteFrom("deliveries").execute();
-    // Lease rows hold no key to their deliveries (store/queue/leases.ts): the webhooks stay, so these go too.
-    if (dialect === "postgres") await sql`delete from delivery_leases`.execute(db());
     await db().deleteFrom("events").execute();
     await db().deleteFrom("notifications").execute();
     await db()

@@ -20,7 +20,7 @@ import type { AttemptTarget, ClaimRequest, ClaimResult, ClaimedDelivery, Claimed
  * rate-limited webhooks, still locked, spend their allowance on the rows leased
  * (queue/rate-limit.ts; advanceTat's arithmetic in float8, the same IEEE doubles).
  */
-const CANDIDATES = namedPostgres(`${candidatesText("$1::int", "$2::bigint", "delivery_leases")} for no key update of w skip locked`);
+const CANDIDATES = namedPostgres(`${candidatesText("$1::int", "$2::bigint")} for no key update of w skip locked`);
 
 const LEASE = namedPostgres(`
   with share as (
@@ -30,7 +30,7 @@ const LEASE = namedPostgres(`
       select d.id from deliveries d
        where d.webhook_id = s.webhook_id and ${dueAndFreeText("$4::bigint")}
        order by d.run_at
-       limit greatest(0, least(s.n, s.lim - ${liveLeasesText("s.webhook_id", "$4::bigint", "delivery_leases")}))
+       limit greatest(0, least(s.n, s.lim - ${liveLeasesText("s.webhook_id", "$4::bigint")}))
        for update skip locked) p),
   heads as (
     select d.id from deliveries d where d.id = any($7::text[]) and ${dueAndFreeText("$4::bigint")} for update skip locked),
@@ -38,9 +38,6 @@ const LEASE = namedPostgres(`
     update deliveries d set lease_token = $5, lease_until = $6
       from (select id from picked union all select id from heads) x where d.id = x.id
     returning d.id, d.event_id, d.webhook_id, d.project_id, d."trigger", d.attempts, d.max_attempts, d.run_at, d.retry_delays),
-  counted as (
-    insert into delivery_leases (delivery_id, webhook_id, token, lease_until) select id, webhook_id, $5, $6 from claimed
-    on conflict (delivery_id) do update set webhook_id = excluded.webhook_id, token = excluded.token, lease_until = excluded.lease_until),
   spent as (
     update webhooks w set rate_limit_tat = ceil(greatest(coalesce(r.tat, $4::bigint), $4::bigint)::float8 + n.n::float8 * (1000::float8 / r.rate))::bigint
       from unnest($8::text[], $9::float8[], $10::bigint[]) as r(id, rate, tat)

@@ -74,9 +74,7 @@ export const RECORD = namedPostgres(`
            run_at = case when ${HOLD} then d.run_at else coalesce(${at("$16::bigint[]")}, d.run_at) end,
            attempts = d.attempts + 1, lease_token = null, lease_until = case when ${HOLD} then ${at("$16::bigint[]")} end, updated_at = $18
      where ${LOCK_WEBHOOKS} and d.id = any($3::text[]) and ${SETTLES}
-    returning d.id),
-  released as (
-    delete from delivery_leases l using settled s where l.delivery_id = s.id)
+    returning d.id)
   select array(select id from settled) as settled,
          (select json_object_agg(w.id, w.inflight_limit) from webhooks w where w.id = any($2::text[])) as limits`);
 

@@ -1,6 +1,5 @@
 import { sql } from "kysely";
 import type { Trigger } from "../schema.js";
-import { dropLeaseRows } from "./leases.js";
 import type { Db } from "./settle.js";
 
 /** How many deliveries a cancellation stopped, by each delivery's own trigger. */
@@ -14,13 +13,8 @@ export async function cancelLeased(db: Db, id: string, token: string, now: numbe
     .where("id", "=", id)
     .where("lease_token", "=", token)
     .where("status", "=", "pending")
-    .returning(["id", "trigger"])
+    .returning("trigger")
     .execute();
-  await dropLeaseRows(
-    db,
-    rows.map((r) => r.id),
-    token,
-  );
   return countByTrigger(rows);
 }
 
@@ -34,12 +28,7 @@ export async function cancelPendingOfWebhook(db: Db, webhookId: string, now: num
     .where("status", "=", sql.lit("pending"))
     .where("trigger", "in", ["event", "recover"]);
   if (exceptId) q = q.where("id", "!=", exceptId);
-  const rows = await q.returning(["id", "trigger"]).execute();
-  await dropLeaseRows(
-    db,
-    rows.map((r) => r.id),
-  );
-  return countByTrigger(rows);
+  return countByTrigger(await q.returning("trigger").execute());
 }
 
 export function cancelledTotal(c: CancelledByTrigger): number {

@@ -8,19 +8,9 @@ import type { Candidate } from "./types.js";
 export const dueAndFreeText = (now: string, alias = "d") =>
   `${alias}.status = 'pending' and ${alias}.run_at <= ${now} and (${alias}.lease_until is null or ${alias}.lease_until <= ${now})`;
 
-/**
- * Where a store counts its webhooks' live leases from. SQLite: the leased rows of deliveries
- * (deliveries_leased, partial on `lease_token is not null`). PostgreSQL: delivery_leases, a row per
- * lease kept beside the delivery's own lease_token and lease_until (leases.ts): no index of
- * deliveries covers those two columns, so a lease is a HOT update there.
- */
-export type LeaseCount = "deliveries" | "delivery_leases";
-
-/** The live leases of the webhook `webhook` names (`now`: its placeholder). */
-export const liveLeasesText = (webhook: string, now: string, from: LeaseCount = "deliveries") =>
-  from === "delivery_leases"
-    ? `(select count(*) from delivery_leases l where l.webhook_id = ${webhook} and l.lease_until > ${now})`
-    : `(select count(*) from deliveries l where l.webhook_id = ${webhook} and l.lease_token is not null and l.lease_until > ${now})`;
+/** The live leases of the webhook `webhook` names, counted from deliveries_leased (`now`: its placeholder). */
+export const liveLeasesText = (webhook: string, now: string) =>
+  `(select count(*) from deliveries l where l.webhook_id = ${webhook} and l.lease_token is not null and l.lease_until > ${now})`;
 
 /**
  * A FIFO webhook's head (fifo.ts): its oldest pending delivery by creation (run_at, then id), when
@@ -43,11 +33,11 @@ const fifoHeadText = (now: string) => `case when w.ordering = 'fifo' then
  * the PostgreSQL planner may (and with a generic plan or stale statistics did) hash the whole
  * backlog instead: every pending row read at every claim, 20 ms at 15,000 queued.
  */
-export function candidatesText(cap: string, now: string, leases: LeaseCount = "deliveries"): string {
+export function candidatesText(cap: string, now: string): string {
   const limit = `case when w.inflight_limit is not null and w.inflight_limit < ${cap} then w.inflight_limit else ${cap} end`;
   return `
     select w.id, w.project_id, ${limit} as "limit",
-           ${liveLeasesText("w.id", now, leases)} as busy,
+           ${liveLeasesText("w.id", now)} as busy,
            (w.inflight_limit is not null) as suspect,
            w.rate_limit_per_second as rate, w.rate_limit_tat as tat,
            (w.ordering = 'fifo') as fifo, ${fifoHeadText(now)} as head

@@ -27,7 +27,6 @@ import { SqliteAdapter, sql, type Kysely } from "kysely";
 import type { Database, DeliveryStatus } from "../schema.js";
 import { deleteLogEntriesBefore } from "../logs.js";
 import { isSqlite } from "../fixed-statement.js";
-import { sweepEndedLeases } from "./leases.js";
 import { MIGRATION_LOCK_KEY } from "../migrations.js";
 import { completeLogIndexes, dropExpiredLogPartitions, ensureLogPartitions, summarizeLogTimeIndexes } from "../postgres/log-partitions.js";
 
@@ -101,8 +100,6 @@ async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATC
     await completeLogIndexes(db, MIGRATION_LOCK_KEY);
     // The boundary rows below are found through each partition's BRIN on created_at: its last ranges summarized first.
     await summarizeLogTimeIndexes(db, cutoff);
-    // Lease rows already expired, which no count reads any more (leases.ts).
-    await sweepEndedLeases(db, now);
   }
 
   // Log entries reference nothing that must stay: delete the old ones outright, a batch at a time

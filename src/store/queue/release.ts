@@ -1,4 +1,3 @@
-import { dropLeaseRows } from "./leases.js";
 import type { Db } from "./settle.js";
 
 /**
@@ -7,17 +6,11 @@ import type { Db } from "./settle.js";
  */
 export async function releaseLeases(db: Db, ids: string[], token: string, now: number): Promise<void> {
   if (ids.length === 0) return;
-  const released = await db
+  await db
     .updateTable("deliveries")
     .set({ lease_token: null, lease_until: null, updated_at: now })
     .where("id", "in", ids)
     .where("lease_token", "=", token)
     .where("status", "=", "pending")
-    .returning("id")
     .execute();
-  await dropLeaseRows(
-    db,
-    released.map((r) => r.id),
-    token,
-  );
 }

@@ -31,14 +31,11 @@ const SETTLE = fixedStatement({
              from json_each(?) s
             where deliveries.id = s.value ->> 0 and deliveries.status = 'pending' and deliveries.lease_token = ?
         returning deliveries.id`,
-  postgres: `with settled as (
-               update deliveries d set status = s.status, run_at = case when s.hold then d.run_at else coalesce(s.run_at, d.run_at) end,
-                      attempts = d.attempts + 1, lease_token = null, lease_until = case when s.hold then s.run_at end, updated_at = $1
-                 from unnest($2::text[], $3::text[], $4::bigint[], $6::bool[]) as s(id, status, run_at, hold)
-                where d.id = s.id and d.status = 'pending' and d.lease_token = $5
-            returning d.id),
-             released as (delete from delivery_leases l using settled s where l.delivery_id = s.id)
-             select id from settled`,
+  postgres: `update deliveries d set status = s.status, run_at = case when s.hold then d.run_at else coalesce(s.run_at, d.run_at) end,
+                    attempts = d.attempts + 1, lease_token = null, lease_until = case when s.hold then s.run_at end, updated_at = $1
+               from unnest($2::text[], $3::text[], $4::bigint[], $6::bool[]) as s(id, status, run_at, hold)
+              where d.id = s.id and d.status = 'pending' and d.lease_token = $5
+          returning d.id`,
 });
 
 /** Applies each delivery's end of its attempt, one statement for the batch; answers the ids it changed. */
