@@ -28,7 +28,8 @@ import type { Database, DeliveryStatus } from "../schema.js";
 import { deleteLogEntriesBefore } from "../logs.js";
 import { isSqlite } from "../fixed-statement.js";
 import { MIGRATION_LOCK_KEY } from "../migrations.js";
-import { completeLogIndexes, dropExpiredLogPartitions, ensureLogPartitions, summarizeLogTimeIndexes } from "../postgres/log-partitions.js";
+import { dropExpiredLogPartitions, ensureLogPartitions } from "../postgres/log-partitions.js";
+import { completeLogIndexes, summarizeLogTimeIndexes } from "../postgres/log-indexes.js";
 
 const DEFAULT_BATCH = 1000;
 /** SQLite's deletes block the thread (index maintenance on log_entries is most of it): smaller steps. */
