@@ -180,6 +180,10 @@ export async function completeLogIndexes(db: Kysely<any>, lockKey: bigint): Prom
         }
       }
     }
+    // Once done (every pass after the first), one catalog read and no transaction.
+    const indexes = await parentIndexes(db);
+    const done = LOG_INDEXES_0013.add.every(([name]) => indexes.some((i) => i.name === name && i.valid));
+    if (done && !indexes.some((i) => LOG_INDEXES_0013.drop.includes(i.name))) return true;
     return await db.transaction().execute(async (trx) => {
       await lockPartitions(trx, lockKey);
       return dropReplacedIndexes(trx);
