@@ -1,9 +1,10 @@
 /**
  * Retention: log entries older than HOOKLINE_LOG_RETENTION_DAYS go, then finished deliveries and
  * events nothing references any more, and expired idempotency keys. Events younger than that stay
- * whether or not anything references them (recover resends them), and so do their deliveries. Each statement deletes at most
- * BATCH rows in its own short transaction, so no statement holds locks for long, and several nodes
- * purging at once only skip each other's work.
+ * whether or not anything references them (recover resends them), and so do their deliveries. Each
+ * statement deletes at most BATCH rows (on PostgreSQL the log's first, PG_BOUNDARY_BATCHES times as
+ * many: see purgeTables) in its own short transaction, so no statement holds locks for long, and
+ * several nodes purging at once only skip each other's work.
  *
  * The order matters beyond tidiness: a log entry reads its request body from its delivery's event
  * (store/logs.ts), and a delivery goes only once no log entry references it, an event only once no
