@@ -12,15 +12,8 @@ import type { Dialect } from "./db.js";
 import { isSqlite } from "./fixed-statement.js";
 import { insideTransaction } from "./postgres/migrator-in-transaction.js";
 import { ROLLUPS_FROM_LOG } from "./log-rollups.js";
-import {
-  abandonLogPartitioning,
-  logEntriesFewerWrites0013,
-  completeLogIndexes,
-  ensureLogPartitions,
-  isLockTimeout,
-  partitionLogEntries,
-  prepareLogPartitioning,
-} from "./postgres/log-partitions.js";
+import { abandonLogPartitioning, ensureLogPartitions, isLockTimeout, partitionLogEntries, prepareLogPartitioning } from "./postgres/log-partitions.js";
+import { completeLogIndexes, logEntriesFewerWrites0013 } from "./postgres/log-indexes.js";
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const ts = dialect === "postgres" ? "bigint" : "integer";
@@ -324,7 +317,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     // its bound proved beforehand outside this transaction (migrate() below): no row is read under
     // the lock. SQLite keeps one table and its paced purge.
     ...(dialect === "postgres" ? { "0012_log_entries_partitioned_by_day": { up: (db: Kysely<any>) => partitionLogEntries(db, Date.now()) } } : {}),
-    // PostgreSQL only, less written per attempt logged (store/postgres/log-partitions.ts,
+    // PostgreSQL only, less written per attempt logged (store/postgres/log-indexes.ts,
     // logEntriesFewerWrites0013): the log's foreign key to webhooks goes (a webhook's deletion
     // reaches its entries through its deliveries), and two of its indexes are replaced by cheaper
     // ones that serve the same reads (a BRIN on created_at; the trigger index keeps the rare

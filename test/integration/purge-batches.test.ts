@@ -3,11 +3,15 @@
  * finished, unreferenced row goes, and rows that must stay (a delivery with a recent log entry, a
  * pending one, their events) neither survive wrongly nor stall the purge of the rows after them.
  */
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROLLUPS_FROM_LOG } from "../../src/store/log-rollups.js";
+import { insertLogEntries } from "../../src/store/logs.js";
 import { purgeOld } from "../../src/store/queue/purge.js";
 import type { DeliveriesTable, EventsTable, IdempotencyKeysTable } from "../../src/store/schema.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
+import { rollupsCountedFromLog, rollupsInTable } from "./support/rollup-rows.js";
 
 const DAY = 24 * 3600_000;
 const N = 2300; // three batches
@@ -106,6 +110,74 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
       events: 0,
       idempotencyKeys: 0,
     });
+  });
+
+  it("the log's expired rows of an hour: one statement on PostgreSQL, a batch per statement on SQLite; the rollups stay exact", async () => {
+    const db = hl.runtime.ctx.store.db;
+    const now = Date.now();
+    const cutoff = now - hl.runtime.config.logRetentionDays * DAY;
+    await hl.project("hour");
+    const wh = await hl.api("POST", "/api/v1/projects/hour/webhooks", {
+      name: "w",
+      events: ["test-run.completed"],
+      url: "https://127.0.0.1:1/x",
+      enabled: false,
+    });
+    await db.insertInto("events").values({ id: "evt_hour", project_id: "hour", event: "test-run.completed", payload: "{}", created_at: now }).execute();
+    await db
+      .insertInto("deliveries")
+      .values({
+        id: "dlv_hour",
+        event_id: "evt_hour",
+        webhook_id: wh.body.id,
+        project_id: "hour",
+        trigger: "event",
+        status: "pending",
+        attempts: 1,
+        max_attempts: 4,
+        run_at: now,
+        lease_token: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    // 2,500 entries over the 42 minutes before the cutoff (what an hourly pass finds), 10 recent ones.
+    const expired = 2500;
+    const times = [...Array.from({ length: expired }, (_, i) => cutoff - 1 - i * 1000), ...Array.from({ length: 10 }, (_, i) => now - 1000 - i * 1000)];
+    const rows = times.map((at, i) => ({
+      id: `log_hour_${String(i).padStart(5, "0")}`,
+      webhook_id: wh.body.id,
+      delivery_id: "dlv_hour",
+      project_id: "hour",
+      event: "test-run.completed",
+      attempt: 1,
+      trigger: "event" as const,
+      success: i % 7 === 0 ? 0 : 1,
+      status_code: i % 7 === 0 ? 500 : 200,
+      error: null,
+      duration_ms: i % 5,
+      created_at: at,
+      request: "{}",
+      response: null,
+    }));
+    await db.transaction().execute(async (trx) => {
+      for (let i = 0; i < rows.length; i += 500) await insertLogEntries(trx, rows.slice(i, i + 500));
+      await sql`delete from log_hourly_rollups`.execute(trx);
+      await sql`insert into log_hourly_rollups ${sql.raw(ROLLUPS_FROM_LOG)}`.execute(trx);
+    });
+    let statements = 0;
+    const watched = db.withPlugin({
+      transformQuery: (args) => {
+        if (args.node.kind === "DeleteQueryNode" && JSON.stringify(args.node.from).includes('"log_entries"')) statements++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const result = await purgeOld(watched, { now, logRetentionDays: hl.runtime.config.logRetentionDays, batch: 1000, share: 1 });
+    expect(result.logEntries).toBe(expired);
+    expect(statements).toBe(dialect === "postgres" ? 1 : 3);
+    expect(await db.selectFrom("log_entries").select("id").where("project_id", "=", "hour").execute()).toHaveLength(10);
+    expect(await rollupsInTable(db)).toEqual(await rollupsCountedFromLog(db));
   });
 
   it("stopped partway through a stage, counts the rows that stage deleted so far", async () => {

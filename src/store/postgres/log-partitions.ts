@@ -28,17 +28,17 @@ export const DAY = 24 * 3600 * 1000;
 /** Days after today that have their partition at every pass. */
 export const AHEAD_DAYS = 3;
 /** How long a partition change waits for a table lock before giving up until the next pass. */
-const PARTITION_LOCK_TIMEOUT_MS = 200;
+export const PARTITION_LOCK_TIMEOUT_MS = 200;
 
 const BEFORE = "log_entries_before";
-const DEFAULT = "log_entries_default";
+export const DEFAULT = "log_entries_default";
 /** The check constraint that proves every row of the old table lies below a bound (migration 0012's first step). */
 const BOUND_CHECK = "log_entries_created_before";
 
 /**
  * The log's indexes as migration 0012 made them on the partitioned table (those of migrations 0001,
- * 0005, 0007, 0011). Migration 0013 replaces two of them (LOG_INDEXES_0013); a partition is made
- * with whatever indexes the partitioned table has (createPartition).
+ * 0005, 0007, 0011). Migration 0013 replaces two of them (LOG_INDEXES_0013 in log-indexes.ts); a
+ * partition is made with whatever indexes the partitioned table has (createPartition).
  */
 const INDEXES_0012: [name: string, definition: string][] = [
   ["log_entries_webhook", "(webhook_id, id)"],
@@ -48,28 +48,6 @@ const INDEXES_0012: [name: string, definition: string][] = [
   ["log_entries_webhook_trigger", "(webhook_id, trigger, id)"],
   ["log_entries_webhook_failed", "(webhook_id, id) where success = 0"],
 ];
-
-/**
- * Migration 0013 (besides dropping the log's foreign key to webhooks: logEntriesFewerWrites0013):
- * two of the log's six indexes cost a b-tree insert per attempt for reads that a cheaper index
- * serves (docs/performance.md, "PostgreSQL server writes per delivery"):
- *   - created_at (retention's boundary rows, the failure metrics' recent entries) becomes a BRIN:
- *     entries arrive in time order, so a block range's min and max bound them, and an insert into a
- *     range not yet summarized writes nothing to it. A range not summarized matches every search
- *     (a scan reads all its pages), so autovacuum summarizes each range once filled
- *     (autosummarize), and retention summarizes what is left before it deletes the boundary rows
- *     (summarizeLogTimeIndexes);
- *   - (webhook_id, trigger, id) keeps only the rare triggers (test, redeliver, recover): a page of
- *     `trigger=event`, nearly every entry, walks (webhook_id, id) like the unfiltered page, and the
- *     list query writes the trigger as a literal so the planner matches the index's condition.
- */
-export const LOG_INDEXES_0013 = {
-  add: [
-    ["log_entries_created_brin", "using brin (created_at) with (autosummarize = on)"],
-    ["log_entries_webhook_rare_trigger", "(webhook_id, trigger, id) where trigger <> 'event'"],
-  ] as [name: string, definition: string][],
-  drop: ["log_entries_created", "log_entries_webhook_trigger"],
-};
 
 export const startOfDay = (ms: number) => ms - (((ms % DAY) + DAY) % DAY);
 
@@ -83,7 +61,7 @@ export interface LogPartition {
   to: number;
 }
 
-async function relkind(db: Kysely<any>, table: string): Promise<string | null> {
+export async function relkind(db: Kysely<any>, table: string): Promise<string | null> {
   const res = await sql<{ relkind: string | null }>`select (select relkind::text from pg_class where oid = to_regclass(${table})) as relkind`.execute(db);
   return res.rows[0]?.relkind ?? null;
 }
@@ -105,7 +83,7 @@ export async function logPartitions(db: Kysely<any>): Promise<LogPartition[]> {
 }
 
 /** The advisory lock of migrations.ts: partition changes take turns with each other and with migrations. */
-async function lockPartitions(trx: Transaction<any>, lockKey: bigint, waitForOthers = false): Promise<void> {
+export async function lockPartitions(trx: Transaction<any>, lockKey: bigint, waitForOthers = false): Promise<void> {
   if (waitForOthers) await sql`set local lock_timeout = 0`.execute(trx);
   else await sql`set local lock_timeout = ${sql.lit(PARTITION_LOCK_TIMEOUT_MS)}`.execute(trx);
   await sql`select pg_advisory_xact_lock(${sql.lit(lockKey)})`.execute(trx);
@@ -245,9 +223,9 @@ async function createPartition(trx: Kysely<any>, name: string, bound: RawBuilder
   }
 }
 
-const childIndexName = (parentIndex: string, partition: string) => parentIndex.replace("log_entries", partition);
+export const childIndexName = (parentIndex: string, partition: string) => parentIndex.replace("log_entries", partition);
 
-interface ParentIndex {
+export interface ParentIndex {
   name: string;
   /** What follows the table in its CREATE INDEX: `using btree (webhook_id, id) where (success = 0)`. */
   definition: string;
@@ -255,7 +233,7 @@ interface ParentIndex {
 }
 
 /** The partitioned table's own indexes (the primary keys are each partition's, not the table's). */
-async function parentIndexes(db: Kysely<any>): Promise<ParentIndex[]> {
+export async function parentIndexes(db: Kysely<any>): Promise<ParentIndex[]> {
   const res = await sql<{ name: string; def: string; valid: boolean }>`
     select c.relname as name, pg_get_indexdef(i.indexrelid) as def, i.indisvalid as valid
       from pg_index i join pg_class c on c.oid = i.indexrelid
@@ -264,7 +242,7 @@ async function parentIndexes(db: Kysely<any>): Promise<ParentIndex[]> {
 }
 
 /** Attaches a partition's index to the partitioned table's when it is not attached to it yet. */
-async function attachIndexIfLoose(trx: Kysely<any>, parentIndex: string, childIndex: string): Promise<void> {
+export async function attachIndexIfLoose(trx: Kysely<any>, parentIndex: string, childIndex: string): Promise<void> {
   const res = await sql<{ attached: boolean }>`
     select exists (select 1 from pg_inherits where inhrelid = to_regclass(${childIndex}) and inhparent = to_regclass(${parentIndex})) as attached`.execute(trx);
   if (!res.rows[0].attached) await sql`alter index ${sql.id(parentIndex)} attach partition ${sql.id(childIndex)}`.execute(trx);
@@ -335,177 +313,4 @@ export async function dropExpiredLogPartitions(db: Kysely<any>, cutoff: number, 
     }
   }
   return dropped;
-}
-
-/**
- * Migration 0013, inside the migrations' transaction: the log's foreign key to webhooks goes, and
- * the new indexes (LOG_INDEXES_0013) are made on the partitioned table alone (`on only`: nothing
- * built), and each partition without rows gets its copies at once. When every partition is empty
- * (a fresh database) the replaced indexes go in the same transaction; otherwise the populated
- * partitions build theirs afterwards, without holding up inserts (completeLogIndexes), and the
- * replaced ones go once all are built. Every lock is taken
- * first, waiting at most PARTITION_LOCK_TIMEOUT_MS (migrate() runs it again on a timeout, as 0012):
- * inserts wait for this transaction, which reads no row beyond one per partition.
- */
-export async function logEntriesFewerWrites0013(trx: Kysely<any>): Promise<void> {
-  if ((await relkind(trx, "log_entries")) !== "p") return;
-  await sql`set local lock_timeout = ${sql.lit(PARTITION_LOCK_TIMEOUT_MS)}`.execute(trx);
-  // Dropping the foreign key below drops its triggers on webhooks too (a share row exclusive lock there).
-  await sql`lock table webhooks in share row exclusive mode`.execute(trx);
-  await sql`lock table log_entries in access exclusive mode`.execute(trx);
-  await sql`set local lock_timeout = 0`.execute(trx);
-  // An entry's webhook is its delivery's (deliveries reference webhooks, on delete cascade): a
-  // webhook's deletion takes its deliveries and they their entries, so the log's own reference to
-  // webhooks only cost a check and a row lock on the webhook per attempt logged (where the claims
-  // lock the same rows: a multixact each time).
-  await sql`alter table log_entries drop constraint if exists log_entries_webhook_id_fkey`.execute(trx);
-  for (const [name, definition] of LOG_INDEXES_0013.add)
-    await sql`create index if not exists ${sql.id(name)} on only log_entries ${sql.raw(definition)}`.execute(trx);
-  for (const partition of await allPartitions(trx)) {
-    const empty = (await sql`select 1 from ${sql.id(partition)} limit 1`.execute(trx)).rows.length === 0;
-    if (!empty) continue;
-    for (const [name, definition] of LOG_INDEXES_0013.add) {
-      const child = childIndexName(name, partition);
-      await sql`create index if not exists ${sql.id(child)} on ${sql.id(partition)} ${sql.raw(definition)}`.execute(trx);
-      await attachIndexIfLoose(trx, name, child);
-    }
-  }
-  await dropReplacedIndexes(trx);
-}
-
-/** Every partition of log_entries, the default included. */
-async function allPartitions(db: Kysely<any>): Promise<string[]> {
-  const res = await sql<{ name: string }>`
-    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-     where i.inhparent = to_regclass('log_entries') order by c.relname`.execute(db);
-  return res.rows.map((r) => r.name);
-}
-
-/** Drops 0013's replaced indexes (every partition's copy with them) once its new ones are valid on every partition. */
-async function dropReplacedIndexes(trx: Kysely<any>): Promise<boolean> {
-  const indexes = await parentIndexes(trx);
-  const complete = LOG_INDEXES_0013.add.every(([name]) => indexes.some((i) => i.name === name && i.valid));
-  if (!complete) return false;
-  for (const name of LOG_INDEXES_0013.drop) if (indexes.some((i) => i.name === name)) await sql`drop index ${sql.id(name)}`.execute(trx);
-  return true;
-}
-
-interface MissingIndex {
-  partition: string;
-  parent: string;
-  /** The partition's copy: the parent's name with the partition's in place of log_entries. */
-  child: string;
-  definition: string;
-  /** Whether a copy of that name exists, left invalid (an interrupted concurrent build). */
-  invalid: boolean;
-}
-
-/** The partitioned table's indexes that a partition has no copy of attached. */
-async function missingPartitionIndexes(db: Kysely<any>): Promise<MissingIndex[]> {
-  const res = await sql<{ partition: string; parent: string; def: string }>`
-    select p.relname as partition, x.relname as parent, pg_get_indexdef(x.oid) as def
-      from pg_inherits t
-      join pg_class p on p.oid = t.inhrelid
-      join pg_index pi on pi.indrelid = t.inhparent
-      join pg_class x on x.oid = pi.indexrelid
-     where t.inhparent = to_regclass('log_entries')
-       and not exists (select 1 from pg_inherits ci join pg_index cx on cx.indexrelid = ci.inhrelid
-                        where ci.inhparent = x.oid and cx.indrelid = p.oid)
-     order by p.relname, x.relname`.execute(db);
-  const out: MissingIndex[] = [];
-  for (const r of res.rows) {
-    const child = childIndexName(r.parent, r.partition);
-    const existing = await sql<{ valid: boolean }>`select indisvalid as valid from pg_index where indexrelid = to_regclass(${child})`.execute(db);
-    out.push({
-      partition: r.partition,
-      parent: r.parent,
-      child,
-      definition: r.def.slice(r.def.indexOf(" USING ")),
-      invalid: existing.rows[0]?.valid === false,
-    });
-  }
-  return out;
-}
-
-/**
- * Completes migration 0013 on a populated log (at every start, after the migrations, and at every
- * retention pass; one catalog read once done): each partition that lacks an index of the
- * partitioned table gets it, then it is attached; once every partition has them, the indexes 0013
- * replaces are dropped (a moment's exclusive lock, given up after PARTITION_LOCK_TIMEOUT_MS until
- * the next pass). On a direct connection the copies are built with CREATE INDEX CONCURRENTLY
- * (inserts and reads go on; a copy left invalid by an interrupted build is dropped and built again),
- * one node at a time (a session advisory lock: two concurrent builds on one table deadlock; the
- * other nodes leave it to that one). Behind a pooler in transaction mode a concurrent build is not
- * possible (every statement runs inside a transaction): each copy is built in a transaction of its
- * own, which holds up inserts into that partition (today's: one day's rows at most) while it builds.
- * Answers whether the replaced indexes are gone (or were never there).
- */
-export async function completeLogIndexes(db: Kysely<any>, lockKey: bigint): Promise<boolean> {
-  if ((await relkind(db, "log_entries")) !== "p") return true;
-  try {
-    if ((await missingPartitionIndexes(db)).length > 0) {
-      const direct = await db.connection().execute(async (conn) => {
-        // Outside a transaction block a statement is its own transaction, started with it; behind
-        // a pooler in transaction mode each statement runs inside one (statements.ts).
-        const alone = await sql<{ alone: boolean }>`select transaction_timestamp() = statement_timestamp() as alone`.execute(conn);
-        if (!alone.rows[0].alone) return false;
-        const got = await sql<{ got: boolean }>`select pg_try_advisory_lock(${sql.lit(lockKey + 1n)}) as got`.execute(conn);
-        if (!got.rows[0].got) return true; // another node is building them
-        try {
-          await sql`set statement_timeout = 0`.execute(conn); // this session's, for the builds only
-          for (const m of await missingPartitionIndexes(conn)) {
-            if (m.invalid) await sql`drop index concurrently if exists ${sql.id(m.child)}`.execute(conn);
-            await sql`create index concurrently if not exists ${sql.id(m.child)} on ${sql.id(m.partition)} ${sql.raw(m.definition)}`.execute(conn);
-            await attachPartitionIndex(db, lockKey, m);
-          }
-        } finally {
-          await sql`reset statement_timeout`.execute(conn);
-          await sql`select pg_advisory_unlock(${sql.lit(lockKey + 1n)})`.execute(conn);
-        }
-        return true;
-      });
-      if (!direct) {
-        for (const m of await missingPartitionIndexes(db)) {
-          await db.transaction().execute(async (trx) => {
-            await lockPartitions(trx, lockKey);
-            if ((await relkind(trx, m.partition)) === null) return; // dropped by retention meanwhile
-            await sql`set local statement_timeout = 0`.execute(trx);
-            if (m.invalid) await sql`drop index if exists ${sql.id(m.child)}`.execute(trx);
-            await sql`create index if not exists ${sql.id(m.child)} on ${sql.id(m.partition)} ${sql.raw(m.definition)}`.execute(trx);
-            await attachIndexIfLoose(trx, m.parent, m.child);
-          });
-        }
-      }
-    }
-    return await db.transaction().execute(async (trx) => {
-      await lockPartitions(trx, lockKey);
-      return dropReplacedIndexes(trx);
-    });
-  } catch (err) {
-    if (isLockTimeout(err)) return false;
-    throw err;
-  }
-}
-
-async function attachPartitionIndex(db: Kysely<any>, lockKey: bigint, m: MissingIndex): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await lockPartitions(trx, lockKey);
-    if ((await relkind(trx, m.partition)) === null) return; // dropped by retention meanwhile
-    await attachIndexIfLoose(trx, m.parent, m.child);
-  });
-}
-
-/**
- * Summarizes the block ranges of the log's BRIN on created_at (migration 0013) not summarized yet,
- * in every partition that holds rows below `cutoff`: the retention's boundary deletes find their
- * rows through it, and a range not summarized (the last rows of a day that autovacuum had not
- * reached) would make every batch read all its pages. Reads only those ranges' pages.
- */
-export async function summarizeLogTimeIndexes(db: Kysely<any>, cutoff: number): Promise<void> {
-  if ((await relkind(db, "log_entries")) !== "p") return;
-  const below = (await logPartitions(db)).filter((p) => p.from < cutoff).map((p) => p.name);
-  for (const partition of [...below, DEFAULT]) {
-    const index = childIndexName(LOG_INDEXES_0013.add[0][0], partition);
-    await sql`select brin_summarize_new_values(to_regclass(${index})) where to_regclass(${index}) is not null`.execute(db);
-  }
 }

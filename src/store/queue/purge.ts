@@ -1,9 +1,10 @@
 /**
  * Retention: log entries older than HOOKLINE_LOG_RETENTION_DAYS go, then finished deliveries and
  * events nothing references any more, and expired idempotency keys. Events younger than that stay
- * whether or not anything references them (recover resends them), and so do their deliveries. Each statement deletes at most
- * BATCH rows in its own short transaction, so no statement holds locks for long, and several nodes
- * purging at once only skip each other's work.
+ * whether or not anything references them (recover resends them), and so do their deliveries. Each
+ * statement deletes at most BATCH rows (on PostgreSQL the log's first, PG_BOUNDARY_BATCHES times as
+ * many: see purgeTables) in its own short transaction, so no statement holds locks for long, and
+ * several nodes purging at once only skip each other's work.
  *
  * The order matters beyond tidiness: a log entry reads its request body from its delivery's event
  * (store/logs.ts), and a delivery goes only once no log entry references it, an event only once no
@@ -28,11 +29,14 @@ import type { Database, DeliveryStatus } from "../schema.js";
 import { deleteLogEntriesBefore } from "../logs.js";
 import { isSqlite } from "../fixed-statement.js";
 import { MIGRATION_LOCK_KEY } from "../migrations.js";
-import { completeLogIndexes, dropExpiredLogPartitions, ensureLogPartitions, summarizeLogTimeIndexes } from "../postgres/log-partitions.js";
+import { dropExpiredLogPartitions, ensureLogPartitions } from "../postgres/log-partitions.js";
+import { completeLogIndexes, summarizeLogTimeIndexes } from "../postgres/log-indexes.js";
 
 const DEFAULT_BATCH = 1000;
 /** SQLite's deletes block the thread (index maintenance on log_entries is most of it): smaller steps. */
 const SQLITE_BATCH = 250;
+/** PostgreSQL: the log's first boundary statement deletes up to this many batches' rows at once (see purgeTables). */
+const PG_BOUNDARY_BATCHES = 10;
 /** The share of wall time the purge may take; the rest is left to deliveries and the API. */
 const PURGE_SHARE = 0.15;
 const DAY = 24 * 3600 * 1000;
@@ -61,6 +65,8 @@ export interface PurgeOptions {
   share?: number;
   /** Ends the purge between two batches (node shutdown); the result counts what went so far. */
   signal?: AbortSignal;
+  /** Told each step's name and wall time (ms, its pauses included) as it ends: the bench's breakdown of a pass. */
+  onStep?: (step: string, ms: number) => void;
 }
 
 /** Deletes what retention allows, at most `maxBatches` statements per table (default: a million rows). */
@@ -80,98 +86,135 @@ class PurgeStopped extends Error {}
 async function purgeTables(db: Db, opts: PurgeOptions, result: PurgeResult, BATCH: number, maxBatches: number): Promise<void> {
   const now = opts.now;
   const cutoff = now - opts.logRetentionDays * DAY;
-  const pace = pacer(opts.share ?? PURGE_SHARE, opts.signal);
+  const pace = pacer(opts.share ?? PURGE_SHARE, opts.signal, isSqlite(db));
+  const timed = async <T>(step: string, run: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await run();
+    } finally {
+      opts.onStep?.(step, performance.now() - t0);
+    }
+  };
   // Each stage adds to `result` batch by batch, so that a purge stopped partway counts what went.
   const keysetBatches = (page: (after: Cursor | null) => Promise<Cursor[]>, remove: (ids: string[]) => Promise<number>, count: (n: number) => void) =>
     pagedDeletes(maxBatches, BATCH, pace, page, remove, count);
 
   // A rotated-out secret is forgotten once its overlap is over (until then it is only ignored).
-  await db.updateTable("webhooks").set({ previous_secret: null, previous_secret_expires_at: null }).where("previous_secret_expires_at", "<=", now).execute();
+  await timed("secrets", () =>
+    db.updateTable("webhooks").set({ previous_secret: null, previous_secret_expires_at: null }).where("previous_secret_expires_at", "<=", now).execute(),
+  );
 
   // PostgreSQL's log is partitioned by day (store/postgres/log-partitions.ts): the partitions of the
   // next days are made ahead, and every day wholly before the cutoff goes at once, partition and
   // rollups together. What is left below the cutoff (the boundary day's first hours, and entries
-  // outside any day partition) goes like SQLite's, in batches. Not paced: each change is a few
+  // outside any day partition) goes below, as deletes. Not paced: each change is a few
   // milliseconds' transaction whose locks are given up after a moment if not granted.
   if (!isSqlite(db)) {
-    await ensureLogPartitions(db, now, MIGRATION_LOCK_KEY);
-    result.logEntries += await dropExpiredLogPartitions(db, cutoff, MIGRATION_LOCK_KEY);
+    await timed("ensure_partitions", () => ensureLogPartitions(db, now, MIGRATION_LOCK_KEY));
+    result.logEntries += await timed("drop_partitions", () => dropExpiredLogPartitions(db, cutoff, MIGRATION_LOCK_KEY));
     // Migration 0013's indexes on partitions that a start could not finish (nothing to do once done).
-    await completeLogIndexes(db, MIGRATION_LOCK_KEY);
+    await timed("complete_indexes", () => completeLogIndexes(db, MIGRATION_LOCK_KEY));
     // The boundary rows below are found through each partition's BRIN on created_at: its last ranges summarized first.
-    await summarizeLogTimeIndexes(db, cutoff);
+    await timed("summarize", () => summarizeLogTimeIndexes(db, cutoff));
   }
 
   // Log entries reference nothing that must stay: delete the old ones outright, a batch at a time
   // (each batch takes its entries out of the hourly rollups in the same transaction).
-  for (let i = 0; i < maxBatches; i++) {
-    const deleted = await pace(() => deleteLogEntriesBefore(db, cutoff, BATCH));
-    result.logEntries += deleted;
-    if (deleted < BATCH) break;
-  }
+  await timed("boundary_deletes", async () => {
+    let more = true;
+    if (!isSqlite(db)) {
+      // PostgreSQL: what an hourly pass finds below the cutoff once the whole days are gone (the hour
+      // since the previous pass: a few thousand rows at a million entries) goes in one statement,
+      // not paced, like the drops: the server does the work, the process only waits, and each batch
+      // of 1000 would read the same block ranges of the BRIN again (a range is not narrowed by
+      // deletes). Only a larger backlog (a log migrated with its old rows, a node stopped for
+      // hours) goes on in paced batches (docs/performance.md, "The purge pass at 1,000,000 entries").
+      const limit = BATCH * PG_BOUNDARY_BATCHES;
+      const deleted = await timed("boundary_statements", () => deleteLogEntriesBefore(db, cutoff, limit));
+      result.logEntries += deleted;
+      more = deleted === limit;
+    }
+    for (let i = 0; more && i < maxBatches; i++) {
+      const deleted = await pace(() => timed("boundary_statements", () => deleteLogEntriesBefore(db, cutoff, BATCH)));
+      result.logEntries += deleted;
+      more = deleted === BATCH;
+    }
+  });
 
   for (const status of FINISHED) {
-    await keysetBatches(
-      (after) =>
-        db
-          .selectFrom("deliveries")
-          .select(["id", "updated_at as at"])
-          .where("status", "=", status) // index deliveries_finished (status, updated_at), finished rows only:
-          .where(sql<boolean>`status <> 'pending'`) // its condition, written out so that SQLite uses it
-          .where("updated_at", "<", cutoff)
-          .$if(after !== null, (q) => q.where("updated_at", ">=", after!.at).where((eb) => eb.or([eb("updated_at", ">", after!.at), eb("id", ">", after!.id)])))
-          .orderBy("updated_at")
-          .orderBy("id")
-          .limit(BATCH)
-          .execute(),
-      (ids) => deleteUnreferenced(db, "deliveries", ids),
-      (n) => (result.deliveries += n),
+    await timed(`deliveries_${status}`, () =>
+      keysetBatches(
+        (after) =>
+          db
+            .selectFrom("deliveries")
+            .select(["id", "updated_at as at"])
+            .where("status", "=", status) // index deliveries_finished (status, updated_at), finished rows only:
+            .where(sql<boolean>`status <> 'pending'`) // its condition, written out so that SQLite uses it
+            .where("updated_at", "<", cutoff)
+            .$if(after !== null, (q) =>
+              q.where("updated_at", ">=", after!.at).where((eb) => eb.or([eb("updated_at", ">", after!.at), eb("id", ">", after!.id)])),
+            )
+            .orderBy("updated_at")
+            .orderBy("id")
+            .limit(BATCH)
+            .execute(),
+        (ids) => deleteUnreferenced(db, "deliveries", ids),
+        (n) => (result.deliveries += n),
+      ),
     );
   }
 
-  await keysetBatches(
-    (after) =>
-      db
-        .selectFrom("events")
-        .select(["id", "created_at as at"])
-        .where("created_at", "<", cutoff) // index events_created
-        .$if(after !== null, (q) => q.where("created_at", ">=", after!.at).where((eb) => eb.or([eb("created_at", ">", after!.at), eb("id", ">", after!.id)])))
-        .orderBy("created_at")
-        .orderBy("id")
-        .limit(BATCH)
-        .execute(),
-    (ids) => deleteUnreferenced(db, "events", ids),
-    (n) => (result.events += n),
+  await timed("events", () =>
+    keysetBatches(
+      (after) =>
+        db
+          .selectFrom("events")
+          .select(["id", "created_at as at"])
+          .where("created_at", "<", cutoff) // index events_created
+          .$if(after !== null, (q) => q.where("created_at", ">=", after!.at).where((eb) => eb.or([eb("created_at", ">", after!.at), eb("id", ">", after!.id)])))
+          .orderBy("created_at")
+          .orderBy("id")
+          .limit(BATCH)
+          .execute(),
+      (ids) => deleteUnreferenced(db, "events", ids),
+      (n) => (result.events += n),
+    ),
   );
 
   // Keys answer repeats for 24 h; a busy publisher makes millions a day, so these go in batches too.
   const keysBefore = now - DAY;
-  for (let i = 0; i < maxBatches; i++) {
-    const res = await pace(() =>
-      db
-        .deleteFrom("idempotency_keys")
-        .where("created_at", "<", keysBefore)
-        .where((eb) =>
-          eb(
-            eb.refTuple("project_id", "key"),
-            "in",
-            eb.selectFrom("idempotency_keys").select(["project_id", "key"]).where("created_at", "<", keysBefore).limit(BATCH).$asTuple("project_id", "key"),
-          ),
-        )
-        .executeTakeFirst(),
-    );
-    result.idempotencyKeys += Number(res.numDeletedRows);
-    if (Number(res.numDeletedRows) < BATCH) break;
-  }
+  await timed("idempotency_keys", async () => {
+    for (let i = 0; i < maxBatches; i++) {
+      const res = await pace(() =>
+        db
+          .deleteFrom("idempotency_keys")
+          .where("created_at", "<", keysBefore)
+          .where((eb) =>
+            eb(
+              eb.refTuple("project_id", "key"),
+              "in",
+              eb.selectFrom("idempotency_keys").select(["project_id", "key"]).where("created_at", "<", keysBefore).limit(BATCH).$asTuple("project_id", "key"),
+            ),
+          )
+          .executeTakeFirst(),
+      );
+      result.idempotencyKeys += Number(res.numDeletedRows);
+      if (Number(res.numDeletedRows) < BATCH) break;
+    }
+  });
 }
 
 type Pace = <T>(step: () => Promise<T>) => Promise<T>;
 
 /**
  * Runs each step after the previous one's pause: a turn of the event loop (timers and I/O first),
- * then a rest of `(1 - share) / share` times the previous step's duration.
+ * then a rest of `(1 - share) / share` times the previous step's duration. With `restAfterNothing`
+ * false (PostgreSQL), a step that found nothing (an empty page, no row deleted) earns no rest: its
+ * work was an index probe in the server, and the pass's stages that find nothing (most hours: no
+ * delivery or event expired since the previous pass) would otherwise add several times their own
+ * time in pauses (docs/performance.md, "The purge pass at 1,000,000 entries").
  */
-function pacer(share: number, signal?: AbortSignal): Pace {
+function pacer(share: number, signal?: AbortSignal, restAfterNothing = true): Pace {
   const restPerMs = share >= 1 ? 0 : (1 - share) / Math.max(share, 0.01);
   let rest = 0;
   return async (step) => {
@@ -179,12 +222,23 @@ function pacer(share: number, signal?: AbortSignal): Pace {
     else await new Promise((resolve) => setImmediate(resolve));
     if (signal?.aborted) throw new PurgeStopped();
     const t0 = performance.now();
+    let found = true;
     try {
-      return await step();
+      const out = await step();
+      found = !foundNothing(out);
+      return out;
     } finally {
-      rest = Math.min(2000, (performance.now() - t0) * restPerMs);
+      rest = found || restAfterNothing ? Math.min(2000, (performance.now() - t0) * restPerMs) : 0;
     }
   };
+}
+
+/** Whether a step's result is an empty page, a count of 0 or a statement that deleted no row. */
+function foundNothing(out: unknown): boolean {
+  if (Array.isArray(out)) return out.length === 0;
+  if (typeof out === "number") return out === 0;
+  if (out !== null && typeof out === "object" && "numDeletedRows" in out) return Number(out.numDeletedRows) === 0;
+  return false;
 }
 
 /** Pages through candidates in key order and deletes each page, counting each page's deleted rows as it goes. */
