@@ -53,10 +53,16 @@ export async function deleteProject(db: Db, id: string): Promise<boolean> {
     const res = await db.deleteFrom("projects").where("id", "=", id).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;
   }
-  // PostgreSQL: the project's webhooks are locked in id order before the cascade takes them in
-  // whatever order it scans: a record holds the KEY SHARE locks of its webhooks in id order
-  // (queue/attempted.ts, postgres/record-batch.ts), and two orders over the same rows could deadlock.
-  const res = await sql`delete from projects where id = ${id}
-    and (select count(*) from (select 1 from webhooks w where w.project_id = ${id} order by w.id for update of w) k) >= 0`.execute(db);
-  return Number(res.numAffectedRows) > 0;
+  // PostgreSQL: the project first, then its webhooks in id order, then the cascade takes the rest.
+  // Everything else that locks a project and its webhooks takes the project first (a publish, a
+  // webhook's PATCH); a record locks its webhooks in id order before their deliveries
+  // (queue/attempted.ts, postgres/record-batch.ts). The cascade alone would take the webhooks in
+  // whatever order it scans them, and two orders over the same rows can deadlock.
+  return db.transaction().execute(async (trx) => {
+    const found = await sql`select 1 from projects where id = ${id} for update`.execute(trx);
+    if (found.rows.length === 0) return false;
+    await sql`select 1 from webhooks where project_id = ${id} order by id for update`.execute(trx);
+    const res = await trx.deleteFrom("projects").where("id", "=", id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  });
 }

@@ -149,4 +149,34 @@ describe.skipIf(!pgEnabled)("lock order: a webhook before its deliveries (postgr
     expect(await deletion).toBe(true);
     expect(await db.selectFrom("webhooks").select("id").where("project_id", "=", "order").execute()).toEqual([]);
   });
+  it("a project's deletion takes the project before any of its webhooks", async () => {
+    const db = hl.runtime.ctx.store.db;
+    await hl.project("first");
+    const res = await hl.api("POST", "/api/v1/projects/first/webhooks", { name: "w", events: ["test-run.completed"], url: "https://127.0.0.1:1/x" });
+    expect(res.status).toBe(201);
+    await client.query("begin");
+    // A publish or a webhook's PATCH holds the project.
+    await client.query("select 1 from projects where id = 'first' for key share");
+    const deletion = deleteProject(db, "first");
+    expect(await within(deletion, 300)).toBe("blocked");
+    // Waiting for the project, the deletion holds none of its webhooks.
+    expect(await lockable(client, "select 1 from webhooks where id = $1 for key share", [res.body.id])).toBe(true);
+    await client.query("commit");
+    expect(await deletion).toBe(true);
+  });
+
+  it("a publish takes its project before its webhooks", async () => {
+    await hl.project("pub");
+    const res = await hl.api("POST", "/api/v1/projects/pub/webhooks", { name: "w", events: ["test-run.completed"], url: "https://127.0.0.1:1/x" });
+    expect(res.status).toBe(201);
+    await client.query("begin");
+    // A project's deletion holds the project.
+    await client.query("select 1 from projects where id = 'pub' for update");
+    const publish = hl.api("POST", "/api/v1/projects/pub/events", { event: "test-run.completed", subject: { id: 1 } });
+    expect(await within(publish, 300)).toBe("blocked");
+    // Waiting for the project, the publish holds no lock on the webhook the deletion takes next.
+    expect(await lockable(client, "select 1 from webhooks where id = $1 for update", [res.body.id])).toBe(true);
+    await client.query("rollback");
+    expect((await publish).status).toBe(202);
+  });
 });

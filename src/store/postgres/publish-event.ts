@@ -31,10 +31,13 @@ export interface PublishRow {
  * subscribed webhook has a filter the caller does not know (store/fan-out.ts): then nothing was
  * written and the caller uses the transaction. A named prepared statement
  * (fixed-statement.ts): parsed and planned once per connection.
+ * The project's row is locked (KEY SHARE) while it is checked, before the inserts' foreign-key
+ * checks lock the webhooks at the statement's end: a project's deletion locks the project, then its
+ * webhooks (store/projects.ts), and the other order deadlocked with it.
  */
 const PUBLISH = namedPostgres(`
     with ${fanOutPostgresText({ project: "$1", event: "$2::text", matched: "$11::text[]", versions: "$12::text[]" })},
-    project as (select exists (select 1 from projects where id = $1::text) as found),
+    project as (select exists (select 1 from projects where id = $1::text for key share) as found),
     fits as (select count(*) <= $3::int and not exists (select 1 from sub where unknown) and (select found from project) as ok from hooks),
     ev as (
       insert into events (id, project_id, event, payload, created_at, trace_context)

@@ -23,7 +23,9 @@ const ATTEMPTED = fixedStatement({
   // the record's transaction (a one-time filter, run before the first row is read). The record locks
   // the deliveries next (settle) and updates the webhooks last (in-flight limits, disable), while a
   // deletion locks its webhooks first, then their deliveries by cascade: taken the other way round,
-  // the two deadlocked (postgres/record-batch.ts).
+  // the two deadlocked (postgres/record-batch.ts). A deletion that commits while this waits does not
+  // hide its rows here (the statement's snapshot is older): the log insert's foreign-key check then
+  // fails the record, and the recorder's retry finds them gone (delivery/recorder.ts).
   postgres: `select ${COLUMNS} from deliveries d join events e on e.id = d.event_id join webhooks w on w.id = d.webhook_id
               where (select count(*) from (select 1 from webhooks l where l.id in (select webhook_id from deliveries where id = any($1::text[]))
                                             order by l.id for key share of l) k) >= 0
