@@ -40,7 +40,6 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       if (!d) continue; // the webhook (or project) was deleted meanwhile: nothing of it is kept
       logs.push(logEntryOf(o, d, d.payload));
     }
-    await insertLogEntries(trx, logs);
 
     // Each delivery's next state: one statement per lease token (one per worker) for the whole batch.
     const steps = new Map<string, Next>();
@@ -80,6 +79,11 @@ export async function recordOutcomes(ctx: Context, metrics: Metrics, outcomes: O
       const done = reason ? await disableWebhook(ctx, trx, d.webhook_id, reason, now, d.id) : null;
       if (done) disabled.push(done);
     }
+    // Last, as the one-statement record does (store/postgres/record-batch.ts): deliveries, then the
+    // hourly rollups the entries add to. Written first, a rollup row shared with another record
+    // of the same webhook (the same hour and duration: time-outs, refused connections) was held
+    // while the disable's cancel waited for that record's delivery, which was waiting for the row.
+    await insertLogEntries(trx, logs);
   });
   for (const f of finished) metrics.deliveries.inc({ outcome: f.outcome, trigger: f.trigger });
   announceDisabled(ctx, disabled);

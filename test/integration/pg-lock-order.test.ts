@@ -1,5 +1,6 @@
 /**
- * Lock order on PostgreSQL: whatever locks a webhook and its deliveries locks the webhook first.
+ * Lock order on PostgreSQL: a project before its webhooks, a webhook before its deliveries, the
+ * deliveries before the hourly rollups their log entries add to.
  * A deletion does (its webhook row, then the deliveries by cascade) and so does the claim; the
  * record once locked a delivery (the settle) and then waited for its webhook (the rollups' foreign
  * key, the in-flight limit), and a DELETE of the webhook arriving between the two deadlocked with
@@ -17,6 +18,8 @@ import { claimDeliveries } from "../../src/store/queue/claim.js";
 import { recordBatch } from "../../src/store/queue/record-batch.js";
 import { attemptedDeliveries } from "../../src/store/queue/attempted.js";
 import { deleteProject } from "../../src/store/projects.js";
+import { enqueue } from "../../src/store/queue/enqueue.js";
+import { recordOutcomes, type Outcome } from "../../src/delivery/record-outcomes.js";
 import type { LogEntryRow } from "../../src/store/schema.js";
 
 const pgEnabled = DIALECTS.includes("postgres");
@@ -178,5 +181,49 @@ describe.skipIf(!pgEnabled)("lock order: a webhook before its deliveries (postgr
     expect(await lockable(client, "select 1 from webhooks where id = $1 for update", [res.body.id])).toBe(true);
     await client.query("rollback");
     expect((await publish).status).toBe(202);
+  });
+  it("a record that disables a webhook writes its rollups after the cancel, not while the cancel waits", async () => {
+    const { store } = hl.runtime.ctx;
+    await hl.project("gone");
+    const res = await hl.api("POST", "/api/v1/projects/gone/webhooks", { name: "w", events: ["test-run.completed"], url: "https://127.0.0.1:1/x" });
+    const hook = res.body.id as string;
+    await enqueue(
+      store.db,
+      { id: "evt_gone", projectId: "gone", event: "test-run.completed", payload: "{}", now },
+      ["a", "b"].map((w) => ({ id: `dlv_gone_${w}`, webhookId: hook, trigger: "event" as const })),
+      { maxAttempts: 3, retryDelaysMs: [1000, 2000] },
+    );
+    for (const token of ["gone_a", "gone_b"]) {
+      const { claimed } = await claimDeliveries(store, { now, leaseUntil: now + 60_000, token, want: 1, suspectWant: 1, cap: 16 });
+      expect(claimed.filter((d) => d.webhook_id === hook)).toHaveLength(1);
+    }
+    const leased = await store.db.selectFrom("deliveries").select(["id", "lease_token"]).where("webhook_id", "=", hook).execute();
+    const mine = leased.find((r) => r.lease_token === "gone_a")!.id;
+    const other = leased.find((r) => r.lease_token === "gone_b")!.id;
+    // The rollup row this attempt adds to exists already (an earlier attempt of the same hour and duration).
+    const hour = now - (now % 3_600_000);
+    await store.db.insertInto("log_hourly_rollups").values({ webhook_id: hook, hour_start: hour, duration_ms: 5, succeeded: 0, failed: 1 }).execute();
+    const gone: Outcome = {
+      deliveryId: mine,
+      leaseToken: "gone_a",
+      attempt: 1,
+      event: "test-run.completed",
+      request: { method: "POST", url: "https://127.0.0.1:1/x", headers: {}, body: "{}" },
+      result: { success: false, timedOut: false, statusCode: 410, error: null, durationMs: 5, response: null },
+      at: now,
+    };
+    await client.query("begin");
+    // Another record of this webhook has settled its delivery and has yet to add to the same rollup row.
+    await client.query("select 1 from deliveries where id = $1 for update", [other]);
+    const record = recordOutcomes(hl.runtime.ctx, hl.runtime.metrics, [gone]);
+    // The 410 disables the webhook, and its cancel waits for the other delivery.
+    expect(await within(record, 300)).toBe("blocked");
+    expect(
+      await lockable(client, "select 1 from log_hourly_rollups where webhook_id = $1 and hour_start = $2 and duration_ms = 5 for update", [hook, hour]),
+    ).toBe(true);
+    await client.query("rollback");
+    expect(await record).toBe(1);
+    const row = await store.db.selectFrom("webhooks").select(["enabled", "disabled_reason"]).where("id", "=", hook).executeTakeFirstOrThrow();
+    expect(row).toEqual({ enabled: 0, disabled_reason: "gone" });
   });
 });
