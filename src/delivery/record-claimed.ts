@@ -59,8 +59,14 @@ export async function recordClaimed(ctx: Context, metrics: Metrics, outcomes: Ou
   if (!written) return false;
   const { settled, limits } = await written;
   // A limit changed since the claim: this batch's successes count against the value now committed.
+  // The batch is stored by now, so a failure here must not reach the recorder, which would record
+  // the batch again: a second log entry per attempt, counted twice in the rollups. The limit stays
+  // as it is; the webhook's next results move it again.
   const moved = new Map([...results].filter(([id]) => limits.has(id) && limits.get(id) !== claimedLimit.get(id)));
-  if (moved.size > 0) await adjustInflightLimits(ctx.store.db, moved, limits, cap);
+  if (moved.size > 0)
+    await adjustInflightLimits(ctx.store.db, moved, limits, cap).catch((err: unknown) =>
+      ctx.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "in-flight limit not adjusted after a recorded batch"),
+    );
   const byId = new Map(outcomes.map((o) => [o.deliveryId, o.claimed!.trigger]));
   for (const id of settled) {
     const outcome = finished.get(id);
