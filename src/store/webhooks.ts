@@ -25,11 +25,15 @@ export async function countActive(db: Db, projectId: string): Promise<number> {
 /**
  * Serialises changes to one project's active set. PostgreSQL: a row lock on the project, held to
  * the end of the transaction, so the count-then-write of concurrent requests on any node is
- * ordered. SQLite: writes are serialised already (one connection, one writer).
+ * ordered. FOR NO KEY UPDATE: it excludes the other changes and the project's deletion, not the
+ * KEY SHARE locks of publishes and of the worker's notifications, which go on beside it (a
+ * worker holding a webhook and waiting for the project here would deadlock with a PATCH holding
+ * the project and waiting for that webhook). SQLite: writes are serialised already (one
+ * connection, one writer).
  */
 export async function lockProject(trx: Transaction<Database>, projectId: string): Promise<boolean> {
   if (!isSqlite(trx)) {
-    const res = await sql<{ id: string }>`select id from projects where id = ${projectId} for update`.execute(trx);
+    const res = await sql<{ id: string }>`select id from projects where id = ${projectId} for no key update`.execute(trx);
     return res.rows.length > 0;
   }
   const row = await trx.selectFrom("projects").select("id").where("id", "=", projectId).executeTakeFirst();

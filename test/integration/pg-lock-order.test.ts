@@ -18,6 +18,7 @@ import { claimDeliveries } from "../../src/store/queue/claim.js";
 import { recordBatch } from "../../src/store/queue/record-batch.js";
 import { attemptedDeliveries } from "../../src/store/queue/attempted.js";
 import { deleteProject } from "../../src/store/projects.js";
+import { lockProject } from "../../src/store/webhooks.js";
 import { enqueue } from "../../src/store/queue/enqueue.js";
 import { recordOutcomes, type Outcome } from "../../src/delivery/record-outcomes.js";
 import type { LogEntryRow } from "../../src/store/schema.js";
@@ -225,5 +226,27 @@ describe.skipIf(!pgEnabled)("lock order: a webhook before its deliveries (postgr
     expect(await record).toBe(1);
     const row = await store.db.selectFrom("webhooks").select(["enabled", "disabled_reason"]).where("id", "=", hook).executeTakeFirstOrThrow();
     expect(row).toEqual({ enabled: 0, disabled_reason: "gone" });
+  });
+  it("a change to a project's webhooks holds the project against other changes, not against publishes and notifications", async () => {
+    await hl.project("locked");
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const change = hl.runtime.ctx.store.db.transaction().execute(async (trx) => {
+      expect(await lockProject(trx, "locked")).toBe(true);
+      locked();
+      await held;
+    });
+    await isLocked;
+    await client.query("begin");
+    // A publish's check (and a notification's foreign key) takes KEY SHARE: granted.
+    expect(await lockable(client, "select 1 from projects where id = 'locked' for key share", [])).toBe(true);
+    // Another change, or the project's deletion, waits.
+    expect(await lockable(client, "select 1 from projects where id = 'locked' for no key update", [])).toBe(false);
+    expect(await lockable(client, "select 1 from projects where id = 'locked' for update", [])).toBe(false);
+    await client.query("rollback");
+    release();
+    await change;
   });
 });
