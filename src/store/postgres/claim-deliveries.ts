@@ -5,6 +5,7 @@ import { fairShares } from "../queue/fair-share.js";
 import { limitByFifo, splitFifoShares } from "../queue/fifo.js";
 import { limitByRate } from "../queue/rate-limit.js";
 import { transactionWith } from "./transaction.js";
+import { claimedDelivery } from "../queue/claimed.js";
 import type { Database } from "../schema.js";
 import type { AttemptTarget, ClaimRequest, ClaimResult, ClaimedDelivery, ClaimedState } from "../queue/types.js";
 
@@ -81,19 +82,9 @@ export async function claimPostgres(db: Kysely<Database>, req: ClaimRequest): Pr
       rated.map((c) => c.tat),
     ]);
     const suspect = new Set(candidates.filter((c) => c.suspect).map((c) => c.id));
-    const claimed: ClaimedDelivery[] = leased.map((r) => ({
-      id: r.id,
-      event_id: r.event_id,
-      webhook_id: r.webhook_id,
-      project_id: r.project_id,
-      trigger: r.trigger,
-      attempts: r.attempts,
-      max_attempts: r.max_attempts,
-      run_at: Number(r.run_at),
-      suspect: suspect.has(r.webhook_id),
-      target: r.found ? targetOf(r) : null,
-      state: { retry_delays: r.retry_delays, inflight_limit: r.inflight_limit },
-    }));
+    const claimed = leased.map((r) =>
+      claimedDelivery(r, suspect.has(r.webhook_id), r.found ? targetOf(r) : null, { retry_delays: r.retry_delays, inflight_limit: r.inflight_limit }),
+    );
     return { claimed, lastProject, more, wakeAt };
   });
 }

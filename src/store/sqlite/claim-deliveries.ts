@@ -4,6 +4,7 @@ import { candidateOf, candidatesText, countBy, dueAndFreeText } from "../queue/c
 import { fairShares } from "../queue/fair-share.js";
 import { limitByFifo, splitFifoShares } from "../queue/fifo.js";
 import { limitByRate, spendRate } from "../queue/rate-limit.js";
+import { claimedDelivery } from "../queue/claimed.js";
 import type { AttemptTarget, ClaimRequest, ClaimResult, ClaimedDelivery } from "../queue/types.js";
 
 type Db = Parameters<Parameters<typeof sharedCommit>[1]>[0];
@@ -85,20 +86,9 @@ export function claimSqlite(store: Store, req: ClaimRequest): Promise<ClaimResul
       for (const r of leased) {
         // The target row as read (its id and the limit along): no copy per delivery.
         const target = targets.get(r.id) ?? null;
-        claimed.push({
-          id: r.id,
-          event_id: r.event_id,
-          webhook_id: r.webhook_id,
-          project_id: r.project_id,
-          trigger: r.trigger,
-          attempts: r.attempts,
-          max_attempts: r.max_attempts,
-          run_at: r.run_at,
-          suspect: suspect.has(r.webhook_id),
-          target,
-          // What recording the outcome decides with (queue/record-batch.ts): it then writes without reading first.
-          state: target ? { retry_delays: r.retry_delays, inflight_limit: target.inflight_limit } : undefined,
-        });
+        // What recording the outcome decides with (queue/record-batch.ts): it then writes without reading first.
+        const state = target ? { retry_delays: r.retry_delays, inflight_limit: target.inflight_limit } : undefined;
+        claimed.push(claimedDelivery(r, suspect.has(r.webhook_id), target, state));
       }
     }
     await spendRate(db, candidates, countBy(claimed), req.now);
