@@ -8,7 +8,8 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordOutcomes, type Outcome } from "../../src/delivery/record-outcomes.js";
+import { recordOutcomes } from "../../src/delivery/record-outcomes.js";
+import { outcomeOf } from "./support/outcome.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
 import { enqueue } from "../../src/store/queue/enqueue.js";
 import { DIALECTS } from "../helpers/databases.js";
@@ -46,15 +47,13 @@ describe.each(DIALECTS)("adaptive in-flight limit lowered by two workers at once
       expect(claimed).toHaveLength(1);
     }
     const rows = await store.db.selectFrom("deliveries").select(["id", "lease_token"]).execute();
-    const timedOut = (token: string): Outcome => ({
-      deliveryId: rows.find((r) => r.lease_token === token)!.id,
-      leaseToken: token,
-      attempt: 1,
-      event: "test-run.completed",
-      request: { method: "POST", url: "https://127.0.0.1:1/x", headers: {}, body: "{}" },
-      result: { success: false, timedOut: true, statusCode: null, error: "timeout", durationMs: 1000, response: null },
-      at: T,
-    });
+    const timedOut = (token: string) =>
+      outcomeOf(
+        rows.find((r) => r.lease_token === token)!.id,
+        token,
+        { success: false, timedOut: true, statusCode: null, error: "timeout", durationMs: 1000, response: null },
+        T,
+      );
     const record = (token: string) => recordOutcomes(hl.runtime.ctx, hl.runtime.metrics, [timedOut(token)]);
 
     if (dialect === "postgres") {

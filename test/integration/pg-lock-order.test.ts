@@ -20,7 +20,8 @@ import { attemptedDeliveries } from "../../src/store/queue/attempted.js";
 import { deleteProject } from "../../src/store/projects.js";
 import { lockProject } from "../../src/store/webhooks.js";
 import { enqueue } from "../../src/store/queue/enqueue.js";
-import { recordOutcomes, type Outcome } from "../../src/delivery/record-outcomes.js";
+import { recordOutcomes } from "../../src/delivery/record-outcomes.js";
+import { outcomeOf } from "./support/outcome.js";
 import type { LogEntryRow } from "../../src/store/schema.js";
 
 const pgEnabled = DIALECTS.includes("postgres");
@@ -204,15 +205,7 @@ describe.skipIf(!pgEnabled)("lock order: a webhook before its deliveries (postgr
     // The rollup row this attempt adds to exists already (an earlier attempt of the same hour and duration).
     const hour = now - (now % 3_600_000);
     await store.db.insertInto("log_hourly_rollups").values({ webhook_id: hook, hour_start: hour, duration_ms: 5, succeeded: 0, failed: 1 }).execute();
-    const gone: Outcome = {
-      deliveryId: mine,
-      leaseToken: "gone_a",
-      attempt: 1,
-      event: "test-run.completed",
-      request: { method: "POST", url: "https://127.0.0.1:1/x", headers: {}, body: "{}" },
-      result: { success: false, timedOut: false, statusCode: 410, error: null, durationMs: 5, response: null },
-      at: now,
-    };
+    const gone = outcomeOf(mine, "gone_a", { success: false, timedOut: false, statusCode: 410, error: null, durationMs: 5, response: null }, now);
     await client.query("begin");
     // Another record of this webhook has settled its delivery and has yet to add to the same rollup row.
     await client.query("select 1 from deliveries where id = $1 for update", [other]);

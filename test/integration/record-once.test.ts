@@ -5,7 +5,8 @@
  * again: each attempt is logged once and counted once in the hourly rollups.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { recordOutcomes, type Outcome } from "../../src/delivery/record-outcomes.js";
+import { recordOutcomes } from "../../src/delivery/record-outcomes.js";
+import { outcomeOf } from "./support/outcome.js";
 import { claimDeliveries } from "../../src/store/queue/claim.js";
 import { enqueue } from "../../src/store/queue/enqueue.js";
 import { DIALECTS } from "../helpers/databases.js";
@@ -55,16 +56,7 @@ describe.each(DIALECTS)("a recorded batch is not recorded again (%s)", (dialect)
     expect(claimed[0].state?.inflight_limit).toBeNull();
     // Another worker lowered the webhook's limit after this claim read it.
     await store.db.updateTable("webhooks").set({ inflight_limit: 4 }).where("id", "=", hook).execute();
-    const ok: Outcome = {
-      deliveryId: "dlv_once",
-      leaseToken: "w1",
-      attempt: 1,
-      event: "test-run.completed",
-      request: { method: "POST", url: "https://127.0.0.1:1/x", headers: {}, body: "{}" },
-      result: { success: true, timedOut: false, statusCode: 200, error: null, durationMs: 12, response: null },
-      at: T,
-      claimed: claimed[0],
-    };
+    const ok = outcomeOf("dlv_once", "w1", { success: true, timedOut: false, statusCode: 200, error: null, durationMs: 12, response: null }, T, claimed[0]);
     failing.next = true;
     failing.calls = 0;
     await recordOutcomes(hl.runtime.ctx, hl.runtime.metrics, [ok]);
