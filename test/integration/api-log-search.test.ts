@@ -12,6 +12,7 @@ import { ADMIN_TOKEN, startHookline, type TestHookline } from "../helpers/hookli
 import { WITH_POOLER } from "../helpers/databases.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { expectError, expectValidation, until } from "./support/api.js";
+import { deliveryRow } from "./support/queue-rows.js";
 
 const T0 = Date.parse("2030-05-01T00:00:00.000Z");
 const MIN = 60_000;
@@ -57,20 +58,11 @@ describe.each(WITH_POOLER)("log search and export (%s)", (dialect) => {
       created_at: first,
     };
     await db().insertInto("events").values(event).execute();
-    const delivery = {
-      id: newId("dlv", first),
-      event_id: event.id,
-      webhook_id: webhookId,
-      project_id: p,
+    const delivery = deliveryRow(newId("dlv", first), event.id, webhookId, p, first, {
       trigger: attempts[0].trigger ?? "event",
-      status: "failed" as const,
+      status: "failed",
       attempts: attempts.length,
-      max_attempts: 4,
-      run_at: first,
-      lease_token: null,
-      created_at: first,
-      updated_at: first,
-    };
+    });
     await db().insertInto("deliveries").values(delivery).execute();
     const rows: LogEntryRow[] = attempts.map((a, i) => ({
       id: newId("log", a.at),

@@ -12,6 +12,7 @@ import { hourlyRollups } from "../../src/store/log-rollups.js";
 import { insertLogEntries, listLogEntries } from "../../src/store/logs.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
+import { deliveryRow } from "./support/queue-rows.js";
 
 describe.each(DIALECTS)("delivery log indexes (%s)", (dialect) => {
   let hl: TestHookline;
@@ -70,20 +71,7 @@ describe.each(DIALECTS)("delivery log indexes (%s)", (dialect) => {
     await db.insertInto("events").values({ id: "evt_0", project_id: "p", event: "test-run.completed", payload: "{}", created_at: now }).execute();
     await db
       .insertInto("deliveries")
-      .values({
-        id: "dlv_0",
-        event_id: "evt_0",
-        webhook_id: hooks[0],
-        project_id: "p",
-        trigger: "event",
-        status: "succeeded",
-        attempts: 1,
-        max_attempts: 4,
-        run_at: now,
-        lease_token: null,
-        created_at: now,
-        updated_at: now,
-      })
+      .values(deliveryRow("dlv_0", "evt_0", hooks[0], "p", now, { status: "succeeded" }))
       .execute();
     const rows = Array.from({ length: 20_000 }, (_, i) => {
       const at = now - Math.floor((i / 20_000) * 14 * 24 * 3600_000);

@@ -12,6 +12,7 @@ import type { DeliveriesTable, EventsTable, IdempotencyKeysTable } from "../../s
 import { DIALECTS } from "../helpers/databases.js";
 import { startHookline, type TestHookline } from "../helpers/hookline.js";
 import { rollupsCountedFromLog, rollupsInTable } from "./support/rollup-rows.js";
+import { deliveryRow } from "./support/queue-rows.js";
 
 const DAY = 24 * 3600_000;
 const N = 2300; // three batches
@@ -48,20 +49,9 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
       // Several rows share a timestamp, so the keyset pagination has to order by id too.
       const at = old + Math.floor(i / 7);
       events.push({ id: `evt_${pad(i)}`, project_id: "p", event: "test-run.completed", payload: "{}", created_at: at });
-      deliveries.push({
-        id: `dlv_${pad(i)}`,
-        event_id: `evt_${pad(i)}`,
-        webhook_id: wh.body.id,
-        project_id: "p",
-        trigger: "event",
-        status: i === 1 ? "pending" : i % 3 === 0 ? "failed" : "succeeded",
-        attempts: 1,
-        max_attempts: 4,
-        run_at: at,
-        lease_token: null,
-        created_at: at,
-        updated_at: at,
-      });
+      deliveries.push(
+        deliveryRow(`dlv_${pad(i)}`, `evt_${pad(i)}`, wh.body.id, "p", at, { status: i === 1 ? "pending" : i % 3 === 0 ? "failed" : "succeeded" }),
+      );
     }
     await insertChunked("events", events);
     await insertChunked("deliveries", deliveries);
@@ -126,20 +116,7 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
     await db.insertInto("events").values({ id: "evt_hour", project_id: "hour", event: "test-run.completed", payload: "{}", created_at: now }).execute();
     await db
       .insertInto("deliveries")
-      .values({
-        id: "dlv_hour",
-        event_id: "evt_hour",
-        webhook_id: wh.body.id,
-        project_id: "hour",
-        trigger: "event",
-        status: "pending",
-        attempts: 1,
-        max_attempts: 4,
-        run_at: now,
-        lease_token: null,
-        created_at: now,
-        updated_at: now,
-      })
+      .values(deliveryRow("dlv_hour", "evt_hour", wh.body.id, "hour", now))
       .execute();
     // 2,500 entries over the 42 minutes before the cutoff (what an hourly pass finds), 10 recent ones.
     const expired = 2500;
@@ -198,20 +175,7 @@ describe.each(DIALECTS)("retention purge in batches (%s)", (dialect) => {
     );
     await insertChunked(
       "deliveries",
-      Array.from({ length: n }, (_, i) => ({
-        id: `dlv_s${String(i).padStart(4, "0")}`,
-        event_id: `evt_s${i}`,
-        webhook_id: wh.body.id,
-        project_id: "stop",
-        trigger: "event",
-        status: "succeeded",
-        attempts: 1,
-        max_attempts: 4,
-        run_at: old + i,
-        lease_token: null,
-        created_at: old + i,
-        updated_at: old + i,
-      })),
+      Array.from({ length: n }, (_, i) => deliveryRow(`dlv_s${String(i).padStart(4, "0")}`, `evt_s${i}`, wh.body.id, "stop", old + i, { status: "succeeded" })),
     );
     // Node shutdown after the deliveries stage's second delete (of 100 rows each): the real
     // statements run, a plugin only watches their results go by.

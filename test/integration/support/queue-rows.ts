@@ -14,20 +14,7 @@ export async function queueRows(db: Kysely<Database>, projectId: string, hooks: 
   const rows: DeliveriesTable[] = [];
   for (let i = 0; i < perHook; i++) {
     for (const [h, webhookId] of hooks.entries()) {
-      rows.push({
-        id: `dlv_${tag}_${pad(i)}_${h}`,
-        event_id: `evt_${tag}`,
-        webhook_id: webhookId,
-        project_id: projectId,
-        trigger: "event",
-        status: "pending",
-        attempts: 0,
-        max_attempts: 4,
-        run_at: t0 + i,
-        lease_token: null,
-        created_at: t0,
-        updated_at: t0,
-      });
+      rows.push({ ...deliveryRow(`dlv_${tag}_${pad(i)}_${h}`, `evt_${tag}`, webhookId, projectId, t0, { attempts: 0 }), run_at: t0 + i });
     }
   }
   for (let i = 0; i < rows.length; i += 300)
@@ -35,4 +22,33 @@ export async function queueRows(db: Kysely<Database>, projectId: string, hooks: 
       .insertInto("deliveries")
       .values(rows.slice(i, i + 300))
       .execute();
+}
+
+/**
+ * A delivery row as a test writes it straight into the table: an event delivery, unleased, run,
+ * created and updated at `at`; pending after one attempt of four unless `over` says otherwise.
+ */
+export function deliveryRow(
+  id: string,
+  eventId: string,
+  webhookId: string,
+  projectId: string,
+  at: number,
+  over: Partial<DeliveriesTable> = {},
+): DeliveriesTable {
+  return {
+    id,
+    event_id: eventId,
+    webhook_id: webhookId,
+    project_id: projectId,
+    trigger: "event",
+    status: "pending",
+    attempts: 1,
+    max_attempts: 4,
+    run_at: at,
+    lease_token: null,
+    created_at: at,
+    updated_at: at,
+    ...over,
+  };
 }
